@@ -1,0 +1,119 @@
+// Package catalog reads and validates the catalog: the one file users edit.
+// It lists workflows plus shared connections, lakes and defaults. Two formats
+// are read: wharf's own YAML/JSON, and the AWS Glue blueprint "workflow
+// catalog" JSON ({"WorkflowList": [...]}) as its users have it.
+package catalog
+
+import "time"
+
+// Format names the file format a catalog was read from.
+type Format string
+
+const (
+	FormatWharf Format = "wharf" // wharf's own YAML or JSON
+	FormatGlue  Format = "glue"  // {"WorkflowList": [...]}
+)
+
+// Catalog is a loaded, defaulted and validated catalog.
+type Catalog struct {
+	Path        string
+	Format      Format
+	Connections map[string]*Connection
+	Lakes       map[string]*Lake
+	Workflows   []*Workflow
+	// Notices are non-fatal remarks for the user, e.g. Glue fields accepted
+	// but not needed by wharf ("GlueExecutionRole is not needed by wharf").
+	Notices []string
+}
+
+// Workflow returns the named workflow or nil.
+func (c *Catalog) Workflow(name string) *Workflow {
+	for _, w := range c.Workflows {
+		if w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// Connection is a source database. Its credentials come from Secret.
+type Connection struct {
+	Name string
+	// Engine is postgres, mysql or sqlite; "" means "take it from the
+	// secret's engine field" (Glue catalogs, where SecretName is all we have).
+	Engine string
+	// Secret is a secret reference: env:VAR, file:PATH, or a bare name
+	// resolved by the secrets provider (--secrets / WHARF_SECRETS).
+	Secret string
+}
+
+// Lake is a destination: a URL plus layout and format options.
+type Lake struct {
+	Name string
+	URL  string // file:///..., s3://bucket/prefix, gs://, azblob://; a bare Glue bucket name becomes s3://NAME
+	// Compression for Parquet: zstd (default), snappy, gzip, lz4, none.
+	Compression string
+	// RowGroupRows caps rows per Parquet row group (default 262,144).
+	RowGroupRows int
+	// FileBytes rolls to a new file once a file reaches about this size (default 256 MiB).
+	FileBytes int64
+}
+
+// Workflow is one source table landing into one lake on one schedule.
+type Workflow struct {
+	Name       string
+	Connection string // key into Catalog.Connections
+	Table      string // as written in the catalog, e.g. "public.regions"
+	Lake       string // key into Catalog.Lakes
+	Blueprint  string // "landing" (the only built-in)
+	// Cursor is the cursor column for incremental loads; "" = full load.
+	Cursor string
+	// CursorAuto marks a cursor that was defaulted rather than written:
+	// the run uses it only if the table has that column, else does a full load
+	// and says so (Glue catalogs: DeltaColumnName defaults to updated_at).
+	CursorAuto bool
+	// Lookback re-reads this much before the watermark (time cursors only).
+	Lookback time.Duration
+	// PartitionBy partitions output by this column's value (Hive style,
+	// col=value) instead of ingestion_date.
+	PartitionBy string
+	// Format is the destination file format; only "parquet" for now.
+	Format string
+	// FileCountHint is accepted from Glue's DestinationFileCount; files roll by size.
+	FileCountHint int
+	Schedule      Schedule
+	// Pos is where the workflow is defined, for messages.
+	Pos Pos
+}
+
+// ScheduleKind says how a workflow is triggered.
+type ScheduleKind string
+
+const (
+	OnDemand ScheduleKind = "on_demand"
+	Cron     ScheduleKind = "cron"
+	Rate     ScheduleKind = "rate"
+)
+
+// Schedule is a parsed schedule. Running schedules belongs to the engine;
+// the catalog only checks their form.
+type Schedule struct {
+	Kind ScheduleKind
+	// Expr is the schedule as written (e.g. "cron(10 21 * * ? *)", "10 21 * * ? *",
+	// "*/5 * * * *", "rate(15 minutes)", "@hourly").
+	Expr string
+	// Dialect of a cron schedule: "aws" (6 fields, ? L W #, DOW 1-7 = SUN-SAT,
+	// year) or "standard" (5 fields, or an @shortcut).
+	Dialect string
+	// Every is the period of a rate schedule.
+	Every time.Duration
+	// TimeZone is an IANA zone name; "" = UTC.
+	TimeZone string
+}
+
+// Pos is a place in the catalog file.
+type Pos struct {
+	File   string
+	Line   int
+	Column int
+}

@@ -1,0 +1,113 @@
+// Package source defines how wharf reads a table from a relational database.
+// Implementations live in sub-packages (sourcepostgres, sourcesqlite, ...) and
+// all pass the conformance suite in sourcetest.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/wharf-data/wharf/internal/coltype"
+)
+
+// TableRef names a table as the catalog writes it: "schema.table" or "table".
+type TableRef struct {
+	Schema string // "" means the source's default (PostgreSQL: public; SQLite: main)
+	Name   string
+}
+
+// ParseTableRef splits "schema.table" at the first dot. Identifiers are taken
+// verbatim (case is preserved; they are always quoted when sent to the source).
+func ParseTableRef(s string) (TableRef, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return TableRef{}, errors.New("empty table name")
+	}
+	schema, name, ok := strings.Cut(s, ".")
+	if !ok {
+		return TableRef{Name: s}, nil
+	}
+	if schema == "" || name == "" {
+		return TableRef{}, fmt.Errorf("table %q: want schema.table or table", s)
+	}
+	return TableRef{Schema: schema, Name: name}, nil
+}
+
+func (t TableRef) String() string {
+	if t.Schema == "" {
+		return t.Name
+	}
+	return t.Schema + "." + t.Name
+}
+
+// Table is a described table: its columns in ordinal order.
+type Table struct {
+	Ref     TableRef
+	Columns []coltype.Column
+}
+
+// Column returns the named column (exact match first, then case-insensitive), or nil.
+func (t *Table) Column(name string) *coltype.Column {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i]
+		}
+	}
+	for i := range t.Columns {
+		if strings.EqualFold(t.Columns[i].Name, name) {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// ErrNotFound is wrapped by errors about a missing table or column.
+var ErrNotFound = errors.New("not found")
+
+// Request asks for the rows of one window of a table.
+type Request struct {
+	Table *Table // as returned by Describe; Columns are read in this order
+	// Cursor is the cursor column name ("" = full load: every row, no watermark).
+	Cursor string
+	// After is the exclusive lower bound of the window (nil = from the start:
+	// a full load that still reports the high watermark). Rows whose cursor is
+	// NULL are read only when After is nil.
+	After *coltype.Watermark
+	// BatchRows is the number of rows per Arrow record (0 = 65,536).
+	BatchRows int
+}
+
+// Result summarises an extract.
+type Result struct {
+	Rows int64
+	// High is max(cursor) within the window, read in the same snapshot as the
+	// rows (nil when there is no cursor or the window had no rows). Rows with
+	// cursor <= High and > After are exactly the rows delivered.
+	High *coltype.Watermark
+}
+
+// RecordSink receives the records of an extract in order. The record is
+// released by the caller after Write returns; Write must Retain it to keep it.
+type RecordSink func(arrow.RecordBatch) error
+
+// Source is one open connection to a source database.
+type Source interface {
+	// Database is the source's database name, used in the lake layout.
+	Database() string
+	// Describe reads a table's columns from the information schema. A missing
+	// table wraps ErrNotFound; an unsupported column type returns a
+	// *coltype.UnsupportedError naming table, column and type.
+	Describe(ctx context.Context, ref TableRef) (*Table, error)
+	// Extract streams the window's rows as Arrow records with schema
+	// coltype.ArrowSchema(req.Table.Columns). The upper bound (High) and the
+	// rows come from one consistent snapshot.
+	Extract(ctx context.Context, req Request, sink RecordSink) (Result, error)
+	Close() error
+}
+
+// DefaultBatchRows is used when Request.BatchRows is 0.
+const DefaultBatchRows = 65536
