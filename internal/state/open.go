@@ -1,0 +1,45 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/wharf-data/wharf/internal/state/statepg"
+	"github.com/wharf-data/wharf/internal/state/statesqlite"
+)
+
+// DefaultURL is the state store wharf uses when none is configured: an
+// embedded SQLite file relative to the working directory.
+const DefaultURL = "sqlite:.wharf/state.db"
+
+// Open opens the state store at url and brings its schema up to date:
+//
+//	sqlite:PATH, sqlite://PATH        SQLite file (parent directory created)
+//	postgres://..., postgresql://...  PostgreSQL; tables in the current schema
+//
+// Errors name the URL with any password redacted.
+func Open(ctx context.Context, url string) (Store, error) {
+	switch {
+	case url == "":
+		return nil, fmt.Errorf("open state: empty URL (want sqlite:PATH or postgres://...)")
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if path == "" {
+			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, DefaultURL)
+		}
+		s, err := statesqlite.Open(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s, err := statepg.Open(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("open state %s: unsupported URL (want sqlite:PATH, sqlite://PATH, postgres:// or postgresql://)",
+		statepg.RedactURL(url))
+}

@@ -1,0 +1,123 @@
+// Package statesqlite is the embedded state store: one SQLite file, opened
+// through modernc.org/sqlite (pure Go). Several connections and several
+// processes may share the file: it runs in WAL mode with a busy timeout, and
+// every write transaction starts with BEGIN IMMEDIATE so writers queue for
+// the lock instead of failing with SQLITE_BUSY on upgrade.
+package statesqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/wharf-data/wharf/internal/state/staterun"
+)
+
+// BusyTimeout is how long a connection waits for another writer's lock
+// before failing with SQLITE_BUSY.
+const BusyTimeout = 5 * time.Second
+
+// Store is the SQLite state store. It implements state.Store.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating it and its parent directory if needed) the SQLite
+// state file at path and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open state sqlite: empty file path")
+	}
+	if path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil, fmt.Errorf("open state sqlite:%s: in-memory databases are not supported (each connection would see its own); use a file path", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("open state sqlite:%s: create directory: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", DSN(abs))
+	if err != nil {
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// DSN returns the modernc.org/sqlite data source name for the state file at
+// an absolute path: a SQLite URI with the path's '%', '?' and '#'
+// percent-escaped, the busy timeout set first (so that the switch to WAL
+// also waits for locks), WAL mode, foreign keys on, and BEGIN IMMEDIATE
+// for every transaction.
+func DSN(absPath string) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(absPath)
+	return "file:" + esc +
+		fmt.Sprintf("?_pragma=busy_timeout(%d)", BusyTimeout.Milliseconds()) +
+		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// DB returns the underlying database handle, for packages that keep their
+// own tables in the same file (River's riversqlite driver).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Path returns the file path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close state sqlite:%s: %w", s.path, err)
+	}
+	return nil
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE), committing when
+// fn returns nil and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// nowUTC is the current time at the precision the store keeps.
+func nowUTC() time.Time { return staterun.Time(time.Now()) }
+
+// micros encodes a time as the stored integer; the zero time is NULL.
+func micros(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.UnixMicro()
+	return &v
+}
+
+// fromMicros decodes a stored time; NULL is the zero time.
+func fromMicros(v *int64) time.Time {
+	if v == nil {
+		return time.Time{}
+	}
+	return time.UnixMicro(*v).UTC()
+}
