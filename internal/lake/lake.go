@@ -1,0 +1,202 @@
+// Package lake writes runs of Arrow records as Parquet objects into a lake
+// (a local directory today, object stores through gocloud.dev/blob next) and
+// lists or removes them.
+//
+// Layout: a run writes under a prefix such as "hr/public.regions", inside an
+// optional partition directory ("ingestion_date=2026-11-25" or Hive-style
+// "col=value" per row), into objects named part-<runID>-<n>.parquet. Objects
+// are streamed as they are encoded (no local temporary copy) and memory stays
+// bounded by the row-group size, whatever the size of the table.
+//
+// A run's objects are not "committed" by this package: the caller records the
+// FileInfo list returned by RunWriter.Close in its state store. A run that
+// fails calls RunWriter.Abort; the leftovers of a run that crashed are removed
+// with Lake.DeleteRunFiles before its retry commits.
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Lake is an open lake: a bucket plus its printable URL.
+type Lake struct {
+	bucket *blob.Bucket
+	url    string // printable, credentials redacted
+}
+
+// FileInfo describes one object of the lake.
+type FileInfo struct {
+	Path  string // relative to the lake root, "/"-separated
+	Rows  int64  // 0 when unknown (List)
+	Bytes int64
+}
+
+// Open opens the lake at url: file:///abs/path, or a plain absolute or
+// relative directory path (treated as file://). A missing directory is
+// created.
+func Open(ctx context.Context, url string) (*Lake, error) {
+	b, printable, err := openBucket(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return &Lake{bucket: b, url: printable}, nil
+}
+
+// URL returns the lake's URL for messages, credentials redacted.
+func (l *Lake) URL() string { return l.url }
+
+// Close releases the lake's resources.
+func (l *Lake) Close() error {
+	if err := l.bucket.Close(); err != nil {
+		return fmt.Errorf("lake %s: close: %w", l.url, err)
+	}
+	return nil
+}
+
+// List returns every Parquet object (name ending in .parquet) under prefix,
+// sorted by path. An empty prefix lists the whole lake. Rows is 0: reading
+// row counts would mean reading every footer.
+func (l *Lake) List(ctx context.Context, prefix string) ([]FileInfo, error) {
+	dirPrefix, err := listPrefix(prefix)
+	if err != nil {
+		return nil, fmt.Errorf("lake %s: list: %w", l.url, err)
+	}
+	var out []FileInfo
+	it := l.bucket.List(&blob.ListOptions{Prefix: dirPrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lake %s: list %q: %w", l.url, prefix, err)
+		}
+		if obj.IsDir || !strings.HasSuffix(obj.Key, ".parquet") {
+			continue
+		}
+		out = append(out, FileInfo{Path: obj.Key, Bytes: obj.Size})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// DeleteRunFiles removes the leftovers of a run that crashed: every object
+// under prefix, in any partition directory, named part-<runID>-<n>.parquet,
+// plus the temporary files a local lake leaves behind when a process dies
+// while writing one (part-<runID>-<n>.parquet.<hex>.tmp). Objects of other
+// runs are left alone. It returns how many objects it removed.
+func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, error) {
+	if err := checkRunID(runID); err != nil {
+		return 0, fmt.Errorf("lake %s: delete run files under %q: %w", l.url, prefix, err)
+	}
+	dirPrefix, err := listPrefix(prefix)
+	if err != nil {
+		return 0, fmt.Errorf("lake %s: delete files of run %s: %w", l.url, runID, err)
+	}
+	re := runFilePattern(runID)
+	var keys []string
+	it := l.bucket.List(&blob.ListOptions{Prefix: dirPrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("lake %s: list %q for run %s: %w", l.url, prefix, runID, err)
+		}
+		if !obj.IsDir && re.MatchString(path.Base(obj.Key)) {
+			keys = append(keys, obj.Key)
+		}
+	}
+	n := 0
+	for _, k := range keys {
+		if err := l.bucket.Delete(ctx, k); err != nil {
+			if gcerrors.Code(err) == gcerrors.NotFound {
+				continue
+			}
+			return n, fmt.Errorf("lake %s: delete %s (run %s): %w", l.url, k, runID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// runFilePattern matches the base names of a run's objects and of the
+// temporary files fileblob writes next to them.
+func runFilePattern(runID string) *regexp.Regexp {
+	return regexp.MustCompile(`^part-` + regexp.QuoteMeta(runID) + `-[0-9]{5,}\.parquet(\.[0-9a-f]+\.tmp)?$`)
+}
+
+// fileName is the base name of a run's n-th object in a directory.
+func fileName(runID string, n int) string {
+	return fmt.Sprintf("part-%s-%05d.parquet", runID, n)
+}
+
+// checkRunID accepts run IDs made of letters, digits, '.', '_' and '-'.
+func checkRunID(runID string) error {
+	if runID == "" {
+		return errors.New("run ID is empty")
+	}
+	for _, r := range runID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("run ID %q: only letters, digits, '.', '_' and '-' are allowed", runID)
+		}
+	}
+	return nil
+}
+
+// checkDir validates a "/"-separated relative directory ("" allowed):
+// no leading or trailing slash, no empty, "." or ".." segment, valid UTF-8.
+func checkDir(what, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if !utf8.ValidString(dir) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, dir)
+	}
+	for _, seg := range strings.Split(dir, "/") {
+		switch seg {
+		case "":
+			return fmt.Errorf("%s %q: empty path segment (leading, trailing or double slash)", what, dir)
+		case ".", "..":
+			return fmt.Errorf("%s %q: %q segments are not allowed", what, dir, seg)
+		}
+		if strings.ContainsRune(seg, '\\') {
+			return fmt.Errorf("%s %q: backslashes are not allowed", what, dir)
+		}
+	}
+	return nil
+}
+
+// listPrefix turns a directory prefix into a listing prefix ending in "/".
+func listPrefix(prefix string) (string, error) {
+	if err := checkDir("prefix", prefix); err != nil {
+		return "", err
+	}
+	if prefix == "" {
+		return "", nil
+	}
+	return prefix + "/", nil
+}
+
+// joinKey joins non-empty "/"-separated parts.
+func joinKey(parts ...string) string {
+	var nonEmpty []string
+	for _, p := range parts {
+		if p != "" {
+			nonEmpty = append(nonEmpty, p)
+		}
+	}
+	return strings.Join(nonEmpty, "/")
+}

@@ -1,0 +1,288 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"gocloud.dev/gcerrors"
+)
+
+// RunWriter writes one run's records as Parquet objects under a prefix.
+// It is not safe for concurrent use.
+type RunWriter struct {
+	lake       *Lake
+	ctx        context.Context
+	prefix     string
+	runID      string
+	schema     *arrow.Schema // of the records written
+	fileSchema *arrow.Schema // of the files (less partition columns)
+	keep       []int         // columns of schema kept in the files
+	part       Partitioner
+	opts       WriterOptions
+	props      *parquet.WriterProperties
+	arrowProps pqarrow.ArrowWriterProperties
+
+	open    map[string]*partFile // by partition directory
+	nextNum map[string]int       // next file number per directory
+	done    []FileInfo           // files closed so far
+	created []string             // keys of every object started
+	spans   []Span               // scratch for Split
+	tick    uint64               // LRU clock
+	err     error                // sticky: after a failure only Abort helps
+	closed  bool
+}
+
+// errClosed is returned by Write and Close after Close or Abort.
+var errClosed = errors.New("run writer is closed")
+
+// NewRunWriter starts writing one run's output under prefix (e.g.
+// "hr/public.regions"). Records must have exactly schema. Files are named
+// part-<runID>-<n>.parquet, n counting from 00000 in each partition
+// directory. A nil part means no partition directory. No object is created
+// before the first row arrives.
+func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *arrow.Schema, part Partitioner, opts WriterOptions) (*RunWriter, error) {
+	where := fmt.Sprintf("lake %s: run %s under %q", l.url, runID, prefix)
+	if err := checkRunID(runID); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := checkDir("prefix", prefix); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if schema == nil || schema.NumFields() == 0 {
+		return nil, fmt.Errorf("%s: schema has no columns", where)
+	}
+	if part == nil {
+		part = StaticPartition("")
+	}
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: writer options: %w", where, err)
+	}
+	fileSchema, err := part.FileSchema(schema)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	keep, err := projection(schema, fileSchema)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	// Fails now, not at the first row, on a schema Parquet cannot hold.
+	props, arrowProps, err := opts.parquetProperties(fileSchema, memory.DefaultAllocator)
+	if err != nil {
+		return nil, fmt.Errorf("%s: schema cannot be written as Parquet: %w", where, err)
+	}
+	return &RunWriter{
+		lake:       l,
+		ctx:        ctx,
+		prefix:     prefix,
+		runID:      runID,
+		schema:     schema,
+		fileSchema: fileSchema,
+		keep:       keep,
+		part:       part,
+		opts:       opts,
+		props:      props,
+		arrowProps: arrowProps,
+		open:       map[string]*partFile{},
+		nextNum:    map[string]int{},
+	}, nil
+}
+
+// projection finds the columns of schema that make up fileSchema, in order.
+func projection(schema, fileSchema *arrow.Schema) ([]int, error) {
+	keep := make([]int, 0, fileSchema.NumFields())
+	j := 0
+	for i, f := range schema.Fields() {
+		if j < fileSchema.NumFields() && f.Equal(fileSchema.Field(j)) {
+			keep = append(keep, i)
+			j++
+		}
+	}
+	if j != fileSchema.NumFields() {
+		return nil, fmt.Errorf("partitioner's file schema is not a subset of the run's schema")
+	}
+	return keep, nil
+}
+
+// Write adds rec's rows to the run. The caller keeps ownership of rec.
+// After an error the writer is unusable: call Abort.
+func (w *RunWriter) Write(rec arrow.RecordBatch) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return w.errorf("write: %w", errClosed)
+	}
+	if !rec.Schema().Equal(w.schema) {
+		return w.fail(fmt.Errorf("record schema %s does not match the run's schema %s", rec.Schema(), w.schema))
+	}
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	if err := w.ctx.Err(); err != nil {
+		return w.fail(err)
+	}
+	var err error
+	w.spans, err = w.part.Split(rec, w.spans[:0])
+	if err != nil {
+		return w.fail(err)
+	}
+	for _, s := range w.spans {
+		if err := w.writeSpan(rec, s); err != nil {
+			return w.fail(err)
+		}
+	}
+	return nil
+}
+
+func (w *RunWriter) writeSpan(rec arrow.RecordBatch, s Span) error {
+	if err := checkDir("partition directory", s.Dir); err != nil {
+		return err
+	}
+	part := rec
+	if s.Offset != 0 || s.Rows != rec.NumRows() {
+		part = rec.NewSlice(s.Offset, s.Offset+s.Rows)
+		defer part.Release()
+	}
+	if len(w.keep) != int(rec.NumCols()) {
+		cols := make([]arrow.Array, len(w.keep))
+		for i, c := range w.keep {
+			cols[i] = part.Column(c)
+		}
+		part = array.NewRecordBatch(w.fileSchema, cols, s.Rows)
+		defer part.Release()
+	}
+	f, err := w.fileFor(s.Dir)
+	if err != nil {
+		return err
+	}
+	w.tick++
+	f.lastUse = w.tick
+	full, err := f.write(part, w.opts.RowGroupBytes, w.opts.FileBytes)
+	if err != nil {
+		return err
+	}
+	if full {
+		return w.finish(f)
+	}
+	return nil
+}
+
+// fileFor returns the open file of dir, opening one (and closing the least
+// recently written file when MaxOpenFiles are open) if needed.
+func (w *RunWriter) fileFor(dir string) (*partFile, error) {
+	if f, ok := w.open[dir]; ok {
+		return f, nil
+	}
+	if len(w.open) >= w.opts.MaxOpenFiles {
+		var lru *partFile
+		for _, f := range w.open {
+			if lru == nil || f.lastUse < lru.lastUse {
+				lru = f
+			}
+		}
+		if err := w.finish(lru); err != nil {
+			return nil, err
+		}
+	}
+	n := w.nextNum[dir]
+	w.nextNum[dir] = n + 1
+	key := joinKey(w.prefix, dir, fileName(w.runID, n))
+	w.created = append(w.created, key)
+	f, err := openPartFile(w.ctx, w.lake.bucket, key, dir, w.fileSchema, w.props, w.arrowProps)
+	if err != nil {
+		return nil, err
+	}
+	w.open[dir] = f
+	return f, nil
+}
+
+// finish closes f and records it.
+func (w *RunWriter) finish(f *partFile) error {
+	delete(w.open, f.dir)
+	info, err := f.close()
+	if err != nil {
+		return err
+	}
+	w.done = append(w.done, info)
+	return nil
+}
+
+// Close flushes and closes every open file and returns every file the run
+// wrote, sorted by path. It fails if a Write failed; call Abort then.
+func (w *RunWriter) Close() ([]FileInfo, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.closed {
+		return nil, w.errorf("close: %w", errClosed)
+	}
+	w.closed = true
+	dirs := make([]string, 0, len(w.open))
+	for d := range w.open {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		if err := w.finish(w.open[d]); err != nil {
+			w.err = w.errorf("%w", err)
+			return nil, w.err
+		}
+	}
+	out := append([]FileInfo(nil), w.done...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// abortTimeout bounds the clean-up of Abort, which runs even when the run's
+// context is cancelled.
+const abortTimeout = 2 * time.Minute
+
+// Abort stops the run and deletes every object it created: finished files,
+// files being written (a partial upload is cancelled, a local temporary
+// file removed) and files already returned by Close. It works in any state
+// and may be called more than once.
+func (w *RunWriter) Abort() error {
+	w.closed = true
+	if w.err == nil {
+		w.err = w.errorf("aborted")
+	}
+	for _, f := range w.open {
+		f.abort()
+	}
+	clear(w.open)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
+	defer cancel()
+	var errs []error
+	remaining := w.created[:0]
+	for _, key := range w.created {
+		if err := w.lake.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			errs = append(errs, fmt.Errorf("delete %s: %w", key, err))
+			remaining = append(remaining, key)
+		}
+	}
+	w.created = remaining
+	w.done = nil
+	if len(errs) > 0 {
+		return w.errorf("abort: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// fail makes err sticky, with the run's context.
+func (w *RunWriter) fail(err error) error {
+	w.err = w.errorf("%w", err)
+	return w.err
+}
+
+func (w *RunWriter) errorf(format string, args ...any) error {
+	return fmt.Errorf("lake %s: run %s under %q: "+format, append([]any{w.lake.url, w.runID, w.prefix}, args...)...)
+}

@@ -1,0 +1,156 @@
+package lake
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// WriterOptions tune a RunWriter. The zero value means every default.
+type WriterOptions struct {
+	// Compression is the Parquet codec: zstd (default), snappy, gzip, lz4
+	// (written as LZ4_RAW) or none.
+	Compression string
+	// RowGroupRows caps the rows of a row group (default 262,144).
+	RowGroupRows int
+	// RowGroupBytes starts a new row group once the current one holds about
+	// this many compressed bytes in memory (default 128 MiB), so that wide
+	// rows keep memory bounded too.
+	RowGroupBytes int64
+	// FileBytes rolls to a new file once the current one reaches about this
+	// size: bytes already written to the object plus the compressed bytes of
+	// the row group being built (default 256 MiB).
+	FileBytes int64
+	// MaxOpenFiles caps the files open at once when a Partitioner spreads a
+	// run over many directories (default 64). Opening one more closes the
+	// least recently written file; later rows of its partition go to a new
+	// file. Each open file buffers up to one row group in memory.
+	MaxOpenFiles int
+}
+
+// Defaults of WriterOptions.
+const (
+	DefaultCompression   = "zstd"
+	DefaultRowGroupRows  = 262144
+	DefaultRowGroupBytes = 128 << 20
+	DefaultFileBytes     = 256 << 20
+	DefaultMaxOpenFiles  = 64
+)
+
+var codecs = map[string]compress.Compression{
+	"zstd":   compress.Codecs.Zstd,
+	"snappy": compress.Codecs.Snappy,
+	"gzip":   compress.Codecs.Gzip,
+	"lz4":    compress.Codecs.Lz4Raw,
+	"none":   compress.Codecs.Uncompressed,
+}
+
+// WithDefaults returns o with zero fields set to their defaults.
+func (o WriterOptions) WithDefaults() WriterOptions {
+	if o.Compression == "" {
+		o.Compression = DefaultCompression
+	}
+	if o.RowGroupRows == 0 {
+		o.RowGroupRows = DefaultRowGroupRows
+	}
+	if o.RowGroupBytes == 0 {
+		o.RowGroupBytes = DefaultRowGroupBytes
+	}
+	if o.FileBytes == 0 {
+		o.FileBytes = DefaultFileBytes
+	}
+	if o.MaxOpenFiles == 0 {
+		o.MaxOpenFiles = DefaultMaxOpenFiles
+	}
+	return o
+}
+
+// Validate checks options that already have their defaults. Every error
+// names the field at fault.
+func (o WriterOptions) Validate() error {
+	if _, ok := codecs[strings.ToLower(o.Compression)]; !ok {
+		return fmt.Errorf("compression %q: want zstd, snappy, gzip, lz4 or none", o.Compression)
+	}
+	if o.RowGroupRows < 1 {
+		return fmt.Errorf("row group rows %d: must be positive", o.RowGroupRows)
+	}
+	if o.RowGroupBytes < 1 {
+		return fmt.Errorf("row group bytes %d: must be positive", o.RowGroupBytes)
+	}
+	if o.FileBytes < 1 {
+		return fmt.Errorf("file bytes %d: must be positive", o.FileBytes)
+	}
+	if o.MaxOpenFiles < 1 {
+		return fmt.Errorf("max open files %d: must be positive", o.MaxOpenFiles)
+	}
+	return nil
+}
+
+// parquetProperties builds the Parquet and pqarrow writer properties for
+// files of schema. o must be valid.
+//
+// Dictionary encoding: each column (but UUID, JSON and bytes, see
+// dictionaryCandidate) starts with a dictionary and drops it, before its
+// first data page, when dictionary plus indices are not smaller than the
+// plain values: the cost-based fallback, which arrow-go only runs for
+// uncompressed columns unless asked. Low-cardinality columns keep the
+// dictionary; high-cardinality ones lose it. BenchmarkWriteParquet (1M rows,
+// 12 mixed columns, zstd, 2 shared cores) measured, input MB/s and output:
+//
+//	dictionary on everywhere (arrow-go default)    ~100 MB/s   61.7 MB
+//	on for fixed-width types, off for the rest     ~125 MB/s   59.8 MB
+//	off everywhere                                 ~170 MB/s   56.3 MB
+//	cost fallback, off for UUID/JSON/bytes         ~170 MB/s   55.5 MB
+//	the same, checked on batches of 8,192 values   same speed  54.6 MB (chosen)
+func (o WriterOptions) parquetProperties(schema *arrow.Schema, mem memory.Allocator) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties, error) {
+	arrowProps := pqarrow.NewArrowWriterProperties(
+		pqarrow.WithAllocator(mem),
+		pqarrow.WithStoreSchema(), // keeps extension types and time zones on read
+	)
+	props := []parquet.WriterProperty{
+		parquet.WithAllocator(mem),
+		parquet.WithCompression(codecs[strings.ToLower(o.Compression)]),
+		parquet.WithMaxRowGroupLength(int64(o.RowGroupRows)),
+		parquet.WithDictionaryDefault(true),
+		// The cost check runs after every batch until the first page is
+		// cut: 1,024 values (the default) is too few to judge a column of
+		// a thousand distinct values, which the dictionary still shrinks.
+		parquet.WithBatchSize(8192),
+	}
+	// The leaf column paths come from the Parquet schema.
+	pqSchema, err := pqarrow.ToParquet(schema, parquet.NewWriterProperties(props...), arrowProps)
+	if err != nil {
+		return nil, arrowProps, err
+	}
+	for i := 0; i < pqSchema.NumColumns(); i++ {
+		path := pqSchema.Column(i).Path()
+		props = append(props, parquet.WithDictionaryCostFallbackFor(path, true))
+	}
+	for _, f := range schema.Fields() {
+		if !dictionaryCandidate(f.Type) {
+			props = append(props, parquet.WithDictionaryFor(f.Name, false))
+		}
+	}
+	return parquet.NewWriterProperties(props...), arrowProps, nil
+}
+
+// dictionaryCandidate is false for types whose values are almost never
+// repeated (UUIDs, JSON documents, raw bytes): their dictionary would be
+// built only to be dropped, at one allocation per value.
+func dictionaryCandidate(t arrow.DataType) bool {
+	switch t.(type) {
+	case *extensions.UUIDType, *extensions.JSONType:
+		return false
+	}
+	switch t.ID() {
+	case arrow.BINARY, arrow.LARGE_BINARY, arrow.BINARY_VIEW:
+		return false
+	}
+	return true
+}
