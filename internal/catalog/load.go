@@ -1,0 +1,172 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads the catalog file at path (wharf YAML/JSON or a Glue workflow
+// catalog) and returns it defaulted and validated. On failure the error is
+// Errors, with every problem found.
+func Load(path string) (*Catalog, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, Errors{{Pos: Pos{File: path}, Msg: "cannot read the catalog: " + err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse reads a catalog from data; path is used in messages only. YAML and
+// JSON are read by one parser (JSON is YAML), so every error has a line and
+// column. A top-level WorkflowList key means a Glue workflow catalog.
+//
+// Loading is three steps: parse the file into values with positions, fill
+// in defaults, then validate everything. On failure the error is Errors,
+// with every problem found.
+func Parse(path string, data []byte) (*Catalog, error) {
+	errs := &errorList{}
+	top, err := parseYAML(path, data)
+	if err != nil {
+		return nil, Errors{err}
+	}
+	d := &decoder{file: path, errs: errs}
+	var doc *document
+	if isGlue(top) {
+		doc = d.glue(top)
+	} else {
+		doc = d.wharf(top)
+	}
+	doc.withDefaults()
+	cat := doc.validate(errs)
+	if err := errs.result(); err != nil {
+		return nil, err
+	}
+	return cat, nil
+}
+
+// yamlLineRE finds the line yaml.v3 puts in its syntax errors.
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parseYAML returns the top node of the only document in data.
+func parseYAML(path string, data []byte) (*yaml.Node, *Error) {
+	syntax := "YAML"
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		syntax = "JSON"
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{Pos: Pos{File: path}, Msg: "the catalog is empty"}
+		}
+		return nil, syntaxError(path, syntax, data, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		pos := Pos{File: path}
+		if len(extra.Content) > 0 {
+			pos.Line, pos.Column = extra.Content[0].Line, extra.Content[0].Column
+		}
+		return nil, &Error{Pos: pos, Msg: "more than one YAML document (---): a catalog is one document"}
+	}
+	if len(root.Content) == 0 {
+		return nil, &Error{Pos: Pos{File: path}, Msg: "the catalog is empty"}
+	}
+	top := deref(root.Content[0])
+	if top.Kind != yaml.MappingNode {
+		if top.Kind == yaml.ScalarNode && top.ShortTag() == "!!null" {
+			return nil, &Error{Pos: Pos{File: path}, Msg: "the catalog is empty"}
+		}
+		return nil, &Error{Pos: Pos{File: path, Line: top.Line, Column: top.Column},
+			Msg: "want a mapping at the top (connections, lakes, workflows, ...) or a Glue catalog {\"WorkflowList\": [...]}, got " + describe(top)}
+	}
+	return top, nil
+}
+
+// syntaxError turns a yaml.v3 syntax error into an Error at the right line.
+// yaml.v3 reports the line where the enclosing block starts, not where the
+// problem is, so the position is found again: for JSON with encoding/json,
+// which gives the exact offset; for YAML as the first line at which a
+// prefix of the file fails with the same message.
+func syntaxError(path, syntax string, data []byte, err error) *Error {
+	msg := err.Error()
+	pos := Pos{File: path}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	trimmed := bytes.TrimSpace(data)
+	ext := strings.ToLower(filepath.Ext(path))
+	looksJSON := ext == ".json" || (ext != ".yaml" && ext != ".yml" && len(trimmed) > 0 && trimmed[0] == '{')
+	if looksJSON {
+		var v any
+		var se *json.SyntaxError
+		if jerr := json.Unmarshal(data, &v); errors.As(jerr, &se) {
+			line, col := lineCol(data, int(se.Offset))
+			return &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: "JSON syntax error: " + se.Error()}
+		}
+	} else if line := firstFailingLine(data, msg); line > 0 {
+		pos.Line = line
+	}
+	return &Error{Pos: pos, Msg: syntax + " syntax error: " + msg}
+}
+
+// maxRelocateLines bounds the prefix search of firstFailingLine.
+const maxRelocateLines = 5000
+
+// firstFailingLine returns the first line n such that the file's first n
+// lines fail to parse with the message msg, or 0.
+func firstFailingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxRelocateLines {
+		return 0
+	}
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		var n yaml.Node
+		err := yaml.Unmarshal(prefix, &n)
+		if err == nil {
+			continue
+		}
+		m := err.Error()
+		if sub := yamlLineRE.FindStringSubmatch(m); sub != nil {
+			m = m[len(sub[0]):]
+		}
+		if m == msg {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// lineCol converts a byte offset (as encoding/json reports it: the bytes
+// read before the error) into a 1-based line and column.
+func lineCol(data []byte, offset int) (line, col int) {
+	if offset > len(data) {
+		offset = len(data)
+	}
+	if offset > 0 {
+		offset-- // the offending byte
+	}
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = offset - bytes.LastIndexByte(before, '\n')
+	return line, col
+}

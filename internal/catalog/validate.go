@@ -1,0 +1,422 @@
+package catalog
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/wharf-data/wharf/internal/secret"
+)
+
+// Supported values.
+var (
+	engines      = []string{"postgres", "mysql", "sqlite"}
+	compressions = []string{"zstd", "snappy", "gzip", "lz4", "none"}
+	lakeSchemes  = []string{"file", "s3", "gs", "azblob"}
+	blueprints   = []string{"landing"}
+	formats      = []string{"parquet"}
+)
+
+// MaxNameLen is the longest workflow, connection or lake name: names
+// become file and directory names.
+const MaxNameLen = 128
+
+// nameRE is what workflow, connection and lake names may contain.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// validate checks every value of a defaulted document and builds the
+// catalog. Every problem is added to errs; the catalog is complete only
+// when errs stays empty.
+func (doc *document) validate(errs *errorList) *Catalog {
+	v := &validator{doc: doc, errs: errs}
+	cat := &Catalog{
+		Path:        doc.file,
+		Format:      doc.format,
+		Connections: map[string]*Connection{},
+		Lakes:       map[string]*Lake{},
+		Notices:     append([]string(nil), doc.notices...),
+	}
+	v.version()
+	for _, c := range doc.connections {
+		if conn := v.connection(c); conn != nil {
+			cat.Connections[conn.Name] = conn
+		}
+	}
+	for _, l := range doc.lakes {
+		if lake := v.lake(l); lake != nil {
+			cat.Lakes[lake.Name] = lake
+		}
+	}
+	v.defaults()
+	if len(doc.workflows) > 0 {
+		if len(doc.connections) == 0 && doc.format == FormatWharf {
+			errs.add(doc.workflowsPos, "connections", "none defined: every workflow needs a connection")
+			v.noConnections = true
+		}
+		if len(doc.lakes) == 0 && doc.format == FormatWharf {
+			errs.add(doc.workflowsPos, "lakes", "none defined: every workflow needs a lake")
+			v.noLakes = true
+		}
+	}
+	names := map[string]*rawWorkflow{}
+	used := map[string]bool{}
+	for _, w := range doc.workflows {
+		wf := v.workflow(w, names)
+		used["c:"+wf.Connection], used["l:"+wf.Lake] = true, true
+		cat.Workflows = append(cat.Workflows, wf)
+	}
+	if doc.format == FormatWharf {
+		for _, c := range doc.connections {
+			if !used["c:"+c.name.Value] {
+				cat.Notices = append(cat.Notices, fmt.Sprintf("connection %q is not used by any workflow", c.name.Value))
+			}
+		}
+		for _, l := range doc.lakes {
+			if !used["l:"+l.name.Value] {
+				cat.Notices = append(cat.Notices, fmt.Sprintf("lake %q is not used by any workflow", l.name.Value))
+			}
+		}
+	}
+	return cat
+}
+
+// validator holds what checks of one document share.
+type validator struct {
+	doc                    *document
+	errs                   *errorList
+	noConnections, noLakes bool
+}
+
+func (v *validator) errorf(f field, format string, args ...any) {
+	v.errs.add(f.Pos, f.Path, format, args...)
+}
+
+// ok reports whether f was written (or defaulted) and not already reported.
+func ok(f field) bool { return f.Set && !f.Bad }
+
+func (v *validator) version() {
+	f := v.doc.version
+	if ok(f) && strings.TrimSpace(f.Value) != "1" {
+		v.errorf(f, "%q is not supported: only version 1", f.Value)
+	}
+}
+
+// name checks a workflow, connection or lake name.
+func (v *validator) name(f field, what string) bool {
+	switch {
+	case !ok(f):
+		return false
+	case f.Value == "":
+		v.errorf(f, "%s name is empty", what)
+	case len(f.Value) > MaxNameLen:
+		v.errorf(f, "%s name is %d characters long: at most %d", what, len(f.Value), MaxNameLen)
+	case !nameRE.MatchString(f.Value):
+		v.errorf(f, "%s name %q is not safe: use letters, digits, _ . - (names become file names and log fields)", what, f.Value)
+	case strings.HasPrefix(f.Value, ".") || strings.HasPrefix(f.Value, "-"):
+		v.errorf(f, "%s name %q must not start with %q (names become file names)", what, f.Value, f.Value[:1])
+	default:
+		return true
+	}
+	return false
+}
+
+func (v *validator) connection(c *rawConnection) *Connection {
+	if v.doc.format == FormatWharf {
+		v.name(c.name, "connection")
+	}
+	conn := &Connection{Name: c.name.Value}
+	if f := c.engine; ok(f) {
+		if !contains(engines, f.Value) {
+			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(engines), didYouMean(f.Value, engines))
+		}
+		conn.Engine = f.Value
+	}
+	switch f := c.secret; {
+	case f.Bad:
+	case !f.Set || strings.TrimSpace(f.Value) == "":
+		v.errorf(f, "required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog")
+	default:
+		if _, err := secret.ParseRef(f.Value); err != nil {
+			v.errorf(f, "%v", err)
+		}
+		conn.Secret = f.Value
+	}
+	return conn
+}
+
+func (v *validator) lake(l *rawLake) *Lake {
+	if v.doc.format == FormatWharf {
+		v.name(l.name, "lake")
+	}
+	lake := &Lake{Name: l.name.Value}
+	if ok(l.url) {
+		lake.URL = l.url.Value
+		v.lakeURL(l.url)
+	} else if !l.url.Bad {
+		v.errorf(l.url, "required: the lake's URL (file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET, azblob://CONTAINER)")
+	}
+	if f := l.compression; ok(f) {
+		lake.Compression = strings.ToLower(f.Value)
+		if !contains(compressions, lake.Compression) {
+			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(compressions), didYouMean(f.Value, compressions))
+		}
+	}
+	if f := l.rowGroupRows; ok(f) {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Value))
+		if err != nil || n < 1 {
+			v.errorf(f, "%q is not a whole number of rows of at least 1", f.Value)
+		}
+		lake.RowGroupRows = n
+	}
+	if f := l.fileSize; ok(f) {
+		n, err := ParseSize(f.Value)
+		switch {
+		case err != nil:
+			v.errorf(f, "%v", err)
+		case n < 1:
+			v.errorf(f, "%q: a file size must be above 0", f.Value)
+		}
+		lake.FileBytes = n
+	}
+	return lake
+}
+
+func (v *validator) lakeURL(f field) {
+	u, err := url.Parse(f.Value)
+	if err != nil {
+		v.errorf(f, "not a URL: want file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET or azblob://CONTAINER")
+		return
+	}
+	if _, hasPw := u.User.Password(); hasPw {
+		v.errorf(f, "URL %s carries a password: credentials never go in the catalog (use the cloud's own credentials)", u.Redacted())
+		return
+	}
+	if u.Scheme == "" {
+		v.errorf(f, "%q has no scheme: want file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET or azblob://CONTAINER", f.Value)
+		return
+	}
+	if !contains(lakeSchemes, u.Scheme) {
+		v.errorf(f, "scheme %q is not supported: want %s", u.Scheme, orList(lakeSchemes))
+		return
+	}
+	if u.Scheme == "file" {
+		if u.Opaque != "" || (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") {
+			v.errorf(f, "%q: a file URL needs an absolute path, as in file:///data/lake", f.Value)
+		}
+		return
+	}
+	if u.Host == "" {
+		v.errorf(f, "%q has no bucket: want %s://BUCKET/PREFIX", f.Value, u.Scheme)
+	}
+}
+
+// defaults checks the defaults section, even where no workflow uses it.
+func (v *validator) defaults() {
+	d := v.doc.defaults
+	v.reference(d.connection, "connection", v.doc.connectionNames())
+	v.reference(d.lake, "lake", v.doc.lakeNames())
+	v.column(d.cursor, true)
+	v.duration(d.lookback)
+	tzOK := v.timezone(d.timezone)
+	if ok(d.schedule) {
+		v.schedule(d.schedule, "", tzOK, false)
+	}
+}
+
+// reference checks that f names one of names.
+func (v *validator) reference(f field, what string, names []string) bool {
+	if !ok(f) {
+		return false
+	}
+	if f.Value == "" {
+		v.errorf(f, "empty %s name", what)
+		return false
+	}
+	if contains(names, f.Value) {
+		return true
+	}
+	defined := "no " + what + " is defined"
+	if len(names) > 0 {
+		defined = "defined: " + strings.Join(names, ", ")
+	}
+	v.errorf(f, "unknown %s %q%s; %s", what, f.Value, didYouMean(f.Value, names), defined)
+	return false
+}
+
+// column checks a column name (cursor, partition_by); empty is allowed
+// where it means "none".
+func (v *validator) column(f field, emptyOK bool) {
+	if !ok(f) {
+		return
+	}
+	switch {
+	case f.Value == "":
+		if !emptyOK {
+			v.errorf(f, "empty column name")
+		}
+	case strings.TrimSpace(f.Value) != f.Value:
+		v.errorf(f, "column %q has leading or trailing spaces", f.Value)
+	case strings.ContainsAny(f.Value, "\"`"):
+		v.errorf(f, "column %q: write the name without quotes; wharf quotes identifiers itself", f.Value)
+	case strings.ContainsFunc(f.Value, unicode.IsControl):
+		v.errorf(f, "column %q contains control characters", f.Value)
+	}
+}
+
+// table checks "schema.table" or "table".
+func (v *validator) table(f field) {
+	if f.Bad {
+		return
+	}
+	if !f.Set || strings.TrimSpace(f.Value) == "" {
+		v.errorf(f, "required: the source table, as schema.table or table")
+		return
+	}
+	parts := strings.Split(f.Value, ".")
+	if len(parts) > 2 {
+		v.errorf(f, "%q: want schema.table or table (one dot at most)", f.Value)
+		return
+	}
+	for _, p := range parts {
+		switch {
+		case p == "":
+			v.errorf(f, "%q: want schema.table or table (empty part)", f.Value)
+			return
+		case strings.TrimSpace(p) != p:
+			v.errorf(f, "%q: leading or trailing spaces around a name", f.Value)
+			return
+		case strings.ContainsAny(p, "\"`"):
+			v.errorf(f, "%q: write names without quotes; wharf quotes identifiers itself", f.Value)
+			return
+		case strings.ContainsFunc(p, unicode.IsControl):
+			v.errorf(f, "%q contains control characters", f.Value)
+			return
+		}
+	}
+}
+
+// duration checks a lookback: a Go duration of at least 0.
+func (v *validator) duration(f field) (time.Duration, bool) {
+	if !ok(f) || strings.TrimSpace(f.Value) == "" {
+		return 0, ok(f)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(f.Value))
+	switch {
+	case err != nil:
+		v.errorf(f, "%q is not a duration: want e.g. 0s, 10m, 1h30m", f.Value)
+		return 0, false
+	case d < 0:
+		v.errorf(f, "%q: a lookback cannot be negative", f.Value)
+		return 0, false
+	}
+	return d, true
+}
+
+func (v *validator) timezone(f field) bool {
+	if !ok(f) || f.Value == "" {
+		return true
+	}
+	if err := checkTimeZone(f.Value); err != nil {
+		v.errorf(f, "%v", err)
+		return false
+	}
+	return true
+}
+
+// schedule checks a schedule's form. The time zone is checked on its own
+// field, so the schedule is parsed without it and tz is set afterwards.
+func (v *validator) schedule(f field, tz string, tzOK, awsOnly bool) Schedule {
+	if !ok(f) {
+		return Schedule{}
+	}
+	s, err := ParseSchedule(f.Value, "")
+	if err != nil {
+		v.errorf(f, "%v", err)
+		return Schedule{}
+	}
+	if awsOnly && (s.Kind != Cron || s.Dialect != "aws") {
+		v.errorf(f, "%q: want an AWS cron pattern of 6 fields (minutes hours day-of-month month day-of-week year), e.g. %q", f.Value, glueDefaultCron)
+		return Schedule{}
+	}
+	if tzOK {
+		s.TimeZone = tz
+	}
+	return s
+}
+
+func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Workflow {
+	wf := &Workflow{
+		Name:        w.name.Value,
+		Table:       w.table.Value,
+		Connection:  w.connection.Value,
+		Lake:        w.lake.Value,
+		Cursor:      w.cursor.Value,
+		CursorAuto:  w.cursorAuto && w.cursor.Value != "",
+		PartitionBy: w.partitionBy.Value,
+		Blueprint:   w.blueprint.Value,
+		Format:      strings.ToLower(w.format.Value),
+		Pos:         w.pos,
+	}
+	// Name: required, safe, unique (also ignoring case: names become file
+	// names, and some file systems ignore case).
+	if !w.name.Set && !w.name.Bad {
+		v.errorf(w.name, "required: a unique workflow name")
+	} else if v.name(w.name, "workflow") {
+		key := strings.ToLower(w.name.Value)
+		if first, dup := names[key]; dup {
+			if first.name.Value == w.name.Value {
+				v.errorf(w.name, "duplicate workflow name %q (first at line %d)", w.name.Value, first.name.Pos.Line)
+			} else {
+				v.errorf(w.name, "workflow name %q differs from %q (line %d) only in case: names become file names", w.name.Value, first.name.Value, first.name.Pos.Line)
+			}
+		} else {
+			names[key] = w
+		}
+	}
+	v.table(w.table)
+
+	switch {
+	case ok(w.connection):
+		v.reference(w.connection, "connection", v.doc.connectionNames())
+	case !w.connection.Bad && !v.noConnections:
+		v.errorf(w.connection, "required: %d connections are defined (%s): set connection here or in defaults",
+			len(v.doc.connections), strings.Join(v.doc.connectionNames(), ", "))
+	}
+	switch {
+	case ok(w.lake):
+		v.reference(w.lake, "lake", v.doc.lakeNames())
+	case !w.lake.Bad && !v.noLakes:
+		v.errorf(w.lake, "required: %d lakes are defined (%s): set lake here or in defaults",
+			len(v.doc.lakes), strings.Join(v.doc.lakeNames(), ", "))
+	}
+
+	v.column(w.cursor, true)
+	v.column(w.partitionBy, true)
+	if d, good := v.duration(w.lookback); good {
+		wf.Lookback = d
+		if d > 0 && w.cursor.Value == "" && !w.cursor.Bad {
+			v.errorf(w.lookback, "%s needs a cursor: without one every run is a full load", w.lookback.Value)
+		}
+	}
+	tzOK := v.timezone(w.timezone)
+	wf.Schedule = v.schedule(w.schedule, w.timezone.Value, tzOK, w.awsCron)
+
+	if f := w.blueprint; ok(f) && !contains(blueprints, f.Value) {
+		v.errorf(f, "%q is not supported: only %s for now", f.Value, quoteList(blueprints))
+	}
+	if f := w.format; ok(f) && !contains(formats, wf.Format) {
+		v.errorf(f, "%q: only parquet is supported for now", f.Value)
+	}
+	if f := w.fileCount; ok(f) {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Value))
+		if err != nil || n < 1 {
+			v.errorf(f, "%q is not a whole number of at least 1", f.Value)
+		}
+		wf.FileCountHint = n
+	}
+	return wf
+}

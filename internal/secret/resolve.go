@@ -1,0 +1,94 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// EnvProvider is the environment variable that names the secrets provider
+// when no --secrets URI is given.
+const EnvProvider = "WHARF_SECRETS"
+
+// Error is a failure to resolve a secret reference. It names the reference
+// and where it was looked up, never the secret's content.
+type Error struct {
+	// Ref is the reference as written ("" when the reference itself is
+	// malformed and therefore not repeated).
+	Ref string
+	// Where is the provider, e.g. "file provider /etc/wharf/secrets", or "".
+	Where string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	s := "secret reference"
+	if e.Ref != "" {
+		s = fmt.Sprintf("secret %q", e.Ref)
+	}
+	if e.Where != "" {
+		s += " (" + e.Where + ")"
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Resolve reads the secret ref points at and parses it into Credentials.
+// A bare name is looked up through the provider providerURI names (e.g.
+// file:/etc/wharf/secrets); when providerURI is "", $WHARF_SECRETS is used.
+// The password and connection URL are registered for redaction (Register).
+func Resolve(ctx context.Context, ref string, providerURI string) (*Credentials, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Ref: r.String(), Err: err}
+	}
+	content, where, err := lookup(ctx, r, providerURI)
+	if err != nil {
+		return nil, &Error{Ref: r.String(), Where: where, Err: err}
+	}
+	c, err := ParseCredentials(content)
+	if err != nil {
+		return nil, &Error{Ref: r.String(), Where: where, Err: err}
+	}
+	return c, nil
+}
+
+func lookup(ctx context.Context, r Ref, providerURI string) (content Secret, where string, err error) {
+	switch r.Kind {
+	case RefEnv:
+		v, ok := os.LookupEnv(r.Target)
+		if !ok {
+			return "", "", fmt.Errorf("%w: environment variable %s is not set", ErrNotFound, r.Target)
+		}
+		if v == "" {
+			return "", "", fmt.Errorf("environment variable %s is empty", r.Target)
+		}
+		return Secret(v), "", nil
+	case RefFile:
+		b, err := os.ReadFile(r.Target)
+		if errors.Is(err, os.ErrNotExist) {
+			return "", "", fmt.Errorf("%w: no such file", ErrNotFound)
+		}
+		if err != nil {
+			return "", "", unwrapPathError(err)
+		}
+		return Secret(b), "", nil
+	}
+	if providerURI == "" {
+		providerURI = os.Getenv(EnvProvider)
+	}
+	if providerURI == "" {
+		return "", "", errors.New("a secret name needs a secrets provider: pass --secrets or set " + EnvProvider + " (e.g. file:/etc/wharf/secrets), or write env:VAR or file:PATH")
+	}
+	p, err := OpenProvider(ctx, providerURI)
+	if err != nil {
+		return "", "", err
+	}
+	content, err = p.Lookup(ctx, r.Target)
+	return content, p.String(), err
+}
