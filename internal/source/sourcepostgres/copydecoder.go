@@ -1,0 +1,197 @@
+package sourcepostgres
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// copySignature starts every binary COPY stream.
+var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
+
+// copyDecoder is the io.Writer that pgconn.CopyTo feeds with CopyData
+// payloads. It parses the binary COPY format incrementally and appends rows
+// to Arrow builders, handing a record to emit every batchRows rows. Message
+// boundaries are arbitrary: a row is appended only once all its bytes are
+// present; a partial row waits in pending.
+type copyDecoder struct {
+	table     string
+	cols      []pgColumn
+	fields    []fieldDecoder
+	rb        *array.RecordBuilder
+	batchRows int
+	emit      func(arrow.RecordBatch) error
+
+	pending    []byte
+	headerDone bool
+	trailer    bool
+	batch      int   // rows in the builders
+	rows       int64 // rows decoded in total
+	spans      []int32
+}
+
+func newCopyDecoder(mem memory.Allocator, table string, cols []pgColumn, schema *arrow.Schema, batchRows int, emit func(arrow.RecordBatch) error) (*copyDecoder, error) {
+	rb := array.NewRecordBuilder(mem, schema)
+	d := &copyDecoder{
+		table: table, cols: cols, rb: rb, batchRows: batchRows, emit: emit,
+		fields: make([]fieldDecoder, len(cols)),
+		spans:  make([]int32, 2*len(cols)),
+	}
+	for i, c := range cols {
+		f, err := newFieldDecoder(c, rb.Field(i))
+		if err != nil {
+			rb.Release()
+			return nil, fmt.Errorf("table %s column %q: %w", table, c.col.Name, err)
+		}
+		d.fields[i] = f
+	}
+	return d, nil
+}
+
+// Release frees the builders, including any rows not yet emitted.
+func (d *copyDecoder) Release() { d.rb.Release() }
+
+// Write consumes one CopyData payload. p is only valid during the call.
+func (d *copyDecoder) Write(p []byte) (int, error) {
+	if len(d.pending) == 0 {
+		used, err := d.parse(p)
+		if err != nil {
+			return 0, err
+		}
+		if used < len(p) {
+			d.pending = append(d.pending, p[used:]...)
+		}
+		return len(p), nil
+	}
+	d.pending = append(d.pending, p...)
+	used, err := d.parse(d.pending)
+	if err != nil {
+		return 0, err
+	}
+	n := copy(d.pending, d.pending[used:])
+	d.pending = d.pending[:n]
+	return len(p), nil
+}
+
+// parse consumes every complete unit (header, rows, trailer) of buf and
+// returns how many bytes it used.
+func (d *copyDecoder) parse(buf []byte) (int, error) {
+	pos := 0
+	if !d.headerDone {
+		n, err := d.parseHeader(buf)
+		if err != nil || n == 0 {
+			return 0, err
+		}
+		pos = n
+		d.headerDone = true
+	}
+	ncols := len(d.cols)
+	for pos < len(buf) {
+		if d.trailer {
+			return pos, fmt.Errorf("table %s: %d bytes after the COPY trailer", d.table, len(buf)-pos)
+		}
+		if len(buf)-pos < 2 {
+			return pos, nil
+		}
+		count := int16(binary.BigEndian.Uint16(buf[pos:]))
+		if count == -1 {
+			d.trailer = true
+			pos += 2
+			continue
+		}
+		if int(count) != ncols {
+			return pos, fmt.Errorf("table %s: COPY row has %d fields, want %d", d.table, count, ncols)
+		}
+		// First pass: find every field; stop if the row is incomplete.
+		p := pos + 2
+		for i := 0; i < ncols; i++ {
+			if len(buf)-p < 4 {
+				return pos, nil
+			}
+			l := int32(binary.BigEndian.Uint32(buf[p:]))
+			p += 4
+			d.spans[2*i] = int32(p)
+			d.spans[2*i+1] = l
+			if l > 0 {
+				if len(buf)-p < int(l) {
+					return pos, nil
+				}
+				p += int(l)
+			} else if l < -1 {
+				return pos, fmt.Errorf("table %s column %q: COPY field length %d", d.table, d.cols[i].col.Name, l)
+			}
+		}
+		// Second pass: decode the complete row.
+		for i, f := range d.fields {
+			start, l := d.spans[2*i], d.spans[2*i+1]
+			if l < 0 {
+				if !d.cols[i].col.Nullable {
+					return pos, fmt.Errorf("table %s column %q: NULL in a column described NOT NULL (did the table change?)", d.table, d.cols[i].col.Name)
+				}
+				f.appendNull()
+				continue
+			}
+			if err := f.decode(buf[start : start+l]); err != nil {
+				return pos, fmt.Errorf("table %s column %q: %w", d.table, d.cols[i].col.Name, err)
+			}
+		}
+		pos = p
+		d.rows++
+		d.batch++
+		if d.batch >= d.batchRows {
+			if err := d.flush(); err != nil {
+				return pos, err
+			}
+		}
+	}
+	return pos, nil
+}
+
+// parseHeader returns the header length, or 0 when buf does not hold all of it.
+func (d *copyDecoder) parseHeader(buf []byte) (int, error) {
+	const fixed = 11 + 4 + 4
+	if len(buf) < fixed {
+		if !bytes.HasPrefix(copySignature, buf[:min(len(buf), len(copySignature))]) {
+			return 0, fmt.Errorf("table %s: COPY stream does not start with the binary signature", d.table)
+		}
+		return 0, nil
+	}
+	if !bytes.Equal(buf[:11], copySignature) {
+		return 0, fmt.Errorf("table %s: COPY stream does not start with the binary signature", d.table)
+	}
+	flags := binary.BigEndian.Uint32(buf[11:])
+	if flags&(1<<16) != 0 {
+		return 0, fmt.Errorf("table %s: COPY stream includes OIDs", d.table)
+	}
+	if flags&0xffff0000&^(1<<16) != 0 {
+		return 0, fmt.Errorf("table %s: COPY stream has unknown critical flags 0x%08x", d.table, flags)
+	}
+	ext := int(binary.BigEndian.Uint32(buf[15:]))
+	if len(buf) < fixed+ext {
+		return 0, nil
+	}
+	return fixed + ext, nil
+}
+
+// flush hands the rows in the builders to emit as one record.
+func (d *copyDecoder) flush() error {
+	if d.batch == 0 {
+		return nil
+	}
+	rec := d.rb.NewRecordBatch()
+	d.batch = 0
+	return d.emit(rec)
+}
+
+// finish checks the stream ended cleanly and emits the last rows.
+func (d *copyDecoder) finish() error {
+	if len(d.pending) > 0 || !d.trailer {
+		return errors.New("table " + d.table + ": COPY stream ended in the middle of a row")
+	}
+	return d.flush()
+}

@@ -1,0 +1,258 @@
+package sourcepostgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wharf-data/wharf/internal/coltype"
+	"github.com/wharf-data/wharf/internal/source"
+)
+
+func quoteIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// Extract streams the window's rows as Arrow records. High and the rows come
+// from one REPEATABLE READ snapshot. Records are never empty: a window without
+// rows calls the sink zero times.
+func (s *Source) Extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, err := s.extract(ctx, req, sink)
+	return res, s.red.wrap(err)
+}
+
+func (s *Source) extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
+	if req.Table == nil {
+		return source.Result{}, errors.New("extract: request has no table")
+	}
+	ref := req.Table.Ref
+	if len(req.Table.Columns) == 0 {
+		return source.Result{}, fmt.Errorf("extract table %s: no columns requested", ref)
+	}
+	if sink == nil {
+		return source.Result{}, fmt.Errorf("extract table %s: nil sink", ref)
+	}
+	batchRows := req.BatchRows
+	if batchRows == 0 {
+		batchRows = source.DefaultBatchRows
+	}
+	if batchRows < 0 {
+		return source.Result{}, fmt.Errorf("extract table %s: negative batch rows %d", ref, batchRows)
+	}
+	if req.After != nil && req.Cursor == "" {
+		return source.Result{}, fmt.Errorf("extract table %s: a lower bound (after %s) needs a cursor column", ref, req.After)
+	}
+
+	conn, err := s.connection(ctx)
+	if err != nil {
+		return source.Result{}, err
+	}
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return source.Result{}, fmt.Errorf("extract table %s: begin snapshot: %w", ref, err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }() // no-op after Commit
+
+	// Describe again inside the snapshot: the decoders must match the
+	// table as it is now, not as it was when the caller described it.
+	live, err := describe(ctx, tx, ref, s.opts.NumericScale)
+	if err != nil {
+		return source.Result{}, fmt.Errorf("extract: %w", err)
+	}
+	cols, err := matchColumns(live, req.Table.Columns)
+	if err != nil {
+		return source.Result{}, err
+	}
+
+	var res source.Result
+	where := ""
+	if req.Cursor != "" {
+		cur := live.column(req.Cursor)
+		if cur == nil {
+			return source.Result{}, fmt.Errorf("extract table %s: cursor column %q: %w", ref, req.Cursor, source.ErrNotFound)
+		}
+		if !coltype.CursorKind(cur.col.Kind) {
+			return source.Result{}, fmt.Errorf("extract table %s: column %q of type %s cannot be a cursor", ref, cur.col.Name, cur.col.SourceType)
+		}
+		curIdent := quoteIdent(cur.col.Name)
+		var after string
+		if req.After != nil {
+			if after, err = literal(req.After, cur); err != nil {
+				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
+			}
+			where = " WHERE " + curIdent + " > " + after
+		}
+		res.High, err = queryHigh(ctx, tx, live.ident(), cur, where)
+		if err != nil {
+			return source.Result{}, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
+		}
+		switch {
+		case res.High == nil && req.After != nil:
+			// Nothing newer than After.
+			return res, tx.Commit(ctx)
+		case res.High == nil:
+			// Every row has a NULL cursor: a full load reads them all.
+			where = ""
+		default:
+			high, err := literal(res.High, cur)
+			if err != nil {
+				return source.Result{}, fmt.Errorf("extract table %s: high %w", ref, err)
+			}
+			if req.After != nil {
+				where = " WHERE " + curIdent + " > " + after + " AND " + curIdent + " <= " + high
+			} else {
+				where = " WHERE " + curIdent + " <= " + high + " OR " + curIdent + " IS NULL"
+			}
+		}
+	}
+
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = quoteIdent(c.col.Name)
+	}
+	sql := "COPY (SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident() + where + ") TO STDOUT (FORMAT binary)"
+	res.Rows, err = s.copyRecords(ctx, conn, ref.String(), cols, req.Table.Columns, sql, batchRows, sink)
+	if err != nil {
+		return source.Result{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return source.Result{}, fmt.Errorf("extract table %s: end snapshot: %w", ref, err)
+	}
+	return res, nil
+}
+
+// matchColumns finds each requested column in the live table and checks it
+// still has the described kind, precision, scale and nullability.
+func matchColumns(live *liveTable, want []coltype.Column) ([]pgColumn, error) {
+	out := make([]pgColumn, len(want))
+	for i, w := range want {
+		var got *pgColumn
+		for j := range live.cols {
+			if live.cols[j].col.Name == w.Name {
+				got = &live.cols[j]
+				break
+			}
+		}
+		if got == nil {
+			if live.unsupported != nil && live.unsupported.Column == w.Name {
+				return nil, live.unsupported
+			}
+			return nil, fmt.Errorf("extract table %s: column %q: %w", live.ref, w.Name, source.ErrNotFound)
+		}
+		g := got.col
+		if g.Kind != w.Kind || g.Precision != w.Precision || g.Scale != w.Scale || (g.Nullable && !w.Nullable) {
+			return nil, fmt.Errorf("extract table %s: column %q changed since it was described: was %s (%v), now %s (%v)%s",
+				live.ref, w.Name, w.SourceType, shape(w), g.SourceType, shape(g), "; describe the table again")
+		}
+		out[i] = *got
+		// Keep the caller's column (its nullability may be stricter on
+		// paper, which the decoder then enforces).
+		out[i].col = w
+	}
+	return out, nil
+}
+
+func shape(c coltype.Column) string {
+	s := c.Kind.String()
+	if c.Kind == coltype.Decimal {
+		s = fmt.Sprintf("decimal(%d,%d)", c.Precision, c.Scale)
+	}
+	if !c.Nullable {
+		s += " not null"
+	}
+	return s
+}
+
+// copyRecords runs the COPY and delivers records to sink in the caller's
+// goroutine. When pipelined, the COPY is read and decoded in a goroutine of
+// its own and finished records cross a small channel, so decoding overlaps
+// with the sink.
+func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, cols []pgColumn, want []coltype.Column, sql string, batchRows int, sink source.RecordSink) (int64, error) {
+	schema := coltype.ArrowSchema(want)
+	if !s.pipelined {
+		emit := func(rec arrow.RecordBatch) error {
+			defer rec.Release()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return sink(rec)
+		}
+		dec, err := newCopyDecoder(s.mem, table, cols, schema, batchRows, emit)
+		if err != nil {
+			return 0, err
+		}
+		defer dec.Release()
+		return runCopy(ctx, conn, table, dec, sql)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	records := make(chan arrow.RecordBatch, 1)
+	emit := func(rec arrow.RecordBatch) error {
+		if err := ctx.Err(); err != nil {
+			rec.Release()
+			return err
+		}
+		select {
+		case records <- rec:
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return context.Cause(ctx)
+		}
+	}
+	dec, err := newCopyDecoder(s.mem, table, cols, schema, batchRows, emit)
+	if err != nil {
+		return 0, err
+	}
+	type outcome struct {
+		rows int64
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer dec.Release()
+		n, err := runCopy(ctx, conn, table, dec, sql)
+		close(records)
+		done <- outcome{n, err}
+	}()
+	var sinkErr error
+	for rec := range records {
+		if sinkErr == nil {
+			if sinkErr = ctx.Err(); sinkErr == nil {
+				sinkErr = sink(rec)
+			}
+			if sinkErr != nil {
+				cancel() // stops the COPY; the connection is replaced next time
+			}
+		}
+		rec.Release()
+	}
+	out := <-done
+	if sinkErr != nil {
+		return 0, sinkErr
+	}
+	return out.rows, out.err
+}
+
+// runCopy streams the COPY into dec and checks the row count.
+func runCopy(ctx context.Context, conn *pgx.Conn, table string, dec *copyDecoder, sql string) (int64, error) {
+	tag, err := conn.PgConn().CopyTo(ctx, dec, sql)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		}
+		return 0, fmt.Errorf("extract table %s: copy: %w", table, err)
+	}
+	if err := dec.finish(); err != nil {
+		return 0, err
+	}
+	if tag.RowsAffected() != dec.rows {
+		return 0, fmt.Errorf("extract table %s: server sent %d rows, decoded %d", table, tag.RowsAffected(), dec.rows)
+	}
+	return dec.rows, nil
+}
