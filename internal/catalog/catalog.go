@@ -117,3 +117,24 @@ type Pos struct {
 	Line   int
 	Column int
 }
+
+// Resolved is a workflow with its connection and lake: everything a run
+// needs, independent of the catalog file it came from.
+type Resolved struct {
+	Workflow   Workflow
+	Connection Connection
+	Lake       Lake
+}
+
+// Resolve returns the named workflow with its connection and lake, or nil.
+func (c *Catalog) Resolve(name string) *Resolved {
+	w := c.Workflow(name)
+	if w == nil {
+		return nil
+	}
+	conn, lk := c.Connections[w.Connection], c.Lakes[w.Lake]
+	if conn == nil || lk == nil {
+		return nil // Load validates references; only hand-built catalogs get here
+	}
+	return &Resolved{Workflow: *w, Connection: *conn, Lake: *lk}
+}

@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/wharf-data/wharf/internal/lake/parquettest"
+	"github.com/wharf-data/wharf/internal/testdb"
+)
+
+// TestIncrementalLandsOnlyChangedRows: load, update some rows and insert
+// some, run: only those land; run again: nothing.
+func TestIncrementalLandsOnlyChangedRows(t *testing.T) {
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, `INSERT INTO orders SELECT g, g * 1.5, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(1, 1000) g`)
+
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	cat := fmt.Sprintf(`connections:
+  shop:
+    engine: postgres
+    secret: env:SHOP_DB_URL
+lakes:
+  raw:
+    url: file://%s
+workflows:
+  - name: shop_orders
+    table: %s.orders
+    cursor: updated_at
+`, lakeDir, schema)
+	catPath := filepath.Join(dir, "wharf.yaml")
+	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"SHOP_DB_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+
+	r := mustWharf(t, dir, env, "run", "shop_orders")
+	if !strings.Contains(r.stdout, "1000") || !strings.Contains(r.stdout, "full") {
+		t.Fatalf("first run should be a full load of 1000 rows:\n%s", r)
+	}
+	first := parquetFiles(t, lakeDir)
+	if len(first) != 1 {
+		t.Fatalf("first run: want 1 file, got %v", first)
+	}
+
+	sqlExec(t, conn, `UPDATE orders SET amount = amount + 1000, updated_at = now() WHERE id IN (3, 500, 999)`)
+	sqlExec(t, conn, `INSERT INTO orders VALUES (1001, 1.00, now()), (1002, 2.00, now())`)
+	r = mustWharf(t, dir, env, "run", "shop_orders")
+	if !strings.Contains(r.stdout, "incremental") {
+		t.Errorf("second run should be incremental:\n%s", r)
+	}
+	second := newFiles(first, parquetFiles(t, lakeDir))
+	if len(second) != 1 {
+		t.Fatalf("second run: want 1 new file, got %v", second)
+	}
+	tbl := parquettest.ReadFile(t, filepath.Join(lakeDir, second[0]))
+	var ids []int
+	for _, c := range tbl.Column(0).Data().Chunks() {
+		for i := 0; i < c.Len(); i++ {
+			ids = append(ids, int(c.(*array.Int32).Value(i)))
+		}
+	}
+	sort.Ints(ids)
+	if fmt.Sprint(ids) != "[3 500 999 1001 1002]" {
+		t.Errorf("second run landed ids %v, want [3 500 999 1001 1002]", ids)
+	}
+
+	r = mustWharf(t, dir, env, "run", "shop_orders")
+	if !strings.Contains(r.stdout, "Nothing new to land") {
+		t.Errorf("third run should land nothing:\n%s", r)
+	}
+	if got := parquetFiles(t, lakeDir); len(got) != 2 {
+		t.Errorf("third run wrote files: %v", got)
+	}
+}
+
+// TestFailedRunMovesNothing: a workflow that fails (a column type wharf
+// cannot land) leaves no files and no watermark, names the column, and the
+// other workflows of the same run still land; the exit code is 1.
+func TestFailedRunMovesNothing(t *testing.T) {
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE good (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`)
+	sqlExec(t, conn, `INSERT INTO good VALUES (1), (2)`)
+	sqlExec(t, conn, `CREATE TABLE bad (id int PRIMARY KEY, span interval, updated_at timestamptz NOT NULL DEFAULT now())`)
+	sqlExec(t, conn, `INSERT INTO bad VALUES (1, '1 day')`)
+
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	cat := fmt.Sprintf(`connections:
+  db: {engine: postgres, secret: env:DB_URL}
+lakes:
+  raw: {url: "file://%s"}
+defaults:
+  cursor: updated_at
+workflows:
+  - {name: good, table: %[2]s.good}
+  - {name: bad, table: %[2]s.bad}
+`, lakeDir, schema)
+	catPath := filepath.Join(dir, "wharf.yaml")
+	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DB_URL=" + testdb.PostgresURL()}
+	r := wharf(t, dir, env, "run", "-c", catPath, "--all")
+	if r.code != 1 {
+		t.Fatalf("want exit 1 when a workflow fails:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, `column "span"`) || !strings.Contains(r.stderr, "interval") {
+		t.Errorf("the error should name the column and its type:\n%s", r)
+	}
+	files := parquetFiles(t, lakeDir)
+	if len(files) != 1 || !strings.Contains(files[0], ".good/") {
+		t.Errorf("only the good workflow should have landed: %v", files)
+	}
+}
+
+func newFiles(before, after []string) []string {
+	seen := map[string]bool{}
+	for _, f := range before {
+		seen[f] = true
+	}
+	var out []string
+	for _, f := range after {
+		if !seen[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,370 @@
+// Package blueprint holds wharf's job logic. The built-in "landing" blueprint
+// lands one workflow: it reads the window (watermark - lookback, high] from the
+// source in one snapshot, adds ingestion_timestamp, writes Parquet into the
+// lake under <database>/<table>/ingestion_date=YYYY-MM-DD/, and commits the
+// run's files and the new watermark in one state transaction.
+package blueprint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/google/uuid"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/coltype"
+	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/source"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// IngestionTimestamp is the column the landing blueprint adds to every row:
+// the run's start time (UTC, microseconds), the same for every row of a run.
+const IngestionTimestamp = "ingestion_timestamp"
+
+// Progress is reported while a workflow lands.
+type Progress struct {
+	Workflow string
+	Rows     int64 // rows read so far
+	Bytes    int64 // in-memory (Arrow) bytes read so far
+}
+
+// Result is the outcome of one landing run.
+type Result struct {
+	Workflow      string
+	RunID         string
+	Status        string // succeeded | failed
+	Rows          int64
+	Bytes         int64 // bytes written to the lake
+	Files         []lake.FileInfo
+	FullLoad      bool
+	Cursor        string
+	WatermarkFrom *coltype.Watermark
+	WatermarkTo   *coltype.Watermark
+	Started       time.Time
+	Duration      time.Duration
+	Notes         []string // e.g. "no updated_at column: full load"
+	Err           error
+}
+
+// Lander runs landing jobs. It caches open lakes across runs; it is safe for
+// concurrent use by several goroutines.
+type Lander struct {
+	State state.Store
+	// Secrets is the provider URI for bare secret names (file:DIR, ...).
+	Secrets string
+	Logger  *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// OnProgress, if set, is called as batches arrive.
+	OnProgress func(Progress)
+	// OpenSource opens a source for a connection (default: by engine).
+	OpenSource func(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error)
+
+	lakes lakeCache
+}
+
+func (l *Lander) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Lander) logger() *slog.Logger {
+	if l.Logger != nil {
+		return l.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Close releases the lakes the lander opened.
+func (l *Lander) Close() error { return l.lakes.close() }
+
+// Land runs the landing blueprint for one workflow now. The returned Result
+// always names the workflow; Result.Err (also returned) is set when it failed.
+func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string) (*Result, error) {
+	wf := &job.Workflow
+	start := l.now().UTC().Truncate(time.Microsecond)
+	res := &Result{Workflow: wf.Name, Started: start, Status: "failed"}
+	err := l.land(ctx, job, trigger, res)
+	res.Duration = l.now().Sub(start)
+	if err != nil {
+		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
+		return res, res.Err
+	}
+	res.Status = "succeeded"
+	return res, nil
+}
+
+func (l *Lander) land(ctx context.Context, job *catalog.Resolved, trigger string, res *Result) error {
+	wf := &job.Workflow
+	// The run is recorded first, so that every failure is in the run history.
+	run := &state.Run{
+		ID: uuid.Must(uuid.NewV7()).String(), Workflow: wf.Name, Trigger: trigger,
+		Status: "running", StartedAt: res.Started,
+	}
+	res.RunID = run.ID
+	if err := l.State.StartRun(ctx, run); err != nil {
+		return fmt.Errorf("record run start: %w", err)
+	}
+	err := l.execute(ctx, job, run, res)
+	if err != nil {
+		run.Status = "failed"
+		if errors.Is(err, context.Canceled) {
+			run.Status = "cancelled"
+		}
+		run.FinishedAt = l.now().UTC()
+		run.Rows, run.Bytes, run.Files = 0, 0, 0
+		run.Error = secret.RedactString(err.Error())
+		// The run's context may be cancelled; record the end regardless.
+		if ferr := l.State.FinishRun(context.WithoutCancel(ctx), run); ferr != nil {
+			l.logger().Error("record run failure", "workflow", wf.Name, "run", run.ID, "err", ferr)
+		}
+	}
+	return err
+}
+
+func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
+	wf, conn, lk := &job.Workflow, &job.Connection, &job.Lake
+	log := l.logger().With("workflow", wf.Name, "run", run.ID)
+	ref, err := source.ParseTableRef(wf.Table)
+	if err != nil {
+		return err
+	}
+
+	open := l.OpenSource
+	if open == nil {
+		open = OpenSource
+	}
+	src, err := open(ctx, conn, l.Secrets)
+	if err != nil {
+		return fmt.Errorf("connection %s: %w", conn.Name, err)
+	}
+	defer src.Close()
+
+	table, err := src.Describe(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if table.Column(IngestionTimestamp) != nil {
+		return fmt.Errorf("table %s already has a column named %s, which the landing blueprint adds", ref, IngestionTimestamp)
+	}
+
+	// Cursor: explicit, defaulted (used only if the table has it), or none.
+	cursor := ""
+	if wf.Cursor != "" {
+		col := table.Column(wf.Cursor)
+		switch {
+		case col != nil && coltype.CursorKind(col.Kind):
+			cursor = col.Name
+		case col != nil:
+			return fmt.Errorf("table %s: cursor column %q has type %s, which cannot be a cursor", ref, col.Name, col.SourceType)
+		case wf.CursorAuto:
+			res.Notes = append(res.Notes, fmt.Sprintf("no %s column: full load", wf.Cursor))
+		default:
+			return fmt.Errorf("table %s: cursor column %q: %w", ref, wf.Cursor, source.ErrNotFound)
+		}
+	}
+	if wf.PartitionBy != "" && table.Column(wf.PartitionBy) == nil {
+		return fmt.Errorf("table %s: partition column %q: %w", ref, wf.PartitionBy, source.ErrNotFound)
+	}
+	res.Cursor = cursor
+
+	var after *coltype.Watermark
+	if cursor != "" {
+		wm, wmCursor, err := l.State.Watermark(ctx, wf.Name)
+		if err != nil {
+			return fmt.Errorf("read watermark: %w", err)
+		}
+		colKind := table.Column(cursor).Kind
+		switch {
+		case wm == nil:
+		case wmCursor != cursor:
+			res.Notes = append(res.Notes, fmt.Sprintf("cursor changed from %s to %s: full load", wmCursor, cursor))
+		case wm.Kind != colKind:
+			res.Notes = append(res.Notes, fmt.Sprintf("cursor %s changed type from %s to %s: full load", cursor, wm.Kind, colKind))
+		default:
+			res.WatermarkFrom = wm
+			if after, err = wm.Minus(wf.Lookback); err != nil {
+				return fmt.Errorf("cursor %s: %w", cursor, err)
+			}
+		}
+	}
+	res.FullLoad = after == nil
+	run.WatermarkFrom, run.FullLoad = res.WatermarkFrom, res.FullLoad
+
+	lakeH, err := l.lakes.open(ctx, lk)
+	if err != nil {
+		return err
+	}
+	prefix := src.Database() + "/" + wf.Table
+	// Leftovers of runs that crashed before committing are removed before this
+	// run can commit, so every row of a window lands once.
+	if err := l.cleanStale(ctx, lakeH, prefix, wf.Name, run.ID, log); err != nil {
+		return err
+	}
+	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
+	if err := l.extractAndCommit(ctx, wf, lk, src, table, cursor, after, lakeH, prefix, run, res); err != nil {
+		return err
+	}
+	log.Info("landed", "rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String())
+	return nil
+}
+
+func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow, current string, log *slog.Logger) error {
+	stale, err := l.State.StaleRuns(ctx, workflow)
+	if err != nil {
+		return fmt.Errorf("list unfinished runs: %w", err)
+	}
+	for _, r := range stale {
+		if r.ID == current {
+			continue
+		}
+		n, err := lk.DeleteRunFiles(ctx, prefix, r.ID)
+		if err != nil {
+			return fmt.Errorf("remove leftovers of unfinished run %s: %w", r.ID, err)
+		}
+		r.Status = "failed"
+		r.FinishedAt = l.now().UTC()
+		r.Error = fmt.Sprintf("abandoned: the run ended before committing; %d leftover file(s) removed", n)
+		if err := l.State.FinishRun(ctx, &r); err != nil {
+			return fmt.Errorf("close unfinished run %s: %w", r.ID, err)
+		}
+		log.Warn("cleaned up an unfinished run", "run", r.ID, "files_removed", n)
+	}
+	return nil
+}
+
+func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lakeCfg *catalog.Lake, src source.Source, table *source.Table,
+	cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result) error {
+
+	schema := coltype.ArrowSchema(table.Columns)
+	outFields := append(schema.Fields(), arrow.Field{Name: IngestionTimestamp, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
+	outSchema := arrow.NewSchema(outFields, nil)
+
+	var part lake.Partitioner
+	if wf.PartitionBy != "" {
+		p, err := lake.ColumnPartition(table.Column(wf.PartitionBy).Name)
+		if err != nil {
+			return err
+		}
+		part = p
+	} else {
+		part = lake.StaticPartition("ingestion_date=" + run.StartedAt.Format("2006-01-02"))
+	}
+	w, err := lk.NewRunWriter(ctx, prefix, run.ID, outSchema, part, lake.WriterOptions{
+		Compression: lakeCfg.Compression, RowGroupRows: lakeCfg.RowGroupRows, FileBytes: lakeCfg.FileBytes,
+	})
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			if aerr := w.Abort(); aerr != nil {
+				l.logger().Error("remove files of failed run", "workflow", wf.Name, "run", run.ID, "err", aerr)
+			}
+		}
+	}()
+
+	stamp := newStampColumn(run.StartedAt)
+	defer stamp.release()
+	var readBytes int64
+	out, err := src.Extract(ctx, source.Request{Table: table, Cursor: cursor, After: after}, func(rec arrow.RecordBatch) error {
+		n := rec.NumRows()
+		ts := stamp.slice(int(n))
+		defer ts.Release()
+		cols := append(rec.Columns()[:len(rec.Columns()):len(rec.Columns())], ts)
+		outRec := array.NewRecordBatch(outSchema, cols, n)
+		defer outRec.Release()
+		if err := w.Write(outRec); err != nil {
+			return err
+		}
+		res.Rows += n
+		for _, c := range rec.Columns() {
+			readBytes += int64(c.Data().SizeInBytes())
+		}
+		if l.OnProgress != nil {
+			l.OnProgress(Progress{Workflow: wf.Name, Rows: res.Rows, Bytes: readBytes})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	files, err := w.Close()
+	if err != nil {
+		return err
+	}
+	res.Files = files
+	for _, f := range files {
+		res.Bytes += f.Bytes
+	}
+	if res.Rows != out.Rows {
+		return fmt.Errorf("internal error: source reported %d rows, %d were written", out.Rows, res.Rows)
+	}
+
+	stFiles := make([]state.File, len(files))
+	for i, f := range files {
+		stFiles[i] = state.File{RunID: run.ID, Workflow: wf.Name, Path: f.Path, Rows: f.Rows, Bytes: f.Bytes, CreatedAt: run.StartedAt}
+	}
+	var newWM *coltype.Watermark
+	if cursor != "" && out.High != nil {
+		newWM = out.High
+	}
+	res.WatermarkTo = res.WatermarkFrom
+	if newWM != nil {
+		res.WatermarkTo = newWM
+	}
+	run.Status = "succeeded"
+	run.FinishedAt = l.now().UTC()
+	run.Rows, run.Bytes, run.Files = res.Rows, res.Bytes, len(files)
+	run.WatermarkTo = res.WatermarkTo
+	if err := l.State.CommitRun(ctx, run, stFiles, newWM, cursor); err != nil {
+		return fmt.Errorf("commit run: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// stampColumn holds one ingestion_timestamp array long enough for any batch;
+// batches take zero-copy slices of it.
+type stampColumn struct {
+	value arrow.Timestamp
+	arr   *array.Timestamp
+}
+
+func newStampColumn(t time.Time) *stampColumn {
+	return &stampColumn{value: arrow.Timestamp(t.UnixMicro())}
+}
+
+func (s *stampColumn) slice(n int) arrow.Array {
+	if s.arr == nil || s.arr.Len() < n {
+		if s.arr != nil {
+			s.arr.Release()
+		}
+		b := array.NewTimestampBuilder(memory.DefaultAllocator, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"})
+		defer b.Release()
+		size := max(n, source.DefaultBatchRows)
+		b.Reserve(size)
+		for range size {
+			b.UnsafeAppend(s.value)
+		}
+		s.arr = b.NewTimestampArray()
+	}
+	return array.NewSlice(s.arr, 0, int64(n))
+}
+
+func (s *stampColumn) release() {
+	if s.arr != nil {
+		s.arr.Release()
+	}
+}

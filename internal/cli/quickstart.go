@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/quickstart"
+)
+
+func (a *app) quickstartCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "quickstart [--dir DIR]",
+		Short: "Create a sample HR database and catalog, and land every table as Parquet",
+		Long: `quickstart creates DIR/source/hr.db (a small SQLite HR database), DIR/wharf.yaml (a catalog
+with one workflow per table), and lands every table into DIR/lake as Parquet, with state in
+DIR/.wharf/state.db. Run it again: it lands nothing new and says so.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			catPath, err := quickstart.Create(cmd.Context(), abs)
+			if err != nil {
+				return failed(fmt.Errorf("quickstart: %w", err))
+			}
+			cat, err := catalog.Load(catPath)
+			if err != nil {
+				return failed(fmt.Errorf("quickstart catalog: %w", err))
+			}
+			if !cmd.Flags().Changed("state") && a.stateURL == DefaultState {
+				a.stateURL = "sqlite:" + filepath.Join(abs, ".wharf", "state.db")
+			}
+			fmt.Fprintf(a.stdout, "Sample database: %s\nCatalog:         %s\nState:           %s\n\n",
+				filepath.Join(abs, "source", "hr.db"), catPath, a.stateURL)
+			results, err := a.land(cmd.Context(), cat, cat.Workflows, 4)
+			if err != nil {
+				return err
+			}
+			serr := summarize(a, results)
+			fmt.Fprintf(a.stdout, "\nParquet files are under %s\n", filepath.Join(abs, "lake"))
+			fmt.Fprintf(a.stdout, "Land again (only new and updated rows): wharf run -c %s --state %s --all\n", catPath, a.stateURL)
+			return serr
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "wharf-quickstart", "directory for the sample database, catalog, lake and state")
+	return cmd
+}

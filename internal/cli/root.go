@@ -1,0 +1,157 @@
+// Package cli is wharf's command line. Each command lives in its own file and
+// writes to the injected stdout/stderr, so tests assert exact output.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/wharf-data/wharf/internal/secret"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitFailed   = 1 // a workflow failed, or the catalog is invalid
+	ExitUsage    = 2 // bad flags or arguments
+	DefaultState = "sqlite:.wharf/state.db"
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// failed wraps err so that the command exits with ExitFailed.
+func failed(err error) error { return &exitError{code: ExitFailed, err: err} }
+
+// app holds what every command shares: output streams and global options.
+type app struct {
+	stdout, stderr io.Writer
+	isTTY          bool
+	catalogPath    string
+	stateURL       string
+	secrets        string
+	logLevel       string
+	logFormat      string
+}
+
+// Main runs the CLI with args and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, stdout, stderr, isTerminal(stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	rout, rerr := secret.NewRedactingWriter(stdout), secret.NewRedactingWriter(stderr)
+	defer rout.Flush()
+	defer rerr.Flush()
+	a := &app{stdout: rout, stderr: rerr, isTTY: tty}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(a.stderr, "error:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(a.stderr, "error:", err)
+	return ExitUsage
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wharf",
+		Short: "Land relational database tables into a data lake from one catalog file",
+		Long: `wharf lands hundreds of relational database tables into a data lake as Parquet,
+from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow catalog).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.catalogPath, "catalog", "c", os.Getenv("WHARF_CATALOG"), "catalog file (YAML or JSON) [$WHARF_CATALOG]")
+	pf.StringVar(&a.stateURL, "state", envOr("WHARF_STATE", DefaultState), "state store: sqlite:PATH or postgres://... [$WHARF_STATE]")
+	pf.StringVar(&a.secrets, "secrets", os.Getenv("WHARF_SECRETS"), "provider for bare secret names, e.g. file:DIR [$WHARF_SECRETS]")
+	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error (default info; warn on a terminal)")
+	pf.StringVar(&a.logFormat, "log-format", "text", "text or json")
+	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
+	return root
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// logger builds the process logger; it writes to stderr through the redactor.
+func (a *app) logger() (*slog.Logger, error) {
+	level := slog.LevelInfo
+	if a.isTTY {
+		level = slog.LevelWarn
+	}
+	switch strings.ToLower(a.logLevel) {
+	case "":
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", a.logFormat)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Version is set at build time with -ldflags "-X github.com/wharf-data/wharf/internal/cli.Version=...".
+var Version = "dev"
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print wharf's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.stdout, "wharf", Version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	var all bool
+	var parallel int
+	cmd := &cobra.Command{
+		Use:   "run [-c FILE] [--state URL] (WORKFLOW... | --all)",
+		Short: "Land workflows now, in the foreground, with progress",
+		Long: `run lands the named workflows (or every workflow with --all) now. It shows progress on
+a terminal (plain log lines otherwise), prints a summary, and exits non-zero if any workflow failed,
+after finishing the others.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return &exitError{code: ExitUsage, err: errors.New("name one or more workflows, or pass --all")}
+			}
+			if parallel < 1 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--parallel %d: must be at least 1", parallel)}
+			}
+			cat, err := a.loadCatalog()
+			if err != nil {
+				return err
+			}
+			wfs, err := selectWorkflows(cat, args, all)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			results, err := a.land(cmd.Context(), cat, wfs, parallel)
+			if err != nil {
+				return err
+			}
+			return summarize(a, results)
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "run every workflow in the catalog")
+	cmd.Flags().IntVar(&parallel, "parallel", 4, "workflows to land at once")
+	return cmd
+}
+
+// selectWorkflows returns the named workflows in catalog order, or all.
+func selectWorkflows(cat *catalog.Catalog, names []string, all bool) ([]*catalog.Workflow, error) {
+	if all {
+		return cat.Workflows, nil
+	}
+	var missing []string
+	want := map[string]bool{}
+	for _, n := range names {
+		if cat.Workflow(n) == nil {
+			missing = append(missing, n)
+		}
+		want[n] = true
+	}
+	if len(missing) > 0 {
+		known := make([]string, 0, len(cat.Workflows))
+		for _, w := range cat.Workflows {
+			known = append(known, w.Name)
+		}
+		sort.Strings(known)
+		return nil, fmt.Errorf("no workflow %s in %s (it has: %s)", strings.Join(quoteAll(missing), ", "), cat.Path, abbreviate(known, 10))
+	}
+	var out []*catalog.Workflow
+	for _, w := range cat.Workflows {
+		if want[w.Name] {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = fmt.Sprintf("%q", v)
+	}
+	return out
+}
+
+func abbreviate(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(s[:n], ", "), len(s)-n)
+}
+
+// land runs the workflows with at most parallel at once, showing progress.
+// Every workflow runs even when others fail; results come back in input order.
+func (a *app) land(ctx context.Context, cat *catalog.Catalog, wfs []*catalog.Workflow, parallel int) ([]*blueprint.Result, error) {
+	log, err := a.logger()
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
+	st, err := state.Open(ctx, a.stateURL)
+	if err != nil {
+		return nil, failed(fmt.Errorf("state %s: %w", a.stateURL, err))
+	}
+	defer st.Close()
+
+	prog := newProgress(a.stderr, a.isTTY, len(wfs))
+	defer prog.stop()
+	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update}
+	defer lander.Close()
+
+	results := make([]*blueprint.Result, len(wfs))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, wf := range wfs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				results[i] = &blueprint.Result{Workflow: wf.Name, Status: "cancelled", Err: ctx.Err()}
+				return
+			}
+			prog.start(wf.Name)
+			res, _ := lander.Land(ctx, cat.Resolve(wf.Name), "manual")
+			prog.done(res)
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	return results, nil
+}

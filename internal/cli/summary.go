@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wharf-data/wharf/internal/blueprint"
+)
+
+// summarize prints one line per workflow and returns a failed exit if any failed.
+func summarize(a *app, results []*blueprint.Result) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKFLOW\tSTATUS\tROWS\tFILES\tBYTES\tDURATION\tLOAD\tWATERMARK")
+	var rows, bytes int64
+	var files, nfailed int
+	for _, r := range results {
+		load := "incremental"
+		if r.FullLoad {
+			load = "full"
+		}
+		if r.Status != "succeeded" {
+			load = "-"
+			nfailed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Workflow, r.Status, r.Rows, len(r.Files),
+			humanBytes(r.Bytes), r.Duration.Round(time.Millisecond), load, orDash(r.WatermarkTo.String()))
+		rows += r.Rows
+		bytes += r.Bytes
+		files += len(r.Files)
+	}
+	tw.Flush()
+	for _, r := range results {
+		for _, n := range r.Notes {
+			fmt.Fprintf(a.stdout, "note: %s: %s\n", r.Workflow, n)
+		}
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(a.stderr, "error: %v\n", r.Err)
+		}
+	}
+	fmt.Fprintf(a.stdout, "%d workflow(s): %d succeeded, %d failed; %d rows, %d files, %s\n",
+		len(results), len(results)-nfailed, nfailed, rows, files, humanBytes(bytes))
+	if nfailed == 0 && rows == 0 {
+		fmt.Fprintln(a.stdout, "Nothing new to land: every table is up to date.")
+	}
+	if nfailed > 0 {
+		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d workflow(s) failed", nfailed, len(results))}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// rate formats a per-second rate.
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.0f", float64(n)/d.Seconds()), ".0")
+}
