@@ -1,0 +1,238 @@
+package blueprint_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	_ "modernc.org/sqlite"
+
+	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/lake/parquettest"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// fixture is a SQLite source table, a file lake and a SQLite state store.
+type fixture struct {
+	t       *testing.T
+	dir     string
+	db      *sql.DB
+	st      state.Store
+	lander  *blueprint.Lander
+	job     *catalog.Resolved
+	lakeDir string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "shop.db")
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := state.Open(context.Background(), "sqlite:"+filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{t: t, dir: dir, db: db, st: st, lakeDir: filepath.Join(dir, "lake")}
+	f.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY, region TEXT, amount DECIMAL(10,2), updated_at TIMESTAMP)`)
+	t.Setenv("SHOP_DB", "sqlite:"+dbPath)
+	f.job = &catalog.Resolved{
+		Workflow:   catalog.Workflow{Name: "orders", Connection: "shop", Table: "orders", Lake: "raw", Cursor: "updated_at", Blueprint: "landing", Format: "parquet"},
+		Connection: catalog.Connection{Name: "shop", Engine: "sqlite", Secret: "env:SHOP_DB"},
+		Lake:       catalog.Lake{Name: "raw", URL: "file://" + f.lakeDir},
+	}
+	f.lander = &blueprint.Lander{State: st}
+	t.Cleanup(func() { f.lander.Close() })
+	return f
+}
+
+func (f *fixture) exec(q string, args ...any) {
+	f.t.Helper()
+	if _, err := f.db.Exec(q, args...); err != nil {
+		f.t.Fatalf("%v: %s", err, q)
+	}
+}
+
+func (f *fixture) land() *blueprint.Result {
+	f.t.Helper()
+	res, err := f.lander.Land(context.Background(), f.job, "manual")
+	if err != nil {
+		f.t.Fatalf("land: %v", err)
+	}
+	return res
+}
+
+// ids reads the id column of the files a result landed.
+func (f *fixture) ids(res *blueprint.Result) []int64 {
+	f.t.Helper()
+	var out []int64
+	for _, file := range res.Files {
+		tbl := parquettest.ReadFile(f.t, filepath.Join(f.lakeDir, file.Path))
+		for _, c := range tbl.Column(0).Data().Chunks() {
+			for i := 0; i < c.Len(); i++ {
+				out = append(out, c.(*array.Int64).Value(i))
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func TestLandingWindowsAndIngestionTimestamp(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00'),(3,NULL,3.50,NULL)`)
+	now := time.Date(2026, 11, 25, 8, 30, 0, 123456789, time.UTC)
+	f.lander.Now = func() time.Time { return now }
+
+	res := f.land()
+	if !res.FullLoad || res.Rows != 3 || res.WatermarkTo.String() != "2024-01-01T11:00:00.000000" {
+		t.Fatalf("first run: full=%v rows=%d wm=%s, want a full load of 3 rows (NULL cursor included) up to 11:00", res.FullLoad, res.Rows, res.WatermarkTo)
+	}
+	if len(res.Files) != 1 || !strings.HasPrefix(res.Files[0].Path, "shop/orders/ingestion_date=2026-11-25/part-"+res.RunID+"-00000") {
+		t.Fatalf("files %+v: want shop/orders/ingestion_date=2026-11-25/part-<run>-00000.parquet", res.Files)
+	}
+	tbl := parquettest.ReadFile(t, filepath.Join(f.lakeDir, res.Files[0].Path))
+	ts := tbl.Column(tbl.Schema().FieldIndices("ingestion_timestamp")[0]).Data().Chunk(0).(*array.Timestamp)
+	for i := 0; i < ts.Len(); i++ {
+		if got := time.UnixMicro(int64(ts.Value(i))).UTC(); !got.Equal(now.Truncate(time.Microsecond)) {
+			t.Errorf("row %d ingestion_timestamp %v, want the run start %v", i, got, now.Truncate(time.Microsecond))
+		}
+	}
+
+	// Only rows after the watermark land; NULL cursors do not land again.
+	f.exec(`UPDATE orders SET amount = 9.99, updated_at = '2024-01-02 09:00:00' WHERE id = 1`)
+	f.exec(`INSERT INTO orders VALUES (4,'eu',4.50,'2024-01-02 09:30:00')`)
+	res = f.land()
+	if res.FullLoad || fmt.Sprint(f.ids(res)) != "[1 4]" {
+		t.Fatalf("second run landed %v (full=%v), want ids 1 and 4 incrementally", f.ids(res), res.FullLoad)
+	}
+	if res.WatermarkFrom.String() != "2024-01-01T11:00:00.000000" || res.WatermarkTo.String() != "2024-01-02T09:30:00.000000" {
+		t.Errorf("window (%s, %s]", res.WatermarkFrom, res.WatermarkTo)
+	}
+
+	// Nothing new: no file, watermark kept.
+	res = f.land()
+	if res.Rows != 0 || len(res.Files) != 0 || res.WatermarkTo.String() != "2024-01-02T09:30:00.000000" {
+		t.Fatalf("third run: rows=%d files=%d wm=%s, want nothing landed and the watermark kept", res.Rows, len(res.Files), res.WatermarkTo)
+	}
+
+	// A lookback re-reads rows inside it.
+	f.job.Workflow.Lookback = 20 * time.Minute
+	res = f.land()
+	if got := fmt.Sprint(f.ids(res)); got != "[4]" {
+		t.Fatalf("lookback 20m landed %s, want [4] (09:30 is within 20 minutes of the watermark, 09:00 is not)", got)
+	}
+}
+
+// TestCrashedRunLeftoversAreRemoved: a run that died before committing left
+// a file behind; the next run removes it, marks the dead run failed, and the
+// lake ends with every row once.
+func TestCrashedRunLeftoversAreRemoved(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00')`)
+	ctx := context.Background()
+
+	// Simulate the crash: a run recorded as running, with a file of its own.
+	dead := &state.Run{ID: "01900000-0000-7000-8000-000000000001", Workflow: "orders", Trigger: "manual", Status: "running"}
+	if err := f.st.StartRun(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(f.lakeDir, "shop", "orders", "ingestion_date=2024-01-01", "part-"+dead.ID+"-00000.parquet")
+	if err := os.MkdirAll(filepath.Dir(leftover), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(leftover, []byte("half a parquet file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res := f.land()
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the dead run's file is still there (stat: %v)", err)
+	}
+	got, err := f.st.Run(ctx, dead.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "failed" || !strings.Contains(got.Error, "abandoned") {
+		t.Errorf("dead run: status %s error %q, want failed/abandoned", got.Status, got.Error)
+	}
+	if fmt.Sprint(f.ids(res)) != "[1 2]" {
+		t.Errorf("landed %v, want [1 2]", f.ids(res))
+	}
+}
+
+// TestFailedRunLeavesNoFilesAndKeepsWatermark: a value that cannot land fails
+// the run; nothing it wrote stays and the watermark does not move.
+func TestFailedRunLeavesNoFilesAndKeepsWatermark(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	first := f.land()
+
+	f.exec(`INSERT INTO orders VALUES (2,'us',2.50,'2024-01-02 10:00:00'), (3,'us','not a number','2024-01-02 11:00:00')`)
+	res, err := f.lander.Land(context.Background(), f.job, "manual")
+	if err == nil {
+		t.Fatal("want an error for a text value in a DECIMAL column")
+	}
+	if !strings.Contains(err.Error(), "amount") {
+		t.Errorf("error %q should name the column", err)
+	}
+	wm, _, _ := f.st.Watermark(context.Background(), "orders")
+	if wm.String() != first.WatermarkTo.String() {
+		t.Errorf("watermark moved to %s after a failed run", wm)
+	}
+	run, _ := f.st.Run(context.Background(), res.RunID)
+	if run == nil || run.Status != "failed" || run.Error == "" {
+		t.Errorf("failed run recorded as %+v", run)
+	}
+	var parquet []string
+	filepath.WalkDir(f.lakeDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			parquet = append(parquet, p)
+		}
+		return nil
+	})
+	if len(parquet) != 1 {
+		t.Errorf("lake has %v, want only the first run's file", parquet)
+	}
+}
+
+// TestPartitionByColumnAndAutoCursor: a defaulted cursor the table lacks
+// means a full load, said in the notes; partition_by writes Hive directories.
+func TestPartitionByColumnAndAutoCursor(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00'),(3,'eu',3.50,'2024-01-01 12:00:00')`)
+	f.job.Workflow.Cursor, f.job.Workflow.CursorAuto = "modified_at", true
+	f.job.Workflow.PartitionBy = "region"
+	res := f.land()
+	if !res.FullLoad || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "no modified_at column: full load") {
+		t.Errorf("notes %v, full %v", res.Notes, res.FullLoad)
+	}
+	var dirs []string
+	for _, file := range res.Files {
+		dirs = append(dirs, filepath.Dir(file.Path))
+	}
+	if fmt.Sprint(dirs) != "[shop/orders/region=eu shop/orders/region=us]" {
+		t.Errorf("partition dirs %v", dirs)
+	}
+	if _, err := f.lander.Land(context.Background(), f.job, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	// An explicit cursor that does not exist is an error naming it.
+	f.job.Workflow.CursorAuto = false
+	if _, err := f.lander.Land(context.Background(), f.job, "manual"); err == nil || !strings.Contains(err.Error(), `"modified_at"`) {
+		t.Errorf("missing explicit cursor: err %v", err)
+	}
+}
