@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -48,6 +49,8 @@ type app struct {
 	secrets        string
 	logLevel       string
 	logFormat      string
+	cpuProfile     string
+	stopProfile    func()
 }
 
 // Main runs the CLI with args and returns the process exit code.
@@ -67,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
+	if a.stopProfile != nil {
+		a.stopProfile()
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -96,8 +102,29 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	pf.StringVar(&a.secrets, "secrets", os.Getenv("WHARF_SECRETS"), "provider for bare secret names, e.g. file:DIR [$WHARF_SECRETS]")
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error (default info; warn on a terminal)")
 	pf.StringVar(&a.logFormat, "log-format", "text", "text or json")
+	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
+	_ = pf.MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.startProfile() }
 	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
 	return root
+}
+
+// startProfile starts the hidden --cpuprofile CPU profile.
+func (a *app) startProfile() error {
+	a.stopProfile = func() {}
+	if a.cpuProfile == "" {
+		return nil
+	}
+	f, err := os.Create(a.cpuProfile)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("--cpuprofile: %w", err)}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return &exitError{code: ExitUsage, err: fmt.Errorf("--cpuprofile: %w", err)}
+	}
+	a.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	return nil
 }
 
 func envOr(key, def string) string {
