@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb, false)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestValidate(t *testing.T) {
+	t.Setenv("WHARF_CATALOG", "")
+	code, _, stderr := runCLI(t, "validate")
+	if code != ExitUsage || stderr != "error: no catalog: pass -c FILE or set WHARF_CATALOG\n" {
+		t.Errorf("no catalog: exit %d, stderr %q", code, stderr)
+	}
+
+	good := writeFile(t, "good.yaml", `connections:
+  db: {engine: postgres, secret: env:DB_URL}
+lakes:
+  raw: {url: "file:///tmp/lake"}
+workflows:
+  - {name: a, table: public.a, cursor: updated_at}
+  - {name: b, table: public.b, schedule: "cron(10 21 * * ? *)"}
+`)
+	code, stdout, stderr := runCLI(t, "validate", "-c", good)
+	if code != ExitOK || stdout != good+": valid wharf catalog: 2 workflow(s), 1 connection(s), 1 lake(s)\n" || stderr != "" {
+		t.Errorf("good catalog: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+	}
+
+	bad := writeFile(t, "bad.yaml", `connections:
+  db: {engine: postgres, secret: env:DB_URL}
+lakes:
+  raw: {url: "file:///tmp/lake"}
+workflows:
+  - {name: a, table: public.a, cursr: updated_at}
+  - {name: a, table: public.b, schedule: "cron(10 25 * * ? *)"}
+`)
+	code, stdout, stderr = runCLI(t, "validate", "-c", bad)
+	if code != ExitFailed || stdout != "" {
+		t.Errorf("bad catalog: exit %d stdout %q", code, stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want 3 errors and a count, got:\n%s", stderr)
+	}
+	for i, want := range []string{bad + ":6:", bad + ":7:", bad + ":7:"} {
+		if !strings.HasPrefix(lines[i], want) {
+			t.Errorf("error %d %q should start with %q", i, lines[i], want)
+		}
+	}
+	for _, want := range []string{"cursr", "cursor", "duplicate", "25"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("errors should mention %q:\n%s", want, stderr)
+		}
+	}
+	if lines[3] != "error: "+bad+": 3 error(s)" {
+		t.Errorf("last line %q", lines[3])
+	}
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	cat := writeFile(t, "c.yaml", `connections:
+  db: {engine: postgres, secret: env:DB_URL}
+lakes:
+  raw: {url: "file:///tmp/lake"}
+workflows:
+  - {name: orders, table: public.orders}
+  - {name: customers, table: public.customers}
+`)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-c", cat}, "error: name one or more workflows, or pass --all\n"},
+		{[]string{"run", "-c", cat, "--all", "orders"}, "error: name one or more workflows, or pass --all\n"},
+		{[]string{"run", "-c", cat, "--parallel", "0", "--all"}, "error: --parallel 0: must be at least 1\n"},
+		{[]string{"run", "-c", cat, "order"}, `error: no workflow "order" in ` + cat + " (it has: customers, orders)\n"},
+		{[]string{"run", "-c", cat, "--all", "--log-level", "loud"}, "error: --log-level \"loud\": want debug, info, warn or error\n"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != ExitUsage || stderr != c.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := runCLI(t, "version")
+	if code != 0 || stdout != "wharf dev\n" {
+		t.Errorf("version: %d %q", code, stdout)
+	}
+}
