@@ -195,7 +195,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		case wm == nil:
 		case wmCursor != cursor:
 			res.Notes = append(res.Notes, fmt.Sprintf("cursor changed from %s to %s: full load", wmCursor, cursor))
-		case wm.Kind != colKind:
+		case !sameCursorFamily(wm.Kind, colKind):
 			res.Notes = append(res.Notes, fmt.Sprintf("cursor %s changed type from %s to %s: full load", cursor, wm.Kind, colKind))
 		default:
 			res.WatermarkFrom = wm
@@ -339,6 +339,22 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	}
 	committed = true
 	return nil
+}
+
+// sameCursorFamily reports whether a watermark of kind a can bound a cursor of
+// kind b: the same kind, or both integers or both floats (a column widened
+// from integer to bigint keeps its watermark).
+func sameCursorFamily(a, b coltype.Kind) bool {
+	family := func(k coltype.Kind) coltype.Kind {
+		switch k {
+		case coltype.Int16, coltype.Int32:
+			return coltype.Int64
+		case coltype.Float32:
+			return coltype.Float64
+		}
+		return k
+	}
+	return family(a) == family(b)
 }
 
 // stampColumn holds one ingestion_timestamp array long enough for any batch;
