@@ -123,7 +123,12 @@ func (p *progress) drawLocked() {
 	for _, n := range names {
 		parts = append(parts, n+" "+p.running[n].describe())
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s", p.finished, p.total, strings.Join(parts, " | "))
+	line := fmt.Sprintf("[%d/%d] %s", p.finished, p.total, strings.Join(parts, " | "))
+	// A line longer than the terminal wraps, and \r then cannot clear it.
+	if w := termWidth() - 1; len(line) > w && w > 3 {
+		line = line[:w-3] + "..."
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
 }
 
 func (p *progress) stop() {

@@ -60,6 +60,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return run(ctx, args, stdout, stderr, isTerminal(stderr))
 }
 
+// termWidth is the width of the terminal on stderr (80 when unknown).
+func termWidth() int {
+	if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil && w > 0 {
+		return w
+	}
+	return 80
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
 	rout, rerr := secret.NewRedactingWriter(stdout), secret.NewRedactingWriter(stderr)
 	defer rout.Flush()
