@@ -15,8 +15,19 @@ import (
 )
 
 // TestIncrementalLandsOnlyChangedRows: load, update some rows and insert
-// some, run: only those land; run again: nothing.
+// some, run: only those land; run again: nothing. Once with the embedded
+// SQLite state, once with the state in PostgreSQL.
 func TestIncrementalLandsOnlyChangedRows(t *testing.T) {
+	t.Run("sqlite-state", func(t *testing.T) {
+		testIncremental(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
+	})
+	t.Run("postgres-state", func(t *testing.T) {
+		stateURL, _ := testdb.PostgresSchema(t)
+		testIncremental(t, stateURL)
+	})
+}
+
+func testIncremental(t *testing.T, stateURL string) {
 	conn, schema, _ := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL)`)
 	sqlExec(t, conn, `INSERT INTO orders SELECT g, g * 1.5, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(1, 1000) g`)
@@ -39,7 +50,7 @@ workflows:
 	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"SHOP_DB_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	env := []string{"SHOP_DB_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=" + stateURL}
 
 	r := mustWharf(t, dir, env, "run", "shop_orders")
 	if !strings.Contains(r.stdout, "1000") || !strings.Contains(r.stdout, "full") {
