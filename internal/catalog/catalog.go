@@ -21,6 +21,9 @@ type Catalog struct {
 	Connections map[string]*Connection
 	Lakes       map[string]*Lake
 	Workflows   []*Workflow
+	// Patterns are workflow entries whose table is a glob ("public.*"),
+	// expanded against the source at plan time; not in Workflows.
+	Patterns []*Pattern
 	// Notices are non-fatal remarks for the user, e.g. Glue fields accepted
 	// but not needed by wharf ("GlueExecutionRole is not needed by wharf").
 	Notices []string
@@ -57,6 +60,10 @@ type Lake struct {
 	RowGroupRows int
 	// FileBytes rolls to a new file once a file reaches about this size (default 256 MiB).
 	FileBytes int64
+	// Secret is an optional secret reference (env:VAR, file:PATH or a name)
+	// holding the object store's keys; "" = the store's standard
+	// credentials (AWS chain, Google ADC, AZURE_STORAGE_*).
+	Secret string
 }
 
 // Workflow is one source table landing into one lake on one schedule.

@@ -31,8 +31,20 @@ testdata/glue.bad.json:22:5: WorkflowList[2].DestinationBucketName: required: an
 testdata/glue.bad.json:28:31: WorkflowList[2].DestinationFileCount: "1.5" is not a whole number of at least 1
 testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did you mean "WorkflowName"?)
 testdata/glue.bad.json:31:5: WorkflowList[3]: want a workflow entry (a JSON object), got string "rds_to_s3_public_employees"`,
+	"lake_secret.bad.yaml": `testdata/lake_secret.bad.yaml:6:13: lakes.local.secret: a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)
+testdata/lake_secret.bad.yaml:9:13: lakes.pasted.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -`,
 	"no_connections.bad.yaml": `testdata/no_connections.bad.yaml:6:1: connections: none defined: every workflow needs a connection
 testdata/no_connections.bad.yaml:7:5: workflows[0].lake: required: 2 lakes are defined (raw, cold): set lake here or in defaults`,
+	"patterns.bad.yaml": `testdata/patterns.bad.yaml:10:12: workflows[0].table: "public.[abc": malformed table pattern (want e.g. public.* or sales.order_?; [ opens a class that ] must close)
+testdata/patterns.bad.yaml:11:11: workflows[1].name: workflow name "hr {table}" of a table pattern is not safe: use letters, digits, _ . - and {table} (names become file names)
+testdata/patterns.bad.yaml:14:12: workflows[2].table: "*.orders": the schema must be written out; patterns (* ? [) apply to table names only
+testdata/patterns.bad.yaml:17:5: workflows[3].exclude: applies to table patterns only (e.g. table: "public.*"); "public.orders" is one table
+testdata/patterns.bad.yaml:20:15: workflows[4].exclude[0]: "sales.orders": schema "sales" is not the pattern's schema "public"
+testdata/patterns.bad.yaml:20:29: workflows[4].exclude[1]: empty table name
+testdata/patterns.bad.yaml:20:33: workflows[4].exclude[2]: "x[": malformed table pattern ([ opens a class that ] must close)
+testdata/patterns.bad.yaml:20:39: workflows[4].exclude[3]: want a single value, got a mapping
+testdata/patterns.bad.yaml:23:14: workflows[5].exclude: "public.orders": write the table name only (the pattern "*" has no schema)
+testdata/patterns.bad.yaml:26:14: workflows[6].exclude: want a list of table names or globs, got a mapping`,
 	"references.bad.yaml": `testdata/references.bad.yaml:8:3: connections: connection name "bad name" is not safe: use letters, digits, _ . - (names become file names and log fields)
 testdata/references.bad.yaml:17:9: defaults.lake: unknown lake "rawx" (did you mean "raw"?); defined: raw, archive
 testdata/references.bad.yaml:20:17: workflows[0].connection: unknown connection "hrr" (did you mean "hr"?); defined: hr, sales, bad name
@@ -92,7 +104,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, connection, cursor, format, lake, lookback, name, partition_by, schedule, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, connection, cursor, exclude, format, lake, lookback, name, partition_by, schedule, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog

@@ -179,6 +179,23 @@ func (d *decoder) sequence(n *yaml.Node, path, want string) ([]*yaml.Node, bool)
 	return n.Content, true
 }
 
+// stringList reads a list of strings; a single string is a list of one.
+func (d *decoder) stringList(n *yaml.Node, path, want string) []field {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode {
+		if n.ShortTag() == "!!null" {
+			return nil
+		}
+		return []field{d.scalar(n, path)}
+	}
+	items, _ := d.sequence(n, path, want)
+	out := make([]field, 0, len(items))
+	for i, item := range items {
+		out = append(out, d.scalar(item, fmt.Sprintf("%s[%d]", path, i)))
+	}
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -29,6 +29,7 @@ type rawLake struct {
 	compression  field
 	rowGroupRows field
 	fileSize     field
+	secret       field
 }
 
 type rawDefaults struct {
@@ -44,6 +45,11 @@ type rawWorkflow struct {
 	schedule                      field
 	partitionBy, blueprint        field
 	format, fileCount             field
+
+	// exclude lists a pattern's excluded tables; excludeKey is where the
+	// exclude key is written (Set when it is).
+	exclude    []field
+	excludeKey field
 
 	// cursorAuto marks a cursor filled in by a default (see
 	// Workflow.CursorAuto).

@@ -175,6 +175,7 @@ func (d *decoder) glueLake(g *glueState, w *rawWorkflow, bucket field) {
 		compression:  unset(bucket.Path, pos),
 		rowGroupRows: unset(bucket.Path, pos),
 		fileSize:     unset(bucket.Path, pos),
+		secret:       unset(bucket.Path, pos),
 	})
 }
 

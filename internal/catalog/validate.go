@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -67,6 +68,10 @@ func (doc *document) validate(errs *errorList) *Catalog {
 	for _, w := range doc.workflows {
 		wf := v.workflow(w, names)
 		used["c:"+wf.Connection], used["l:"+wf.Lake] = true, true
+		if w.isPattern() {
+			cat.Patterns = append(cat.Patterns, v.pattern(w, wf))
+			continue
+		}
 		cat.Workflows = append(cat.Workflows, wf)
 	}
 	if doc.format == FormatWharf {
@@ -181,6 +186,14 @@ func (v *validator) lake(l *rawLake) *Lake {
 			v.errorf(f, "%q: a file size must be above 0", f.Value)
 		}
 		lake.FileBytes = n
+	}
+	if f := l.secret; ok(f) {
+		if _, err := secret.ParseRef(f.Value); err != nil {
+			v.errorf(f, "%v", err)
+		} else if u, err := url.Parse(l.url.Value); ok(l.url) && (err != nil || u.Scheme == "file" || !strings.Contains(l.url.Value, "://")) {
+			v.errorf(f, "a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)")
+		}
+		lake.Secret = f.Value
 	}
 	return lake
 }
@@ -297,6 +310,15 @@ func (v *validator) table(f field) {
 			return
 		}
 	}
+	if len(parts) == 2 && IsTablePattern(parts[0]) {
+		v.errorf(f, "%q: the schema must be written out; patterns (* ? [) apply to table names only", f.Value)
+		return
+	}
+	if IsTablePattern(f.Value) {
+		if _, err := path.Match(parts[len(parts)-1], ""); err != nil {
+			v.errorf(f, "%q: malformed table pattern (want e.g. public.* or sales.order_?; [ opens a class that ] must close)", f.Value)
+		}
+	}
 }
 
 // duration checks a lookback: a Go duration of at least 0.
@@ -365,6 +387,8 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 	// names, and some file systems ignore case).
 	if !w.name.Set && !w.name.Bad {
 		v.errorf(w.name, "required: a unique workflow name")
+	} else if w.isPattern() {
+		v.nameTemplate(w.name)
 	} else if v.name(w.name, "workflow") {
 		key := strings.ToLower(w.name.Value)
 		if first, dup := names[key]; dup {
@@ -378,6 +402,9 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 		}
 	}
 	v.table(w.table)
+	if f := w.excludeKey; f.Set && !w.isPattern() && ok(w.table) {
+		v.errorf(f, "applies to table patterns only (e.g. table: \"public.*\"); %q is one table", w.table.Value)
+	}
 
 	switch {
 	case ok(w.connection):

@@ -10,10 +10,10 @@ import (
 var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows"}
 	wharfConnectionKeys = []string{"engine", "secret"}
-	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size"}
+	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret"}
 	wharfDefaultsKeys   = []string{"connection", "lake", "schedule", "cursor", "lookback", "timezone"}
 	wharfWorkflowKeys   = []string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "partition_by", "blueprint", "format"}
+		"timezone", "lookback", "partition_by", "blueprint", "format", "exclude"}
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -69,8 +69,9 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 		kpos := d.pos(p.keyNode)
 		l := &rawLake{name: field{Path: "lakes", Value: p.key, Pos: kpos, Set: true},
 			url: unset(path+".url", kpos), compression: unset(path+".compression", kpos),
-			rowGroupRows: unset(path+".row_group_rows", kpos), fileSize: unset(path+".file_size", kpos)}
-		settings, _ := d.mapping(p.value, path, "a mapping of lake settings (url, compression, row_group_rows, file_size)", wharfLakeKeys)
+			rowGroupRows: unset(path+".row_group_rows", kpos), fileSize: unset(path+".file_size", kpos),
+			secret: unset(path+".secret", kpos)}
+		settings, _ := d.mapping(p.value, path, "a mapping of lake settings (url, compression, row_group_rows, file_size, secret)", wharfLakeKeys)
 		for _, s := range settings {
 			f := d.scalar(s.value, path+"."+s.key)
 			switch s.key {
@@ -82,6 +83,8 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 				l.rowGroupRows = f
 			case "file_size":
 				l.fileSize = f
+			case "secret":
+				l.secret = f
 			}
 		}
 		doc.lakes = append(doc.lakes, l)
@@ -125,6 +128,11 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		return
 	}
 	for _, p := range pairs {
+		if p.key == "exclude" {
+			w.excludeKey = field{Path: path + ".exclude", Pos: d.pos(p.keyNode), Set: true}
+			w.exclude = d.stringList(p.value, path+".exclude", "a list of table names or globs")
+			continue
+		}
 		f := d.scalar(p.value, path+"."+p.key)
 		switch p.key {
 		case "name":
