@@ -114,6 +114,7 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	_ = pf.MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.startProfile() }
 	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
+	root.AddCommand(a.planCommand(), a.deployCommand(), a.discoverCommand())
 	return root
 }
 

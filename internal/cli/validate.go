@@ -21,8 +21,12 @@ defaults and prints every error, each naming the file, line, column and field.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: valid %s catalog: %d workflow(s), %d connection(s), %d lake(s)\n",
-				cat.Path, cat.Format, len(cat.Workflows), len(cat.Connections), len(cat.Lakes))
+			patterns := ""
+			if len(cat.Patterns) > 0 {
+				patterns = fmt.Sprintf(" and %d table pattern(s) (expanded by plan and deploy)", len(cat.Patterns))
+			}
+			fmt.Fprintf(a.stdout, "%s: valid %s catalog: %d workflow(s)%s, %d connection(s), %d lake(s)\n",
+				cat.Path, cat.Format, len(cat.Workflows), patterns, len(cat.Connections), len(cat.Lakes))
 			return nil
 		},
 	}

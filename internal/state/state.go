@@ -1,5 +1,6 @@
-// Package state is wharf's memory between runs: each workflow's watermark,
-// the history of runs, and the files each run landed.
+// Package state is wharf's memory between runs: the deployed workflows,
+// each workflow's watermark, the history of runs, and the files each run
+// landed.
 //
 // Open picks a backend from a URL: an embedded SQLite file by default
 // (package statesqlite, "sqlite:.wharf/state.db") or PostgreSQL when several
@@ -16,7 +17,9 @@ package state
 
 import (
 	"context"
+	"time"
 
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/state/staterun"
 )
@@ -59,6 +62,21 @@ type Store interface {
 	// ResetWatermark forgets a workflow's watermark: its next run is a full
 	// load. Resetting a workflow without one is not an error.
 	ResetWatermark(ctx context.Context, workflow string) error
+	// DeployedWorkflows lists every deployed workflow, enabled or not,
+	// ordered by name.
+	DeployedWorkflows(ctx context.Context) ([]Deployed, error)
+	// DeployedWorkflow returns one deployed workflow; the error wraps
+	// ErrNotFound when it is not deployed.
+	DeployedWorkflow(ctx context.Context, name string) (*Deployed, error)
+	// ApplyDeploy applies d in ONE transaction: all of it or, on any error,
+	// nothing. Update, Disable and Delete of a name that is not deployed
+	// fail wrapping ErrNotFound; a Create of a deployed name fails wrapping
+	// ErrAlreadyDeployed. See DeployChanges for what each change keeps.
+	ApplyDeploy(ctx context.Context, d DeployChanges) error
+	// SetFireTimes records a deployed workflow's last and next schedule
+	// fire times (zero = none); the error wraps ErrNotFound when it is not
+	// deployed.
+	SetFireTimes(ctx context.Context, name string, last, next time.Time) error
 	// Close releases the store's connections.
 	Close() error
 }
@@ -71,6 +89,11 @@ type (
 	File = staterun.File
 	// RunFilter selects runs for listing.
 	RunFilter = staterun.RunFilter
+	// Deployed is a workflow as deployed: what runs, independent of the
+	// catalog file.
+	Deployed = staterun.Deployed
+	// DeployChanges is one deploy, applied all or nothing by ApplyDeploy.
+	DeployChanges = staterun.DeployChanges
 )
 
 // Run statuses and triggers.
@@ -88,9 +111,16 @@ const (
 )
 
 var (
-	// ErrNotFound is wrapped by errors about a missing run.
+	// ErrNotFound is wrapped by errors about a missing run or deployed workflow.
 	ErrNotFound = staterun.ErrNotFound
 	// ErrNotRunning is wrapped by CommitRun and FinishRun errors when the
 	// run already ended; nothing was changed.
 	ErrNotRunning = staterun.ErrNotRunning
+	// ErrAlreadyDeployed is wrapped by ApplyDeploy errors about creating a
+	// workflow that is deployed already.
+	ErrAlreadyDeployed = staterun.ErrAlreadyDeployed
 )
+
+// SpecHash returns the sha256 (hex) of a resolved workflow's canonical spec
+// JSON: Deployed.SpecHash for that spec.
+func SpecHash(r catalog.Resolved) string { return staterun.SpecHash(r) }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// ErrNotFound is wrapped by errors about a missing run.
+// ErrNotFound is wrapped by errors about a missing run or deployed workflow.
 var ErrNotFound = errors.New("not found")
 
 // ErrNotRunning is wrapped by CommitRun and FinishRun errors when the run is

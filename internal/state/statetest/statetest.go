@@ -56,6 +56,13 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"CommitRacesFinish", testCommitRacesFinish},
+		{"DeployRoundTrip", testDeployRoundTrip},
+		{"DeployUpdateKeepsHistory", testDeployUpdateKeepsHistory},
+		{"DeployDeleteAndReset", testDeployDeleteAndReset},
+		{"DeployAtomic", testDeployAtomic},
+		{"DeployIdempotent", testDeployIdempotent},
+		{"DeployConcurrentCreate", testDeployConcurrentCreate},
+		{"SetFireTimes", testSetFireTimes},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/deploy"
+	"github.com/wharf-data/wharf/internal/source"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+func (a *app) planCommand() *cobra.Command {
+	var asJSON, prune bool
+	cmd := &cobra.Command{
+		Use:   "plan [-c FILE] [--state URL] [--json] [--prune]",
+		Short: "Show what deploy would change, without changing anything",
+		Long: `plan compares the catalog (table patterns expanded against the sources) with the
+workflows deployed in the state store and prints, per workflow, create / update (with the fields
+that change) / unchanged / disable / delete, then a one-line count. It changes nothing.
+--json prints one object: {"create": [name...], "update": [{"name": ..., "changes": [field...]}],
+"unchanged": [name...], "disable": [name...], "delete": [name...]}.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, st, err := a.computePlan(cmd.Context(), deploy.Options{Prune: prune})
+			if err != nil {
+				return err
+			}
+			st.Close()
+			if asJSON {
+				b, err := json.Marshal(p)
+				if err != nil {
+					return failed(err)
+				}
+				fmt.Fprintf(a.stdout, "%s\n", b)
+				return nil
+			}
+			printPlan(a.stdout, p, true)
+			fmt.Fprintf(a.stdout, "Plan: %s\n", p.Summary())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as one JSON object (for scripts)")
+	cmd.Flags().BoolVar(&prune, "prune", false, "plan to delete workflows no longer in the catalog, with their history")
+	return cmd
+}
+
+// computePlan loads the catalog, opens the state store and plans; the
+// caller closes the returned store. Notes go to stderr.
+func (a *app) computePlan(ctx context.Context, opts deploy.Options) (*deploy.Plan, state.Store, error) {
+	cat, err := a.loadCatalog()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := state.Open(ctx, a.stateURL)
+	if err != nil {
+		return nil, nil, failed(err)
+	}
+	l := &sourceLister{secrets: a.secrets}
+	defer l.close()
+	p, e, err := deploy.Compute(ctx, st, cat, l, opts)
+	if err != nil {
+		st.Close()
+		return nil, nil, failed(err)
+	}
+	for _, n := range e.Notes {
+		fmt.Fprintf(a.stderr, "note: %s\n", n)
+	}
+	return p, st, nil
+}
+
+// printPlan prints one line per workflow of the plan; unchanged ones only
+// when withUnchanged.
+func printPlan(w io.Writer, p *deploy.Plan, withUnchanged bool) {
+	for _, it := range p.Create {
+		fmt.Fprintf(w, "create     %s\n", it.Name)
+	}
+	for _, it := range p.Update {
+		line := fmt.Sprintf("update     %s: %s", it.Name, strings.Join(it.Changes, ", "))
+		if it.ResetsWatermark {
+			line += " (resets the watermark: the next run is a full load; needs --allow-reset)"
+		}
+		fmt.Fprintln(w, line)
+	}
+	if withUnchanged {
+		for _, name := range p.Unchanged {
+			fmt.Fprintf(w, "unchanged  %s\n", name)
+		}
+	}
+	for _, name := range p.Disable {
+		fmt.Fprintf(w, "disable    %s (no more scheduled runs; history kept)\n", name)
+	}
+	for _, name := range p.Delete {
+		fmt.Fprintf(w, "delete     %s (with its runs, files and watermark)\n", name)
+	}
+}
+
+// sourceLister lists tables for table patterns, opening each connection's
+// source once.
+type sourceLister struct {
+	secrets string
+	mu      sync.Mutex
+	open    map[string]source.Source
+}
+
+func (l *sourceLister) source(ctx context.Context, conn *catalog.Connection) (source.Source, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if src, ok := l.open[conn.Name]; ok {
+		return src, nil
+	}
+	src, err := blueprint.OpenSource(ctx, conn, l.secrets)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: %w", conn.Name, err)
+	}
+	if l.open == nil {
+		l.open = map[string]source.Source{}
+	}
+	l.open[conn.Name] = src
+	return src, nil
+}
+
+// Tables lists a schema's tables on the connection's source.
+func (l *sourceLister) Tables(ctx context.Context, conn *catalog.Connection, schema string) ([]source.TableRef, error) {
+	src, err := l.source(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	tl, ok := src.(source.TableLister)
+	if !ok {
+		return nil, fmt.Errorf("connection %s: this engine cannot list its tables (table patterns and discover need postgres or sqlite)", conn.Name)
+	}
+	return tl.Tables(ctx, schema)
+}
+
+func (l *sourceLister) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, src := range l.open {
+		_ = src.Close()
+	}
+	l.open = nil
+}

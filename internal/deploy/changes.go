@@ -1,0 +1,69 @@
+package deploy
+
+import "github.com/wharf-data/wharf/internal/catalog"
+
+// field is one setting of a deployed workflow, named as users write it in
+// the catalog, with how to tell whether it changed.
+type field struct {
+	name    string
+	changed func(a, b *catalog.Resolved) bool
+}
+
+// fields lists every setting in the order plans print them. Names follow
+// the wharf catalog keys; connection.* and lake.* are settings of the
+// workflow's connection and lake (a renamed connection or lake is
+// "connection" or "lake").
+var fields = []field{
+	{"connection", func(a, b *catalog.Resolved) bool { return a.Workflow.Connection != b.Workflow.Connection }},
+	{"table", func(a, b *catalog.Resolved) bool { return a.Workflow.Table != b.Workflow.Table }},
+	{"cursor", func(a, b *catalog.Resolved) bool { return a.Workflow.Cursor != b.Workflow.Cursor }},
+	{"defaults.cursor", func(a, b *catalog.Resolved) bool {
+		// Whether the cursor came from defaults (used only where the table
+		// has the column) or was written on the workflow.
+		return a.Workflow.Cursor == b.Workflow.Cursor && a.Workflow.CursorAuto != b.Workflow.CursorAuto
+	}},
+	{"lookback", func(a, b *catalog.Resolved) bool { return a.Workflow.Lookback != b.Workflow.Lookback }},
+	{"schedule", func(a, b *catalog.Resolved) bool {
+		x, y := a.Workflow.Schedule, b.Workflow.Schedule
+		return x.Kind != y.Kind || x.Expr != y.Expr || x.Dialect != y.Dialect || x.Every != y.Every
+	}},
+	{"timezone", func(a, b *catalog.Resolved) bool {
+		return a.Workflow.Schedule.TimeZone != b.Workflow.Schedule.TimeZone
+	}},
+	{"partition_by", func(a, b *catalog.Resolved) bool { return a.Workflow.PartitionBy != b.Workflow.PartitionBy }},
+	{"blueprint", func(a, b *catalog.Resolved) bool { return a.Workflow.Blueprint != b.Workflow.Blueprint }},
+	{"format", func(a, b *catalog.Resolved) bool { return a.Workflow.Format != b.Workflow.Format }},
+	{"file_count", func(a, b *catalog.Resolved) bool { return a.Workflow.FileCountHint != b.Workflow.FileCountHint }},
+	{"connection.engine", func(a, b *catalog.Resolved) bool { return a.Connection.Engine != b.Connection.Engine }},
+	{"connection.secret", func(a, b *catalog.Resolved) bool { return a.Connection.Secret != b.Connection.Secret }},
+	{"lake", func(a, b *catalog.Resolved) bool { return a.Workflow.Lake != b.Workflow.Lake }},
+	{"lake.url", func(a, b *catalog.Resolved) bool { return a.Lake.URL != b.Lake.URL }},
+	{"lake.compression", func(a, b *catalog.Resolved) bool { return a.Lake.Compression != b.Lake.Compression }},
+	{"lake.row_group_rows", func(a, b *catalog.Resolved) bool { return a.Lake.RowGroupRows != b.Lake.RowGroupRows }},
+	{"lake.file_size", func(a, b *catalog.Resolved) bool { return a.Lake.FileBytes != b.Lake.FileBytes }},
+	{"lake.secret", func(a, b *catalog.Resolved) bool { return a.Lake.Secret != b.Lake.Secret }},
+}
+
+// Changes names the settings that differ between a deployed spec and the
+// catalog's, in a fixed order: connection, table, cursor, defaults.cursor,
+// lookback, schedule, timezone, partition_by, blueprint, format,
+// file_count, connection.engine, connection.secret, lake, lake.url,
+// lake.compression, lake.row_group_rows, lake.file_size, lake.secret. The name of the
+// workflow's connection or lake entry ("connection", "lake") is compared
+// through the workflow's reference; where it sits in the file is not.
+func Changes(old, new catalog.Resolved) []string {
+	var out []string
+	for _, f := range fields {
+		if f.changed(&old, &new) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// ResetsWatermark reports whether going from old to new resets the
+// watermark: the cursor column or the source table changed, so the
+// committed watermark no longer bounds the same rows.
+func ResetsWatermark(old, new catalog.Resolved) bool {
+	return old.Workflow.Cursor != new.Workflow.Cursor || old.Workflow.Table != new.Workflow.Table
+}

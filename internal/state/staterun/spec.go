@@ -1,0 +1,137 @@
+package staterun
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+)
+
+// The canonical spec JSON: what the state store keeps of a deployed
+// workflow and what its SpecHash is computed from. Field order is fixed by
+// these structs, every field is always present (no omitempty), durations
+// are Go duration strings ("15m0s"), and where the workflow was written in
+// the catalog file (Pos) is left out, so moving an entry in the file
+// changes nothing. Adding a field to catalog.Workflow, Connection, Lake or
+// Schedule means adding it here (TestSpecCoversCatalog fails until then).
+type (
+	specDoc struct {
+		Workflow   specWorkflow   `json:"workflow"`
+		Connection specConnection `json:"connection"`
+		Lake       specLake       `json:"lake"`
+	}
+	specWorkflow struct {
+		Name          string       `json:"name"`
+		Connection    string       `json:"connection"`
+		Table         string       `json:"table"`
+		Lake          string       `json:"lake"`
+		Blueprint     string       `json:"blueprint"`
+		Cursor        string       `json:"cursor"`
+		CursorAuto    bool         `json:"cursor_auto"`
+		Lookback      string       `json:"lookback"`
+		PartitionBy   string       `json:"partition_by"`
+		Format        string       `json:"format"`
+		FileCountHint int          `json:"file_count_hint"`
+		Schedule      specSchedule `json:"schedule"`
+	}
+	specSchedule struct {
+		Kind     string `json:"kind"`
+		Expr     string `json:"expr"`
+		Dialect  string `json:"dialect"`
+		Every    string `json:"every"`
+		TimeZone string `json:"timezone"`
+	}
+	specConnection struct {
+		Name   string `json:"name"`
+		Engine string `json:"engine"`
+		Secret string `json:"secret"`
+	}
+	specLake struct {
+		Name         string `json:"name"`
+		URL          string `json:"url"`
+		Compression  string `json:"compression"`
+		RowGroupRows int    `json:"row_group_rows"`
+		FileBytes    int64  `json:"file_bytes"`
+		Secret       string `json:"secret"`
+	}
+)
+
+// EncodeSpec returns the canonical JSON of a resolved workflow.
+func EncodeSpec(r catalog.Resolved) []byte {
+	w, s := r.Workflow, r.Workflow.Schedule
+	doc := specDoc{
+		Workflow: specWorkflow{
+			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(),
+			PartitionBy: w.PartitionBy, Format: w.Format, FileCountHint: w.FileCountHint,
+			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
+				Every: s.Every.String(), TimeZone: s.TimeZone},
+		},
+		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret},
+		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
+			RowGroupRows: r.Lake.RowGroupRows, FileBytes: r.Lake.FileBytes, Secret: r.Lake.Secret},
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		// Only strings, numbers and booleans: encoding cannot fail.
+		panic(fmt.Sprintf("encode spec of workflow %s: %v", w.Name, err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// DecodeSpec is the inverse of EncodeSpec. Unknown fields are an error
+// (a newer wharf deployed the workflow: running it without understanding
+// every setting could land the wrong thing); what names the value in
+// messages (e.g. "deployed workflow orders").
+func DecodeSpec(what string, data []byte) (catalog.Resolved, error) {
+	var doc specDoc
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return catalog.Resolved{}, fmt.Errorf("%s: spec: %w (deployed by a newer wharf?)", what, err)
+	}
+	lookback, err := parseDuration(doc.Workflow.Lookback)
+	if err != nil {
+		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.lookback: %w", what, err)
+	}
+	every, err := parseDuration(doc.Workflow.Schedule.Every)
+	if err != nil {
+		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.schedule.every: %w", what, err)
+	}
+	w, s := doc.Workflow, doc.Workflow.Schedule
+	return catalog.Resolved{
+		Workflow: catalog.Workflow{
+			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, PartitionBy: w.PartitionBy,
+			Format: w.Format, FileCountHint: w.FileCountHint,
+			Schedule: catalog.Schedule{Kind: catalog.ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
+				Every: every, TimeZone: s.TimeZone},
+		},
+		Connection: catalog.Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret},
+		Lake: catalog.Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
+			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret},
+	}, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// SpecHash returns the sha256 (hex) of a workflow's canonical spec JSON.
+func SpecHash(r catalog.Resolved) string {
+	return hashSpec(EncodeSpec(r))
+}
+
+func hashSpec(spec []byte) string {
+	sum := sha256.Sum256(spec)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,142 @@
+package staterun
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+)
+
+// fillAll sets every field of v (a pointer to a struct) to a non-zero
+// value derived from its path, recursively; Pos is left alone.
+func fillAll(t *testing.T, v reflect.Value, path string) {
+	t.Helper()
+	for i := 0; i < v.NumField(); i++ {
+		f, sf := v.Field(i), v.Type().Field(i)
+		p := path + "." + sf.Name
+		switch {
+		case sf.Type == reflect.TypeFor[catalog.Pos]():
+		case sf.Type == reflect.TypeFor[time.Duration]():
+			f.SetInt(int64(len(p)) * int64(time.Second))
+		case f.Kind() == reflect.String:
+			f.SetString(p + " ünï \"q\" <&>")
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		case f.CanInt():
+			f.SetInt(int64(len(p)))
+		case f.Kind() == reflect.Struct:
+			fillAll(t, f, p)
+		default:
+			t.Fatalf("%s: field of kind %v: teach fillAll and EncodeSpec about it", p, f.Kind())
+		}
+	}
+}
+
+// TestSpecCoversCatalog fails when a field is added to catalog.Workflow,
+// Connection, Lake or Schedule without being added to the canonical spec.
+func TestSpecCoversCatalog(t *testing.T) {
+	var r catalog.Resolved
+	fillAll(t, reflect.ValueOf(&r).Elem(), "r")
+	got, err := DecodeSpec("test", EncodeSpec(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r) {
+		t.Fatalf("spec round trip lost fields:\ngot  %+v\nwant %+v", got, r)
+	}
+}
+
+func TestEncodeSpecStable(t *testing.T) {
+	r := catalog.Resolved{
+		Workflow: catalog.Workflow{Name: "hr_employees", Connection: "hr", Table: "public.employees", Lake: "raw",
+			Blueprint: "landing", Cursor: "updated_at", Lookback: 5 * time.Minute, Format: "parquet",
+			Schedule: catalog.Schedule{Kind: catalog.Rate, Expr: "rate(15 minutes)", Every: 15 * time.Minute},
+			Pos:      catalog.Pos{File: "catalog.yaml", Line: 12, Column: 5}},
+		Connection: catalog.Connection{Name: "hr", Engine: "postgres", Secret: "env:HR_DSN"},
+		Lake:       catalog.Lake{Name: "raw", URL: "file:///lake?a=1&b=<2>", Compression: "zstd", RowGroupRows: 262144, FileBytes: 268435456},
+	}
+	want := `{"workflow":{"name":"hr_employees","connection":"hr","table":"public.employees","lake":"raw","blueprint":"landing",` +
+		`"cursor":"updated_at","cursor_auto":false,"lookback":"5m0s","partition_by":"","format":"parquet","file_count_hint":0,` +
+		`"schedule":{"kind":"rate","expr":"rate(15 minutes)","dialect":"","every":"15m0s","timezone":""}},` +
+		`"connection":{"name":"hr","engine":"postgres","secret":"env:HR_DSN"},` +
+		`"lake":{"name":"raw","url":"file:///lake?a=1&b=<2>","compression":"zstd","row_group_rows":262144,"file_bytes":268435456,"secret":""}}`
+	if got := string(EncodeSpec(r)); got != want {
+		t.Fatalf("EncodeSpec =\n%s\nwant\n%s", got, want)
+	}
+	// Where the entry sits in the file is not part of the spec.
+	moved := r
+	moved.Workflow.Pos = catalog.Pos{File: "other.yaml", Line: 99}
+	if SpecHash(moved) != SpecHash(r) {
+		t.Error("SpecHash depends on Pos")
+	}
+	if h := SpecHash(r); len(h) != 64 || h != hashSpec([]byte(want)) {
+		t.Errorf("SpecHash = %s, want the sha256 hex of the canonical JSON", h)
+	}
+	changed := r
+	changed.Lake.URL = "file:///other"
+	if SpecHash(changed) == SpecHash(r) {
+		t.Error("SpecHash ignores the lake URL")
+	}
+}
+
+func TestDecodeSpecErrors(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"workflow":{"name":"x","retries":3}}`, `deployed workflow x: spec: json: unknown field "retries" (deployed by a newer wharf?)`},
+		{`{"workflow":{"lookback":"five"}}`, `deployed workflow x: spec: workflow.lookback: time: invalid duration "five"`},
+		{`{"workflow":{"schedule":{"every":"1y"}}}`, `deployed workflow x: spec: workflow.schedule.every: time: unknown unit "y" in duration "1y"`},
+		{`not json`, `deployed workflow x: spec: invalid character 'o' in literal null (expecting 'u') (deployed by a newer wharf?)`},
+	} {
+		_, err := DecodeSpec("deployed workflow x", []byte(tc.json))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("DecodeSpec(%s) error = %v\nwant %s", tc.json, err, tc.want)
+		}
+	}
+}
+
+func TestPrepareDeploy(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 999, time.FixedZone("X", 3600))
+	res := func(name string) catalog.Resolved {
+		return catalog.Resolved{Workflow: catalog.Workflow{Name: name}}
+	}
+	p, err := DeployChanges{
+		Create:         []Deployed{{Spec: res("a"), Enabled: false}},
+		Update:         []Deployed{{Name: "b", Spec: res("b"), SpecHash: SpecHash(res("b"))}},
+		Disable:        []string{"c"},
+		Delete:         []string{"d"},
+		ResetWatermark: []string{"b", "b"},
+	}.Prepare(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Create[0]
+	if c.Name != "a" || !c.Enabled || len(c.ID) != 36 || c.CreatedAt != Time(now) || c.UpdatedAt != Time(now) ||
+		c.SpecHash != SpecHash(res("a")) || string(c.SpecJSON) != string(EncodeSpec(res("a"))) {
+		t.Errorf("prepared create = %+v", c)
+	}
+	if u := p.Update[0]; !u.CreatedAt.IsZero() || u.UpdatedAt != Time(now) || !u.Enabled {
+		t.Errorf("prepared update = %+v", u)
+	}
+	if strings.Join(p.ResetWatermark, ",") != "b" || strings.Join(p.Disable, ",") != "c" || strings.Join(p.Delete, ",") != "d" {
+		t.Errorf("prepared names = %+v", p)
+	}
+	for _, tc := range []struct {
+		c    DeployChanges
+		want string
+	}{
+		{DeployChanges{Create: []Deployed{{}}}, "deploy: create workflow: empty name"},
+		{DeployChanges{Disable: []string{"a\x00"}}, `deploy: disable workflow "a\x00": the name must be valid UTF-8 without NUL`},
+		{DeployChanges{Update: []Deployed{{Name: "a", Spec: res("b")}}}, `deploy: update workflow a: its spec names workflow "b"`},
+		{DeployChanges{Create: []Deployed{{Spec: res("a")}}, Delete: []string{"a"}}, "deploy: workflow a is listed twice (create and delete)"},
+		{DeployChanges{Disable: []string{"a", "a"}}, "deploy: workflow a is listed twice (disable and disable)"},
+		{DeployChanges{Delete: []string{"a"}, ResetWatermark: []string{"a"}}, "deploy: workflow a is listed twice (delete and reset watermark)"},
+		{DeployChanges{ResetWatermark: []string{""}}, `deploy: reset watermark of workflow "": the name must be non-empty valid UTF-8 without NUL`},
+		{DeployChanges{Create: []Deployed{{Spec: res("a"), SpecHash: "x"}}}, "deploy: create workflow a: SpecHash x does not match its spec"},
+	} {
+		_, err := tc.c.Prepare(now)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("Prepare(%+v) error = %v\nwant prefix %s", tc.c, err, tc.want)
+		}
+	}
+}
