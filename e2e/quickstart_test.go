@@ -64,6 +64,9 @@ func TestQuickstartLandsEveryTableThenNothingNew(t *testing.T) {
 		t.Errorf("second quickstart wrote files: %v", got)
 	}
 	for _, f := range allFiles(t, lakeDir) {
+		if strings.HasPrefix(f, "_wharf/manifests/") && strings.HasSuffix(f, ".json") {
+			continue // run manifests
+		}
 		if !strings.HasSuffix(f, ".parquet") {
 			t.Errorf("stray file in the lake: %s", f)
 		}

@@ -44,3 +44,6 @@ ensure_postgres
 # The test database the README and TEST_DATABASE_URL default to.
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"
+
+# S3 (versitygw), GCS (fake-gcs-server) and Azure (Azurite) for the lake tests.
+bash "$(dirname "$0")/test-objectstores.sh"

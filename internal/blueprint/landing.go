@@ -7,7 +7,6 @@ package blueprint
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -19,8 +18,8 @@ import (
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
+	"github.com/wharf-data/wharf/internal/crashpoint"
 	"github.com/wharf-data/wharf/internal/lake"
-	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -121,21 +120,7 @@ func (l *Lander) land(ctx context.Context, job *catalog.Resolved, trigger string
 	if err := l.State.StartRun(ctx, run); err != nil {
 		return fmt.Errorf("record run start: %w", err)
 	}
-	err := l.execute(ctx, job, run, res)
-	if err != nil {
-		run.Status = "failed"
-		if errors.Is(err, context.Canceled) {
-			run.Status = "cancelled"
-		}
-		run.FinishedAt = l.now().UTC()
-		run.Rows, run.Bytes, run.Files = 0, 0, 0
-		run.Error = secret.RedactString(err.Error())
-		// The run's context may be cancelled; record the end regardless.
-		if ferr := l.State.FinishRun(context.WithoutCancel(ctx), run); ferr != nil {
-			l.logger().Error("record run failure", "workflow", wf.Name, "run", run.ID, "err", ferr)
-		}
-	}
-	return err
+	return l.runStarted(ctx, job, run, res)
 }
 
 func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
@@ -207,7 +192,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	res.FullLoad = after == nil
 	run.WatermarkFrom, run.FullLoad = res.WatermarkFrom, res.FullLoad
 
-	lakeH, err := l.lakes.open(ctx, lk)
+	lakeH, err := l.lakes.open(ctx, lk, l.Secrets)
 	if err != nil {
 		return err
 	}
@@ -215,6 +200,10 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	// Leftovers of runs that crashed before committing are removed before this
 	// run can commit, so every row of a window lands once.
 	if err := l.cleanStale(ctx, lakeH, prefix, wf.Name, run.ID, log); err != nil {
+		return err
+	}
+	// A committed run whose process died before its manifest gets it now.
+	if _, err := l.repairManifests(ctx, lakeH, prefix, wf, log); err != nil {
 		return err
 	}
 	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
@@ -334,10 +323,17 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	run.FinishedAt = l.now().UTC()
 	run.Rows, run.Bytes, run.Files = res.Rows, res.Bytes, len(files)
 	run.WatermarkTo = res.WatermarkTo
+	crashpoint.Hit(crashpoint.BeforeCommit)
 	if err := l.State.CommitRun(ctx, run, stFiles, newWM, cursor); err != nil {
 		return fmt.Errorf("commit run: %w", err)
 	}
 	committed = true
+	// The run is committed: a failure to write its manifest is repaired by
+	// the next run, not a reason to report this one failed.
+	if err := writeManifest(ctx, lk, prefix, run, res, w.FileSchema(), after); err != nil {
+		res.Notes = append(res.Notes, "manifest not written (the next run writes it): "+err.Error())
+		l.logger().Warn("write run manifest", "workflow", wf.Name, "run", run.ID, "err", err)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package blueprint
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/wharf-data/wharf/internal/catalog"
@@ -36,26 +37,59 @@ func OpenSource(ctx context.Context, conn *catalog.Connection, secrets string) (
 	}
 }
 
-// lakeCache keeps one open Lake per lake URL.
+// OpenLake opens a catalog lake, with the object store keys of its secret
+// when it names one (resolved through the secrets provider for bare names).
+func OpenLake(ctx context.Context, lk *catalog.Lake, secrets string) (*lake.Lake, error) {
+	var opts lake.Options
+	if lk.Secret != "" {
+		content, err := secret.Lookup(ctx, lk.Secret, secrets)
+		if err != nil {
+			return nil, fmt.Errorf("lake %s: %w", lk.Name, err)
+		}
+		scheme, _, _ := strings.Cut(lk.URL, "://")
+		creds, err := lake.ParseCredentials(scheme, []byte(content.Reveal()))
+		if err != nil {
+			return nil, fmt.Errorf("lake %s: secret %q: %w", lk.Name, lk.Secret, err)
+		}
+		secret.Register(creds.Secrets()...)
+		opts.Credentials = creds
+	}
+	l, err := lake.OpenWith(ctx, lk.URL, opts)
+	if err != nil {
+		return nil, fmt.Errorf("lake %s: %w", lk.Name, err)
+	}
+	return l, nil
+}
+
+// lakeCache keeps one open Lake per lake (URL and secret).
 type lakeCache struct {
 	mu    sync.Mutex
 	lakes map[string]*lake.Lake
 }
 
-func (c *lakeCache) open(ctx context.Context, lk *catalog.Lake) (*lake.Lake, error) {
+// open opens lk (once per URL and secret), resolving a bare secret name
+// through the provider secrets.
+func (c *lakeCache) open(ctx context.Context, lk *catalog.Lake, secrets string) (*lake.Lake, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok := c.lakes[lk.URL]; ok {
+	key := lk.URL + "\x00" + lk.Secret
+	if l, ok := c.lakes[key]; ok {
 		return l, nil
 	}
-	l, err := lake.Open(ctx, lk.URL)
+	l, err := OpenLake(ctx, lk, secrets)
 	if err != nil {
+		return nil, err
+	}
+	// Fail the run now, before reading the source, when the bucket is
+	// missing or the credentials are wrong.
+	if err := l.Check(ctx); err != nil {
+		l.Close()
 		return nil, fmt.Errorf("lake %s: %w", lk.Name, err)
 	}
 	if c.lakes == nil {
 		c.lakes = map[string]*lake.Lake{}
 	}
-	c.lakes[lk.URL] = l
+	c.lakes[key] = l
 	return l, nil
 }
 

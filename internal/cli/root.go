@@ -115,6 +115,7 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.startProfile() }
 	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
 	root.AddCommand(a.planCommand(), a.deployCommand(), a.discoverCommand())
+	root.AddCommand(a.lakeCommand())
 	return root
 }
 

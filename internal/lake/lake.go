@@ -1,17 +1,19 @@
 // Package lake writes runs of Arrow records as Parquet objects into a lake
-// (a local directory today, object stores through gocloud.dev/blob next) and
-// lists or removes them.
+// (a local directory, or an S3, GCS or Azure bucket through gocloud.dev/blob)
+// and lists, checks or removes them.
 //
 // Layout: a run writes under a prefix such as "hr/public.regions", inside an
 // optional partition directory ("ingestion_date=2026-11-25" or Hive-style
 // "col=value" per row), into objects named part-<runID>-<n>.parquet. Objects
-// are streamed as they are encoded (no local temporary copy) and memory stays
-// bounded by the row-group size, whatever the size of the table.
+// are streamed as they are encoded (no local temporary copy; object stores
+// get a multipart upload of PartBytes parts) and memory stays bounded by the
+// row-group and part sizes, whatever the size of the table.
 //
 // A run's objects are not "committed" by this package: the caller records the
-// FileInfo list returned by RunWriter.Close in its state store. A run that
-// fails calls RunWriter.Abort; the leftovers of a run that crashed are removed
-// with Lake.DeleteRunFiles before its retry commits.
+// FileInfo list returned by RunWriter.Close in its state store, then writes
+// the run's Manifest under _wharf/manifests/. A run that fails calls
+// RunWriter.Abort; the leftovers of a run that crashed are removed with
+// Lake.DeleteRunFiles before its retry commits.
 package lake
 
 import (
@@ -25,14 +27,21 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
 // Lake is an open lake: a bucket plus its printable URL.
 type Lake struct {
-	bucket *blob.Bucket
-	url    string // printable, credentials redacted
+	bucket    *blob.Bucket
+	url       string // printable, credentials redacted
+	keyPrefix string // the URL's path inside the bucket ("" or ending in "/")
+	s3        *s3.Client
+	s3Bucket  string
+	// s3Checksum is the request checksum policy of the S3 client's config.
+	s3Checksum aws.RequestChecksumCalculation
 }
 
 // FileInfo describes one object of the lake.
@@ -42,15 +51,34 @@ type FileInfo struct {
 	Bytes int64
 }
 
-// Open opens the lake at url: file:///abs/path, or a plain absolute or
-// relative directory path (treated as file://). A missing directory is
-// created.
+// Open opens the lake at url with the store's standard credentials:
+// file:///abs/path or a plain directory path (a missing directory is
+// created), s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+// azblob://CONTAINER/PREFIX, with gocloud.dev's query parameters (for S3:
+// region, endpoint, use_path_style, disable_https, ...). Opening an object
+// store does not contact it; Check does.
 func Open(ctx context.Context, url string) (*Lake, error) {
-	b, printable, err := openBucket(ctx, url)
+	return OpenWith(ctx, url, Options{})
+}
+
+// OpenWith is Open with credentials and retry options.
+func OpenWith(ctx context.Context, url string, opts Options) (*Lake, error) {
+	st, err := openBucket(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Lake{bucket: b, url: printable}, nil
+	return &Lake{bucket: st.bucket, url: st.url, keyPrefix: st.keyPrefix, s3: st.s3, s3Bucket: st.s3Bucket, s3Checksum: st.s3Checksum}, nil
+}
+
+// Check lists one object of the lake: it fails at once, naming the lake
+// and saying why, when the bucket does not exist or the credentials are
+// wrong or lack permission.
+func (l *Lake) Check(ctx context.Context) error {
+	it := l.bucket.List(&blob.ListOptions{})
+	if _, err := it.Next(ctx); err != nil && !errors.Is(err, io.EOF) {
+		return l.storeError("list", "", err)
+	}
+	return nil
 }
 
 // URL returns the lake's URL for messages, credentials redacted.
@@ -80,7 +108,7 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]FileInfo, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("lake %s: list %q: %w", l.url, prefix, err)
+			return nil, l.storeError("list", dirPrefix, err)
 		}
 		if obj.IsDir || !strings.HasSuffix(obj.Key, ".parquet") {
 			continue
@@ -93,9 +121,11 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]FileInfo, error) {
 
 // DeleteRunFiles removes the leftovers of a run that crashed: every object
 // under prefix, in any partition directory, named part-<runID>-<n>.parquet,
-// plus the temporary files a local lake leaves behind when a process dies
-// while writing one (part-<runID>-<n>.parquet.<hex>.tmp). Objects of other
-// runs are left alone. It returns how many objects it removed.
+// the temporary files a local lake leaves behind when a process dies while
+// writing one (part-<runID>-<n>.parquet.<hex>.tmp), the run's manifest if
+// one was written, and (S3) the run's unfinished multipart uploads, whose
+// parts are invisible but stored and billed. Objects of other runs are left
+// alone. It returns how many objects it removed (uploads not counted).
 func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, error) {
 	if err := checkRunID(runID); err != nil {
 		return 0, fmt.Errorf("lake %s: delete run files under %q: %w", l.url, prefix, err)
@@ -113,11 +143,14 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 			break
 		}
 		if err != nil {
-			return 0, fmt.Errorf("lake %s: list %q for run %s: %w", l.url, prefix, runID, err)
+			return 0, l.storeError(fmt.Sprintf("list leftovers of run %s in", runID), dirPrefix, err)
 		}
 		if !obj.IsDir && re.MatchString(path.Base(obj.Key)) {
 			keys = append(keys, obj.Key)
 		}
+	}
+	if prefix != "" {
+		keys = append(keys, ManifestKey(prefix, runID))
 	}
 	n := 0
 	for _, k := range keys {
@@ -125,9 +158,12 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 			if gcerrors.Code(err) == gcerrors.NotFound {
 				continue
 			}
-			return n, fmt.Errorf("lake %s: delete %s (run %s): %w", l.url, k, runID, err)
+			return n, l.storeError(fmt.Sprintf("delete (run %s)", runID), k, err)
 		}
 		n++
+	}
+	if err := l.abortUploads(ctx, dirPrefix, re); err != nil {
+		return n, err
 	}
 	return n, nil
 }

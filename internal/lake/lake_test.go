@@ -104,8 +104,9 @@ func TestOpenErrors(t *testing.T) {
 	}
 	cases := []struct{ in, want string }{
 		{"", "lake URL is empty"},
-		{"s3://user:hunter2@bucket/path", `lake URL s3://user:xxxxx@bucket/path: scheme "s3" is not supported (supported: file)`},
-		{"azblob://c/p?sig=hunter2&x=1", `lake URL azblob://c/p?sig=xxxxx&x=1: scheme "azblob" is not supported`},
+		{"s3://user:hunter2@bucket/path", `lake URL s3://user:xxxxx@bucket/path: credentials never go in the URL`},
+		{"azblob://c/p?sig=hunter2&x=1", `lake URL azblob://c/p?sig=xxxxx&x=1: `},
+		{"ftp://host/path", `lake URL ftp://host/path: scheme "ftp" is not supported (supported: file, s3, gs, azblob)`},
 		{"file:///tmp/x?create_dir=1", `lake URL file:///tmp/x?create_dir=1: file URLs take no query parameters (got create_dir)`},
 		{"file://otherhost/tmp/x", "file URLs take no host"},
 		{"file://", "no directory"},

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"gocloud.dev/blob"
+
+	"github.com/wharf-data/wharf/internal/crashpoint"
 )
 
 // parquetContentType is the IANA media type of Parquet files.
@@ -20,8 +22,11 @@ const parquetContentType = "application/vnd.apache.parquet"
 const uploadBuffer = 1 << 20
 
 // partFile is one Parquet object being written: pqarrow encodes into a
-// counting writer, through a buffer, into the blob writer, as it goes.
+// counting writer, through a buffer, into the blob writer, as it goes. An
+// object store's blob writer sends it as a multipart upload of PartBytes
+// parts, UploadConcurrency at a time: the object is never held whole.
 type partFile struct {
+	lake    *Lake
 	key     string
 	dir     string
 	cancel  context.CancelFunc // aborts the upload when called before close
@@ -49,16 +54,59 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// partCounter passes bytes to the object writer and calls the UploadPart
+// crash point each time the upload is half-way through filling another
+// part: by then the multipart upload exists and the previous part is being
+// (or was) sent.
+type partCounter struct {
+	w        io.Writer
+	every, n int64
+}
+
+func (p *partCounter) Write(b []byte) (int, error) {
+	if p.every <= 0 {
+		return p.w.Write(b)
+	}
+	written := 0
+	for len(b) > 0 {
+		// The next half-way point: every*k + every/2, k >= 1.
+		next := ((p.n+p.every/2)/p.every)*p.every + p.every/2
+		if next < p.every+p.every/2 {
+			next = p.every + p.every/2
+		}
+		chunk := b
+		if int64(len(chunk)) > next-p.n {
+			chunk = b[:next-p.n]
+		}
+		n, err := p.w.Write(chunk)
+		written += n
+		p.n += int64(n)
+		if err != nil {
+			return written, err
+		}
+		if p.n == next {
+			crashpoint.Hit(crashpoint.UploadPart)
+		}
+		b = b[n:]
+	}
+	return written, nil
+}
+
 // openPartFile starts the object key and writes the Parquet header.
-func openPartFile(ctx context.Context, bucket *blob.Bucket, key, dir string, schema *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*partFile, error) {
+func openPartFile(ctx context.Context, l *Lake, key, dir string, schema *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties, opts WriterOptions) (*partFile, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	obj, err := bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: parquetContentType})
+	obj, err := l.bucket.NewWriter(ctx, key, &blob.WriterOptions{
+		ContentType:    parquetContentType,
+		BufferSize:     int(opts.PartBytes),
+		MaxConcurrency: opts.UploadConcurrency,
+		BeforeWrite:    l.s3UploadOptions(opts),
+	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("create %s: %w", key, err)
+		return nil, l.storeError("create", key, err)
 	}
-	f := &partFile{key: key, dir: dir, cancel: cancel, obj: obj}
-	f.buf = bufio.NewWriterSize(obj, uploadBuffer)
+	f := &partFile{lake: l, key: key, dir: dir, cancel: cancel, obj: obj}
+	f.buf = bufio.NewWriterSize(&partCounter{w: obj, every: opts.PartBytes}, uploadBuffer)
 	f.count.w = f.buf
 	// pqarrow closes its sink when it implements io.Closer; countingWriter
 	// does not, so the object is only committed by close below.
@@ -82,7 +130,7 @@ func (f *partFile) write(rec arrow.RecordBatch, rowGroupBytes, fileBytes int64) 
 	// WriteBuffered fills the current row group and starts new ones at
 	// RowGroupRows; Write would start a row group per call.
 	if err := f.pq.WriteBuffered(rec); err != nil {
-		return false, fmt.Errorf("write %s: %w", f.key, err)
+		return false, f.lake.storeError("write", f.key, err)
 	}
 	f.rows += rec.NumRows()
 	buffered := f.pq.RowGroupTotalCompressedBytes()
@@ -97,15 +145,16 @@ func (f *partFile) close() (FileInfo, error) {
 	defer f.cancel()
 	if err := f.pq.Close(); err != nil {
 		f.abort()
-		return FileInfo{}, fmt.Errorf("finish %s: %w", f.key, err)
+		return FileInfo{}, f.lake.storeError("write", f.key, err)
 	}
 	if err := f.buf.Flush(); err != nil {
 		f.abort()
-		return FileInfo{}, fmt.Errorf("finish %s: %w", f.key, err)
+		return FileInfo{}, f.lake.storeError("write", f.key, err)
 	}
 	if err := f.obj.Close(); err != nil {
-		return FileInfo{}, fmt.Errorf("commit %s: %w", f.key, err)
+		return FileInfo{}, f.lake.storeError("complete upload of", f.key, err)
 	}
+	crashpoint.Hit(crashpoint.FileWritten)
 	return FileInfo{Path: f.key, Rows: f.rows, Bytes: f.count.n}, nil
 }
 

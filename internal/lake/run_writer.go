@@ -96,6 +96,10 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 	}, nil
 }
 
+// FileSchema is the schema of the run's files: the records' schema less
+// the columns the partitioner moves into directory names.
+func (w *RunWriter) FileSchema() *arrow.Schema { return w.fileSchema }
+
 // projection finds the columns of schema that make up fileSchema, in order.
 func projection(schema, fileSchema *arrow.Schema) ([]int, error) {
 	keep := make([]int, 0, fileSchema.NumFields())
@@ -197,7 +201,7 @@ func (w *RunWriter) fileFor(dir string) (*partFile, error) {
 	w.nextNum[dir] = n + 1
 	key := joinKey(w.prefix, dir, fileName(w.runID, n))
 	w.created = append(w.created, key)
-	f, err := openPartFile(w.ctx, w.lake.bucket, key, dir, w.fileSchema, w.props, w.arrowProps)
+	f, err := openPartFile(w.ctx, w.lake, key, dir, w.fileSchema, w.props, w.arrowProps, w.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +237,7 @@ func (w *RunWriter) Close() ([]FileInfo, error) {
 	sort.Strings(dirs)
 	for _, d := range dirs {
 		if err := w.finish(w.open[d]); err != nil {
-			w.err = w.errorf("%w", err)
-			return nil, w.err
+			return nil, w.fail(err)
 		}
 	}
 	out := append([]FileInfo(nil), w.done...)
@@ -277,9 +280,15 @@ func (w *RunWriter) Abort() error {
 	return nil
 }
 
-// fail makes err sticky, with the run's context.
+// fail makes err sticky, with the run's context (a StoreError names the
+// lake and the object already).
 func (w *RunWriter) fail(err error) error {
-	w.err = w.errorf("%w", err)
+	var se *StoreError
+	if errors.As(err, &se) {
+		w.err = err
+	} else {
+		w.err = w.errorf("%w", err)
+	}
 	return w.err
 }
 

@@ -27,6 +27,15 @@ type WriterOptions struct {
 	// size: bytes already written to the object plus the compressed bytes of
 	// the row group being built (default 256 MiB).
 	FileBytes int64
+	// PartBytes is the part size of an object store's multipart upload
+	// (GCS: the resumable upload chunk; Azure: the block size). A part is
+	// sent while the next is filled: memory per open file is bounded by
+	// (UploadConcurrency+1) * PartBytes whatever the file size. Default
+	// 8 MiB; S3 needs at least 5 MiB and at most 10,000 parts per object.
+	PartBytes int64
+	// UploadConcurrency is how many parts of one object are sent at once
+	// (default 2).
+	UploadConcurrency int
 	// MaxOpenFiles caps the files open at once when a Partitioner spreads a
 	// run over many directories (default 64). Opening one more closes the
 	// least recently written file; later rows of its partition go to a new
@@ -41,6 +50,10 @@ const (
 	DefaultRowGroupBytes = 128 << 20
 	DefaultFileBytes     = 256 << 20
 	DefaultMaxOpenFiles  = 64
+
+	DefaultPartBytes         = 8 << 20
+	MinPartBytes             = 5 << 20
+	DefaultUploadConcurrency = 2
 )
 
 var codecs = map[string]compress.Compression{
@@ -68,6 +81,12 @@ func (o WriterOptions) WithDefaults() WriterOptions {
 	if o.MaxOpenFiles == 0 {
 		o.MaxOpenFiles = DefaultMaxOpenFiles
 	}
+	if o.PartBytes == 0 {
+		o.PartBytes = DefaultPartBytes
+	}
+	if o.UploadConcurrency == 0 {
+		o.UploadConcurrency = DefaultUploadConcurrency
+	}
 	return o
 }
 
@@ -88,6 +107,12 @@ func (o WriterOptions) Validate() error {
 	}
 	if o.MaxOpenFiles < 1 {
 		return fmt.Errorf("max open files %d: must be positive", o.MaxOpenFiles)
+	}
+	if o.PartBytes < MinPartBytes {
+		return fmt.Errorf("part bytes %d: must be at least %d (5 MiB, the S3 minimum)", o.PartBytes, MinPartBytes)
+	}
+	if o.UploadConcurrency < 1 {
+		return fmt.Errorf("upload concurrency %d: must be positive", o.UploadConcurrency)
 	}
 	return nil
 }

@@ -1,0 +1,104 @@
+package blueprint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// LandRun runs the landing blueprint for run, which the caller has already
+// recorded as running (the engine queues runs before a worker starts them,
+// so that `wharf trigger` can print their IDs). Like Land, the returned
+// Result always names the workflow and its Err is set when it failed; the
+// run ends succeeded, failed, or cancelled when ctx was cancelled (its
+// error then names the cancellation's cause).
+func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.Run) (*Result, error) {
+	wf := &job.Workflow
+	if run.Workflow != wf.Name {
+		return nil, fmt.Errorf("land run %s: it belongs to workflow %s, not %s", run.ID, run.Workflow, wf.Name)
+	}
+	start := run.StartedAt
+	if start.IsZero() {
+		start = l.now().UTC().Truncate(time.Microsecond)
+		run.StartedAt = start
+	}
+	res := &Result{Workflow: wf.Name, RunID: run.ID, Started: start, Status: "failed"}
+	err := l.runStarted(ctx, job, run, res)
+	res.Duration = l.now().Sub(start)
+	if err != nil {
+		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
+		return res, res.Err
+	}
+	res.Status = "succeeded"
+	return res, nil
+}
+
+// runStarted executes a run already recorded as running and records its
+// end when it fails.
+func (l *Lander) runStarted(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
+	err := l.execute(ctx, job, run, res)
+	if err != nil {
+		run.Status = "failed"
+		if errors.Is(err, context.Canceled) {
+			run.Status = "cancelled"
+		}
+		run.FinishedAt = l.now().UTC()
+		run.Rows, run.Bytes, run.Files = 0, 0, 0
+		msg := err.Error()
+		// Say why the context ended when its cause says more than
+		// "context canceled" (e.g. wharf cancel, a shutdown, a timeout).
+		if ctx.Err() != nil {
+			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				msg += " (" + cause.Error() + ")"
+			}
+		}
+		run.Error = secret.RedactString(msg)
+		// The run's context may be cancelled; record the end regardless.
+		if ferr := l.State.FinishRun(context.WithoutCancel(ctx), run); ferr != nil {
+			l.logger().Error("record run failure", "workflow", job.Workflow.Name, "run", run.ID, "err", ferr)
+		}
+	}
+	return err
+}
+
+// Abandon ends a run that will never finish (its process died): it removes
+// the files the run left in the lake, then records it failed with reason.
+// It wraps state.ErrNotRunning when the run already ended.
+func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reason string) error {
+	wf, conn := &job.Workflow, &job.Connection
+	open := l.OpenSource
+	if open == nil {
+		open = OpenSource
+	}
+	src, err := open(ctx, conn, l.Secrets)
+	if err != nil {
+		return fmt.Errorf("connection %s: %w", conn.Name, err)
+	}
+	db := src.Database()
+	src.Close()
+	lk, err := l.lakes.open(ctx, &job.Lake, l.Secrets)
+	if err != nil {
+		return err
+	}
+	run, err := l.State.Run(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if run.Status != state.StatusRunning {
+		return fmt.Errorf("abandon run %s of workflow %s: status is %s: %w", runID, wf.Name, run.Status, state.ErrNotRunning)
+	}
+	n, err := lk.DeleteRunFiles(ctx, db+"/"+wf.Table, runID)
+	if err != nil {
+		return fmt.Errorf("remove files of run %s: %w", runID, err)
+	}
+	run.Status = state.StatusFailed
+	run.FinishedAt = l.now().UTC()
+	run.Rows, run.Bytes, run.Files = 0, 0, 0
+	run.Error = secret.RedactString(fmt.Sprintf("abandoned: %s; %d leftover file(s) removed", reason, n))
+	return l.State.FinishRun(ctx, run)
+}

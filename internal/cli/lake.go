@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+func (a *app) lakeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lake",
+		Short: "Inspect a lake: list committed files, verify runs against their manifests",
+	}
+	cmd.AddCommand(a.lakeLsCommand(), a.lakeVerifyCommand())
+	return cmd
+}
+
+func (a *app) lakeLsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls LAKE [PREFIX]",
+		Short: "List a lake's Parquet files: committed (claimed by a run manifest), leftover or missing",
+		Long: `ls lists the Parquet files under PREFIX (e.g. hr/public.orders) of LAKE, a lake name
+from the catalog (-c) or a lake URL (s3://..., gs://..., azblob://..., file:///...). Each file is
+"committed" when a run manifest (_wharf/manifests/...) claims it, "leftover" when none does (a crashed
+run's files, removed when its workflow next runs, or a run in progress), or "missing" when a
+manifest claims a file the lake does not have. Exits 1 when a file is missing.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix := ""
+			if len(args) == 2 {
+				prefix = strings.Trim(args[1], "/")
+			}
+			lk, err := a.openLakeArg(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer lk.Close()
+			inv, err := lk.Inventory(cmd.Context(), prefix)
+			if err != nil {
+				return failed(err)
+			}
+			printInventory(a, inv)
+			if n := inv.Count(lake.Missing); n > 0 {
+				return failed(fmt.Errorf("%d file(s) claimed by a manifest are missing from %s", n, lk.URL()))
+			}
+			return nil
+		},
+	}
+}
+
+// openLakeArg opens a lake named in the catalog (with its secret), or
+// given as a URL or a directory (with the store's standard credentials).
+func (a *app) openLakeArg(ctx context.Context, arg string) (*lake.Lake, error) {
+	if strings.Contains(arg, "://") || strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, ".") {
+		l, err := lake.Open(ctx, arg)
+		if err != nil {
+			return nil, &exitError{code: ExitUsage, err: err}
+		}
+		return l, nil
+	}
+	cat, err := a.loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	lk := cat.Lakes[arg]
+	if lk == nil {
+		names := make([]string, 0, len(cat.Lakes))
+		for n := range cat.Lakes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("no lake %q in %s (it has: %s); or give a lake URL", arg, cat.Path, strings.Join(names, ", "))}
+	}
+	l, err := blueprint.OpenLake(ctx, lk, a.secrets)
+	if err != nil {
+		return nil, failed(err)
+	}
+	return l, nil
+}
+
+func printInventory(a *app, inv *lake.Inventory) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tROWS\tSIZE\tRUN\tPATH")
+	var rows, size int64
+	for _, e := range inv.Entries {
+		r, run := "-", "-"
+		if e.Status != lake.Leftover {
+			r, run = fmt.Sprint(e.Rows), e.RunID
+		}
+		if e.Status == lake.Committed {
+			rows += e.Rows
+			size += e.Bytes
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, r, humanBytes(e.Bytes), run, e.Path)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "%d committed file(s) in %d run(s): %d rows, %s; %d leftover, %d missing\n",
+		inv.Count(lake.Committed), len(inv.Manifests), rows, humanBytes(size), inv.Count(lake.Leftover), inv.Count(lake.Missing))
+}
+
+func (a *app) lakeVerifyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify WORKFLOW...",
+		Short: "Check a workflow's committed runs against their manifests and the lake's files",
+		Long: `verify checks, for each named workflow, that every run the state store records as committed
+has a manifest listing the same files, and that every manifest's files exist in the lake with the
+recorded size and, read from each Parquet footer, the recorded row count (runs that landed no file
+have no manifest and are not counted). It names every file at
+fault and exits 1 on any mismatch. Files that no manifest claims are reported as leftovers (not an
+error: a crashed run's files are removed when its workflow next runs).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := a.loadCatalog()
+			if err != nil {
+				return err
+			}
+			wfs, err := selectWorkflows(cat, args, false)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			st, err := state.Open(cmd.Context(), a.stateURL)
+			if err != nil {
+				return failed(fmt.Errorf("state %s: %w", a.stateURL, err))
+			}
+			defer st.Close()
+			problems := 0
+			for _, wf := range wfs {
+				n, err := a.verifyWorkflow(cmd.Context(), cat, st, wf)
+				if err != nil {
+					return failed(fmt.Errorf("workflow %s: %w", wf.Name, err))
+				}
+				problems += n
+			}
+			if problems > 0 {
+				return failed(fmt.Errorf("%d problem(s) found", problems))
+			}
+			return nil
+		},
+	}
+}
+
+// verifyWorkflow prints what it checked and every problem; it returns the
+// number of problems.
+func (a *app) verifyWorkflow(ctx context.Context, cat *catalog.Catalog, st state.Store, wf *catalog.Workflow) (int, error) {
+	job := cat.Resolve(wf.Name)
+	lk, err := blueprint.OpenLake(ctx, &job.Lake, a.secrets)
+	if err != nil {
+		return 0, err
+	}
+	defer lk.Close()
+
+	runs, err := st.Runs(ctx, state.RunFilter{Workflow: wf.Name, Limit: 1 << 30})
+	if err != nil {
+		return 0, err
+	}
+	committed := map[string][]state.File{}
+	prefix := ""
+	for _, r := range runs {
+		if r.Status != state.StatusSucceeded || r.Files == 0 {
+			continue // a run that landed nothing has no manifest
+		}
+		files, err := st.Files(ctx, r.ID)
+		if err != nil {
+			return 0, err
+		}
+		committed[r.ID] = files
+		if prefix == "" && len(files) > 0 {
+			prefix = tablePrefix(files[0].Path)
+		}
+	}
+	// The manifests of this workflow: under its table's prefix when a
+	// committed file tells it, else anywhere in the lake.
+	all, err := lk.Manifests(ctx, prefix)
+	if err != nil {
+		return 0, err
+	}
+	var problems []string
+	manifests := map[string]*lake.Manifest{}
+	for _, m := range all {
+		if m.Workflow != wf.Name {
+			continue
+		}
+		manifests[m.RunID] = m
+		if prefix == "" {
+			prefix = m.Prefix
+		}
+	}
+	ids := make([]string, 0, len(committed))
+	for id := range committed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		m := manifests[id]
+		if m == nil {
+			problems = append(problems, fmt.Sprintf("run %s: committed in the state store but has no manifest in %s (the workflow's next run writes it)", id, lk.URL()))
+			continue
+		}
+		problems = append(problems, compareFiles(id, committed[id], m)...)
+	}
+	var rows int64
+	files := 0
+	for _, id := range sortedRunIDs(manifests) {
+		m := manifests[id]
+		if _, ok := committed[id]; !ok {
+			problems = append(problems, fmt.Sprintf("run %s: has a manifest (%s) but is not committed in the state store", id, lake.ManifestKey(m.Prefix, m.RunID)))
+		}
+		findings, err := lk.VerifyManifest(ctx, m)
+		if err != nil {
+			return 0, err
+		}
+		for _, f := range findings {
+			problems = append(problems, f.String())
+		}
+		rows += m.Rows
+		files += len(m.Files)
+	}
+	leftovers := 0
+	if prefix != "" {
+		inv, err := lk.Inventory(ctx, prefix)
+		if err != nil {
+			return 0, err
+		}
+		stateFiles := map[string]bool{}
+		for _, files := range committed {
+			for _, f := range files {
+				stateFiles[f.Path] = true
+			}
+		}
+		for _, e := range inv.Entries {
+			// Files of a committed run without a manifest were reported
+			// with their run above.
+			if e.Status == lake.Leftover && !stateFiles[e.Path] {
+				fmt.Fprintf(a.stdout, "%s: leftover: no manifest claims %s\n", wf.Name, e.Path)
+				leftovers++
+			}
+		}
+	}
+	for _, p := range problems {
+		fmt.Fprintf(a.stdout, "%s: %s\n", wf.Name, p)
+	}
+	verdict := "OK"
+	if len(problems) > 0 {
+		verdict = fmt.Sprintf("%d problem(s)", len(problems))
+	}
+	fmt.Fprintf(a.stdout, "%s: %s — %d committed run(s), %d manifest(s), %d file(s), %d rows checked in %s; %d leftover file(s)\n",
+		wf.Name, verdict, len(committed), len(manifests), files, rows, lk.URL(), leftovers)
+	return len(problems), nil
+}
+
+// compareFiles checks that a manifest lists the files the state store
+// recorded for the run, with the same rows and sizes.
+func compareFiles(runID string, files []state.File, m *lake.Manifest) []string {
+	var out []string
+	inManifest := map[string]lake.ManifestFile{}
+	for _, f := range m.Files {
+		inManifest[f.Path] = f
+	}
+	for _, f := range files {
+		mf, ok := inManifest[f.Path]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: recorded for run %s in the state store but not in its manifest", f.Path, runID))
+		case mf.Rows != f.Rows || mf.Bytes != f.Bytes:
+			out = append(out, fmt.Sprintf("%s: the manifest says %d rows, %d bytes; the state store %d rows, %d bytes (run %s)", f.Path, mf.Rows, mf.Bytes, f.Rows, f.Bytes, runID))
+		}
+		delete(inManifest, f.Path)
+	}
+	for _, f := range sortedFiles(inManifest) {
+		out = append(out, fmt.Sprintf("%s: in the manifest of run %s but not recorded in the state store", f, runID))
+	}
+	return out
+}
+
+func sortedFiles(m map[string]lake.ManifestFile) []string {
+	out := make([]string, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedRunIDs(m map[string]*lake.Manifest) []string {
+	out := make([]string, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// tablePrefix returns the <database>/<table> directory of a landed file's
+// path.
+func tablePrefix(p string) string {
+	parts := strings.SplitN(p, "/", 3)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[0] + "/" + parts[1]
+}

@@ -1,0 +1,84 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	"gocloud.dev/gcerrors"
+)
+
+// StoreError is a failed object-store operation. It names the lake
+// (redacted URL), the operation and the object, and says in plain words why
+// when the cause is one the user must fix (no such bucket, access denied,
+// wrong keys). Transient errors (5xx, timeouts, throttling) reach it only
+// after the store client's retries ran out.
+type StoreError struct {
+	Lake string // printable URL
+	Op   string // list, write, read, delete, ...
+	Key  string // object key relative to the lake ("" for the bucket)
+	// Reason is the plain-words cause of a permanent error, or "".
+	Reason string
+	Err    error
+}
+
+func (e *StoreError) Error() string {
+	s := fmt.Sprintf("lake %s: %s", e.Lake, e.Op)
+	if e.Key != "" {
+		s += " " + e.Key
+	}
+	if e.Reason != "" {
+		return s + ": " + e.Reason + " (" + e.Err.Error() + ")"
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// Permanent reports whether retrying the operation cannot help: the bucket
+// is missing, access is denied, or the credentials are wrong.
+func (e *StoreError) Permanent() bool { return e.Reason != "" }
+
+// storeError wraps err from op on key ("" = the bucket itself).
+func (l *Lake) storeError(op, key string, err error) error {
+	var se *StoreError
+	if errors.As(err, &se) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &StoreError{Lake: l.url, Op: op, Key: key, Reason: reason(op, key, err), Err: err}
+}
+
+// reason explains the permanent errors a user must fix.
+func reason(op, key string, err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchBucket":
+			return "the bucket does not exist"
+		case "InvalidAccessKeyId", "XAdminUserNotFound":
+			return "the access key ID is not known to the store: check the lake's credentials"
+		case "SignatureDoesNotMatch":
+			return "the secret access key is wrong: check the lake's credentials"
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			return "access denied: check the lake's credentials and their permissions on the bucket"
+		case "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
+			return "the session token is expired or invalid: refresh the lake's credentials"
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusUnauthorized || re.HTTPStatusCode() == http.StatusForbidden) {
+		return "access denied: check the lake's credentials and their permissions on the bucket"
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.PermissionDenied:
+		return "access denied: check the lake's credentials and their permissions on the bucket"
+	case gcerrors.NotFound:
+		if key == "" || op == "list" || op == "write" || op == "create" {
+			return "the bucket does not exist"
+		}
+	}
+	return ""
+}
