@@ -114,8 +114,9 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	_ = pf.MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.startProfile() }
 	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
-	root.AddCommand(a.planCommand(), a.deployCommand(), a.discoverCommand())
+	root.AddCommand(a.serveCommand(), a.workerCommand(), a.triggerCommand(), a.cancelCommand(), a.runsCommand(), a.statusCommand())
 	root.AddCommand(a.lakeCommand())
+	root.AddCommand(a.planCommand(), a.deployCommand(), a.discoverCommand())
 	return root
 }
 

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/wharf-data/wharf/internal/engine"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// engineFlags are the options of the commands that run the engine.
+type engineFlags struct {
+	cfg engine.Config
+}
+
+// addWork adds the options of processes that run landings (serve, worker).
+func (f *engineFlags) addWork(fs *pflag.FlagSet) {
+	fs.IntVar(&f.cfg.Workers, "workers", engine.DefaultWorkers, "runs this process lands at once")
+	fs.IntVar(&f.cfg.PerConnection, "per-connection", 0, "most runs hitting one connection at once, across every process on this state (0 = no cap)")
+	fs.DurationVar(&f.cfg.RetryBackoff, "retry-backoff", engine.DefaultRetryBackoff, "wait before the first retry; each next retry waits twice as long (up to 1h)")
+	fs.DurationVar(&f.cfg.RunTimeout, "run-timeout", engine.DefaultRunTimeout, "a run taking longer is stopped and fails (then retried)")
+	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", engine.DefaultStopTimeout, "on SIGINT/SIGTERM, wait this long for running runs, then release them to other processes")
+	fs.DurationVar(&f.cfg.PollInterval, "poll-interval", engine.DefaultPollInterval, "how often idle workers look for new runs when the state cannot notify them (SQLite)")
+	fs.DurationVar(&f.cfg.HeartbeatInterval, "heartbeat", engine.DefaultHeartbeatInterval, "how often this process records that it is alive in the state")
+	fs.DurationVar(&f.cfg.DeadAfter, "dead-after", engine.DefaultDeadAfter, "a process silent this long is dead: its running runs are taken over")
+	f.addAttempts(fs)
+}
+
+func (f *engineFlags) addAttempts(fs *pflag.FlagSet) {
+	fs.IntVar(&f.cfg.Attempts, "attempts", engine.DefaultAttempts, "tries per run, the first included, before it stays failed")
+}
+
+// openEngine opens the state and an engine of role over it; close releases
+// both.
+func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *engine.Engine, st state.Store, closeAll func(), err error) {
+	log, err := a.logger()
+	if err != nil {
+		return nil, nil, nil, &exitError{code: ExitUsage, err: err}
+	}
+	cfg := f.cfg
+	// The flags carry the defaults, so a zero here was asked for: refuse it
+	// rather than let WithDefaults replace it.
+	if role != engine.RoleClient && cfg.Workers < 1 {
+		return nil, nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("--workers %d: want 1 to 10000", cfg.Workers)}
+	}
+	if cfg.Attempts < 1 {
+		return nil, nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("--attempts %d: want 1 to 100", cfg.Attempts)}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--retry-backoff", cfg.RetryBackoff}, {"--run-timeout", cfg.RunTimeout}, {"--poll-interval", cfg.PollInterval},
+		{"--heartbeat", cfg.HeartbeatInterval}, {"--dead-after", cfg.DeadAfter}} {
+		if role != engine.RoleClient && d.v <= 0 {
+			return nil, nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("%s %s: want a positive duration", d.flag, d.v)}
+		}
+	}
+	cfg.Role, cfg.Secrets, cfg.Logger = role, a.secrets, log
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, &exitError{code: ExitUsage, err: err}
+	}
+	st, err = state.Open(ctx, poolSized(a.stateURL, cfg.Workers+8))
+	if err != nil {
+		return nil, nil, nil, failed(fmt.Errorf("state %s: %w", redactState(a.stateURL), err))
+	}
+	e, err = engine.New(ctx, st, cfg)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, failed(err)
+	}
+	return e, st, func() { e.Close(); st.Close() }, nil
+}
+
+// poolSized asks for at least n pooled connections on a PostgreSQL state
+// URL that does not set pool_max_conns: River keeps one for LISTEN, and
+// every worker needs one now and then.
+func poolSized(stateURL string, n int) string {
+	if !strings.HasPrefix(stateURL, "postgres://") && !strings.HasPrefix(stateURL, "postgresql://") {
+		return stateURL
+	}
+	u, err := url.Parse(stateURL)
+	if err != nil || u.Query().Has("pool_max_conns") {
+		return stateURL
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(max(n, 10)))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// redactState names a state URL without its password.
+func redactState(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// since formats how long ago t was, for people.
+func since(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return now.Sub(t).Round(time.Second).String() + " ago"
+}

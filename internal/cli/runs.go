@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// runJSON is one element of `wharf runs --json`: a stable contract for
+// scripts (docs/engine.md). Times are RFC 3339 UTC; started_at is null
+// while a run is queued, finished_at while it is not finished; watermarks
+// are the cursor values' canonical text, null when none.
+type runJSON struct {
+	ID            string  `json:"id"`
+	Workflow      string  `json:"workflow"`
+	Trigger       string  `json:"trigger"`
+	Status        string  `json:"status"`
+	StartedAt     *string `json:"started_at"`
+	FinishedAt    *string `json:"finished_at"`
+	Rows          int64   `json:"rows"`
+	Bytes         int64   `json:"bytes"`
+	Files         int     `json:"files"`
+	WatermarkFrom *string `json:"watermark_from"`
+	WatermarkTo   *string `json:"watermark_to"`
+	Error         string  `json:"error"`
+}
+
+func toRunJSON(r state.Run) runJSON {
+	out := runJSON{ID: r.ID, Workflow: r.Workflow, Trigger: r.Trigger, Status: r.Status,
+		Rows: r.Rows, Bytes: r.Bytes, Files: r.Files, Error: r.Error}
+	if r.Status != state.StatusQueued {
+		out.StartedAt = jsonTime(r.StartedAt)
+	}
+	out.FinishedAt = jsonTime(r.FinishedAt)
+	if r.WatermarkFrom != nil {
+		out.WatermarkFrom = &r.WatermarkFrom.Text
+	}
+	if r.WatermarkTo != nil {
+		out.WatermarkTo = &r.WatermarkTo.Text
+	}
+	return out
+}
+
+func jsonTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+func (a *app) runsCommand() *cobra.Command {
+	var limit int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "runs [WORKFLOW] [--limit N] [--json]",
+		Short: "List runs, newest first",
+		Long: `runs lists the run history, newest first: ID, workflow, trigger (schedule, manual, retry),
+status (queued, running, succeeded, failed, cancelled, skipped), start, duration, rows, bytes,
+files, window (watermark from -> to) and error. --json prints an array for scripts.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--limit %d: want at least 1", limit)}
+			}
+			ctx := cmd.Context()
+			st, err := state.Open(ctx, a.stateURL)
+			if err != nil {
+				return failed(fmt.Errorf("state %s: %w", redactState(a.stateURL), err))
+			}
+			defer st.Close()
+			f := state.RunFilter{Limit: limit}
+			if len(args) == 1 {
+				f.Workflow = args[0]
+			}
+			runs, err := st.Runs(ctx, f)
+			if err != nil {
+				return failed(err)
+			}
+			if asJSON {
+				out := make([]runJSON, len(runs))
+				for i, r := range runs {
+					out[i] = toRunJSON(r)
+				}
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(out); err != nil {
+					return failed(err)
+				}
+				return nil
+			}
+			if len(runs) == 0 {
+				fmt.Fprintln(a.stdout, "No runs yet.")
+				return nil
+			}
+			now := time.Now()
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tWORKFLOW\tTRIGGER\tSTATUS\tSTARTED\tDURATION\tROWS\tBYTES\tFILES\tWINDOW\tERROR")
+			for _, r := range runs {
+				started, dur := "-", "-"
+				if r.Status != state.StatusQueued {
+					started = r.StartedAt.Format("2006-01-02 15:04:05")
+					end := r.FinishedAt
+					if end.IsZero() {
+						end = now
+					}
+					dur = end.Sub(r.StartedAt).Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", r.ID, r.Workflow, r.Trigger, r.Status,
+					started, dur, r.Rows, humanBytes(r.Bytes), r.Files, window(r), oneLine(r.Error, 80))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "list at most N runs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (see docs/engine.md)")
+	return cmd
+}
+
+func window(r state.Run) string {
+	if r.FullLoad && r.WatermarkTo == nil {
+		return "full"
+	}
+	from, to := "-", "-"
+	if r.WatermarkFrom != nil {
+		from = r.WatermarkFrom.Text
+	} else if r.FullLoad {
+		from = "full"
+	}
+	if r.WatermarkTo != nil {
+		to = r.WatermarkTo.Text
+	}
+	if from == "-" && to == "-" {
+		return "-"
+	}
+	return from + " -> " + to
+}
+
+// oneLine shortens s to one line of at most n runes.
+func oneLine(s string, n int) string {
+	if s == "" {
+		return "-"
+	}
+	rs := []rune(s)
+	for i, c := range rs {
+		if c == '\n' || c == '\r' || c == '\t' {
+			rs[i] = ' '
+		}
+	}
+	if len(rs) > n {
+		return string(rs[:n-1]) + "…"
+	}
+	return string(rs)
+}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharf-data/wharf/internal/engine"
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var f engineFlags
+	cmd := &cobra.Command{
+		Use:   "serve [--state URL] [-c FILE]",
+		Short: "Run the scheduler and workers for the deployed workflows until SIGINT/SIGTERM",
+		Long: `serve runs what is deployed in the state store (wharf deploy puts it there): it fires each
+workflow's schedule, lands queued runs (wharf trigger), retries failed ones, and takes over the
+runs of wharf processes that died. Several serve and worker processes on one PostgreSQL state
+share the work; each schedule tick runs once across them.
+
+With -c, serve checks that the catalog matches what is deployed and warns when it does not
+(it never deploys). On SIGINT or SIGTERM it stops taking work, waits --stop-timeout for running
+runs, then releases the others to run again elsewhere.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runEngine(cmd, &f, engine.RoleServe)
+		},
+	}
+	f.addWork(cmd.Flags())
+	cmd.Flags().StringVar(&f.cfg.CatchUp, "catch-up", engine.CatchUpOne, "schedule ticks missed while no serve ran: one (one run per workflow) or none")
+	return cmd
+}
+
+func (a *app) workerCommand() *cobra.Command {
+	var f engineFlags
+	cmd := &cobra.Command{
+		Use:   "worker [--state URL]",
+		Short: "Land queued runs of the deployed workflows until SIGINT/SIGTERM (no scheduler)",
+		Long: `worker lands queued runs, like serve, but fires no schedules and never leads: at least one
+wharf serve must share its state for schedules and retries to happen. It needs only --state
+and --secrets.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runEngine(cmd, &f, engine.RoleWorker)
+		},
+	}
+	f.addWork(cmd.Flags())
+	return cmd
+}
+
+func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
+	ctx := cmd.Context()
+	e, st, closeAll, err := a.openEngine(ctx, f, role)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if a.catalogPath != "" && role == engine.RoleServe {
+		if err := a.checkDeployed(cmd, st); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.stderr, "wharf %s: worker %s on %s; stop with Ctrl-C or SIGTERM\n", role, e.WorkerID(), redactState(a.stateURL))
+	if err := e.Run(ctx); err != nil {
+		return failed(err)
+	}
+	return nil
+}
+
+// checkDeployed warns when the catalog differs from the deployed workflows.
+func (a *app) checkDeployed(cmd *cobra.Command, st state.Store) error {
+	cat, err := a.loadCatalog()
+	if err != nil {
+		return err
+	}
+	ds, err := st.DeployedWorkflows(cmd.Context())
+	if err != nil {
+		return failed(err)
+	}
+	deployed := map[string]*state.Deployed{}
+	for i := range ds {
+		if ds[i].Enabled {
+			deployed[ds[i].Name] = &ds[i]
+		}
+	}
+	var differ []string
+	for _, w := range cat.Workflows {
+		if strings.Contains(w.Table, "*") {
+			continue // a table pattern: expanded by wharf plan/deploy
+		}
+		r := cat.Resolve(w.Name)
+		d := deployed[w.Name]
+		if r == nil || d == nil || d.SpecHash != state.SpecHash(*r) {
+			differ = append(differ, w.Name)
+		}
+	}
+	if len(differ) > 0 {
+		fmt.Fprintf(a.stderr, "warning: %s differs from what is deployed (%s): serve runs the deployed workflows; see wharf plan -c %s\n",
+			a.catalogPath, abbreviate(differ, 5), a.catalogPath)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// heartbeatLoop records this process's heartbeat every HeartbeatInterval
+// and, on the same beat, hands the runs of dead processes to others.
+func (e *Engine) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(e.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.fleet.Heartbeat(ctx, &e.self); err != nil && ctx.Err() == nil {
+				e.log.Warn("heartbeat", "err", err)
+			}
+			if err := e.Reap(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("take over runs of dead processes", "err", err)
+			}
+		}
+	}
+}
+
+// forgetAfter is how long rows of stopped or dead processes are kept.
+const forgetAfter = 24 * time.Hour
+
+// Reap finds runs still marked running on a process that stopped or has
+// been silent for DeadAfter, and makes their River jobs available again at
+// once (discarded when out of attempts), instead of after River's
+// RescueStuckJobsAfter. The next attempt removes the dead run's files and
+// records it failed before it lands (blueprint's stale-run cleanup); a run
+// whose job will not run again is abandoned here the same way.
+func (e *Engine) Reap(ctx context.Context) error {
+	orphans, err := e.fleet.OrphanRuns(ctx, time.Now().Add(-e.cfg.DeadAfter))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range orphans {
+		if err := e.reapOne(ctx, o); err != nil {
+			errs = append(errs, fmt.Errorf("run %s of workflow %s: %w", o.RunID, o.Workflow, err))
+		}
+	}
+	if _, err := e.fleet.ForgetWorkers(ctx, time.Now().Add(-forgetAfter)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) reapOne(ctx context.Context, o state.OrphanRun) error {
+	reason := fmt.Sprintf("wharf process %s stopped or has been silent for over %s", o.WorkerID, e.cfg.DeadAfter)
+	if o.JobID != 0 {
+		job, err := e.q.get(ctx, o.JobID)
+		if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+			return err
+		}
+		if job != nil && job.State == rivertype.JobStateRunning && len(job.AttemptedBy) > 0 &&
+			job.AttemptedBy[len(job.AttemptedBy)-1] == o.WorkerID {
+			// Only the attempt the dead run belongs to (started before the
+			// run did) is rescued: never a newer attempt elsewhere.
+			if err := e.q.rescue(ctx, job, o.StartedAt, reason); err != nil {
+				return err
+			}
+			e.log.Warn("took over the run of a dead process", "workflow", o.Workflow, "run", o.RunID,
+				"job", job.ID, "dead_worker", o.WorkerID, "attempts_left", job.MaxAttempts-job.Attempt)
+			if job.Attempt < job.MaxAttempts {
+				return nil // the next attempt cleans up the dead run
+			}
+		} else if job != nil && !finalJobState(job.State) {
+			return nil // another attempt is on its way; it cleans up
+		}
+	}
+	// No attempt will follow: abandon the run here.
+	d, err := e.store.DeployedWorkflow(ctx, o.Workflow)
+	if err != nil {
+		return err
+	}
+	err = e.lander.Abandon(ctx, &d.Spec, o.RunID, reason)
+	if errors.Is(err, state.ErrNotRunning) {
+		return nil
+	}
+	return err
+}
+
+func finalJobState(s rivertype.JobState) bool {
+	switch s {
+	case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/statepg"
+	"github.com/wharf-data/wharf/internal/state/statesqlite"
+)
+
+// queue is the River client, whatever its driver: riversqlite over the
+// SQLite state file, or riverpgxv5 over the PostgreSQL state pool.
+type queue interface {
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+	// queueRun records run as queued and inserts its landing job in one
+	// state transaction; it returns a skip reason when the workflow already
+	// has an active job (run is then recorded as skipped).
+	queueRun(ctx context.Context, run *state.Run, args LandingArgs, opts *river.InsertOpts) (skip string, err error)
+	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	cancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	get(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	// rescue makes a job stuck on a dead process available again (or
+	// discards it when it has no attempts left), provided it is still
+	// running an attempt started before horizon.
+	rescue(ctx context.Context, job *rivertype.JobRow, horizon time.Time, reason string) error
+	periodic() *river.PeriodicJobBundle
+}
+
+type riverQueue[TTx any] struct {
+	client   *river.Client[TTx]
+	driver   riverdriver.Driver[TTx]
+	schema   string
+	queueTx  func(ctx context.Context, run *state.Run, fn func(tx TTx) (int64, string, error)) error
+	attempts int
+}
+
+// newQueue builds the River client for the store's backend and brings
+// River's tables up to date.
+func newQueue(ctx context.Context, store state.Store, cfg *river.Config, log *slog.Logger) (queue, error) {
+	switch s := store.(type) {
+	case *statesqlite.Store:
+		drv := riversqlite.New(s.DB())
+		// Processes starting together migrate one after the other: the
+		// transaction is BEGIN IMMEDIATE (the state DSN's _txlock), which
+		// takes SQLite's write lock first.
+		m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("river migrations: %w", err)
+		}
+		tx, err := s.DB().BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("river migrations: %w", err)
+		}
+		if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+			_ = tx.Rollback()
+			return nil, fmt.Errorf("river migrations: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("river migrations: %w", err)
+		}
+		// riversqlite emulates LISTEN/NOTIFY by polling a notification
+		// table every 50 ms, which costs an idle serve more CPU than
+		// polling for jobs every PollInterval: poll only.
+		cfg.PollOnly = true
+		client, err := river.NewClient(drv, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("river: %w", err)
+		}
+		return &riverQueue[*sql.Tx]{client: client, driver: drv,
+			queueTx: func(ctx context.Context, run *state.Run, fn func(*sql.Tx) (int64, string, error)) error {
+				return s.QueueRun(ctx, run, fn)
+			}}, nil
+	case *statepg.Store:
+		pool := s.Pool()
+		var schema string
+		if err := pool.QueryRow(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&schema); err != nil {
+			return nil, fmt.Errorf("river: read current schema: %w", err)
+		}
+		if !schemaRE.MatchString(schema) {
+			schema = "" // River then uses search_path, as the state tables do
+		}
+		cfg.Schema = schema
+		drv := riverpgxv5.New(pool)
+		// Processes starting together migrate one after the other.
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("river: %w", err)
+		}
+		defer conn.Release()
+		lockKey := "wharf_river_migrate:" + schema
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, lockKey); err != nil {
+			return nil, fmt.Errorf("river: lock migrations: %w", err)
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, lockKey) //nolint:errcheck
+		if err := migrateRiver(ctx, drv, schema, log); err != nil {
+			return nil, err
+		}
+		client, err := river.NewClient(drv, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("river: %w", err)
+		}
+		return &riverQueue[pgx.Tx]{client: client, driver: drv, schema: schema,
+			queueTx: func(ctx context.Context, run *state.Run, fn func(pgx.Tx) (int64, string, error)) error {
+				return s.QueueRun(ctx, run, fn)
+			}}, nil
+	}
+	return nil, fmt.Errorf("engine: state store %T is not supported (want the SQLite or PostgreSQL store)", store)
+}
+
+var schemaRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+func migrateRiver[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], schema string, log *slog.Logger) error {
+	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log, Schema: schema})
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
+}
+
+func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *riverQueue[TTx]) stop(ctx context.Context) error  { return q.client.Stop(ctx) }
+func (q *riverQueue[TTx]) periodic() *river.PeriodicJobBundle {
+	return q.client.PeriodicJobs()
+}
+
+func (q *riverQueue[TTx]) queueRun(ctx context.Context, run *state.Run, args LandingArgs, opts *river.InsertOpts) (string, error) {
+	var skip string
+	err := q.queueTx(ctx, run, func(tx TTx) (int64, string, error) {
+		res, err := q.client.InsertTx(ctx, tx, args, opts)
+		if err != nil {
+			return 0, "", err
+		}
+		if res.UniqueSkippedAsDuplicate {
+			skip = fmt.Sprintf("workflow %s is already queued or running", args.Workflow)
+			var active LandingArgs
+			if json.Unmarshal(res.Job.EncodedArgs, &active) == nil && active.RunID != "" {
+				skip = fmt.Sprintf("workflow %s is already queued or running (run %s)", args.Workflow, active.RunID)
+			}
+			return 0, skip, nil
+		}
+		return res.Job.ID, "", nil
+	})
+	return skip, err
+}
+
+func (q *riverQueue[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.client.Insert(ctx, args, opts)
+}
+
+func (q *riverQueue[TTx]) cancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error) {
+	return q.client.JobCancel(ctx, jobID)
+}
+
+func (q *riverQueue[TTx]) get(ctx context.Context, jobID int64) (*rivertype.JobRow, error) {
+	return q.client.JobGet(ctx, jobID)
+}
+
+func (q *riverQueue[TTx]) rescue(ctx context.Context, job *rivertype.JobRow, horizon time.Time, reason string) error {
+	now := time.Now().UTC()
+	attemptErr, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 1), Error: reason})
+	if err != nil {
+		return err
+	}
+	// Available, not retryable: it is fetched at once, without waiting for
+	// River's leader (which may be the process that died) to schedule it.
+	st, finalized := rivertype.JobStateAvailable, (*time.Time)(nil)
+	if job.Attempt >= job.MaxAttempts {
+		st, finalized = rivertype.JobStateDiscarded, &now
+	}
+	_, err = q.driver.GetExecutor().JobRescueMany(ctx, &riverdriver.JobRescueManyParams{
+		ID: []int64{job.ID}, Error: [][]byte{attemptErr}, FinalizedAt: []*time.Time{finalized},
+		ScheduledAt: []time.Time{now}, State: []string{string(st)}, Schema: q.schema, StuckHorizon: horizon,
+	})
+	if err != nil {
+		return fmt.Errorf("rescue job %d: %w", job.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wharf-data/wharf/internal/state"
+)
+
+// landingWorker runs landing jobs: one attempt = one run.
+type landingWorker struct {
+	river.WorkerDefaults[LandingArgs]
+	e *Engine
+}
+
+// Timeout is River's backstop; the run's own timeout (with a cause that
+// names the setting) ends it a minute earlier.
+func (w *landingWorker) Timeout(*river.Job[LandingArgs]) time.Duration {
+	return w.e.cfg.RunTimeout + time.Minute
+}
+
+var errTimeout = errors.New("the run took longer than --run-timeout")
+
+// Work lands one attempt of a landing job. The first attempt uses the run
+// queued with the job; later attempts (retries, or after the process
+// running it died) record a new run with trigger "retry".
+func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) error {
+	e, a := w.e, job.Args
+	log := e.log.With("workflow", a.Workflow, "job", job.ID, "attempt", job.Attempt)
+	d, err := e.store.DeployedWorkflow(ctx, a.Workflow)
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			e.endQueued(ctx, a, state.StatusFailed, fmt.Sprintf("workflow %s is not deployed any more", a.Workflow))
+			return river.JobCancel(err)
+		}
+		return err
+	}
+
+	run, err := e.store.Run(ctx, a.RunID)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return err
+	}
+	if err != nil || run.Status != state.StatusQueued {
+		// A later attempt: its own run.
+		run = &state.Run{ID: uuid.Must(uuid.NewV7()).String(), Workflow: a.Workflow, Trigger: state.TriggerRetry}
+	}
+
+	holder := strconv.FormatInt(job.ID, 10)
+	if e.cfg.PerConnection > 0 {
+		key := d.Spec.Connection.Name
+		ok, err := e.fleet.AcquireLease(ctx, key, e.cfg.PerConnection, holder, e.self.ID, time.Now().Add(-e.cfg.DeadAfter))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			wait := e.cfg.LeaseWait + time.Duration(rand.Int64N(int64(e.cfg.LeaseWait)))
+			log.Debug("connection at its --per-connection cap: waiting", "connection", key, "wait", wait)
+			return river.JobSnooze(wait)
+		}
+		defer func() {
+			if err := e.fleet.ReleaseLease(context.WithoutCancel(ctx), key, holder); err != nil {
+				log.Warn("release connection slot", "connection", key, "err", err)
+			}
+		}()
+	}
+
+	if run.Status == state.StatusQueued {
+		if err := e.fleet.MarkRunning(ctx, run, e.self.ID); err != nil {
+			if errors.Is(err, state.ErrNotQueued) {
+				return river.JobCancel(err)
+			}
+			return err
+		}
+	} else if err := e.fleet.StartJobRun(ctx, run, job.ID, e.self.ID); err != nil {
+		return err
+	}
+
+	// The run ends at --run-timeout, or when this process releases it.
+	runCtx, cancel := context.WithTimeoutCause(ctx, e.cfg.RunTimeout, errTimeout)
+	defer cancel()
+	runCtx, cancelRun := context.WithCancelCause(runCtx)
+	defer cancelRun(nil)
+	stopRelease := context.AfterFunc(e.releaseCtx, func() { cancelRun(context.Cause(e.releaseCtx)) })
+	defer stopRelease()
+
+	log.Info("run started", "run", run.ID, "trigger", run.Trigger)
+	res, err := e.lander.LandRun(runCtx, &d.Spec, run)
+	if err == nil {
+		log.Info("run succeeded", "run", run.ID, "rows", res.Rows, "files", len(res.Files), "duration", res.Duration)
+		return nil
+	}
+	cause := context.Cause(runCtx)
+	switch {
+	case errors.Is(cause, errReleased):
+		log.Warn("run released", "run", run.ID)
+		return river.JobSnooze(0)
+	case errors.Is(cause, rivertype.ErrJobCancelledRemotely):
+		log.Info("run cancelled", "run", run.ID)
+		return err // River records the job cancelled
+	}
+	log.Warn("run failed", "run", run.ID, "err", err)
+	return err
+}
+
+// endQueued ends a job's queued run without running it.
+func (e *Engine) endQueued(ctx context.Context, a LandingArgs, status, reason string) {
+	r, err := e.store.Run(ctx, a.RunID)
+	if err != nil || r.Status != state.StatusQueued {
+		return
+	}
+	r.Status, r.Error = status, reason
+	if err := e.store.FinishRun(ctx, r); err != nil {
+		e.log.Warn("end queued run", "run", a.RunID, "err", err)
+	}
+}

@@ -1,0 +1,80 @@
+package state
+
+import (
+	"context"
+	"time"
+
+	"github.com/wharf-data/wharf/internal/state/statepg"
+	"github.com/wharf-data/wharf/internal/state/staterun"
+	"github.com/wharf-data/wharf/internal/state/statesqlite"
+)
+
+// Fleet is the engine's bookkeeping in the state store, beside the Store
+// methods: one heartbeat row per wharf serve/worker process, the River job
+// and process of each run, and per-connection concurrency slots (leases)
+// shared by every process on the same state database. Both backends
+// implement it; package statetest's RunFleet checks them.
+type Fleet interface {
+	// Heartbeat records that w is alive now (inserting it the first time).
+	// w.HeartbeatAt is set to now; a zero w.StartedAt becomes now.
+	Heartbeat(ctx context.Context, w *Worker) error
+	// WorkerStopped records a clean exit of worker id.
+	WorkerStopped(ctx context.Context, id string) error
+	// Workers lists every known process, newest heartbeat first.
+	Workers(ctx context.Context) ([]Worker, error)
+	// ForgetWorkers deletes processes stopped or silent since before, that
+	// hold no running run; it returns how many it deleted.
+	ForgetWorkers(ctx context.Context, before time.Time) (int, error)
+
+	// MarkRunning moves queued run r to running on workerID, starting now
+	// (or at a non-zero r.StartedAt). It wraps ErrNotQueued, changing
+	// nothing, when the run is not queued any more.
+	MarkRunning(ctx context.Context, r *Run, workerID string) error
+	// StartJobRun records r as running on workerID for River job jobID
+	// (like StartRun, for a retry attempt of a job).
+	StartJobRun(ctx context.Context, r *Run, jobID int64, workerID string) error
+	// RunJob returns the River job and the worker of a run (0 and "" when
+	// none are recorded); the error wraps ErrNotFound for a missing run.
+	RunJob(ctx context.Context, runID string) (jobID int64, workerID string, err error)
+	// JobRuns lists the runs of River job jobID, newest first.
+	JobRuns(ctx context.Context, jobID int64) ([]Run, error)
+	// OrphanRuns lists runs marked running on a worker that stopped, that
+	// is unknown, or whose last heartbeat is before before; oldest first.
+	OrphanRuns(ctx context.Context, before time.Time) ([]OrphanRun, error)
+
+	// AcquireLease takes one of limit slots of key (a connection name) for
+	// holder (a River job) on workerID, and reports whether it got one.
+	// Slots held on workers stopped or silent since before are freed first.
+	// A holder that already has a slot of key keeps it (true).
+	AcquireLease(ctx context.Context, key string, limit int, holder, workerID string, before time.Time) (bool, error)
+	// ReleaseLease frees the slot holder holds of key, if any.
+	ReleaseLease(ctx context.Context, key, holder string) error
+
+	// DeployedVersion returns a fingerprint of the deployed workflows that
+	// changes whenever a deploy creates, updates, disables or deletes one
+	// (not when fire times move): serve re-reads them only then.
+	DeployedVersion(ctx context.Context) (string, error)
+
+	// LastRuns returns, per workflow that has runs, its newest run and its
+	// newest succeeded run (nil when none).
+	LastRuns(ctx context.Context) (map[string]LastRuns, error)
+}
+
+// Engine bookkeeping records, shared with the backends through staterun.
+type (
+	// Worker is one wharf serve or wharf worker process.
+	Worker = staterun.Worker
+	// OrphanRun is a running run whose worker is gone.
+	OrphanRun = staterun.OrphanRun
+	// LastRuns is a workflow's newest run and newest succeeded run.
+	LastRuns = staterun.LastRuns
+)
+
+// ErrNotQueued is wrapped by MarkRunning errors about a run that is not
+// queued any more.
+var ErrNotQueued = staterun.ErrNotQueued
+
+var (
+	_ Fleet = (*statesqlite.Store)(nil)
+	_ Fleet = (*statepg.Store)(nil)
+)

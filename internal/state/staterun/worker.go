@@ -1,0 +1,89 @@
+package staterun
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Worker is one wharf serve or wharf worker process, as its heartbeat row in
+// the state store shows it. A process whose HeartbeatAt is older than the
+// engine's dead-after window, or that has a StoppedAt, runs nothing any more.
+type Worker struct {
+	ID   string // unique per process; also its River client ID
+	Host string
+	PID  int
+	Role string // serve | worker
+	// StartedAt, HeartbeatAt and StoppedAt are UTC microseconds; StoppedAt
+	// is zero while the process runs.
+	StartedAt, HeartbeatAt, StoppedAt time.Time
+}
+
+// OrphanRun is a run still marked running whose worker is gone: stopped, or
+// silent for longer than the dead-after window.
+type OrphanRun struct {
+	RunID, Workflow, WorkerID string
+	JobID                     int64     // the River job; 0 = none recorded
+	StartedAt                 time.Time // when the run started (UTC)
+}
+
+// ErrNotQueued is wrapped by MarkRunning errors when the run is not queued
+// any more (it was cancelled, or another attempt took it): nothing changed.
+var ErrNotQueued = errors.New("run is not queued")
+
+// PrepareQueue checks r before it is recorded as queued (or as skipped when
+// skipReason is not empty), and normalizes it in place: Status queued or
+// skipped, a zero StartedAt becomes now, a skipped run finishes at
+// StartedAt with Error = skipReason.
+func (r *Run) PrepareQueue(now time.Time, skipReason string) error {
+	if err := r.checkIdentity("queue"); err != nil {
+		return err
+	}
+	if !slices.Contains(Triggers, r.Trigger) {
+		return fmt.Errorf("queue run %s of workflow %s: trigger %q is not one of %s",
+			r.ID, r.Workflow, r.Trigger, strings.Join(Triggers, ", "))
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = now
+	}
+	r.StartedAt = Time(r.StartedAt)
+	r.FinishedAt = time.Time{}
+	r.Status = StatusQueued
+	r.Error = ""
+	if skipReason != "" {
+		r.Status = StatusSkipped
+		r.FinishedAt = r.StartedAt
+		r.Error = skipReason
+	}
+	return r.checkStats("queue")
+}
+
+// Check checks a heartbeat record and normalizes its times.
+func (w *Worker) Check(now time.Time) error {
+	if w.ID == "" || !storable(w.ID) || !storable(w.Host) || !storable(w.Role) {
+		return fmt.Errorf("heartbeat of worker %q: ID, host and role must be non-empty valid UTF-8 without NUL", w.ID)
+	}
+	if w.StartedAt.IsZero() {
+		w.StartedAt = now
+	}
+	w.StartedAt = Time(w.StartedAt)
+	w.HeartbeatAt = Time(now)
+	return nil
+}
+
+// NotQueued returns the error for a run that MarkRunning found in another
+// status or workflow; it wraps ErrNotQueued.
+func NotQueued(runID, wantWorkflow, gotWorkflow, status string) error {
+	if gotWorkflow != wantWorkflow {
+		return fmt.Errorf("mark run %s running: it belongs to workflow %s, not %s: %w", runID, gotWorkflow, wantWorkflow, ErrNotQueued)
+	}
+	return fmt.Errorf("mark run %s of workflow %s running: status is %s: %w", runID, wantWorkflow, status, ErrNotQueued)
+}
+
+// LastRuns is a workflow's newest run and its newest succeeded run; either
+// is nil when there is none.
+type LastRuns struct {
+	Last, LastSucceeded *Run
+}
