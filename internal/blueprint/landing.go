@@ -7,6 +7,7 @@ package blueprint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -70,6 +71,14 @@ type Lander struct {
 	Now func() time.Time
 	// OnProgress, if set, is called as batches arrive.
 	OnProgress func(Progress)
+	// WorkerID names this process in the state store's heartbeats
+	// (state.Fleet): runs are recorded with it, so that other processes can
+	// tell a run in progress from one whose process died. "" = not tracked.
+	WorkerID string
+	// DeadAfter is how long a silent process is trusted (default 45 s, the
+	// engine's default): an unfinished run of a process silent for longer
+	// is a leftover to clean up; one of a live process is left alone.
+	DeadAfter time.Duration
 	// OpenSource opens a source for a connection (default: by engine).
 	OpenSource func(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error)
 
@@ -103,6 +112,9 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 	res.Duration = l.now().Sub(start)
 	if err != nil {
 		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
+		if errors.Is(err, ErrAlreadyRunning) {
+			res.Status = "skipped"
+		}
 		return res, res.Err
 	}
 	res.Status = "succeeded"
@@ -117,7 +129,13 @@ func (l *Lander) land(ctx context.Context, job *catalog.Resolved, trigger string
 		Status: "running", StartedAt: res.Started,
 	}
 	res.RunID = run.ID
-	if err := l.State.StartRun(ctx, run); err != nil {
+	fleet, tracked := l.State.(state.Fleet)
+	if tracked && l.WorkerID != "" {
+		err := fleet.StartJobRun(ctx, run, 0, l.WorkerID)
+		if err != nil {
+			return fmt.Errorf("record run start: %w", err)
+		}
+	} else if err := l.State.StartRun(ctx, run); err != nil {
 		return fmt.Errorf("record run start: %w", err)
 	}
 	return l.runStarted(ctx, job, run, res)
@@ -214,14 +232,30 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	return nil
 }
 
+// ErrAlreadyRunning is wrapped by the error of a run that found another run
+// of its workflow in progress in a live process; the run is recorded as
+// skipped and touches nothing.
+var ErrAlreadyRunning = errors.New("already running")
+
+// cleanStale removes what unfinished runs of the workflow left behind, so
+// that every row of a window lands once. A run recorded on a process that
+// still heartbeats is in progress, not a leftover: this run then stops with
+// ErrAlreadyRunning instead of deleting the other's files.
 func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow, current string, log *slog.Logger) error {
 	stale, err := l.State.StaleRuns(ctx, workflow)
 	if err != nil {
 		return fmt.Errorf("list unfinished runs: %w", err)
 	}
+	live, err := l.liveRuns(ctx, stale, current)
+	if err != nil {
+		return err
+	}
 	for _, r := range stale {
 		if r.ID == current {
 			continue
+		}
+		if worker, ok := live[r.ID]; ok {
+			return fmt.Errorf("workflow %s: run %s is in progress on %s: %w", workflow, r.ID, worker, ErrAlreadyRunning)
 		}
 		n, err := lk.DeleteRunFiles(ctx, prefix, r.ID)
 		if err != nil {
@@ -237,6 +271,46 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 	}
 	return nil
 }
+
+// liveRuns returns, among runs, those recorded on a process that is still
+// alive (heartbeat within DeadAfter, not stopped), with that process's ID.
+// Runs recorded without a process are never live: only a crashed run of an
+// untracked process can be unfinished with nobody heartbeating for it.
+func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string) (map[string]string, error) {
+	fleet, ok := l.State.(state.Fleet)
+	if !ok || len(runs) == 0 || (len(runs) == 1 && runs[0].ID == current) {
+		return nil, nil
+	}
+	deadAfter := l.DeadAfter
+	if deadAfter <= 0 {
+		deadAfter = defaultDeadAfter
+	}
+	orphans, err := fleet.OrphanRuns(ctx, l.now().Add(-deadAfter))
+	if err != nil {
+		return nil, fmt.Errorf("list runs of dead processes: %w", err)
+	}
+	dead := make(map[string]bool, len(orphans))
+	for _, o := range orphans {
+		dead[o.RunID] = true
+	}
+	live := map[string]string{}
+	for _, r := range runs {
+		if r.ID == current || dead[r.ID] {
+			continue
+		}
+		_, worker, err := fleet.RunJob(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read process of run %s: %w", r.ID, err)
+		}
+		if worker != "" {
+			live[r.ID] = worker
+		}
+	}
+	return live, nil
+}
+
+// defaultDeadAfter matches the engine's default dead-after window.
+const defaultDeadAfter = 45 * time.Second
 
 func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lakeCfg *catalog.Lake, src source.Source, table *source.Table,
 	cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result) error {

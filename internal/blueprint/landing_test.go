@@ -239,3 +239,56 @@ func TestPartitionByColumnAndAutoCursor(t *testing.T) {
 		t.Errorf("missing explicit cursor: err %v", err)
 	}
 }
+
+// TestRunInProgressElsewhereIsLeftAlone: an unfinished run recorded on a
+// process that still heartbeats is in progress, not a leftover: a second
+// run of the workflow is skipped and deletes nothing. Once that process
+// stops, its run is a leftover and is cleaned up.
+func TestRunInProgressElsewhereIsLeftAlone(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	ctx := context.Background()
+	fleet := f.st.(state.Fleet)
+
+	other := &state.Worker{ID: "other-process", Host: "h", PID: 1, Role: "run"}
+	if err := fleet.Heartbeat(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	busy := &state.Run{ID: "01900000-0000-7000-8000-000000000002", Workflow: "orders", Trigger: "manual"}
+	if err := fleet.StartJobRun(ctx, busy, 0, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	inProgress := filepath.Join(f.lakeDir, "shop", "orders", "ingestion_date=2024-01-01", "part-"+busy.ID+"-00000.parquet")
+	if err := os.MkdirAll(filepath.Dir(inProgress), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inProgress, []byte("being written"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := f.lander.Land(ctx, f.job, "manual")
+	if !errors.Is(err, blueprint.ErrAlreadyRunning) || res.Status != "skipped" {
+		t.Fatalf("want a skipped run (ErrAlreadyRunning), got status %s, err %v", res.Status, err)
+	}
+	if _, err := os.Stat(inProgress); err != nil {
+		t.Fatalf("the other process's file was touched: %v", err)
+	}
+	if r, _ := f.st.Run(ctx, res.RunID); r == nil || r.Status != "skipped" {
+		t.Errorf("skipped run recorded as %+v", r)
+	}
+	if r, _ := f.st.Run(ctx, busy.ID); r == nil || r.Status != "running" {
+		t.Errorf("the other run became %+v", r)
+	}
+
+	// The other process stops without finishing: its run is a leftover now.
+	if err := fleet.WorkerStopped(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	res = f.land()
+	if _, err := os.Stat(inProgress); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dead process's file is still there: %v", err)
+	}
+	if fmt.Sprint(f.ids(res)) != "[1]" {
+		t.Errorf("landed %v", f.ids(res))
+	}
+}

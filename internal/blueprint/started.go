@@ -32,6 +32,9 @@ func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.
 	res.Duration = l.now().Sub(start)
 	if err != nil {
 		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
+		if errors.Is(err, ErrAlreadyRunning) {
+			res.Status = "skipped"
+		}
 		return res, res.Err
 	}
 	res.Status = "succeeded"
@@ -44,8 +47,11 @@ func (l *Lander) runStarted(ctx context.Context, job *catalog.Resolved, run *sta
 	err := l.execute(ctx, job, run, res)
 	if err != nil {
 		run.Status = "failed"
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
 			run.Status = "cancelled"
+		case errors.Is(err, ErrAlreadyRunning):
+			run.Status = "skipped"
 		}
 		run.FinishedAt = l.now().UTC()
 		run.Rows, run.Bytes, run.Files = 0, 0, 0

@@ -78,7 +78,7 @@ func (p *progress) done(r *blueprint.Result) {
 	line := fmt.Sprintf("%s %s: %d rows, %d files, %s in %s", mark(r.Status), r.Workflow, r.Rows, len(r.Files),
 		humanBytes(r.Bytes), r.Duration.Round(time.Millisecond))
 	if r.Err != nil {
-		line = fmt.Sprintf("%s %s: failed after %s", mark(r.Status), r.Workflow, r.Duration.Round(time.Millisecond))
+		line = fmt.Sprintf("%s %s: %s after %s", mark(r.Status), r.Workflow, r.Status, r.Duration.Round(time.Millisecond))
 	}
 	// Without a terminal the log lines say when a workflow starts and ends.
 	if p.tty {
@@ -88,8 +88,11 @@ func (p *progress) done(r *blueprint.Result) {
 }
 
 func mark(status string) string {
-	if status == "succeeded" {
+	switch status {
+	case "succeeded":
 		return "ok"
+	case "skipped":
+		return "SKIPPED"
 	}
 	return "FAILED"
 }

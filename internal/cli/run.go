@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/spf13/cobra"
 
@@ -109,9 +114,12 @@ func (a *app) land(ctx context.Context, cat *catalog.Catalog, wfs []*catalog.Wor
 	}
 	defer st.Close()
 
+	workerID, stopHeartbeat := heartbeat(ctx, st, log)
+	defer stopHeartbeat()
+
 	prog := newProgress(a.stderr, a.isTTY, len(wfs))
 	defer prog.stop()
-	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update}
+	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update, WorkerID: workerID}
 	defer lander.Close()
 
 	results := make([]*blueprint.Result, len(wfs))
@@ -136,3 +144,53 @@ func (a *app) land(ctx context.Context, cat *catalog.Catalog, wfs []*catalog.Wor
 	wg.Wait()
 	return results, nil
 }
+
+// heartbeat records this foreground process in the state store's process
+// table while it lands, so that wharf serve processes (and other wharf
+// runs) see its runs as in progress rather than as a crashed run's
+// leftovers. It returns the process ID ("" when the store keeps no
+// heartbeats, or the first one failed) and a function that records the
+// process's end.
+func heartbeat(ctx context.Context, st state.Store, log *slog.Logger) (string, func()) {
+	fleet, ok := st.(state.Fleet)
+	if !ok {
+		return "", func() {}
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "unknown"
+	}
+	w := &state.Worker{ID: fmt.Sprintf("%s-%d-run-%s", host, os.Getpid(), uuid.NewString()[:8]), Host: host, PID: os.Getpid(), Role: "run"}
+	if err := fleet.Heartbeat(ctx, w); err != nil {
+		log.Warn("record this process in the state store", "err", err)
+		return "", func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := fleet.Heartbeat(ctx, w); err != nil {
+					log.Warn("heartbeat", "err", err)
+				}
+			}
+		}
+	}()
+	return w.ID, func() {
+		close(done)
+		wg.Wait()
+		if err := fleet.WorkerStopped(context.WithoutCancel(ctx), w.ID); err != nil {
+			log.Warn("record this process's end", "err", err)
+		}
+	}
+}
+
+// heartbeatEvery matches the engine's default heartbeat interval.
+const heartbeatEvery = 10 * time.Second

@@ -14,13 +14,18 @@ func summarize(a *app, results []*blueprint.Result) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKFLOW\tSTATUS\tROWS\tFILES\tBYTES\tDURATION\tLOAD\tWATERMARK")
 	var rows, bytes int64
-	var files, nfailed int
+	var files, nfailed, nskipped int
 	for _, r := range results {
 		load := "incremental"
 		if r.FullLoad {
 			load = "full"
 		}
-		if r.Status != "succeeded" {
+		switch r.Status {
+		case "succeeded":
+		case "skipped":
+			load = "-"
+			nskipped++
+		default:
 			load = "-"
 			nfailed++
 		}
@@ -41,13 +46,17 @@ func summarize(a *app, results []*blueprint.Result) error {
 			fmt.Fprintf(a.stderr, "error: %v\n", r.Err)
 		}
 	}
-	fmt.Fprintf(a.stdout, "%d workflow(s): %d succeeded, %d failed; %d rows, %d files, %s\n",
-		len(results), len(results)-nfailed, nfailed, rows, files, humanBytes(bytes))
-	if nfailed == 0 && rows == 0 {
+	skipped := ""
+	if nskipped > 0 {
+		skipped = fmt.Sprintf(", %d skipped (already running)", nskipped)
+	}
+	fmt.Fprintf(a.stdout, "%d workflow(s): %d succeeded%s, %d failed; %d rows, %d files, %s\n",
+		len(results), len(results)-nfailed-nskipped, skipped, nfailed, rows, files, humanBytes(bytes))
+	if nfailed == 0 && nskipped == 0 && rows == 0 {
 		fmt.Fprintln(a.stdout, "Nothing new to land: every table is up to date.")
 	}
-	if nfailed > 0 {
-		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d workflow(s) failed", nfailed, len(results))}
+	if nfailed+nskipped > 0 {
+		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d workflow(s) did not land", nfailed+nskipped, len(results))}
 	}
 	return nil
 }

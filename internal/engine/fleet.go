@@ -82,6 +82,12 @@ func (e *Engine) reapOne(ctx context.Context, o state.OrphanRun) error {
 	}
 	// No attempt will follow: abandon the run here.
 	d, err := e.store.DeployedWorkflow(ctx, o.Workflow)
+	if errors.Is(err, state.ErrNotFound) {
+		// A foreground wharf run of a workflow that is not deployed: the
+		// next run of that workflow removes what it left (the process is
+		// dead, so the run is a leftover to it).
+		return nil
+	}
 	if err != nil {
 		return err
 	}
