@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -293,6 +295,7 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 	for _, o := range orphans {
 		dead[o.RunID] = true
 	}
+	var workers map[string]state.Worker
 	live := map[string]string{}
 	for _, r := range runs {
 		if r.ID == current || dead[r.ID] {
@@ -302,11 +305,36 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 		if err != nil {
 			return nil, fmt.Errorf("read process of run %s: %w", r.ID, err)
 		}
-		if worker != "" {
-			live[r.ID] = worker
+		if worker == "" {
+			continue
 		}
+		if workers == nil {
+			ws, err := fleet.Workers(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("list wharf processes: %w", err)
+			}
+			workers = make(map[string]state.Worker, len(ws))
+			for _, w := range ws {
+				workers[w.ID] = w
+			}
+		}
+		if w, ok := workers[worker]; ok && exitedHere(w) {
+			continue // killed on this machine: no need to wait out DeadAfter
+		}
+		live[r.ID] = worker
 	}
 	return live, nil
+}
+
+// exitedHere reports whether w ran on this host and its process is gone, so
+// its heartbeat, however recent, speaks for nobody (a wharf run killed with
+// SIGKILL a moment ago).
+func exitedHere(w state.Worker) bool {
+	host, err := os.Hostname()
+	if err != nil || w.Host != host || w.PID <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(w.PID, 0), syscall.ESRCH)
 }
 
 // defaultDeadAfter matches the engine's default dead-after window.
