@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -70,5 +71,41 @@ func TestQuickstartLandsEveryTableThenNothingNew(t *testing.T) {
 		if !strings.HasSuffix(f, ".parquet") {
 			t.Errorf("stray file in the lake: %s", f)
 		}
+	}
+}
+
+// TestRunExpandsTablePatterns: wharf run lands the workflows a table pattern
+// expands to, as deploy would name them.
+func TestRunExpandsTablePatterns(t *testing.T) {
+	dir := t.TempDir()
+	mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
+	qs := filepath.Join(dir, "qs")
+	cat := `connections:
+  hr: {engine: sqlite, secret: "file:` + filepath.Join(qs, "secrets", "hr.json") + `"}
+lakes:
+  other: {url: "file://` + filepath.Join(dir, "lake2") + `"}
+workflows:
+  - name: hr
+    table: "*"
+    exclude: [job_history, "l*"]
+    cursor: updated_at
+`
+	catPath := filepath.Join(dir, "patterns.yaml")
+	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := "sqlite:" + filepath.Join(dir, "state.db")
+	r := mustWharf(t, dir, nil, "run", "-c", catPath, "--state", state, "--all")
+	if !strings.Contains(r.stdout, "5 workflow(s): 5 succeeded, 0 failed") {
+		t.Errorf("want the 5 tables the pattern keeps (not job_history, locations):\n%s", r)
+	}
+	for _, name := range []string{"hr_regions", "hr_countries", "hr_departments", "hr_jobs", "hr_employees"} {
+		if !strings.Contains(r.stdout, name+" ") {
+			t.Errorf("no %s in the summary:\n%s", name, r)
+		}
+	}
+	r = mustWharf(t, dir, nil, "run", "-c", catPath, "--state", state, "hr_jobs")
+	if !strings.Contains(r.stdout, "1 workflow(s): 1 succeeded") {
+		t.Errorf("running one expanded workflow by name:\n%s", r)
 	}
 }

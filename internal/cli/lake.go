@@ -123,7 +123,11 @@ error: a crashed run's files are removed when its workflow next runs).`,
 			if err != nil {
 				return err
 			}
-			wfs, err := selectWorkflows(cat, args, false)
+			jobs, err := a.expand(cmd.Context(), cat)
+			if err != nil {
+				return err
+			}
+			jobs, err = selectWorkflows(cat.Path, jobs, args, false)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
@@ -133,10 +137,10 @@ error: a crashed run's files are removed when its workflow next runs).`,
 			}
 			defer st.Close()
 			problems := 0
-			for _, wf := range wfs {
-				n, err := a.verifyWorkflow(cmd.Context(), cat, st, wf)
+			for _, job := range jobs {
+				n, err := a.verifyWorkflow(cmd.Context(), st, job)
 				if err != nil {
-					return failed(fmt.Errorf("workflow %s: %w", wf.Name, err))
+					return failed(fmt.Errorf("workflow %s: %w", job.Workflow.Name, err))
 				}
 				problems += n
 			}
@@ -150,8 +154,8 @@ error: a crashed run's files are removed when its workflow next runs).`,
 
 // verifyWorkflow prints what it checked and every problem; it returns the
 // number of problems.
-func (a *app) verifyWorkflow(ctx context.Context, cat *catalog.Catalog, st state.Store, wf *catalog.Workflow) (int, error) {
-	job := cat.Resolve(wf.Name)
+func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.Resolved) (int, error) {
+	wf := &job.Workflow
 	lk, err := blueprint.OpenLake(ctx, &job.Lake, a.secrets)
 	if err != nil {
 		return 0, err

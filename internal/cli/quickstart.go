@@ -37,7 +37,11 @@ DIR/.wharf/state.db. Run it again: it lands nothing new and says so.`,
 			}
 			fmt.Fprintf(a.stdout, "Sample database: %s\nCatalog:         %s\nState:           %s\n\n",
 				filepath.Join(abs, "source", "hr.db"), catPath, a.stateURL)
-			results, err := a.land(cmd.Context(), cat, cat.Workflows, 4)
+			jobs, err := a.expand(cmd.Context(), cat)
+			if err != nil {
+				return err
+			}
+			results, err := a.land(cmd.Context(), jobs, 4)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -28,7 +29,8 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Land workflows now, in the foreground, with progress",
 		Long: `run lands the named workflows (or every workflow with --all) now. It shows progress on
 a terminal (plain log lines otherwise), prints a summary, and exits non-zero if any workflow failed,
-after finishing the others.`,
+after finishing the others. Table patterns are expanded against their sources first, so their
+workflows (NAME_<table>) can be named or run with --all.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
 				return &exitError{code: ExitUsage, err: errors.New("name one or more workflows, or pass --all")}
@@ -40,11 +42,15 @@ after finishing the others.`,
 			if err != nil {
 				return err
 			}
-			wfs, err := selectWorkflows(cat, args, all)
+			jobs, err := a.expand(cmd.Context(), cat)
+			if err != nil {
+				return err
+			}
+			jobs, err = selectWorkflows(cat.Path, jobs, args, all)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			results, err := a.land(cmd.Context(), cat, wfs, parallel)
+			results, err := a.land(cmd.Context(), jobs, parallel)
 			if err != nil {
 				return err
 			}
@@ -56,31 +62,58 @@ after finishing the others.`,
 	return cmd
 }
 
+// expand resolves the catalog's workflows and expands its table patterns
+// against their sources (as plan and deploy do), in catalog order.
+func (a *app) expand(ctx context.Context, cat *catalog.Catalog) ([]*catalog.Resolved, error) {
+	var lister deploy.Lister
+	if len(cat.Patterns) > 0 {
+		l := &sourceLister{secrets: a.secrets}
+		defer l.close()
+		lister = l
+	}
+	e, err := deploy.Expand(ctx, cat, lister)
+	if err != nil {
+		return nil, failed(err)
+	}
+	for _, n := range e.Notes {
+		fmt.Fprintf(a.stderr, "note: %s\n", n)
+	}
+	jobs := make([]*catalog.Resolved, len(e.Workflows))
+	for i := range e.Workflows {
+		jobs[i] = &e.Workflows[i]
+	}
+	return jobs, nil
+}
+
 // selectWorkflows returns the named workflows in catalog order, or all.
-func selectWorkflows(cat *catalog.Catalog, names []string, all bool) ([]*catalog.Workflow, error) {
+func selectWorkflows(catPath string, jobs []*catalog.Resolved, names []string, all bool) ([]*catalog.Resolved, error) {
 	if all {
-		return cat.Workflows, nil
+		return jobs, nil
+	}
+	byName := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		byName[j.Workflow.Name] = true
 	}
 	var missing []string
 	want := map[string]bool{}
 	for _, n := range names {
-		if cat.Workflow(n) == nil {
+		if !byName[n] {
 			missing = append(missing, n)
 		}
 		want[n] = true
 	}
 	if len(missing) > 0 {
-		known := make([]string, 0, len(cat.Workflows))
-		for _, w := range cat.Workflows {
-			known = append(known, w.Name)
+		known := make([]string, 0, len(jobs))
+		for _, j := range jobs {
+			known = append(known, j.Workflow.Name)
 		}
 		sort.Strings(known)
-		return nil, fmt.Errorf("no workflow %s in %s (it has: %s)", strings.Join(quoteAll(missing), ", "), cat.Path, abbreviate(known, 10))
+		return nil, fmt.Errorf("no workflow %s in %s (it has: %s)", strings.Join(quoteAll(missing), ", "), catPath, abbreviate(known, 10))
 	}
-	var out []*catalog.Workflow
-	for _, w := range cat.Workflows {
-		if want[w.Name] {
-			out = append(out, w)
+	var out []*catalog.Resolved
+	for _, j := range jobs {
+		if want[j.Workflow.Name] {
+			out = append(out, j)
 		}
 	}
 	return out, nil
@@ -103,7 +136,7 @@ func abbreviate(s []string, n int) string {
 
 // land runs the workflows with at most parallel at once, showing progress.
 // Every workflow runs even when others fail; results come back in input order.
-func (a *app) land(ctx context.Context, cat *catalog.Catalog, wfs []*catalog.Workflow, parallel int) ([]*blueprint.Result, error) {
+func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int) ([]*blueprint.Result, error) {
 	log, err := a.logger()
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
@@ -117,26 +150,26 @@ func (a *app) land(ctx context.Context, cat *catalog.Catalog, wfs []*catalog.Wor
 	workerID, stopHeartbeat := heartbeat(ctx, st, log)
 	defer stopHeartbeat()
 
-	prog := newProgress(a.stderr, a.isTTY, len(wfs))
+	prog := newProgress(a.stderr, a.isTTY, len(jobs))
 	defer prog.stop()
 	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update, WorkerID: workerID}
 	defer lander.Close()
 
-	results := make([]*blueprint.Result, len(wfs))
+	results := make([]*blueprint.Result, len(jobs))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
-	for i, wf := range wfs {
+	for i, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if ctx.Err() != nil {
-				results[i] = &blueprint.Result{Workflow: wf.Name, Status: "cancelled", Err: ctx.Err()}
+				results[i] = &blueprint.Result{Workflow: job.Workflow.Name, Status: "cancelled", Err: ctx.Err()}
 				return
 			}
-			prog.start(wf.Name)
-			res, _ := lander.Land(ctx, cat.Resolve(wf.Name), "manual")
+			prog.start(job.Workflow.Name)
+			res, _ := lander.Land(ctx, job, "manual")
 			prog.done(res)
 			results[i] = res
 		}()
