@@ -281,3 +281,26 @@ func TestDeployAtomic(t *testing.T) {
 		t.Errorf("after the retried deploy: %d deployed, %d runs", len(got.Deployed), len(got.Runs))
 	}
 }
+
+// TestDeployPlannedAgainstStaleStateConflicts: a plan applied after another
+// deploy changed the workflows fails, changes nothing, and says to plan again.
+func TestDeployPlannedAgainstStaleStateConflicts(t *testing.T) {
+	s, _ := openState(t)
+	mustDeploy(t, s, catalogYAML("a:public.a:on_demand", "b:public.b:on_demand"), Options{}, false)
+
+	mine, _, err := Compute(t.Context(), s, parse(t, catalogYAML("a:public.a:on_demand", "b:public.b:rate(1 hour)")), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A colleague deploys first.
+	mustDeploy(t, s, catalogYAML("a:public.a:rate(5 minutes)", "b:public.b:on_demand"), Options{}, false)
+	before := snapState(t, s)
+
+	err = Apply(t.Context(), s, mine, false)
+	if !errors.Is(err, state.ErrDeployConflict) || !strings.Contains(err.Error(), "plan again") || !strings.Contains(err.Error(), "nothing was deployed") {
+		t.Fatalf("stale plan: %v, want ErrDeployConflict", err)
+	}
+	if after := snapState(t, s); !reflect.DeepEqual(after, before) {
+		t.Errorf("a conflicting deploy changed the state")
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // Plan is what a deploy would change. Every list is sorted by name.
@@ -40,6 +41,10 @@ type Plan struct {
 	// Kept counts workflows that stay disabled (not in the catalog, no
 	// --prune): they are in no list.
 	Kept int
+
+	// basis is the deployed state the plan was made against (see
+	// state.DeployChanges.Basis): applying it fails if that changed.
+	basis map[string]string
 }
 
 // Item is a workflow to create or update.
@@ -64,10 +69,11 @@ type Options struct {
 // catalog's workflows, patterns expanded: see Expand). want must hold
 // each name once (Expand checks it).
 func New(want []catalog.Resolved, deployed []state.Deployed, opts Options) (*Plan, error) {
-	p := &Plan{}
+	p := &Plan{basis: make(map[string]string, len(deployed))}
 	current := make(map[string]*state.Deployed, len(deployed))
 	for i := range deployed {
 		current[deployed[i].Name] = &deployed[i]
+		p.basis[deployed[i].Name] = staterun.BasisKey(deployed[i].SpecHash, deployed[i].Enabled)
 	}
 	wanted := make(map[string]bool, len(want))
 	for _, r := range want {
@@ -208,5 +214,6 @@ func (p *Plan) Changes(allowReset bool) (state.DeployChanges, error) {
 	c.Disable = p.Disable
 	c.Delete = p.Delete
 	c.ResetWatermark = p.Resets
+	c.Basis = p.basis
 	return c, nil
 }

@@ -119,6 +119,9 @@ var (
 	// ErrAlreadyDeployed is wrapped by ApplyDeploy errors about creating a
 	// workflow that is deployed already.
 	ErrAlreadyDeployed = staterun.ErrAlreadyDeployed
+	// ErrDeployConflict is wrapped by ApplyDeploy errors when the deployed
+	// workflows changed since the deploy was planned (DeployChanges.Basis).
+	ErrDeployConflict = staterun.ErrDeployConflict
 )
 
 // SpecHash returns the sha256 (hex) of a resolved workflow's canonical spec

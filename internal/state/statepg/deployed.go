@@ -49,6 +49,20 @@ func (s *Store) ApplyDeploy(ctx context.Context, d staterun.DeployChanges) error
 	}
 	now := nowUTC()
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if d.Basis != nil {
+			// Deploys take this lock in turn (it conflicts with itself), so
+			// no other deploy changes the workflows after the read below.
+			if _, err := tx.Exec(ctx, `LOCK TABLE wharf_workflows IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("deploy: lock deployed workflows: %w", err)
+			}
+			current, err := basisOf(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := staterun.CheckBasis(d.Basis, current); err != nil {
+				return err
+			}
+		}
 		var steps []step
 		for _, name := range p.Delete {
 			steps = append(steps,
@@ -157,4 +171,26 @@ func (s *Store) queryDeployed(ctx context.Context, q string, args ...any) ([]sta
 		ds = append(ds, d)
 	}
 	return ds, rows.Err()
+}
+
+// basisOf reads every deployed workflow's staterun.BasisKey.
+func basisOf(ctx context.Context, tx pgx.Tx) (map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT name, spec_hash, enabled FROM wharf_workflows`)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: read deployed workflows: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, hash string
+		var enabled bool
+		if err := rows.Scan(&name, &hash, &enabled); err != nil {
+			return nil, fmt.Errorf("deploy: read deployed workflows: %w", err)
+		}
+		out[name] = staterun.BasisKey(hash, enabled)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("deploy: read deployed workflows: %w", err)
+	}
+	return out, nil
 }

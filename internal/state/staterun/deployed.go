@@ -45,6 +45,45 @@ type DeployChanges struct {
 	// ResetWatermark names workflows whose watermark is forgotten (the
 	// cursor column or the table changed, deployed with --allow-reset).
 	ResetWatermark []string
+	// Basis is the deployed state the changes were planned against: every
+	// deployed workflow's name with BasisKey of it. When not nil, ApplyDeploy
+	// fails wrapping ErrDeployConflict, changing nothing, if the deployed
+	// workflows differ from it (another deploy ran since the plan was made).
+	Basis map[string]string
+}
+
+// ErrDeployConflict is wrapped by ApplyDeploy errors when the deployed
+// workflows changed since the deploy was planned.
+var ErrDeployConflict = errors.New("the deployed workflows changed since the plan was made; plan again")
+
+// BasisKey identifies what a deploy saw of one deployed workflow.
+func BasisKey(specHash string, enabled bool) string {
+	if enabled {
+		return specHash + "/enabled"
+	}
+	return specHash + "/disabled"
+}
+
+// CheckBasis compares the deployed workflows seen inside ApplyDeploy's
+// transaction (name -> BasisKey) with basis; nil basis checks nothing.
+func CheckBasis(basis, now map[string]string) error {
+	if basis == nil {
+		return nil
+	}
+	for name, key := range now {
+		switch want, ok := basis[name]; {
+		case !ok:
+			return fmt.Errorf("deploy: workflow %s was deployed by someone else meanwhile: %w", name, ErrDeployConflict)
+		case want != key:
+			return fmt.Errorf("deploy: workflow %s was changed by someone else meanwhile: %w", name, ErrDeployConflict)
+		}
+	}
+	for name := range basis {
+		if _, ok := now[name]; !ok {
+			return fmt.Errorf("deploy: workflow %s was deleted by someone else meanwhile: %w", name, ErrDeployConflict)
+		}
+	}
+	return nil
 }
 
 // Empty reports whether c changes nothing.

@@ -47,6 +47,17 @@ func (s *Store) ApplyDeploy(ctx context.Context, d staterun.DeployChanges) error
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if d.Basis != nil {
+			// The transaction holds the write lock (_txlock=immediate), so
+			// no other deploy can change the workflows after this read.
+			now, err := basisOf(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := staterun.CheckBasis(d.Basis, now); err != nil {
+				return err
+			}
+		}
 		for _, name := range p.Delete {
 			if err := deleteWorkflow(ctx, tx, name); err != nil {
 				return err
@@ -179,4 +190,26 @@ func (s *Store) queryDeployed(ctx context.Context, q string, args ...any) ([]sta
 		ds = append(ds, d)
 	}
 	return ds, rows.Err()
+}
+
+// basisOf reads every deployed workflow's staterun.BasisKey.
+func basisOf(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, spec_hash, enabled FROM wharf_workflows`)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: read deployed workflows: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, hash string
+		var enabled bool
+		if err := rows.Scan(&name, &hash, &enabled); err != nil {
+			return nil, fmt.Errorf("deploy: read deployed workflows: %w", err)
+		}
+		out[name] = staterun.BasisKey(hash, enabled)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("deploy: read deployed workflows: %w", err)
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // spec returns a resolved workflow with every field set.
@@ -409,4 +410,59 @@ func testSetFireTimes(t *testing.T, b Backend) {
 	if !errors.Is(err, state.ErrNotFound) || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("SetFireTimes of a workflow not deployed: %v", err)
 	}
+}
+
+// basisOf is the Basis a deploy planned against the store's current
+// workflows would carry.
+func basisOf(t *testing.T, s state.Store) map[string]string {
+	t.Helper()
+	b := map[string]string{}
+	for _, d := range mustDeployed(t, s) {
+		b[d.Name] = staterun.BasisKey(d.SpecHash, d.Enabled)
+	}
+	return b
+}
+
+func testDeployBasisConflict(t *testing.T, b Backend) {
+	s := fresh(t, b)
+	apply(t, s, state.DeployChanges{Create: []state.Deployed{deployed("a"), deployed("b")}})
+	stale := basisOf(t, s)
+
+	// Someone else deploys in between: an update of a, a create of c.
+	changed := spec("a")
+	changed.Workflow.Cursor = "modified_at"
+	apply(t, s, state.DeployChanges{Update: []state.Deployed{{Name: "a", Spec: changed}}})
+	before := snap(t, s, "a", "b", "c")
+
+	for _, c := range []state.DeployChanges{
+		{Create: []state.Deployed{deployed("c")}, Basis: stale},
+		{Disable: []string{"b"}, Basis: stale},
+		{Update: []state.Deployed{deployed("a")}, Basis: stale},
+	} {
+		err := s.ApplyDeploy(t.Context(), c)
+		if !errors.Is(err, state.ErrDeployConflict) || !strings.Contains(err.Error(), "workflow a") {
+			t.Fatalf("deploy planned against a stale state: %v, want ErrDeployConflict naming a", err)
+		}
+		if after := snap(t, s, "a", "b", "c"); !reflect.DeepEqual(after, before) {
+			t.Fatalf("a conflicting deploy changed the state")
+		}
+	}
+	// Planned against the current state, the same change applies.
+	apply(t, s, state.DeployChanges{Create: []state.Deployed{deployed("c")}, Basis: basisOf(t, s)})
+	// A workflow created meanwhile is a conflict too.
+	err := s.ApplyDeploy(t.Context(), state.DeployChanges{Disable: []string{"b"}, Basis: before.basisWithout("c")})
+	if !errors.Is(err, state.ErrDeployConflict) || !strings.Contains(err.Error(), "workflow c") {
+		t.Fatalf("deploy unaware of c: %v, want ErrDeployConflict naming c", err)
+	}
+}
+
+// basisWithout is the basis of the snapshot's deployed workflows, less one.
+func (sn snapshot) basisWithout(name string) map[string]string {
+	b := map[string]string{}
+	for _, d := range sn.Deployed {
+		if d.Name != name {
+			b[d.Name] = staterun.BasisKey(d.SpecHash, d.Enabled)
+		}
+	}
+	return b
 }

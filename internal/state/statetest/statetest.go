@@ -61,6 +61,7 @@ func Run(t *testing.T, b Backend) {
 		{"DeployDeleteAndReset", testDeployDeleteAndReset},
 		{"DeployAtomic", testDeployAtomic},
 		{"DeployIdempotent", testDeployIdempotent},
+		{"DeployBasisConflict", testDeployBasisConflict},
 		{"DeployConcurrentCreate", testDeployConcurrentCreate},
 		{"SetFireTimes", testSetFireTimes},
 	} {
