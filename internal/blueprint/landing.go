@@ -104,43 +104,28 @@ func (l *Lander) logger() *slog.Logger {
 // Close releases the lakes the lander opened.
 func (l *Lander) Close() error { return l.lakes.close() }
 
-// Land runs the landing blueprint for one workflow now. The returned Result
-// always names the workflow; Result.Err (also returned) is set when it failed.
+// Land runs the landing blueprint for one workflow now: it records a run
+// (on this process, when WorkerID is set) and lands it with LandRun. The
+// returned Result always names the workflow; Result.Err (also returned) is
+// set when it failed.
 func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string) (*Result, error) {
-	wf := &job.Workflow
-	start := l.now().UTC().Truncate(time.Microsecond)
-	res := &Result{Workflow: wf.Name, Started: start, Status: "failed"}
-	err := l.land(ctx, job, trigger, res)
-	res.Duration = l.now().Sub(start)
-	if err != nil {
-		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
-		if errors.Is(err, ErrAlreadyRunning) {
-			res.Status = "skipped"
-		}
-		return res, res.Err
-	}
-	res.Status = "succeeded"
-	return res, nil
-}
-
-func (l *Lander) land(ctx context.Context, job *catalog.Resolved, trigger string, res *Result) error {
 	wf := &job.Workflow
 	// The run is recorded first, so that every failure is in the run history.
 	run := &state.Run{
 		ID: uuid.Must(uuid.NewV7()).String(), Workflow: wf.Name, Trigger: trigger,
-		Status: "running", StartedAt: res.Started,
+		Status: "running", StartedAt: l.now().UTC().Truncate(time.Microsecond),
 	}
-	res.RunID = run.ID
-	fleet, tracked := l.State.(state.Fleet)
-	if tracked && l.WorkerID != "" {
-		err := fleet.StartJobRun(ctx, run, 0, l.WorkerID)
-		if err != nil {
-			return fmt.Errorf("record run start: %w", err)
-		}
-	} else if err := l.State.StartRun(ctx, run); err != nil {
-		return fmt.Errorf("record run start: %w", err)
+	var err error
+	if fleet, tracked := l.State.(state.Fleet); tracked && l.WorkerID != "" {
+		err = fleet.StartJobRun(ctx, run, 0, l.WorkerID)
+	} else {
+		err = l.State.StartRun(ctx, run)
 	}
-	return l.runStarted(ctx, job, run, res)
+	if err != nil {
+		err = fmt.Errorf("workflow %s: record run start: %w", wf.Name, err)
+		return &Result{Workflow: wf.Name, RunID: run.ID, Started: run.StartedAt, Status: "failed", Err: err}, err
+	}
+	return l.LandRun(ctx, job, run)
 }
 
 func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
