@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -77,8 +75,8 @@ type Lander struct {
 	// (state.Fleet): runs are recorded with it, so that other processes can
 	// tell a run in progress from one whose process died. "" = not tracked.
 	WorkerID string
-	// DeadAfter is how long a silent process is trusted (default 45 s, the
-	// engine's default): an unfinished run of a process silent for longer
+	// DeadAfter is how long a silent process is trusted (default
+	// state.DefaultDeadAfter): an unfinished run of a process silent for longer
 	// is a leftover to clean up; one of a live process is left alone.
 	DeadAfter time.Duration
 	// OpenSource opens a source for a connection (default: by engine).
@@ -270,7 +268,7 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 	}
 	deadAfter := l.DeadAfter
 	if deadAfter <= 0 {
-		deadAfter = defaultDeadAfter
+		deadAfter = state.DefaultDeadAfter
 	}
 	orphans, err := fleet.OrphanRuns(ctx, l.now().Add(-deadAfter))
 	if err != nil {
@@ -303,27 +301,13 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 				workers[w.ID] = w
 			}
 		}
-		if w, ok := workers[worker]; ok && exitedHere(w) {
+		if w, ok := workers[worker]; ok && w.GoneHere() {
 			continue // killed on this machine: no need to wait out DeadAfter
 		}
 		live[r.ID] = worker
 	}
 	return live, nil
 }
-
-// exitedHere reports whether w ran on this host and its process is gone, so
-// its heartbeat, however recent, speaks for nobody (a wharf run killed with
-// SIGKILL a moment ago).
-func exitedHere(w state.Worker) bool {
-	host, err := os.Hostname()
-	if err != nil || w.Host != host || w.PID <= 0 {
-		return false
-	}
-	return errors.Is(syscall.Kill(w.PID, 0), syscall.ESRCH)
-}
-
-// defaultDeadAfter matches the engine's default dead-after window.
-const defaultDeadAfter = 45 * time.Second
 
 func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lakeCfg *catalog.Lake, src source.Source, table *source.Table,
 	cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result) error {

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/spf13/cobra"
 
@@ -189,12 +186,8 @@ func heartbeat(ctx context.Context, st state.Store, log *slog.Logger) (string, f
 	if !ok {
 		return "", func() {}
 	}
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "unknown"
-	}
-	w := &state.Worker{ID: fmt.Sprintf("%s-%d-run-%s", host, os.Getpid(), uuid.NewString()[:8]), Host: host, PID: os.Getpid(), Role: "run"}
-	if err := fleet.Heartbeat(ctx, w); err != nil {
+	w := state.NewWorker("run")
+	if err := fleet.Heartbeat(ctx, &w); err != nil {
 		log.Warn("record this process in the state store", "err", err)
 		return "", func() {}
 	}
@@ -203,14 +196,14 @@ func heartbeat(ctx context.Context, st state.Store, log *slog.Logger) (string, f
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(heartbeatEvery)
+		t := time.NewTicker(state.DefaultHeartbeatInterval)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-				if err := fleet.Heartbeat(ctx, w); err != nil {
+				if err := fleet.Heartbeat(ctx, &w); err != nil {
 					log.Warn("heartbeat", "err", err)
 				}
 			}
@@ -224,6 +217,3 @@ func heartbeat(ctx context.Context, st state.Store, log *slog.Logger) (string, f
 		}
 	}
 }
-
-// heartbeatEvery matches the engine's default heartbeat interval.
-const heartbeatEvery = 10 * time.Second

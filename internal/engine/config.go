@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/wharf-data/wharf/internal/state"
 )
 
 // Roles of a process.
@@ -70,8 +72,8 @@ const (
 	DefaultRunTimeout        = time.Hour
 	DefaultSyncInterval      = 5 * time.Second
 	DefaultPollInterval      = 150 * time.Millisecond
-	DefaultHeartbeatInterval = 10 * time.Second
-	DefaultDeadAfter         = 45 * time.Second
+	DefaultHeartbeatInterval = state.DefaultHeartbeatInterval
+	DefaultDeadAfter         = state.DefaultDeadAfter
 	DefaultStopTimeout       = 30 * time.Second
 	DefaultLeaseWait         = 2 * time.Second
 )

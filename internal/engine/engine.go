@@ -17,11 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
@@ -66,16 +64,9 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 	if !ok {
 		return nil, fmt.Errorf("engine: state store %T keeps no engine bookkeeping", store)
 	}
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "unknown"
-	}
 	e := &Engine{
 		cfg: cfg, store: store, fleet: fleet, log: cfg.Logger,
-		self: state.Worker{
-			ID:   fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8]),
-			Host: host, PID: os.Getpid(), Role: cfg.Role,
-		},
+		self:      state.NewWorker(cfg.Role),
 		schedules: map[string]*scheduled{},
 	}
 	e.releaseCtx, e.release = context.WithCancelCause(context.Background())

@@ -70,6 +70,15 @@ type (
 	LastRuns = staterun.LastRuns
 )
 
+// Heartbeat defaults shared by every wharf process.
+const (
+	DefaultHeartbeatInterval = staterun.DefaultHeartbeatInterval
+	DefaultDeadAfter         = staterun.DefaultDeadAfter
+)
+
+// NewWorker describes this process for its heartbeat row.
+func NewWorker(role string) Worker { return staterun.NewWorker(role) }
+
 // ErrNotQueued is wrapped by MarkRunning errors about a run that is not
 // queued any more.
 var ErrNotQueued = staterun.ErrNotQueued

@@ -3,9 +3,13 @@ package staterun
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Worker is one wharf serve or wharf worker process, as its heartbeat row in
@@ -19,6 +23,36 @@ type Worker struct {
 	// StartedAt, HeartbeatAt and StoppedAt are UTC microseconds; StoppedAt
 	// is zero while the process runs.
 	StartedAt, HeartbeatAt, StoppedAt time.Time
+}
+
+// Heartbeat defaults shared by every wharf process (serve, worker, run):
+// a process records that it is alive every DefaultHeartbeatInterval and is
+// trusted for DefaultDeadAfter after its last heartbeat.
+const (
+	DefaultHeartbeatInterval = 10 * time.Second
+	DefaultDeadAfter         = 45 * time.Second
+)
+
+// NewWorker describes this process for its heartbeat row: a unique ID
+// (host-pid-random), the host name, the pid and role.
+func NewWorker(role string) Worker {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "unknown"
+	}
+	pid := os.Getpid()
+	return Worker{ID: fmt.Sprintf("%s-%d-%s", host, pid, uuid.NewString()[:8]), Host: host, PID: pid, Role: role}
+}
+
+// GoneHere reports whether w ran on this host and its process no longer
+// exists, so its heartbeat, however recent, speaks for nobody (a process
+// killed with SIGKILL a moment ago).
+func (w Worker) GoneHere() bool {
+	host, err := os.Hostname()
+	if err != nil || w.Host != host || w.PID <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(w.PID, 0), syscall.ESRCH)
 }
 
 // OrphanRun is a run still marked running whose worker is gone: stopped, or
