@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the services wharf's tests need are up: PostgreSQL on 127.0.0.1:5432
-# (trust auth, user postgres). Installs it from Debian's packages when missing,
-# starts it when stopped, and fails loudly when neither works.
+# (trust auth, user postgres) and MariaDB on 127.0.0.1:3306 (root, empty
+# password). Installs each from Debian's packages when missing, starts it when
+# stopped (never restarts a running one), and fails loudly when neither works.
 set -euo pipefail
 
 log() { printf 'test-services: %s\n' "$*" >&2; }
@@ -40,7 +41,40 @@ ensure_postgres() {
   log "PostgreSQL is up"
 }
 
+mariadb_ready() { mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -uroot ping >/dev/null 2>&1; }
+
+ensure_mariadb() {
+  if command -v mariadb-admin >/dev/null && mariadb_ready; then
+    log "MariaDB is up"
+    return
+  fi
+  if [ ! -x /usr/sbin/mariadbd ]; then
+    log "installing MariaDB from Debian packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+  fi
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+  if ! pgrep -x mariadbd >/dev/null; then
+    log "starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  fi
+  for _ in $(seq 1 60); do
+    mariadb_ready && break
+    # A fresh Debian install lets root in through the socket only: allow the
+    # tests' TCP login with an empty password too.
+    mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
+      CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+      GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" >/dev/null 2>&1 || true
+    sleep 0.5
+  done
+  if ! mariadb_ready; then
+    log "MariaDB did not come up on 127.0.0.1:3306"; exit 1
+  fi
+  log "MariaDB is up"
+}
+
 ensure_postgres
+ensure_mariadb
 # The test database the README and TEST_DATABASE_URL default to.
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"

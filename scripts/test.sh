@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/test-services.sh
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+export TEST_MYSQL_URL="${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/}"
 
 echo "== go vet"
 go vet ./...

@@ -2,21 +2,35 @@ package blueprint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
+	"github.com/wharf-data/wharf/internal/source/sourcemysql"
 	"github.com/wharf-data/wharf/internal/source/sourcepostgres"
 	"github.com/wharf-data/wharf/internal/source/sourcesqlite"
 )
 
 // OpenSource resolves a connection's secret and opens the source for its
-// engine. The engine comes from the catalog, else from the secret.
+// engine. The engine comes from the catalog, else from the secret. When the
+// server refuses the credentials of a cached secret (a password rotated in
+// AWS Secrets Manager), the secret is read again and the open tried once more.
 func OpenSource(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error) {
+	src, err := openSource(ctx, conn, secrets)
+	if err != nil && isAuthError(err) && secret.ForgetCached() {
+		return openSource(ctx, conn, secrets)
+	}
+	return src, err
+}
+
+func openSource(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error) {
 	creds, err := secret.Resolve(ctx, conn.Secret, secrets)
 	if err != nil {
 		return nil, err
@@ -26,15 +40,26 @@ func OpenSource(ctx context.Context, conn *catalog.Connection, secrets string) (
 	}
 	engine := creds.NormalizedEngine()
 	switch engine {
-	case "postgres":
+	case secret.EnginePostgres:
 		return sourcepostgres.Open(ctx, creds.DSN().Reveal())
-	case "sqlite":
+	case secret.EngineMySQL:
+		return sourcemysql.Open(ctx, creds.DSN().Reveal())
+	case secret.EngineSQLite:
 		return sourcesqlite.Open(ctx, creds.DSN().Reveal())
 	case "":
 		return nil, fmt.Errorf("no engine: set engine in the catalog or in secret %q", conn.Secret)
 	default:
-		return nil, fmt.Errorf("engine %q is not supported yet (supported: postgres, sqlite)", engine)
+		return nil, fmt.Errorf("engine %q is not supported (supported: postgres, mysql, sqlite)", engine)
 	}
+}
+
+// isAuthError reports a server refusing a connection's credentials.
+func isAuthError(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000") {
+		return true
+	}
+	return sourcemysql.IsAuthError(err)
 }
 
 // OpenLake opens a catalog lake, with the object store keys of its secret

@@ -1,0 +1,389 @@
+package sourcemysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/wharf-data/wharf/internal/coltype"
+	"github.com/wharf-data/wharf/internal/source"
+)
+
+// Extract streams the window's rows as Arrow records. High and the rows come
+// from one snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY at
+// REPEATABLE READ on one connection. Records are never empty.
+func (s *Source) Extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
+	if req.Table == nil {
+		return source.Result{}, errors.New("extract: request has no table")
+	}
+	ref := req.Table.Ref
+	if len(req.Table.Columns) == 0 {
+		return source.Result{}, fmt.Errorf("extract table %s: no columns requested", ref)
+	}
+	if sink == nil {
+		return source.Result{}, fmt.Errorf("extract table %s: nil sink", ref)
+	}
+	batchRows := req.BatchRows
+	if batchRows == 0 {
+		batchRows = source.DefaultBatchRows
+	}
+	if batchRows < 0 {
+		return source.Result{}, fmt.Errorf("extract table %s: negative batch rows %d", ref, batchRows)
+	}
+	if req.After != nil && req.Cursor == "" {
+		return source.Result{}, fmt.Errorf("extract table %s: a lower bound (after %s) needs a cursor column", ref, req.After)
+	}
+	if err := ctx.Err(); err != nil {
+		return source.Result{}, err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return source.Result{}, fmt.Errorf("extract table %s: connect (%s): %w", ref, s.where(), err)
+	}
+	defer conn.Close()
+	res, err := s.extract(ctx, conn, req, batchRows, sink)
+	if err != nil {
+		discard(conn)
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		}
+		return source.Result{}, err
+	}
+	return res, nil
+}
+
+func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request, batchRows int, sink source.RecordSink) (source.Result, error) {
+	ref := req.Table.Ref
+	for _, stmt := range []string{
+		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return source.Result{}, fmt.Errorf("extract table %s: begin snapshot: %w", ref, err)
+		}
+	}
+	// Describe again on the snapshot's connection: the decoders must match
+	// the table as it is now, not as it was when the caller described it.
+	live, err := s.describe(ctx, conn, ref)
+	if err != nil {
+		return source.Result{}, fmt.Errorf("extract: %w", err)
+	}
+	cols, err := matchColumns(live, req.Table.Columns)
+	if err != nil {
+		return source.Result{}, err
+	}
+
+	var (
+		res   source.Result
+		where string
+		args  []any
+	)
+	if req.Cursor != "" {
+		cur := live.column(req.Cursor)
+		if cur == nil {
+			return source.Result{}, fmt.Errorf("extract table %s: cursor column %q: %w", ref, req.Cursor, source.ErrNotFound)
+		}
+		if !coltype.CursorKind(cur.col.Kind) || cur.dec == decBit || cur.dec == decBool {
+			return source.Result{}, fmt.Errorf("extract table %s: column %q of type %s cannot be a cursor", ref, cur.col.Name, cur.col.SourceType)
+		}
+		curExpr := quoteIdent(cur.col.Name)
+		var after string
+		var afterArg any
+		if req.After != nil {
+			if after, afterArg, err = bound(req.After, cur); err != nil {
+				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
+			}
+			where, args = " WHERE "+curExpr+" > "+after, []any{afterArg}
+		}
+		res.High, err = queryHigh(ctx, conn, live.ident(), cur, where, args)
+		if err != nil {
+			return source.Result{}, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
+		}
+		switch {
+		case res.High == nil && req.After != nil:
+			return res, commit(ctx, conn, ref)
+		case res.High == nil:
+			where, args = "", nil // every cursor is NULL: a full load reads them all
+		default:
+			high, highArg, err := bound(res.High, cur)
+			if err != nil {
+				return source.Result{}, fmt.Errorf("extract table %s: high %w", ref, err)
+			}
+			if req.After != nil {
+				where = " WHERE " + curExpr + " > " + after + " AND " + curExpr + " <= " + high
+				args = []any{afterArg, highArg}
+			} else {
+				where = " WHERE " + curExpr + " <= " + high + " OR " + curExpr + " IS NULL"
+				args = []any{highArg}
+			}
+		}
+	}
+	sel := make([]string, len(cols))
+	for i := range cols {
+		sel[i] = cols[i].selectExpr()
+	}
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident() + where
+	res.Rows, err = s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query, args, batchRows, sink)
+	if err != nil {
+		return source.Result{}, err
+	}
+	return res, commit(ctx, conn, ref)
+}
+
+func commit(ctx context.Context, conn *sql.Conn, ref source.TableRef) error {
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("extract table %s: end snapshot: %w", ref, err)
+	}
+	return nil
+}
+
+// matchColumns finds each requested column in the live table and checks it
+// still has the described kind, precision, scale and nullability.
+func matchColumns(live *liveTable, want []coltype.Column) ([]myColumn, error) {
+	out := make([]myColumn, len(want))
+	for i, w := range want {
+		got := live.column(w.Name)
+		if got == nil {
+			if live.unsup != nil && live.unsup.Column == w.Name {
+				return nil, live.unsup
+			}
+			return nil, fmt.Errorf("extract table %s: column %q: %w", live.ref, w.Name, source.ErrNotFound)
+		}
+		g := got.col
+		if g.Kind != w.Kind || g.Precision != w.Precision || g.Scale != w.Scale || (g.Nullable && !w.Nullable) {
+			return nil, fmt.Errorf("extract table %s: column %q changed since it was described: was %s, now %s; describe the table again",
+				live.ref, w.Name, w.SourceType, g.SourceType)
+		}
+		out[i] = *got
+		out[i].col = w
+	}
+	return out, nil
+}
+
+// stream runs the SELECT on the snapshot's connection and delivers records
+// to sink in the caller's goroutine. When pipelined, rows are read and
+// decoded in a goroutine of their own and finished records cross a small
+// channel, so decoding overlaps with the sink.
+func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols []myColumn, want []coltype.Column, query string, args []any, batchRows int, sink source.RecordSink) (int64, error) {
+	schema := coltype.ArrowSchema(want)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !s.pipelined {
+		emit := func(rec arrow.RecordBatch) error {
+			defer rec.Release()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return sink(rec)
+		}
+		dec, err := newRecordDecoder(s.mem, table, cols, schema, batchRows, emit)
+		if err != nil {
+			return 0, err
+		}
+		defer dec.Release()
+		return readRows(ctx, conn, table, dec, query, args)
+	}
+	records := make(chan arrow.RecordBatch, 1)
+	emit := func(rec arrow.RecordBatch) error {
+		select {
+		case records <- rec:
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return context.Cause(ctx)
+		}
+	}
+	dec, err := newRecordDecoder(s.mem, table, cols, schema, batchRows, emit)
+	if err != nil {
+		return 0, err
+	}
+	type outcome struct {
+		rows int64
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer dec.Release()
+		n, err := readRows(ctx, conn, table, dec, query, args)
+		close(records)
+		done <- outcome{n, err}
+	}()
+	var sinkErr error
+	for rec := range records {
+		if sinkErr == nil {
+			if sinkErr = ctx.Err(); sinkErr == nil {
+				sinkErr = sink(rec)
+			}
+			if sinkErr != nil {
+				cancel() // closes the connection instead of reading the rest
+			}
+		}
+		rec.Release()
+	}
+	out := <-done
+	if sinkErr != nil {
+		return 0, sinkErr
+	}
+	return out.rows, out.err
+}
+
+// readRows streams the query's rows straight from the driver (no
+// database/sql conversion of each value) into dec.
+func readRows(ctx context.Context, conn *sql.Conn, table string, dec *recordDecoder, query string, args []any) (int64, error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	err := conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot query", dc)
+		}
+		rows, err := q.QueryContext(ctx, query, named)
+		if err != nil {
+			return err
+		}
+		if n := len(rows.Columns()); n != len(dec.cols) {
+			rows.Close()
+			return fmt.Errorf("server sent %d columns, want %d", n, len(dec.cols))
+		}
+		vals := make([]driver.Value, len(dec.cols))
+		for {
+			if err := rows.Next(vals); err != nil {
+				if err == io.EOF {
+					break
+				}
+				rows.Close()
+				return err
+			}
+			if err := dec.row(vals); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		return dec.flush()
+	})
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		}
+		if strings.HasPrefix(err.Error(), "extract table") {
+			return 0, err
+		}
+		return 0, fmt.Errorf("extract table %s: %w", table, err)
+	}
+	return dec.rows, nil
+}
+
+// compatibleKinds reports whether a watermark of kind w can bound a cursor
+// of kind c: the same kind, or both integers, or both floats (so widening a
+// column keeps its watermark).
+func compatibleKinds(w, c coltype.Kind) bool {
+	if w == c {
+		return true
+	}
+	isInt := func(k coltype.Kind) bool { return k == coltype.Int16 || k == coltype.Int32 || k == coltype.Int64 }
+	isFloat := func(k coltype.Kind) bool { return k == coltype.Float32 || k == coltype.Float64 }
+	return (isInt(w) && isInt(c)) || (isFloat(w) && isFloat(c))
+}
+
+// bound turns a watermark into a SQL placeholder expression and its
+// argument, which the driver escapes and interpolates.
+func bound(w *coltype.Watermark, cur *myColumn) (string, any, error) {
+	if err := w.Validate(); err != nil {
+		return "", nil, fmt.Errorf("watermark %q for cursor %q: %w", w.Text, cur.col.Name, err)
+	}
+	if !compatibleKinds(w.Kind, cur.col.Kind) {
+		return "", nil, fmt.Errorf("watermark %q is a %v but cursor %q is a %v (%s)", w.Text, w.Kind, cur.col.Name, cur.col.Kind, cur.col.SourceType)
+	}
+	switch w.Kind {
+	case coltype.Int16, coltype.Int32, coltype.Int64:
+		n, err := strconv.ParseInt(w.Text, 10, 64)
+		return "?", n, err
+	case coltype.Float32, coltype.Float64:
+		f, err := strconv.ParseFloat(w.Text, 64)
+		if cur.col.Kind == coltype.Float32 {
+			f = float64(float32(f)) // the stored float's exact value, as the column compares
+		}
+		return "?", f, err
+	case coltype.Decimal:
+		// A string compared with a DECIMAL is compared as a double: cast it.
+		return "CAST(? AS DECIMAL(65,30))", w.Text, nil
+	case coltype.String:
+		return "?", w.Text, nil
+	case coltype.Date:
+		return "?", w.Text, nil
+	case coltype.Timestamp, coltype.TimestampTZ:
+		t, err := w.Time()
+		if err != nil {
+			return "", nil, err
+		}
+		// The session zone is UTC, so a TIMESTAMP compares in UTC too.
+		return "?", t.UTC().Format("2006-01-02 15:04:05.000000"), nil
+	}
+	return "", nil, fmt.Errorf("cursor %q: %v cannot be a cursor", cur.col.Name, w.Kind)
+}
+
+// queryHigh reads max(cursor) over the window in the snapshot and returns it
+// as a canonical watermark (nil when the window is empty).
+func queryHigh(ctx context.Context, conn *sql.Conn, table string, cur *myColumn, where string, args []any) (*coltype.Watermark, error) {
+	expr := "MAX(" + quoteIdent(cur.col.Name) + ")"
+	if cur.col.Kind == coltype.Float32 {
+		expr = "CAST(" + expr + " AS DOUBLE)"
+	}
+	var v sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT "+expr+" FROM "+table+where, args...).Scan(&v); err != nil {
+		return nil, err
+	}
+	if !v.Valid {
+		return nil, nil
+	}
+	k := cur.col.Kind
+	b := []byte(v.String)
+	switch k {
+	case coltype.Int16, coltype.Int32, coltype.Int64, coltype.String:
+		return &coltype.Watermark{Kind: k, Text: v.String}, nil
+	case coltype.Decimal:
+		w := &coltype.Watermark{Kind: k, Text: v.String}
+		if err := w.Validate(); err != nil {
+			return nil, fmt.Errorf("max value %s cannot be a decimal watermark", v.String)
+		}
+		return w, nil
+	case coltype.Float32, coltype.Float64:
+		f, err := strconv.ParseFloat(v.String, 64)
+		if err != nil {
+			return nil, err
+		}
+		if k == coltype.Float32 {
+			return &coltype.Watermark{Kind: k, Text: strconv.FormatFloat(f, 'g', -1, 32)}, nil
+		}
+		return &coltype.Watermark{Kind: k, Text: strconv.FormatFloat(f, 'g', -1, 64)}, nil
+	case coltype.Date:
+		days, err := parseDate(b)
+		if err != nil {
+			return nil, err
+		}
+		return &coltype.Watermark{Kind: k, Text: civilText(int64(days) * 86400 * 1_000_000)[:10]}, nil
+	case coltype.Timestamp, coltype.TimestampTZ:
+		us, err := parseDatetime(b)
+		if err != nil {
+			return nil, err
+		}
+		text := civilText(us)
+		if k == coltype.TimestampTZ {
+			text += "Z"
+		}
+		return &coltype.Watermark{Kind: k, Text: text}, nil
+	}
+	return nil, fmt.Errorf("cursor %q: %v (%s) cannot be a cursor", cur.col.Name, k, cur.col.SourceType)
+}

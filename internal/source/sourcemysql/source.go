@@ -1,0 +1,122 @@
+package sourcemysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/wharf-data/wharf/internal/source"
+)
+
+// Source reads tables of one MySQL or MariaDB server. Its methods may be
+// called from several goroutines. Connections broken by a cancelled or
+// failed extract are discarded and replaced by the pool.
+type Source struct {
+	db       *sql.DB
+	cfg      *mysql.Config
+	database string // the connection's default database ("" = none)
+	mariadb  bool
+	version  string
+	mem      memory.Allocator
+
+	// pipelined decodes in a goroutine of its own while the caller's
+	// goroutine runs the sink. Tests switch it off to compare.
+	pipelined bool
+}
+
+var _ source.Source = (*Source)(nil)
+
+// DefaultConnectTimeout bounds dialing the server when the DSN sets no timeout.
+const DefaultConnectTimeout = 30 * time.Second
+
+// Open connects to the server a go-sql-driver/mysql DSN
+// (user:password@tcp(host:port)/dbname?params) names and checks it answers.
+// The session reads TIMESTAMP values in UTC and text as utf8mb4, whatever
+// the DSN says. Errors never contain the password.
+func Open(ctx context.Context, dsn string) (*Source, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		// The driver's parse errors may quote the DSN: say what is wrong without it.
+		return nil, errors.New("mysql source: invalid connection string (value not shown): want user:password@tcp(host:port)/dbname")
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	for k := range cfg.Params {
+		if strings.EqualFold(k, "time_zone") || strings.EqualFold(k, "charset") {
+			delete(cfg.Params, k)
+		}
+	}
+	// TIMESTAMP columns are converted to the session zone: read them in UTC.
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Collation = "utf8mb4_general_ci" // results in utf8mb4, whatever each column's charset
+	cfg.ParseTime = false                // dates and times are decoded here, zero dates included
+	cfg.InterpolateParams = true         // text protocol, one round trip per statement
+	cfg.MultiStatements = false
+	cfg.Loc = time.UTC
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultConnectTimeout
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql source: %w", err)
+	}
+	s := &Source{db: sql.OpenDB(conn), cfg: cfg, database: cfg.DBName, mem: memory.DefaultAllocator, pipelined: true}
+	s.db.SetMaxIdleConns(2)
+	s.db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s.version); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("mysql source: connect (%s): %w", s.where(), err)
+	}
+	s.mariadb = strings.Contains(strings.ToLower(s.version), "mariadb")
+	return s, nil
+}
+
+// where names the server for messages: user, address and database, never the password.
+func (s *Source) where() string {
+	return fmt.Sprintf("user=%s addr=%s database=%s", s.cfg.User, s.cfg.Addr, s.cfg.DBName)
+}
+
+// Database is the connection's default database: the schema of a table
+// written without one, and the database part of the lake layout.
+func (s *Source) Database() string { return s.database }
+
+// Close closes every connection.
+func (s *Source) Close() error { return s.db.Close() }
+
+// schemaOf resolves a table reference's database.
+func (s *Source) schemaOf(ref source.TableRef) (string, error) {
+	if ref.Schema != "" {
+		return ref.Schema, nil
+	}
+	if s.database == "" {
+		return "", fmt.Errorf("table %s: no database: write DATABASE.%s, or name a database in the connection's secret (dbname)", ref, ref.Name)
+	}
+	return s.database, nil
+}
+
+// quoteIdent quotes a MySQL identifier with backticks.
+func quoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// discard makes the pool drop conn instead of reusing it: after a failed or
+// cancelled extract the session may be mid-result or mid-transaction.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
+
+// IsAuthError reports whether err is the server refusing the user's
+// credentials (ER_ACCESS_DENIED_ERROR 1045, or 1698 for a socket-only user),
+// the case where a rotated secret should be read again.
+func IsAuthError(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1045 || me.Number == 1698)
+}
