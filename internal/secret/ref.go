@@ -15,6 +15,10 @@ const (
 	RefEnv  RefKind = "env"  // env:VAR, an environment variable
 	RefFile RefKind = "file" // file:PATH, one file holding the secret
 	RefName RefKind = "name" // a bare name looked up through the secrets provider
+	// RefAWSSM is aws-sm:NAME[#STAGE], a secret in AWS Secrets Manager
+	// whatever --secrets says (whose region and endpoint it uses when
+	// --secrets is an aws-sm: provider).
+	RefAWSSM RefKind = AWSSMScheme
 )
 
 // Ref is a parsed secret reference.
@@ -31,6 +35,8 @@ func (r Ref) String() string {
 		return "env:" + r.Target
 	case RefFile:
 		return "file:" + r.Target
+	case RefAWSSM:
+		return AWSSMScheme + ":" + r.Target
 	default:
 		return r.Target
 	}
@@ -42,10 +48,13 @@ const MaxNameLen = 512
 var (
 	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	secretNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+$`)
+	// AWS version stages: 1-256 characters of letters, digits and _ + = . @ -.
+	arnRE          = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$`)
+	versionStageRE = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,256}$`)
 )
 
 // ParseRef parses a secret reference: env:VAR, file:PATH (or file:///PATH),
-// or a bare name of [A-Za-z0-9/_+=.@-] as AWS Secrets Manager allows.
+// aws-sm:NAME[#VERSION_STAGE] (or an ARN for NAME), or a bare name of [A-Za-z0-9/_+=.@-] as AWS Secrets Manager allows.
 //
 // A value that is not a reference may be a credential pasted by mistake, so
 // error messages never repeat it; a URL that carries a password is shown
@@ -70,6 +79,16 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, errors.New("file:// secret reference: want file:///ABSOLUTE/PATH or file:PATH")
 		}
 		return Ref{Kind: RefFile, Target: u.Path}, nil
+	case strings.HasPrefix(s, AWSSMScheme+":"):
+		v := strings.TrimPrefix(s, AWSSMScheme+":")
+		name, stage, hasStage := strings.Cut(v, "#")
+		if len(name) > 2048 || (!secretNameRE.MatchString(name) && !arnRE.MatchString(name)) {
+			return Ref{}, errors.New("aws-sm: secret reference: want aws-sm:NAME or aws-sm:NAME#VERSION_STAGE, NAME of letters, digits and / _ + = . @ - or an ARN")
+		}
+		if hasStage && !versionStageRE.MatchString(stage) {
+			return Ref{}, fmt.Errorf("aws-sm:%s: version stage: want 1-256 letters, digits and _ + = . @ - after #", name)
+		}
+		return Ref{Kind: RefAWSSM, Target: v}, nil
 	case strings.HasPrefix(s, "file:"):
 		p := strings.TrimPrefix(s, "file:")
 		if p == "" || strings.ContainsAny(p, "\x00\n\r") {

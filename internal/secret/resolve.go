@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // EnvProvider is the environment variable that names the secrets provider
@@ -81,6 +82,13 @@ func lookup(ctx context.Context, r Ref, providerURI string) (content Secret, whe
 	}
 	if providerURI == "" {
 		providerURI = os.Getenv(EnvProvider)
+	}
+	if r.Kind == RefAWSSM {
+		// The explicit reference uses the configured aws-sm provider's region
+		// and endpoint, else the AWS default chain.
+		if !strings.HasPrefix(providerURI, AWSSMScheme+":") {
+			providerURI = AWSSMScheme + ":"
+		}
 	}
 	if providerURI == "" {
 		return "", "", errors.New("a secret name needs a secrets provider: pass --secrets or set " + EnvProvider + " (e.g. file:/etc/wharf/secrets), or write env:VAR or file:PATH")

@@ -160,7 +160,7 @@ func TestResolveErrors(t *testing.T) {
 		{"file:" + dir + "/nope.txt", "", `secret "file:` + dir + `/nope.txt": secret not found: no such file`, true},
 		{"DemoDBSecret", "", `secret "DemoDBSecret": a secret name needs a secrets provider: pass --secrets or set WHARF_SECRETS (e.g. file:/etc/wharf/secrets), or write env:VAR or file:PATH`, false},
 		{"DemoDBSecret", "file:" + dir, `secret "DemoDBSecret" (` + fp + `): secret not found: no file ` + dir + `/DemoDBSecret.json`, true},
-		{"DemoDBSecret", "vault://token@vault:8200", `secret "DemoDBSecret": secrets provider: unknown scheme "vault" (known schemes: file, maptest)`, false},
+		{"DemoDBSecret", "vault://token@vault:8200", `secret "DemoDBSecret": secrets provider: unknown scheme "vault" (known schemes: aws-sm, file, maptest)`, false},
 		{"DemoDBSecret", "file:" + dir + "/missing", `secret "DemoDBSecret": secrets provider file:` + dir + `/missing: no such file or directory`, false},
 		{"DemoDBSecret", "file:" + notDir, `secret "DemoDBSecret": secrets provider file:` + notDir + `: not a directory`, false},
 		{"../etc/passwd", "file:" + dir, `secret "../etc/passwd" (` + fp + `): a secret name for the file provider must not have empty, "." or ".." parts`, false},
