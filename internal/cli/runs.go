@@ -9,50 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/status"
 )
-
-// runJSON is one element of `wharf runs --json`: a stable contract for
-// scripts (docs/engine.md). Times are RFC 3339 UTC; started_at is null
-// while a run is queued, finished_at while it is not finished; watermarks
-// are the cursor values' canonical text, null when none.
-type runJSON struct {
-	ID            string  `json:"id"`
-	Workflow      string  `json:"workflow"`
-	Trigger       string  `json:"trigger"`
-	Status        string  `json:"status"`
-	StartedAt     *string `json:"started_at"`
-	FinishedAt    *string `json:"finished_at"`
-	Rows          int64   `json:"rows"`
-	Bytes         int64   `json:"bytes"`
-	Files         int     `json:"files"`
-	WatermarkFrom *string `json:"watermark_from"`
-	WatermarkTo   *string `json:"watermark_to"`
-	Error         string  `json:"error"`
-}
-
-func toRunJSON(r state.Run) runJSON {
-	out := runJSON{ID: r.ID, Workflow: r.Workflow, Trigger: r.Trigger, Status: r.Status,
-		Rows: r.Rows, Bytes: r.Bytes, Files: r.Files, Error: r.Error}
-	if r.Status != state.StatusQueued {
-		out.StartedAt = jsonTime(r.StartedAt)
-	}
-	out.FinishedAt = jsonTime(r.FinishedAt)
-	if r.WatermarkFrom != nil {
-		out.WatermarkFrom = &r.WatermarkFrom.Text
-	}
-	if r.WatermarkTo != nil {
-		out.WatermarkTo = &r.WatermarkTo.Text
-	}
-	return out
-}
-
-func jsonTime(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.UTC().Format(time.RFC3339Nano)
-	return &s
-}
 
 func (a *app) runsCommand() *cobra.Command {
 	var limit int
@@ -83,9 +41,9 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				return failed(err)
 			}
 			if asJSON {
-				out := make([]runJSON, len(runs))
+				out := make([]status.Run, len(runs))
 				for i, r := range runs {
-					out[i] = toRunJSON(r)
+					out[i] = status.RunOf(r)
 				}
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")

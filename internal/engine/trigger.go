@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/staterun"
 )
@@ -154,18 +153,6 @@ func (e *Engine) Wait(ctx context.Context, qs []Queued, poll time.Duration) ([]O
 		}
 	}
 	return out, nil
-}
-
-// ScheduleOf describes a deployed workflow's schedule for people.
-func ScheduleOf(s catalog.Schedule) string {
-	if s.Kind == catalog.OnDemand || s.Kind == "" {
-		return "on demand"
-	}
-	out := s.Expr
-	if s.TimeZone != "" {
-		out += " " + s.TimeZone
-	}
-	return out
 }
 
 // JobState returns the River state of a job.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -155,12 +156,11 @@ func (s *Store) Runs(ctx context.Context, f staterun.RunFilter) ([]staterun.Run,
 		return nil, err
 	}
 	q := `SELECT ` + runColumns + ` FROM wharf_runs`
-	args := []any{limit}
-	if f.Workflow != "" {
-		q += ` WHERE workflow = $2`
-		args = append(args, f.Workflow)
+	where, args := f.Where(func(i int) string { return "$" + strconv.Itoa(i) }, 2)
+	if where != "" {
+		q += ` WHERE ` + where
 	}
-	runs, err := s.queryRuns(ctx, q+` ORDER BY started_at DESC, id DESC LIMIT $1`, args...)
+	runs, err := s.queryRuns(ctx, q+` ORDER BY started_at DESC, id DESC LIMIT $1`, append([]any{limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs of workflow %q: %w", f.Workflow, err)
 	}

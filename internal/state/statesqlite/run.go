@@ -153,10 +153,9 @@ func (s *Store) Runs(ctx context.Context, f staterun.RunFilter) ([]staterun.Run,
 		return nil, err
 	}
 	q := `SELECT ` + runColumns + ` FROM wharf_runs`
-	var args []any
-	if f.Workflow != "" {
-		q += ` WHERE workflow = ?`
-		args = append(args, f.Workflow)
+	where, args := f.Where(func(int) string { return "?" }, 1)
+	if where != "" {
+		q += ` WHERE ` + where
 	}
 	runs, err := s.queryRuns(ctx, q+` ORDER BY started_at DESC, id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {

@@ -243,6 +243,17 @@ func testRunsOrderFilterLimit(t *testing.T, b Backend) {
 	check(state.RunFilter{Workflow: "a", Limit: 2}, r4y, r4x)
 	check(state.RunFilter{Limit: 1}, r4y)
 	check(state.RunFilter{Workflow: "none"})
+	// Pages: Before is the last ID of the previous page (ties by ID).
+	check(state.RunFilter{Before: r4y.ID, Limit: 2}, r4x, r3)
+	check(state.RunFilter{Before: r3.ID}, rb, r1)
+	check(state.RunFilter{Workflow: "a", Before: r4x.ID}, r3, r1)
+	check(state.RunFilter{Before: r1.ID})
+	rb.Status, rb.Error = state.StatusFailed, "boom"
+	if err := s.FinishRun(t.Context(), rb); err != nil {
+		t.Fatal(err)
+	}
+	check(state.RunFilter{Status: state.StatusFailed}, rb)
+	check(state.RunFilter{Status: state.StatusRunning, Before: r3.ID}, r1)
 	if _, err := s.Runs(t.Context(), state.RunFilter{Limit: -1}); err == nil || !strings.Contains(err.Error(), "Limit -1") {
 		t.Errorf("Runs with Limit -1: %v, want an error naming the limit", err)
 	}
