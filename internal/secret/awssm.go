@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/singleflight"
 )
 
 // AWSSMScheme is the scheme of the AWS Secrets Manager provider
@@ -43,7 +44,8 @@ var _ Provider = (*AWSSMProvider)(nil)
 var awsSM = struct {
 	sync.Mutex
 	providers map[string]*AWSSMProvider
-	values    map[string]Secret // provider URI + "\x00" + name#stage
+	values    map[string]Secret  // provider URI + "\x00" + name#stage
+	inflight  singleflight.Group // one GetSecretValue per key, however many runs ask at once
 }{providers: map[string]*AWSSMProvider{}, values: map[string]Secret{}}
 
 // ForgetCached drops every cached secret value, so the next lookup reads
@@ -140,26 +142,33 @@ func (p *AWSSMProvider) Lookup(ctx context.Context, name string) (Secret, error)
 	if ok {
 		return v, nil
 	}
-	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
-	if stage != "" {
-		in.VersionStage = aws.String(stage)
-	}
-	out, err := p.client.GetSecretValue(ctx, in)
+	got, err, _ := awsSM.inflight.Do(key, func() (any, error) {
+		in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
+		if stage != "" {
+			in.VersionStage = aws.String(stage)
+		}
+		out, err := p.client.GetSecretValue(ctx, in)
+		if err != nil {
+			return nil, awsSMError(err)
+		}
+		var v Secret
+		switch {
+		case out.SecretString != nil:
+			v = Secret(*out.SecretString)
+		case out.SecretBinary != nil:
+			v = Secret(out.SecretBinary)
+		default:
+			return nil, errors.New("the secret has neither SecretString nor SecretBinary")
+		}
+		awsSM.Lock()
+		awsSM.values[key] = v
+		awsSM.Unlock()
+		return v, nil
+	})
 	if err != nil {
-		return "", awsSMError(err)
+		return "", err
 	}
-	switch {
-	case out.SecretString != nil:
-		v = Secret(*out.SecretString)
-	case out.SecretBinary != nil:
-		v = Secret(out.SecretBinary)
-	default:
-		return "", errors.New("the secret has neither SecretString nor SecretBinary")
-	}
-	awsSM.Lock()
-	awsSM.values[key] = v
-	awsSM.Unlock()
-	return v, nil
+	return got.(Secret), nil
 }
 
 // awsSMError keeps what the caller acts on: the error code and AWS's

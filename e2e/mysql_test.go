@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/wharf-data/wharf/internal/lake/parquettest"
+	"github.com/wharf-data/wharf/internal/quickstart"
+	"github.com/wharf-data/wharf/internal/testdb"
+)
+
+// mysqlUser creates a user with a password that may read only db, dropped
+// at cleanup, and returns host and port of the server.
+func mysqlUser(t *testing.T, tdb *testdb.MySQLDatabase, user, password string) (host, port string) {
+	t.Helper()
+	u, err := url.Parse(testdb.MySQLURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port = u.Hostname(), u.Port()
+	if port == "" {
+		port = "3306"
+	}
+	for _, h := range []string{"%", "localhost"} {
+		mysqlExec(t, tdb.DB, fmt.Sprintf("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", user, h, password))
+		mysqlExec(t, tdb.DB, fmt.Sprintf("GRANT SELECT ON `%s`.* TO '%s'@'%s'", tdb.Name, user, h))
+		t.Cleanup(func() { _, _ = tdb.DB.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%s'", user, h)) })
+	}
+	return host, port
+}
+
+func mysqlExec(t *testing.T, db *sql.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatalf("%v\nSQL: %s", err, q)
+	}
+}
+
+// loadSample loads the quickstart's HR sample into the database.
+func loadSample(t *testing.T, db *sql.DB) map[string]int {
+	t.Helper()
+	ddl, tables := quickstart.Sample()
+	for _, stmt := range ddl {
+		mysqlExec(t, db, stmt)
+	}
+	counts := map[string]int{}
+	for _, tb := range tables {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(tb.Columns)), ", ")
+		q := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", tb.Name, strings.Join(tb.Columns, ", "), marks)
+		for _, row := range tb.Rows {
+			mysqlExec(t, db, q, row...)
+		}
+		counts[tb.Name] = len(tb.Rows)
+	}
+	return counts
+}
+
+// TestGlueCatalogAgainstMySQLWithSecretsManager is the seed's setup on
+// MySQL: the HR sample in MariaDB, a Glue workflow catalog whose SecretName
+// lives in AWS Secrets Manager (a local endpoint) as RDS JSON with "engine":
+// "mysql". Every table lands and reads back exactly; after an update, the
+// second run lands exactly the changed rows.
+func TestGlueCatalogAgainstMySQLWithSecretsManager(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	counts := loadSample(t, tdb.DB)
+	user := "wharf_" + testdb.RandomSuffix()
+	host, port := mysqlUser(t, tdb, user, testPassword)
+	sm := testdb.StartSecretsManager(t, map[string]string{
+		"DemoDBSecret": fmt.Sprintf(`{"engine":"mysql","host":%q,"port":%s,"username":%q,"password":%q,"dbname":%q,"dbInstanceIdentifier":"demo"}`,
+			host, port, user, testPassword, tdb.Name),
+	})
+
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	var entries []string
+	for _, tb := range quickstart.Tables() {
+		entries = append(entries, fmt.Sprintf(`    {
+      "WorkflowName": "rds_to_s3_hr_%[1]s",
+      "GlueExecutionRole": "arn:aws:iam::123456789012:role/AWSGlueServiceRole-data-lake-landing",
+      "NetworkConnectionName": "rds-vpc",
+      "SecretName": "DemoDBSecret",
+      "SourceTable": "%[2]s.%[1]s",
+      "DestinationBucketName": "file://%[3]s",
+      "TransactionTimestampColumnName": "updated_at",
+      "JobScheduleType": "Cron",
+      "ScheduleCronPattern": "10 21 * * ? *"
+    }`, tb.Name, tdb.Name, lakeDir))
+	}
+	catPath := filepath.Join(dir, "workflow_config.json")
+	if err := os.WriteFile(catPath, []byte("{\n  \"WorkflowList\": [\n"+strings.Join(entries, ",\n")+"\n  ]\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(testdb.AWSTestEnv(),
+		"WHARF_SECRETS=aws-sm:?region=eu-west-1&endpoint="+sm.URL,
+		"WHARF_STATE=sqlite:"+filepath.Join(dir, "state.db"))
+
+	r := mustWharf(t, dir, env, "run", "-c", catPath, "--all")
+	if strings.Contains(r.stdout+r.stderr, testPassword) {
+		t.Fatalf("the password appeared in wharf's output:\n%s", r)
+	}
+	if n := sm.Calls("DemoDBSecret"); n != 1 {
+		t.Errorf("GetSecretValue called %d times for one run of 7 workflows, want 1 (cached per process)", n)
+	}
+	tableDir := func(table string) string { return filepath.Join(lakeDir, tdb.Name, tdb.Name+"."+table) }
+	first := map[string][]string{}
+	for _, tb := range quickstart.Tables() {
+		files := parquetFiles(t, tableDir(tb.Name))
+		if len(files) != 1 {
+			t.Fatalf("%s: want one file, got %v", tb.Name, files)
+		}
+		first[tb.Name] = files
+		got := landedRows(t, parquettest.ReadFile(t, filepath.Join(tableDir(tb.Name), files[0])))
+		want := mysqlRows(t, tdb.DB, tb.Name, "")
+		if len(got) != counts[tb.Name] || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: landed %d rows, source has %d; first difference: %s", tb.Name, len(got), len(want), firstDiff(got, want))
+		}
+	}
+
+	// Raise five salaries: the next run lands those five rows, nothing else.
+	var newest string
+	if err := tdb.DB.QueryRow("SELECT DATE_FORMAT(MAX(updated_at) + INTERVAL 1 SECOND, '%Y-%m-%d %H:%i:%s') FROM employees").Scan(&newest); err != nil {
+		t.Fatal(err)
+	}
+	mysqlExec(t, tdb.DB, "UPDATE employees SET salary = salary + 100, updated_at = ? ORDER BY updated_at, employee_id LIMIT 5", newest)
+	r = mustWharf(t, dir, env, "run", "-c", catPath, "--all")
+	for _, tb := range quickstart.Tables() {
+		added := newFiles(first[tb.Name], parquetFiles(t, tableDir(tb.Name)))
+		if tb.Name != "employees" {
+			if len(added) != 0 {
+				t.Errorf("%s: the second run landed %v, want nothing", tb.Name, added)
+			}
+			continue
+		}
+		if len(added) != 1 {
+			t.Fatalf("employees: the second run landed %v, want one file\n%s", added, r)
+		}
+		got := landedRows(t, parquettest.ReadFile(t, filepath.Join(tableDir(tb.Name), added[0])))
+		want := mysqlRows(t, tdb.DB, tb.Name, "WHERE updated_at = '"+newest+"'")
+		if len(want) != 5 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("employees: the second run landed %d rows, want the 5 changed ones; first difference: %s", len(got), firstDiff(got, want))
+		}
+	}
+}
+
+func firstDiff(got, want []string) string {
+	for i := 0; i < len(got) || i < len(want); i++ {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return fmt.Sprintf("\n got  %q\n want %q", g, w)
+		}
+	}
+	return "none"
+}
+
+// mysqlRows returns the table's rows as MySQL prints them (session zone
+// UTC), one line per row, columns joined by '|', NULL as \N, sorted.
+func mysqlRows(t *testing.T, db *sql.DB, table, where string) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM "+table+" "+where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(cols))
+		for i, v := range vals {
+			parts[i] = `\N`
+			if v.Valid {
+				parts[i] = v.String
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// landedRows renders a landed table like mysqlRows, without
+// ingestion_timestamp.
+func landedRows(t *testing.T, tbl arrow.Table) []string {
+	t.Helper()
+	var out []string
+	n := int(tbl.NumRows())
+	cells := make([][]string, n)
+	for c := 0; c < int(tbl.NumCols()); c++ {
+		if tbl.Schema().Field(c).Name == "ingestion_timestamp" {
+			continue
+		}
+		row := 0
+		for _, chunk := range tbl.Column(c).Data().Chunks() {
+			for i := 0; i < chunk.Len(); i++ {
+				cells[row] = append(cells[row], mysqlText(t, chunk, i))
+				row++
+			}
+		}
+	}
+	for _, r := range cells {
+		out = append(out, strings.Join(r, "|"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// mysqlText renders a landed value as MySQL's text protocol sends it.
+func mysqlText(t *testing.T, a arrow.Array, i int) string {
+	if a.IsNull(i) {
+		return `\N`
+	}
+	switch a := a.(type) {
+	case *array.Int16:
+		return strconv.Itoa(int(a.Value(i)))
+	case *array.Int32:
+		return strconv.Itoa(int(a.Value(i)))
+	case *array.Int64:
+		return strconv.FormatInt(a.Value(i), 10)
+	case *array.String:
+		return a.Value(i)
+	case *array.Decimal128:
+		return a.Value(i).ToString(a.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Date32:
+		return a.Value(i).ToTime().Format("2006-01-02")
+	case *array.Timestamp:
+		return time.UnixMicro(int64(a.Value(i))).UTC().Format("2006-01-02 15:04:05")
+	}
+	t.Fatalf("no MySQL text for %T", a)
+	return ""
+}
