@@ -56,6 +56,17 @@ func TestQuickstartLandsEveryTableThenNothingNew(t *testing.T) {
 		}
 	}
 
+	// The printed next step is a command that works as printed (the binary
+	// is not on PATH: it names it by its path).
+	m := regexp.MustCompile(`(?m)^Land again \(only new and updated rows\): (\S+) (run -c \S+ --state \S+ --all)$`).FindStringSubmatch(r.stdout)
+	if m == nil || m[1] != wharfBin {
+		t.Fatalf("quickstart's next step is not %q run ...:\n%s", wharfBin, r)
+	}
+	again := wharf(t, dir, nil, strings.Fields(m[2])...)
+	if again.code != 0 || !strings.Contains(again.stdout, "Nothing new to land") {
+		t.Errorf("the printed next step %q did not work:\n%s", m[0], again)
+	}
+
 	// Again: nothing new, and it says so.
 	r = mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
 	if !strings.Contains(r.stdout, "Nothing new to land") || !strings.Contains(r.stdout, "0 rows, 0 files") {

@@ -252,7 +252,7 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 		if err := l.State.FinishRun(ctx, &r); err != nil {
 			return fmt.Errorf("close unfinished run %s: %w", r.ID, err)
 		}
-		log.Warn("cleaned up an unfinished run", "run", r.ID, "files_removed", n)
+		log.Warn("cleaned up an unfinished run", "abandoned_run", r.ID, "files_removed", n)
 	}
 	return nil
 }

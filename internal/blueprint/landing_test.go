@@ -1,10 +1,12 @@
 package blueprint_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -158,7 +160,14 @@ func TestCrashedRunLeftoversAreRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var logs bytes.Buffer
+	f.lander.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	res := f.land()
+	// The cleanup names both runs under distinct keys.
+	if want := "abandoned_run=" + dead.ID + " files_removed=1"; !strings.Contains(logs.String(), want) ||
+		strings.Count(logs.String(), " run=") != strings.Count(logs.String(), "\n") {
+		t.Errorf("cleanup log %q: want %q and one run= key per line", logs.String(), want)
+	}
 	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the dead run's file is still there (stat: %v)", err)
 	}

@@ -70,7 +70,7 @@ testdata/schedules.bad.yaml:16:37: workflows[10].schedule: cron(*/0 * * * ? *): 
 testdata/schedules.bad.yaml:17:37: workflows[11].schedule: cron(0 18-9 * * ? *): hours field "18-9": range runs backwards
 testdata/schedules.bad.yaml:18:37: workflows[12].schedule: cron(0 12 32W * ? *): day-of-month field "32" out of range 1-31
 testdata/schedules.bad.yaml:19:37: workflows[13].schedule: cron(0 12 * JANUARY ? *): month field "JANUARY" is not valid: want 1-12 or JAN-DEC
-testdata/schedules.bad.yaml:20:37: workflows[14].schedule: "* * ? * *": day-of-month field "?": ? is only allowed in the day-of-month and day-of-week fields of an AWS cron pattern
+testdata/schedules.bad.yaml:20:37: workflows[14].schedule: "* * ? * *": day-of-month field (field 3 of 5) "?": a 5-field pattern is standard cron, which has no "?"; an AWS pattern has 6 fields (minutes hours day-of-month month day-of-week year), e.g. "* * ? * * *"
 testdata/schedules.bad.yaml:21:37: workflows[15].schedule: "0 0 L * *": day-of-month field "L": this use of L or W is not allowed here (AWS: L and nW in day-of-month, L, nL and n#k in day-of-week)
 testdata/schedules.bad.yaml:22:37: workflows[16].schedule: "0 0 * * 8": day-of-week field "8" out of range 0-7 or SUN-SAT
 testdata/schedules.bad.yaml:23:37: workflows[17].schedule: "0 0 * *": want on_demand, cron(M H DOM MON DOW Y), a 6-field AWS or 5-field standard cron pattern, @hourly/@daily/@weekly/@monthly/@yearly or rate(N minutes|hours|days)

@@ -179,6 +179,11 @@ func checkCron(fields []string, aws bool) (line string, never bool, err error) {
 	}
 	items := make([][]cronItem, len(fields))
 	for i, s := range fields {
+		if !aws && s == "?" && (spec[i].name == "day-of-month" || spec[i].name == "day-of-week") {
+			return "", false, fmt.Errorf(`%s field (field %d of %d) %q: a %d-field pattern is standard cron, which has no "?"; `+
+				`an AWS pattern has 6 fields (minutes hours day-of-month month day-of-week year), e.g. %q`,
+				spec[i].name, i+1, len(fields), s, len(fields), awsExample(fields))
+		}
 		if items[i], err = spec[i].parse(s); err != nil {
 			return "", false, err
 		}
@@ -259,4 +264,14 @@ func cronexprYear(items []cronItem, written string) (field string, none bool) {
 		return "*", true
 	}
 	return strings.Join(years, ","), false
+}
+
+// awsExample is the 6-field AWS pattern a standard pattern written with "?"
+// most likely meant: the same fields with every year, when that is valid.
+func awsExample(fields []string) string {
+	withYear := append(append([]string{}, fields...), "*")
+	if _, _, err := checkCron(withYear, true); err == nil {
+		return strings.Join(withYear, " ")
+	}
+	return "0 10 * * ? *"
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -103,8 +104,27 @@ workflows:
 }
 
 func TestVersion(t *testing.T) {
-	code, stdout, _ := runCLI(t, "version")
-	if code != 0 || stdout != "wharf dev\n" {
-		t.Errorf("version: %d %q", code, stdout)
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/wharf-data/wharf", Version: "v0.3.0"},
+		Deps:     []*debug.Module{{Path: "github.com/riverqueue/river", Version: "v0.51.2"}, {Path: "github.com/apache/arrow-go/v18", Version: "v18.8.0"}},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "56aeef6a"}, {Key: "vcs.time", Value: "2026-11-30T00:22:43Z"}, {Key: "vcs.modified", Value: "true"}}}
+	var b strings.Builder
+	printVersion(&b, bi)
+	want := `wharf v0.3.0
+  commit    56aeef6a (with uncommitted changes)
+  built     2026-11-30T00:22:43Z (commit time)
+  go        go1.26.8
+  river     v0.51.2
+  arrow-go  v18.8.0
+`
+	if b.String() != want {
+		t.Errorf("version from build info:\n%s\nwant:\n%s", b.String(), want)
+	}
+	// Stamps from scripts/build.sh win over the build info.
+	Version, Commit, BuildDate = "v1.0.0", "abc123", "2026-12-01T10:00:00Z"
+	b.Reset()
+	printVersion(&b, bi)
+	Version, Commit, BuildDate = "", "", ""
+	if !strings.HasPrefix(b.String(), "wharf v1.0.0\n  commit    abc123 (with uncommitted changes)\n  built     2026-12-01T10:00:00Z\n") {
+		t.Errorf("stamped version:\n%s", b.String())
 	}
 }

@@ -20,7 +20,11 @@ its history. A changed cursor column or source table resets the watermark: such 
 --allow-reset. Deploying the same catalog twice changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, st, err := a.computePlan(cmd.Context(), deploy.Options{Prune: prune})
+			cat, err := a.loadCatalog()
+			if err != nil {
+				return err
+			}
+			p, st, err := a.computePlan(cmd.Context(), cat, deploy.Options{Prune: prune})
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,12 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 "unchanged": [name...], "disable": [name...], "delete": [name...]}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, st, err := a.computePlan(cmd.Context(), deploy.Options{Prune: prune})
+			cat, err := a.loadCatalog()
+			if err != nil {
+				return err
+			}
+			a.catalogNotes(cat)
+			p, st, err := a.computePlan(cmd.Context(), cat, deploy.Options{Prune: prune})
 			if err != nil {
 				return err
 			}
@@ -52,13 +57,9 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 	return cmd
 }
 
-// computePlan loads the catalog, opens the state store and plans; the
-// caller closes the returned store. Notes go to stderr.
-func (a *app) computePlan(ctx context.Context, opts deploy.Options) (*deploy.Plan, state.Store, error) {
-	cat, err := a.loadCatalog()
-	if err != nil {
-		return nil, nil, err
-	}
+// computePlan opens the state store and plans cat against it; the caller
+// closes the returned store. Notes go to stderr.
+func (a *app) computePlan(ctx context.Context, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, state.Store, error) {
 	st, err := state.Open(ctx, a.stateURL)
 	if err != nil {
 		return nil, nil, failed(err)
@@ -71,7 +72,7 @@ func (a *app) computePlan(ctx context.Context, opts deploy.Options) (*deploy.Pla
 		return nil, nil, failed(err)
 	}
 	for _, n := range e.Notes {
-		fmt.Fprintf(a.stderr, "note: %s\n", n)
+		a.note("%s", n)
 	}
 	return p, st, nil
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,10 +50,46 @@ DIR/.wharf/state.db. Run it again: it lands nothing new and says so.`,
 			}
 			serr := summarize(a, results)
 			fmt.Fprintf(a.stdout, "\nParquet files are under %s\n", filepath.Join(abs, "lake"))
-			fmt.Fprintf(a.stdout, "Land again (only new and updated rows): wharf run -c %s --state %s --all\n", catPath, a.stateURL)
+			fmt.Fprintf(a.stdout, "Land again (only new and updated rows): %s run -c %s --state %s --all\n",
+				selfCommand(), shellQuote(catPath), shellQuote(a.stateURL))
 			return serr
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "wharf-quickstart", "directory for the sample database, catalog, lake and state")
 	return cmd
+}
+
+// selfCommand is how the user can run this wharf again from a shell:
+// "go run ./cmd/wharf" when it runs from go run's (or go test's) build
+// cache, "wharf" when that name on PATH is this binary, else the binary's
+// path.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "go run ./cmd/wharf"
+	}
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ./cmd/wharf"
+	}
+	if onPath, err := exec.LookPath("wharf"); err == nil {
+		a, errA := filepath.EvalSymlinks(onPath)
+		b, errB := filepath.EvalSymlinks(exe)
+		if errA == nil && errB == nil && a == b {
+			return "wharf"
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			return shellQuote("./" + rel)
+		}
+	}
+	return shellQuote(exe)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

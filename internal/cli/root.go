@@ -145,6 +145,18 @@ func envOr(key, def string) string {
 	return def
 }
 
+// note prints a remark for the user ("note: ...") to stderr, never to
+// stdout where summaries and JSON go. Notes are information: an explicit
+// --log-level warn or error silences them (the warn default on a terminal
+// does not, since that default only quiets progress logs).
+func (a *app) note(format string, args ...any) {
+	switch strings.ToLower(a.logLevel) {
+	case "warn", "warning", "error":
+		return
+	}
+	fmt.Fprintf(a.stderr, "note: "+format+"\n", args...)
+}
+
 // logger builds the process logger; it writes to stderr through the redactor.
 func (a *app) logger() (*slog.Logger, error) {
 	level := slog.LevelInfo
@@ -177,19 +189,4 @@ func (a *app) logger() (*slog.Logger, error) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// Version is set at build time with -ldflags "-X github.com/wharf-data/wharf/internal/cli.Version=...".
-var Version = "dev"
-
-func (a *app) versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print wharf's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.stdout, "wharf", Version)
-			return nil
-		},
-	}
 }

@@ -73,7 +73,7 @@ func (a *app) expand(ctx context.Context, cat *catalog.Catalog) ([]*catalog.Reso
 		return nil, failed(err)
 	}
 	for _, n := range e.Notes {
-		fmt.Fprintf(a.stderr, "note: %s\n", n)
+		a.note("%s", n)
 	}
 	jobs := make([]*catalog.Resolved, len(e.Workflows))
 	for i := range e.Workflows {

@@ -38,7 +38,7 @@ func summarize(a *app, results []*blueprint.Result) error {
 	tw.Flush()
 	for _, r := range results {
 		for _, n := range r.Notes {
-			fmt.Fprintf(a.stdout, "note: %s: %s\n", r.Workflow, n)
+			a.note("%s: %s", r.Workflow, n)
 		}
 	}
 	for _, r := range results {

@@ -37,7 +37,7 @@ With --wait it waits for each run, retries included, prints how each ended on st
 			for _, q := range qs {
 				fmt.Fprintln(a.stdout, q.Run.ID)
 				if q.Skip != "" {
-					fmt.Fprintf(a.stderr, "note: %s: skipped: %s\n", q.Run.Workflow, q.Skip)
+					a.note("%s: skipped: %s", q.Run.Workflow, q.Skip)
 				}
 			}
 			if err != nil {

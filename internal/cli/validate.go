@@ -21,6 +21,7 @@ defaults and prints every error, each naming the file, line, column and field.`,
 			if err != nil {
 				return err
 			}
+			a.catalogNotes(cat)
 			patterns := ""
 			if len(cat.Patterns) > 0 {
 				patterns = fmt.Sprintf(" and %d table pattern(s) (expanded by plan and deploy)", len(cat.Patterns))
@@ -32,8 +33,9 @@ defaults and prints every error, each naming the file, line, column and field.`,
 	}
 }
 
-// loadCatalog loads the catalog named by -c, prints its notices, and turns
-// validation errors into a failed exit with every error listed.
+// loadCatalog loads the catalog named by -c and turns validation errors
+// into a failed exit with every error listed. Its notices are printed by
+// validate and plan only (catalogNotes), not by every command.
 func (a *app) loadCatalog() (*catalog.Catalog, error) {
 	if a.catalogPath == "" {
 		return nil, &exitError{code: ExitUsage, err: errors.New("no catalog: pass -c FILE or set WHARF_CATALOG")}
@@ -49,8 +51,14 @@ func (a *app) loadCatalog() (*catalog.Catalog, error) {
 		}
 		return nil, failed(err)
 	}
-	for _, n := range cat.Notices {
-		fmt.Fprintf(a.stderr, "note: %s\n", n)
-	}
 	return cat, nil
+}
+
+// catalogNotes prints the catalog's notices (Glue fields wharf does not
+// need, unused connections and lakes): remarks about the file, for the
+// commands that check it.
+func (a *app) catalogNotes(cat *catalog.Catalog) {
+	for _, n := range cat.Notices {
+		a.note("%s", n)
+	}
 }

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wharf-data/wharf/internal/quickstart"
+)
+
+// TestQuickstartNextStepWorksFromGoRun: run from go's build cache (as go run
+// and go test do), quickstart's next step is a go run command.
+func TestQuickstartNextStepWorksFromGoRun(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "quickstart", "--dir", dir)
+	cat := filepath.Join(dir, quickstart.CatalogFile)
+	want := "Land again (only new and updated rows): go run ./cmd/wharf run -c " + cat + " --state sqlite:" +
+		filepath.Join(dir, ".wharf", "state.db") + " --all\n"
+	if code != ExitOK || !strings.HasSuffix(stdout, want) {
+		t.Errorf("quickstart: exit %d, stdout %q; want it to end with %q (stderr %q)", code, stdout, want, stderr)
+	}
+}
+
+// TestNotesGoToStderrFromTheRightCommands: catalog notices come from
+// validate and plan only, run notes go to stderr (never into the summary on
+// stdout), and an explicit --log-level warn or error silences notes.
+func TestNotesGoToStderrFromTheRightCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "quickstart", "--dir", dir); code != ExitOK {
+		t.Fatalf("quickstart: exit %d: %s", code, stderr)
+	}
+	secretPath := filepath.Join(dir, filepath.FromSlash(quickstart.SecretFile))
+	cat := writeFile(t, "notes.yaml", `connections:
+  hr: {engine: sqlite, secret: "file:`+secretPath+`"}
+  spare: {engine: sqlite, secret: "file:`+secretPath+`"}
+lakes:
+  local: {url: "file://`+filepath.Join(dir, "lake2")+`"}
+defaults: {connection: hr, lake: local, cursor: changed_at}
+workflows:
+  - {name: regions, table: regions}
+`)
+	state := "sqlite:" + filepath.Join(t.TempDir(), "state.db")
+	notice := "note: connection \"spare\" is not used by any workflow\n"
+
+	code, stdout, stderr := runCLI(t, "validate", "-c", cat)
+	if code != ExitOK || stderr != notice || strings.Contains(stdout, "note:") {
+		t.Errorf("validate: exit %d, stdout %q, stderr %q; want the notice on stderr", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "validate", "-c", cat, "--log-level", "error")
+	if code != ExitOK || stderr != "" {
+		t.Errorf("validate --log-level error: exit %d, stderr %q; want no note", code, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "plan", "-c", cat, "--state", state)
+	if code != ExitOK || stderr != notice || !strings.Contains(stdout, "create     regions\n") {
+		t.Errorf("plan: exit %d, stdout %q, stderr %q; want the notice on stderr", code, stdout, stderr)
+	}
+
+	code, stdout, stderr = runCLI(t, "run", "-c", cat, "--state", state, "--all", "--log-level", "info")
+	fullLoad := "note: regions: no changed_at column: full load\n"
+	if code != ExitOK || strings.Contains(stdout, "note:") || strings.Contains(stderr, "spare") || !strings.Contains(stderr, fullLoad) {
+		t.Errorf("run: exit %d\nstdout %q\nstderr %q\nwant only %q as a note, on stderr", code, stdout, stderr, fullLoad)
+	}
+	code, _, stderr = runCLI(t, "run", "-c", cat, "--state", state, "--all", "--log-level", "warn")
+	if code != ExitOK || strings.Contains(stderr, "note") {
+		t.Errorf("run --log-level warn: exit %d, stderr %q; want no note", code, stderr)
+	}
+}
