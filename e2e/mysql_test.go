@@ -263,3 +263,74 @@ func mysqlText(t *testing.T, a arrow.Array, i int) string {
 	t.Fatalf("no MySQL text for %T", a)
 	return ""
 }
+
+// TestMySQLPatternsAndDiscover: a table pattern expands against a MariaDB
+// database (views left out), the expanded workflows land, and discover
+// lists the tables with their cursors guessed. The secret is a mysql:// URL.
+func TestMySQLPatternsAndDiscover(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	for _, s := range []string{
+		"CREATE TABLE orders (id bigint PRIMARY KEY, updated_at datetime(6) NOT NULL DEFAULT NOW(6))",
+		"CREATE TABLE order_items (id bigint, ModifiedAt timestamp NULL)",
+		"CREATE TABLE customers (id bigint, name varchar(20))",
+		"CREATE TABLE tmp_load (id bigint)",
+		"CREATE TABLE `Odd Name` (id bigint, updated int)",
+		"CREATE VIEW orders_view AS SELECT * FROM orders",
+		"INSERT INTO orders (id) VALUES (1), (2)",
+		"INSERT INTO customers VALUES (1, 'Zoë')",
+	} {
+		mysqlExec(t, tdb.DB, s)
+	}
+	dir := t.TempDir()
+	env := []string{"SHOP_DB_URL=" + tdb.URL}
+	cat := filepath.Join(dir, "wharf.yaml")
+	// A guessed cursor shows in discover for a table no workflow lands yet.
+	mysqlExec(t, tdb.DB, "CREATE TABLE invoices (id bigint, last_modified datetime)")
+	writeText(t, cat, fmt.Sprintf(`connections:
+  shop: {engine: mysql, secret: env:SHOP_DB_URL}
+lakes:
+  raw: {url: "file://%s/lake"}
+defaults: {cursor: updated_at}
+workflows:
+  - name: shop
+    table: "%s.*"
+    exclude: ["tmp_*", invoices]
+`, dir, tdb.Name))
+	r := mustWharf(t, dir, env, "plan", "-c", cat, "--json")
+	if want := `{"create":["shop_Odd_Name","shop_customers","shop_order_items","shop_orders"],"update":[],"unchanged":[],"disable":[],"delete":[]}` + "\n"; r.stdout != want {
+		t.Fatalf("plan --json:\n%s\nwant %s", r, want)
+	}
+	r = mustWharf(t, dir, env, "run", "-c", cat, "--all")
+	if !strings.Contains(r.stdout, "4 workflow(s): 4 succeeded") {
+		t.Errorf("run of the expanded pattern:\n%s", r)
+	}
+	files := parquetFiles(t, filepath.Join(dir, "lake", tdb.Name))
+	if len(files) != 2 || !strings.HasPrefix(files[0], tdb.Name+".customers/") || !strings.HasPrefix(files[1], tdb.Name+".orders/") {
+		t.Errorf("landed files %v, want one each for customers and orders (the other tables are empty)", files)
+	}
+
+	r = mustWharf(t, dir, env, "discover", "-c", cat, "--connection", "shop")
+	want := `# wharf discover: 6 table(s) in the default schema of connection shop
+workflows:
+  # Odd Name: already landed by table pattern shop
+  # customers: already landed by table pattern shop
+  - name: shop_invoices
+    connection: shop
+    table: invoices
+    cursor: last_modified  # guessed
+  # order_items: already landed by table pattern shop
+  # orders: already landed by table pattern shop
+  - name: shop_tmp_load
+    connection: shop
+    table: tmp_load
+    cursor: ""  # no cursor column found: every run is a full load
+`
+	if r.stdout != want {
+		t.Fatalf("discover:\n%s\nwant\n%s", r, want)
+	}
+	r = wharf(t, dir, env, "discover", "-c", cat, "--connection", "shop", "--schema", "wharf_no_such_db")
+	if r.code != 1 || !strings.Contains(r.stderr, "list tables of database wharf_no_such_db: no such database") {
+		t.Errorf("discover of a missing database:\n%s", r)
+	}
+}

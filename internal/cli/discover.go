@@ -39,7 +39,7 @@ the catalog already lands, and tables with a column type wharf cannot land, are 
 				}
 				ds, ok := s.(deploy.DiscoverSource)
 				if !ok {
-					return failed(errors.New("connection " + connName + ": this engine cannot list its tables (discover needs postgres or sqlite)"))
+					return failed(errors.New("connection " + connName + ": this engine cannot list its tables (discover needs postgres, mysql or sqlite)"))
 				}
 				src = ds
 			}
