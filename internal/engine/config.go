@@ -44,6 +44,10 @@ type Config struct {
 	// SyncInterval is how often serve re-reads the deployed workflows to
 	// add, change or remove schedules.
 	SyncInterval time.Duration
+	// Resolution is how often the scheduler's clock ticks: every schedule
+	// fires on whole minutes, so a minute; a fire time between two ticks
+	// runs at the next one.
+	Resolution time.Duration
 	// PollInterval is how often idle workers look for new jobs when the
 	// database cannot notify them (SQLite), and River's fallback poll.
 	PollInterval time.Duration
@@ -71,6 +75,7 @@ const (
 	DefaultMaxBackoff        = time.Hour
 	DefaultRunTimeout        = time.Hour
 	DefaultSyncInterval      = 5 * time.Second
+	DefaultResolution        = time.Minute
 	DefaultPollInterval      = 150 * time.Millisecond
 	DefaultHeartbeatInterval = state.DefaultHeartbeatInterval
 	DefaultDeadAfter         = state.DefaultDeadAfter
@@ -101,6 +106,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.MaxBackoff, DefaultMaxBackoff)
 	set(&c.RunTimeout, DefaultRunTimeout)
 	set(&c.SyncInterval, DefaultSyncInterval)
+	set(&c.Resolution, DefaultResolution)
 	set(&c.PollInterval, DefaultPollInterval)
 	set(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	set(&c.DeadAfter, DefaultDeadAfter)
@@ -134,6 +140,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--run-timeout %s: want at least 1s", c.RunTimeout)
 	case c.CatchUp != CatchUpOne && c.CatchUp != CatchUpNone:
 		return fmt.Errorf("--catch-up %q: want %s or %s", c.CatchUp, CatchUpOne, CatchUpNone)
+	case c.Resolution < 10*time.Millisecond:
+		return fmt.Errorf("scheduler resolution %s: want at least 10ms", c.Resolution)
 	case c.PollInterval < time.Millisecond:
 		return fmt.Errorf("--poll-interval %s: want at least 1ms", c.PollInterval)
 	case c.DeadAfter < 2*c.HeartbeatInterval:

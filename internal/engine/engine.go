@@ -41,9 +41,12 @@ type Engine struct {
 	releaseCtx context.Context
 	release    context.CancelCauseFunc
 
-	mu            sync.Mutex
-	schedules     map[string]*scheduled // workflow -> its periodic job (serve)
-	syncedVersion string                // DeployedVersion at the last full read
+	// stopping is Run's context: done once the process starts stopping.
+	stopping context.Context
+
+	mu             sync.Mutex
+	syncedVersion  string // DeployedVersion at the last full read (serve)
+	scheduledCount int    // scheduled workflows at that read
 }
 
 // Option adjusts an Engine for tests.
@@ -66,8 +69,8 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 	}
 	e := &Engine{
 		cfg: cfg, store: store, fleet: fleet, log: cfg.Logger,
-		self:      state.NewWorker(cfg.Role),
-		schedules: map[string]*scheduled{},
+		self:     state.NewWorker(cfg.Role),
+		stopping: context.Background(),
 	}
 	e.releaseCtx, e.release = context.WithCancelCause(context.Background())
 	for _, o := range opts {
@@ -91,10 +94,11 @@ func (e *Engine) WorkerID() string { return e.self.ID }
 
 func (e *Engine) riverConfig() *river.Config {
 	c := &river.Config{
-		ID:          e.self.ID,
-		Logger:      e.riverLog(),
-		MaxAttempts: e.cfg.Attempts,
-		RetryPolicy: &backoff{base: e.cfg.RetryBackoff, max: e.cfg.MaxBackoff},
+		ID:           e.self.ID,
+		Logger:       e.riverLog(),
+		ErrorHandler: jobErrors{e},
+		MaxAttempts:  e.cfg.Attempts,
+		RetryPolicy:  &backoff{base: e.cfg.RetryBackoff, max: e.cfg.MaxBackoff},
 		// River's default is one minute; a run gets the configured timeout
 		// (the worker's own timeout, with a cause, ends it first).
 		JobTimeout: e.cfg.RunTimeout + time.Minute,
@@ -119,9 +123,10 @@ func (e *Engine) riverConfig() *river.Config {
 	c.Workers = workers
 	c.Queues = map[string]river.QueueConfig{
 		QueueLanding: {MaxWorkers: e.cfg.Workers},
-		// Ticks are inserted by this process's own leader or sync loop (or
-		// notified over PostgreSQL): the poll is only a fallback.
-		QueueTick: {MaxWorkers: 2, FetchPollInterval: max(e.cfg.PollInterval, 5*time.Second)},
+		// Ticks are inserted tickLead ahead of their fire time, so a slow
+		// poll finds them in time. One tick at a time: each queues every
+		// due run.
+		QueueTick: {MaxWorkers: 1, FetchPollInterval: tickPoll},
 	}
 	if e.cfg.Role == RoleWorker {
 		// Workers never lead: the leader fires schedules, and only serve
@@ -146,7 +151,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.fleet.Heartbeat(ctx, &e.self); err != nil {
 		return err
 	}
-	// Background loops outlive ctx until River has stopped.
+	e.stopping = ctx
+	// The heartbeat outlives ctx until River has stopped: the runs still
+	// running belong to a live process. Every other loop stops with ctx.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var wg sync.WaitGroup
@@ -154,21 +161,27 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := e.syncSchedules(ctx); err != nil {
 			return err
 		}
+		if _, err := e.q.periodic().AddManySafely(e.periodicJobs()); err != nil {
+			return fmt.Errorf("schedule: %w", err)
+		}
 	}
 	if err := e.q.start(bg); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}
+	e.mu.Lock()
+	n := e.scheduledCount
+	e.mu.Unlock()
 	e.log.Info("engine started", "worker", e.self.ID, "role", e.cfg.Role, "workers", e.cfg.Workers,
-		"per_connection", e.cfg.PerConnection, "schedules", e.scheduleCount())
+		"per_connection", e.cfg.PerConnection, "schedules", n)
 	wg.Add(1)
 	go func() { defer wg.Done(); e.heartbeatLoop(bg) }()
 	if e.cfg.Role == RoleServe {
 		wg.Add(1)
-		go func() { defer wg.Done(); e.syncLoop(bg) }()
+		go func() { defer wg.Done(); e.syncLoop(ctx) }()
 	}
 
 	<-ctx.Done()
-	e.log.Info("engine stopping: no new runs; waiting for running ones", "timeout", e.cfg.StopTimeout)
+	e.log.Info("engine stopping: schedules and fetching stopped; waiting for running runs", "timeout", e.cfg.StopTimeout)
 	stopped := make(chan error, 1)
 	go func() { stopped <- e.q.stop(context.WithoutCancel(ctx)) }()
 	var err error

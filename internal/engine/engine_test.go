@@ -163,7 +163,9 @@ func (g *gate) open(ctx context.Context, conn *catalog.Connection, secrets strin
 // source openings through the gate (the workflow name is the table name).
 func (f *fixture) engine(cfg engine.Config) *engine.Engine {
 	f.t.Helper()
-	cfg.Logger = testLogger(f.t)
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(f.t)
+	}
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = 200 * time.Millisecond
 		cfg.DeadAfter = time.Second
@@ -176,6 +178,9 @@ func (f *fixture) engine(cfg engine.Config) *engine.Engine {
 	}
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = 200 * time.Millisecond
+	}
+	if cfg.Resolution == 0 {
+		cfg.Resolution = 250 * time.Millisecond
 	}
 	l := &blueprint.Lander{State: f.st, Logger: cfg.Logger, OpenSource: f.gate.open}
 	f.t.Cleanup(func() { l.Close() })

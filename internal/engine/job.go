@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/google/uuid"
+
 	"time"
 
 	"github.com/riverqueue/river"
@@ -42,15 +44,23 @@ func landingOpts(attempts int) *river.InsertOpts {
 	}
 }
 
-// TickArgs is one schedule tick of a workflow: it queues a scheduled run
-// (or records a skipped one) and moves the workflow's fire times on. Ticks
-// are unique by workflow and fire time in every state River keeps, so the
-// periodic tick and a catch-up for the same fire time run once, whichever
-// process inserts them.
+// TickArgs is one tick of the scheduler: it queues the runs of the
+// workflows whose recorded next fire time is after From and at or before
+// FireAt, and moves their fire times on. A leader's clock ticks have From =
+// the moment it became leader; its catch-up tick (CatchUp, From zero) takes
+// the fire times before that which no pending tick covers. Ticks are
+// unique by their arguments in every state River keeps, so each is
+// inserted once whichever process inserts it.
 type TickArgs struct {
-	Workflow string    `json:"workflow" river:"unique"`
-	FireAt   time.Time `json:"fire_at" river:"unique"`
-	CatchUp  bool      `json:"catch_up,omitempty"`
+	FireAt  time.Time `json:"fire_at" river:"unique"`
+	From    time.Time `json:"from,omitzero" river:"unique"`
+	CatchUp bool      `json:"catch_up,omitempty" river:"unique"`
+}
+
+// covers reports whether tick a takes a workflow whose next fire time is
+// next.
+func (a TickArgs) covers(next time.Time) bool {
+	return !next.After(a.FireAt) && (a.CatchUp || next.After(a.From))
 }
 
 // Kind is the River job kind.
@@ -63,3 +73,6 @@ func tickOpts() *river.InsertOpts {
 		UniqueOpts:  river.UniqueOpts{ByArgs: true},
 	}
 }
+
+// newRunID returns a new run ID (UUIDv7: ordered by creation).
+func newRunID() string { return uuid.Must(uuid.NewV7()).String() }

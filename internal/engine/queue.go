@@ -31,6 +31,16 @@ type queue interface {
 	// state transaction; it returns a skip reason when the workflow already
 	// has an active job (run is then recorded as skipped).
 	queueRun(ctx context.Context, run *state.Run, args LandingArgs, opts *river.InsertOpts) (skip string, err error)
+	// queueScheduled takes fire times and queues the scheduled runs they
+	// start in one state transaction (see statesqlite.QueueScheduled): the
+	// landing jobs of the runs whose claim took effect are inserted with
+	// one InsertMany; runs whose workflow has an active job are recorded
+	// skipped.
+	queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, attempts int) ([]bool, error)
+	// pendingTicks lists the ticks not yet worked, except job self.
+	pendingTicks(ctx context.Context, self int64) ([]TickArgs, error)
+	// runningWorkflows lists the workflows with a running landing job.
+	runningWorkflows(ctx context.Context) (map[string]bool, error)
 	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	cancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
 	get(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
@@ -46,6 +56,7 @@ type riverQueue[TTx any] struct {
 	driver   riverdriver.Driver[TTx]
 	schema   string
 	queueTx  func(ctx context.Context, run *state.Run, fn func(tx TTx) (int64, string, error)) error
+	schedTx  func(ctx context.Context, claims []state.FireClaim, runs []*state.Run, fn func(tx TTx, runs []*state.Run) ([]int64, []string, error)) ([]bool, error)
 	attempts int
 }
 
@@ -84,6 +95,9 @@ func newQueue(ctx context.Context, store state.Store, cfg *river.Config, log *sl
 		return &riverQueue[*sql.Tx]{client: client, driver: drv,
 			queueTx: func(ctx context.Context, run *state.Run, fn func(*sql.Tx) (int64, string, error)) error {
 				return s.QueueRun(ctx, run, fn)
+			},
+			schedTx: func(ctx context.Context, claims []state.FireClaim, runs []*state.Run, fn func(*sql.Tx, []*state.Run) ([]int64, []string, error)) ([]bool, error) {
+				return s.QueueScheduled(ctx, claims, runs, fn)
 			}}, nil
 	case *statepg.Store:
 		pool := s.Pool()
@@ -117,6 +131,9 @@ func newQueue(ctx context.Context, store state.Store, cfg *river.Config, log *sl
 		return &riverQueue[pgx.Tx]{client: client, driver: drv, schema: schema,
 			queueTx: func(ctx context.Context, run *state.Run, fn func(pgx.Tx) (int64, string, error)) error {
 				return s.QueueRun(ctx, run, fn)
+			},
+			schedTx: func(ctx context.Context, claims []state.FireClaim, runs []*state.Run, fn func(pgx.Tx, []*state.Run) ([]int64, []string, error)) ([]bool, error) {
+				return s.QueueScheduled(ctx, claims, runs, fn)
 			}}, nil
 	}
 	return nil, fmt.Errorf("engine: state store %T is not supported (want the SQLite or PostgreSQL store)", store)
@@ -149,16 +166,67 @@ func (q *riverQueue[TTx]) queueRun(ctx context.Context, run *state.Run, args Lan
 			return 0, "", err
 		}
 		if res.UniqueSkippedAsDuplicate {
-			skip = fmt.Sprintf("workflow %s is already queued or running", args.Workflow)
-			var active LandingArgs
-			if json.Unmarshal(res.Job.EncodedArgs, &active) == nil && active.RunID != "" {
-				skip = fmt.Sprintf("workflow %s is already queued or running (run %s)", args.Workflow, active.RunID)
-			}
+			skip = skipReason(args.Workflow, res)
 			return 0, skip, nil
 		}
 		return res.Job.ID, "", nil
 	})
 	return skip, err
+}
+
+func (q *riverQueue[TTx]) queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, attempts int) ([]bool, error) {
+	return q.schedTx(ctx, claims, runs, func(tx TTx, runs []*state.Run) ([]int64, []string, error) {
+		params := make([]river.InsertManyParams, len(runs))
+		for i, r := range runs {
+			params[i] = river.InsertManyParams{
+				Args:       LandingArgs{Workflow: r.Workflow, RunID: r.ID, Trigger: r.Trigger},
+				InsertOpts: landingOpts(attempts),
+			}
+		}
+		res, err := q.client.InsertManyTx(ctx, tx, params)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids, skips := make([]int64, len(res)), make([]string, len(res))
+		for i, r := range res {
+			if r.UniqueSkippedAsDuplicate {
+				skips[i] = skipReason(runs[i].Workflow, r)
+			} else {
+				ids[i] = r.Job.ID
+			}
+		}
+		return ids, skips, nil
+	})
+}
+
+func (q *riverQueue[TTx]) pendingTicks(ctx context.Context, self int64) ([]TickArgs, error) {
+	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(KindTick).States(activeStates...).First(10_000))
+	if err != nil {
+		return nil, fmt.Errorf("list pending schedule ticks: %w", err)
+	}
+	var out []TickArgs
+	for _, j := range res.Jobs {
+		var a TickArgs
+		if j.ID != self && json.Unmarshal(j.EncodedArgs, &a) == nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (q *riverQueue[TTx]) runningWorkflows(ctx context.Context) (map[string]bool, error) {
+	res, err := q.client.JobList(ctx, river.NewJobListParams().Kinds(KindLanding).States(rivertype.JobStateRunning).First(10_000))
+	if err != nil {
+		return nil, fmt.Errorf("list running landing jobs: %w", err)
+	}
+	out := map[string]bool{}
+	for _, j := range res.Jobs {
+		var a LandingArgs
+		if json.Unmarshal(j.EncodedArgs, &a) == nil {
+			out[a.Workflow] = true
+		}
+	}
+	return out, nil
 }
 
 func (q *riverQueue[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {

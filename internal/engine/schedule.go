@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,51 +44,104 @@ func isFireTime(s catalog.Schedule, t time.Time) bool {
 	return !t.IsZero() && NextFire(s, t.Add(-time.Microsecond)).Equal(t)
 }
 
-// periodicSchedule adapts a workflow's schedule to River's
-// PeriodicSchedule. River calls Next for the first fire time and then after
-// each tick, and calls the job constructor in between, so the last value
-// Next returned is the fire time of the tick being built.
-type periodicSchedule struct {
-	sched    catalog.Schedule
-	workflow string
+// scheduled reports whether a deployed workflow fires on a schedule.
+func scheduled(d *state.Deployed) bool {
+	s := d.Spec.Workflow.Schedule
+	return d.Enabled && s.Kind != catalog.OnDemand && s.Kind != ""
+}
 
-	mu   sync.Mutex
-	next time.Time
+// The scheduler.
+//
+// Every workflow's next fire time is recorded in the state (next_fire_at).
+// River's leader fires one clock tick per Resolution (a minute: every
+// schedule wharf reads fires on whole minutes), whatever the number of
+// workflows, inserted a little ahead (tickLead) so that a worker holds it
+// at its fire time even without notifications (SQLite); the tick queues the runs of every workflow whose recorded next
+// fire time has come, in batches of tickBatch, each batch one transaction
+// that claims the fire times (a conditional update, so no fire time is
+// taken twice), inserts the landing jobs (InsertMany) and records the runs.
+// A tick that fails part-way is retried and continues where it stopped;
+// the next tick of the same leader also takes whatever an earlier one
+// left. When a process becomes leader, one catch-up tick handles the fire
+// times before that moment which no pending tick covers: those that passed
+// while no leader ran (see TickArgs).
+
+// tickBatch is how many runs one transaction of a tick queues.
+const tickBatch = 500
+
+// tickPoll is how often idle tick workers look for ticks: River's
+// fallback when nothing notifies them, which on SQLite is always.
+const tickPoll = 5 * time.Second
+
+// tickLead is how long before its fire time a tick is inserted: a poll
+// interval and a margin, so that a worker has fetched it by the fire time
+// without any notification (SQLite has none). The worker waits for the fire
+// time, then queues the runs: they start within about a landing poll
+// interval of their fire time.
+const tickLead = tickPoll + time.Second
+
+// clock is the scheduler's periodic schedule: a tick per Resolution,
+// inserted tickLead early. River calls Next for the first tick of a
+// leadership term (with the current time) and then after each tick (with
+// the previous one's time), and calls the job constructor in between, so
+// the last fire time Next computed is the fire time of the tick being built.
+type clock struct {
+	every time.Duration
+
+	mu    sync.Mutex
+	last  time.Time // fire time of the latest tick scheduled
+	since time.Time // when this process last became leader
 }
 
 // Next implements river.PeriodicSchedule.
-func (p *periodicSchedule) Next(t time.Time) time.Time {
-	n := NextFire(p.sched, t)
-	p.mu.Lock()
-	p.next = n
-	p.mu.Unlock()
-	return n
-}
-
-func (p *periodicSchedule) construct() (river.JobArgs, *river.InsertOpts) {
-	p.mu.Lock()
-	at := p.next
-	p.mu.Unlock()
-	if at.IsZero() {
-		return nil, nil
+func (c *clock) Next(t time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last.After(t) {
+		t = c.last // ticks up to c.last are in already
 	}
-	return TickArgs{Workflow: p.workflow, FireAt: at}, tickOpts()
+	c.last = t.UTC().Truncate(c.every).Add(c.every)
+	return c.last.Add(-tickLead)
 }
 
-// scheduled is a workflow's periodic job in this process's River client.
-type scheduled struct {
-	hash   string
-	handle rivertype.PeriodicJobHandle
-	next   time.Time // the next fire time the state had at the last read
+// tick is the clock tick being built.
+func (c *clock) tick() TickArgs {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return TickArgs{FireAt: c.last, From: c.since}
 }
 
-func (e *Engine) scheduleCount() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.schedules)
+// lead starts a leadership term at now and returns its catch-up tick.
+func (c *clock) lead(now time.Time) TickArgs {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.since = now
+	return TickArgs{FireAt: now, CatchUp: true}
 }
 
-// syncLoop re-reads the deployed workflows every SyncInterval.
+// never is the schedule of the catch-up job: it runs when this process
+// becomes leader (RunOnStart, before the clock's first tick) and never
+// again.
+type never struct{}
+
+func (never) Next(time.Time) time.Time { return time.Time{} }
+
+// periodicJobs are the scheduler's two River periodic jobs: the clock, and
+// the catch-up tick of each leadership term.
+func (e *Engine) periodicJobs() []*river.PeriodicJob {
+	c := &clock{every: e.cfg.Resolution}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(c, func() (river.JobArgs, *river.InsertOpts) {
+			return c.tick(), tickOpts()
+		}, nil),
+		river.NewPeriodicJob(never{}, func() (river.JobArgs, *river.InsertOpts) {
+			return c.lead(time.Now().UTC().Truncate(time.Microsecond)), tickOpts()
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}
+
+// syncLoop keeps the recorded next fire times in line with the deployed
+// schedules; it reads the deployed workflows only when a deploy changed them.
 func (e *Engine) syncLoop(ctx context.Context) {
 	t := time.NewTicker(e.cfg.SyncInterval)
 	defer t.Stop()
@@ -102,179 +157,188 @@ func (e *Engine) syncLoop(ctx context.Context) {
 	}
 }
 
-// catchUpGrace is how late a fire time may be before it counts as missed:
-// the leader's tick for it is still on its way.
-const catchUpGrace = 30 * time.Second
-
-// syncSchedules makes this process's periodic jobs match the enabled,
-// scheduled deployed workflows (adding new ones, replacing those whose spec
-// changed, removing the others), keeps each workflow's next fire time in the
-// state, and catches up fire times missed while no scheduler ran.
-//
-// To stay cheap when idle it reads every deployed workflow only when a
-// deploy changed them (DeployedVersion) or when a known next fire time is
-// past its grace.
+// syncSchedules, after a deploy, records a next fire time for each
+// scheduled workflow that has none or one its schedule would not fire at
+// (the schedule changed), and clears it for workflows that are disabled or
+// on demand, all in one transaction.
 func (e *Engine) syncSchedules(ctx context.Context) error {
-	now := time.Now().UTC()
 	version, err := e.fleet.DeployedVersion(ctx)
 	if err != nil {
 		return err
 	}
 	e.mu.Lock()
-	due := version != e.syncedVersion
-	for _, sc := range e.schedules {
-		if !due && !sc.next.IsZero() && sc.next.Before(now.Add(-catchUpGrace)) {
-			due = true
-		}
-	}
+	same := version == e.syncedVersion
 	e.mu.Unlock()
-	if !due {
+	if same {
 		return nil
 	}
 	ds, err := e.store.DeployedWorkflows(ctx)
 	if err != nil {
 		return err
 	}
-	want := map[string]bool{}
-	var add []*river.PeriodicJob
-	var addNames []string
-	var addHashes []string
-	e.mu.Lock()
+	now := time.Now().UTC()
+	var claims []state.FireClaim
+	n := 0
 	for i := range ds {
 		d := &ds[i]
-		s := d.Spec.Workflow.Schedule
-		if !d.Enabled || s.Kind == catalog.OnDemand || s.Kind == "" {
+		c := state.FireClaim{Workflow: d.Name, Expect: d.NextFireAt, Last: d.LastFireAt}
+		switch {
+		case !scheduled(d):
+			if d.NextFireAt.IsZero() {
+				continue
+			}
+		case d.NextFireAt.IsZero() || !isFireTime(d.Spec.Workflow.Schedule, d.NextFireAt):
+			n++
+			c.Next = NextFire(d.Spec.Workflow.Schedule, now)
+		default:
+			n++
 			continue
 		}
-		want[d.Name] = true
-		if cur, ok := e.schedules[d.Name]; ok && cur.hash == d.SpecHash {
-			continue
-		} else if ok {
-			e.q.periodic().Remove(cur.handle)
-			delete(e.schedules, d.Name)
-		}
-		ps := &periodicSchedule{sched: s, workflow: d.Name}
-		add = append(add, river.NewPeriodicJob(ps, ps.construct, nil))
-		addNames = append(addNames, d.Name)
-		addHashes = append(addHashes, d.SpecHash)
+		claims = append(claims, c)
 	}
-	for name, cur := range e.schedules {
-		if !want[name] {
-			e.q.periodic().Remove(cur.handle)
-			delete(e.schedules, name)
-		}
-	}
-	if len(add) > 0 {
-		handles, err := e.q.periodic().AddManySafely(add)
-		if err != nil {
-			e.mu.Unlock()
+	if len(claims) > 0 {
+		// A claim that lost to a tick changed nothing: that tick set the
+		// fire times from the same deployed spec.
+		if _, err := e.fleet.ClaimFires(ctx, claims); err != nil {
 			return err
 		}
-		for i, h := range handles {
-			e.schedules[addNames[i]] = &scheduled{hash: addHashes[i], handle: h}
-		}
 	}
-	e.syncedVersion = version
+	e.mu.Lock()
+	e.syncedVersion, e.scheduledCount = version, n
 	e.mu.Unlock()
-
-	for i := range ds {
-		d := &ds[i]
-		if !want[d.Name] {
-			continue
-		}
-		next, err := e.keepFireTimes(ctx, d, now)
-		if err != nil {
-			e.log.Warn("schedule bookkeeping", "workflow", d.Name, "err", err)
-			continue
-		}
-		e.mu.Lock()
-		if sc := e.schedules[d.Name]; sc != nil {
-			sc.next = next
-		}
-		e.mu.Unlock()
-	}
 	return nil
 }
 
-// keepFireTimes records a workflow's next fire time when it has none (or
-// one its current schedule would not fire at: the schedule changed), and
-// handles a next fire time that passed without a tick: with CatchUpOne it
-// inserts one catch-up tick for it, with CatchUpNone it moves on. It
-// returns the next fire time as the state now has it.
-func (e *Engine) keepFireTimes(ctx context.Context, d *state.Deployed, now time.Time) (time.Time, error) {
-	s := d.Spec.Workflow.Schedule
-	next := d.NextFireAt
-	switch {
-	case next.IsZero() || !isFireTime(s, next):
-		next = NextFire(s, now)
-		return next, e.setFireTimes(ctx, d.Name, d.LastFireAt, next)
-	case next.After(now.Add(-catchUpGrace)):
-		return next, nil // on time, or its tick is on its way
-	}
-	if e.cfg.CatchUp == CatchUpNone {
-		e.log.Info("missed schedule ticks skipped (--catch-up=none)", "workflow", d.Name, "missed", next)
-		next = NextFire(s, now)
-		return next, e.setFireTimes(ctx, d.Name, d.LastFireAt, next)
-	}
-	res, err := e.q.insert(ctx, TickArgs{Workflow: d.Name, FireAt: next, CatchUp: true}, tickOpts())
-	if err != nil {
-		return next, err
-	}
-	if !res.UniqueSkippedAsDuplicate {
-		e.log.Info("catching up a missed schedule tick", "workflow", d.Name, "missed", next)
-	}
-	return next, nil
-}
-
-func (e *Engine) setFireTimes(ctx context.Context, name string, last, next time.Time) error {
-	err := e.store.SetFireTimes(ctx, name, last, next)
-	if errors.Is(err, state.ErrNotFound) {
-		return nil // deleted meanwhile
-	}
-	return err
-}
-
-// tickWorker runs schedule ticks: queue a scheduled run (or record it
-// skipped when the workflow is still running) and move the fire times on.
+// tickWorker runs the scheduler's ticks.
 type tickWorker struct {
 	river.WorkerDefaults[TickArgs]
 	e *Engine
 }
 
-// Work handles one tick.
+// NextRetry retries a failed tick soon: runs are waiting for it.
+func (w *tickWorker) NextRetry(job *river.Job[TickArgs]) time.Time {
+	return time.Now().Add((&backoff{base: time.Second, max: 30 * time.Second}).delay(job.Attempt))
+}
+
+// Work queues the runs of the workflows due by the tick's fire time (for a
+// catch-up tick: those whose fire time no pending tick covers).
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 	e, a := w.e, job.Args
-	d, err := e.store.DeployedWorkflow(ctx, a.Workflow)
-	if errors.Is(err, state.ErrNotFound) {
-		return nil
+	if wait := time.Until(a.FireAt); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-e.stopping.Done():
+			return river.JobSnooze(wait) // for whoever runs next
+		}
 	}
+	due, err := e.fleet.DueWorkflows(ctx, a.FireAt)
 	if err != nil {
 		return err
 	}
-	s := d.Spec.Workflow.Schedule
-	if !d.Enabled || s.Kind == catalog.OnDemand || s.Kind == "" {
-		return nil
-	}
-	// A tick already handled (its fire time is not after the last one) is
-	// not run twice.
-	if d.LastFireAt.IsZero() || a.FireAt.After(d.LastFireAt) {
-		run, skip, err := e.enqueue(ctx, d, state.TriggerSchedule, e.cfg.Attempts)
-		if err != nil {
+	due = slices.DeleteFunc(due, func(d state.Deployed) bool { return !a.covers(d.NextFireAt) })
+	catchUpNone := false
+	if a.CatchUp {
+		if due, err = e.missed(ctx, job.ID, due); err != nil {
 			return err
 		}
-		if skip != "" {
-			e.log.Info("schedule tick skipped", "workflow", d.Name, "fire_at", a.FireAt, "run", run.ID, "reason", skip)
-		} else {
-			e.log.Info("scheduled run queued", "workflow", d.Name, "fire_at", a.FireAt, "run", run.ID, "catch_up", a.CatchUp)
+		if len(due) > 0 {
+			catchUpNone = e.cfg.CatchUp == CatchUpNone
+			e.log.Info("schedule ticks missed while no scheduler ran", "workflows", len(due),
+				"policy", e.cfg.CatchUp, "oldest", due[0].NextFireAt)
 		}
 	}
-	last := a.FireAt
-	if d.LastFireAt.After(last) {
-		last = d.LastFireAt
+	if len(due) == 0 {
+		return nil
+	}
+	if !catchUpNone {
+		e.awaitRunning(ctx, due)
 	}
 	from := a.FireAt
 	if now := time.Now().UTC(); now.After(from) {
 		from = now
 	}
-	return e.setFireTimes(ctx, d.Name, last, NextFire(s, from))
+	var queued, skipped, taken int
+	for len(due) > 0 {
+		if e.stopping.Err() != nil {
+			// The rest is left to the next attempt (here or elsewhere).
+			return river.JobSnooze(0)
+		}
+		batch := due[:min(tickBatch, len(due))]
+		due = due[len(batch):]
+		claims := make([]state.FireClaim, len(batch))
+		runs := make([]*state.Run, len(batch))
+		for i := range batch {
+			d := &batch[i]
+			claims[i] = state.FireClaim{Workflow: d.Name, Expect: d.NextFireAt, Last: a.FireAt}
+			if !scheduled(d) {
+				continue // no fire time any more
+			}
+			claims[i].Next = NextFire(d.Spec.Workflow.Schedule, from)
+			if !catchUpNone {
+				runs[i] = &state.Run{ID: newRunID(), Workflow: d.Name, Trigger: state.TriggerSchedule}
+			}
+		}
+		took, err := e.q.queueScheduled(ctx, claims, runs, e.cfg.Attempts)
+		if err != nil {
+			return err
+		}
+		for i, ok := range took {
+			if !ok {
+				continue
+			}
+			taken++
+			r := runs[i]
+			switch {
+			case r == nil:
+			case r.Status == state.StatusSkipped:
+				skipped++
+				e.log.Info("schedule tick skipped", "workflow", r.Workflow, "fire_at", batch[i].NextFireAt, "run", r.ID, "reason", r.Error)
+			default:
+				queued++
+				e.log.Debug("scheduled run queued", "workflow", r.Workflow, "fire_at", batch[i].NextFireAt, "run", r.ID)
+			}
+		}
+	}
+	e.log.Info("schedule tick", "fire_at", a.FireAt, "catch_up", a.CatchUp, "due", taken, "queued", queued, "skipped", skipped)
+	return nil
+}
+
+// missed keeps the due workflows whose recorded next fire time no pending
+// tick (other than tick self) covers: fire times never enqueued, because no
+// leader ran then. A fire time whose tick is queued but not yet worked (a
+// backlog, or a leader that stopped before working it) is not missed.
+func (e *Engine) missed(ctx context.Context, self int64, due []state.Deployed) ([]state.Deployed, error) {
+	pending, err := e.q.pendingTicks(ctx, self)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(due, func(d state.Deployed) bool {
+		return slices.ContainsFunc(pending, func(p TickArgs) bool { return p.covers(d.NextFireAt) })
+	}), nil
+}
+
+// awaitRunning gives the due workflows whose last run just ended the moment
+// River takes to mark its job complete (see awaitCompletion), so their
+// tick is not skipped as overlapping. Only workflows with a running landing
+// job are looked at: one query for the whole tick.
+func (e *Engine) awaitRunning(ctx context.Context, due []state.Deployed) {
+	running, err := e.q.runningWorkflows(ctx)
+	if err != nil || len(running) == 0 {
+		return
+	}
+	for i := range due {
+		if running[due[i].Name] {
+			e.awaitCompletion(ctx, due[i].Name)
+		}
+	}
+}
+
+// skipReason says why a landing job was not inserted: the workflow's active
+// job (res.Job) is in the way.
+func skipReason(workflow string, res *rivertype.JobInsertResult) string {
+	var active LandingArgs
+	if res.Job != nil && json.Unmarshal(res.Job.EncodedArgs, &active) == nil && active.RunID != "" {
+		return fmt.Sprintf("workflow %s is already queued or running (run %s)", workflow, active.RunID)
+	}
+	return fmt.Sprintf("workflow %s is already queued or running", workflow)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/state"
@@ -59,7 +58,7 @@ func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, er
 // enqueue queues a run of d with its landing job, or records it skipped.
 func (e *Engine) enqueue(ctx context.Context, d *state.Deployed, trigger string, attempts int) (*state.Run, string, error) {
 	e.awaitCompletion(ctx, d.Name)
-	run := &state.Run{ID: uuid.Must(uuid.NewV7()).String(), Workflow: d.Name, Trigger: trigger}
+	run := &state.Run{ID: newRunID(), Workflow: d.Name, Trigger: trigger}
 	skip, err := e.q.queueRun(ctx, run, LandingArgs{Workflow: d.Name, RunID: run.ID, Trigger: trigger}, landingOpts(attempts))
 	if err != nil {
 		return nil, "", err

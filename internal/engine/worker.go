@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -50,7 +49,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	}
 	if err != nil || run.Status != state.StatusQueued {
 		// A later attempt: its own run.
-		run = &state.Run{ID: uuid.Must(uuid.NewV7()).String(), Workflow: a.Workflow, Trigger: state.TriggerRetry}
+		run = &state.Run{ID: newRunID(), Workflow: a.Workflow, Trigger: state.TriggerRetry}
 	}
 
 	holder := strconv.FormatInt(job.ID, 10)
@@ -106,8 +105,9 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		log.Info("run cancelled", "run", run.ID)
 		return err // River records the job cancelled
 	}
-	log.Warn("run failed", "run", run.ID, "err", err)
-	return err
+	// River's error handler logs it (jobErrors), with the workflow and
+	// attempt.
+	return fmt.Errorf("run %s: %w", run.ID, err)
 }
 
 // endQueued ends a job's queued run without running it.

@@ -55,6 +55,15 @@ type Fleet interface {
 	// (not when fire times move): serve re-reads them only then.
 	DeployedVersion(ctx context.Context) (string, error)
 
+	// DueWorkflows lists the enabled deployed workflows whose next fire
+	// time is at or before at, by next fire time then name.
+	DueWorkflows(ctx context.Context, at time.Time) ([]Deployed, error)
+	// ClaimFires applies each FireClaim (a conditional move of a
+	// workflow's fire times) in one transaction and reports which took
+	// effect. The backends' QueueScheduled does the same while queueing the
+	// runs the claims start.
+	ClaimFires(ctx context.Context, claims []FireClaim) ([]bool, error)
+
 	// LastRuns returns, per workflow that has runs, its newest run and its
 	// newest succeeded run (nil when none).
 	LastRuns(ctx context.Context) (map[string]LastRuns, error)
@@ -68,6 +77,8 @@ type (
 	OrphanRun = staterun.OrphanRun
 	// LastRuns is a workflow's newest run and newest succeeded run.
 	LastRuns = staterun.LastRuns
+	// FireClaim moves a workflow's fire times if they did not change.
+	FireClaim = staterun.FireClaim
 )
 
 // Heartbeat defaults shared by every wharf process.

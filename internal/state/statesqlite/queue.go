@@ -25,23 +25,29 @@ func (s *Store) QueueRun(ctx context.Context, r *staterun.Run, enqueue Enqueue) 
 		if err != nil {
 			return fmt.Errorf("queue run %s of workflow %s: enqueue: %w", c.ID, c.Workflow, err)
 		}
-		if err := c.PrepareQueue(nowUTC(), skip); err != nil {
-			return err
-		}
-		var job *int64
-		if skip == "" {
-			job = &jobID
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wharf_runs (`+runColumns+`, job_id)
-			VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, NULL, NULL, NULL, NULL, 0, ?, ?)`,
-			c.ID, c.Workflow, c.Trigger, c.Status, micros(c.StartedAt), micros(c.FinishedAt), c.Error, job); err != nil {
-			return fmt.Errorf("queue run %s of workflow %s: %w", c.ID, c.Workflow, err)
-		}
-		return nil
+		return insertQueued(ctx, tx, &c, jobID, skip)
 	})
 	if err != nil {
 		return err
 	}
 	*r = c
+	return nil
+}
+
+// insertQueued records c as queued with job jobID, or as skipped with
+// reason skip, in tx; c is normalized in place (Run.PrepareQueue).
+func insertQueued(ctx context.Context, tx *sql.Tx, c *staterun.Run, jobID int64, skip string) error {
+	if err := c.PrepareQueue(nowUTC(), skip); err != nil {
+		return err
+	}
+	var job *int64
+	if skip == "" {
+		job = &jobID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wharf_runs (`+runColumns+`, job_id)
+		VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, NULL, NULL, NULL, NULL, 0, ?, ?)`,
+		c.ID, c.Workflow, c.Trigger, c.Status, micros(c.StartedAt), micros(c.FinishedAt), c.Error, job); err != nil {
+		return fmt.Errorf("queue run %s of workflow %s: %w", c.ID, c.Workflow, err)
+	}
 	return nil
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, b Backend) {
 		{"DeployBasisConflict", testDeployBasisConflict},
 		{"DeployConcurrentCreate", testDeployConcurrentCreate},
 		{"SetFireTimes", testSetFireTimes},
+		{"DueAndClaimFires", testDueAndClaimFires},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
