@@ -25,7 +25,7 @@ func TestEngineCommandsUsage(t *testing.T) {
 		{[]string{"runs", "--state", state}, ExitOK, "No runs yet.\n", ""},
 		{[]string{"runs", "--state", state, "--json"}, ExitOK, "[]\n", ""},
 		{[]string{"status", "--state", state}, ExitOK,
-			"No workflows deployed: deploy a catalog with wharf deploy -c FILE.\n0 workflow(s); 0 wharf process(es) alive\n", ""},
+			"No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.\n0 workflow(s); 0 wharf process(es) alive\n", ""},
 		{[]string{"status", "--state", state, "--json"}, ExitOK, "{\n  \"workflows\": [],\n  \"workers\": []\n}\n", ""},
 		{[]string{"cancel", "--state", state, "0199a000-0000-7000-8000-000000000001"}, ExitFailed, "",
 			"error: get run 0199a000-0000-7000-8000-000000000001: not found\n"},

@@ -17,9 +17,11 @@ func (a *app) statusCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status [--json]",
-		Short: "Show every deployed workflow: schedule, next run, last run, watermark, freshness",
-		Long: `status shows every deployed workflow with its schedule, next scheduled run, last run and its
-status, watermark, and freshness (time since its last successful run ended), then the wharf
+		Short: "Show every workflow: schedule, next run, last run, health, watermark, freshness",
+		Long: `status shows every deployed workflow, and every workflow that only has run history, with
+its schedule, next run (computed from the deployed schedule), when it last ran, its health (the
+last real outcome, or "failing ×N since TIME" after N failed runs in a row; a skipped tick is no
+outcome), watermark, and freshness (time since its last successful run ended), then the wharf
 serve/worker processes sharing the state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,22 +48,23 @@ serve/worker processes sharing the state.`,
 				return nil
 			}
 			if len(out.Workflows) == 0 {
-				fmt.Fprintln(a.stdout, "No workflows deployed: deploy a catalog with wharf deploy -c FILE.")
+				fmt.Fprintln(a.stdout, "No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.")
 			} else {
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "WORKFLOW\tSCHEDULE\tNEXT RUN\tLAST RUN\tSTATUS\tWATERMARK\tFRESHNESS")
 				for _, ws := range out.Workflows {
 					next := "-"
 					switch {
-					case !ws.Enabled:
+					case ws.Deployed && !ws.Enabled:
 						next = "disabled"
 					case !ws.NextFireAt.IsZero():
 						next = ws.NextFireAt.Format("2006-01-02 15:04:05")
 					}
-					lastRun, lastStatus := "-", "-"
+					lastRun := "-"
 					if lr := ws.Last; lr != nil {
-						lastRun, lastStatus = since(now, lr.StartedAt), lr.Status
+						lastRun = since(now, lr.StartedAt)
 					}
+					lastStatus := ws.Health()
 					wm := "-"
 					if ws.Watermark != nil {
 						wm = *ws.Watermark

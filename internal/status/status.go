@@ -7,10 +7,14 @@ package status
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // Run is one run as scripts see it (a stable contract, docs/engine.md).
@@ -58,15 +62,27 @@ func Time(t time.Time) *string {
 	return &s
 }
 
-// Workflow is one deployed workflow's summary.
+// Workflow is one workflow's summary: a deployed one, or one that only has
+// run history (plain `wharf run`s, or deleted since).
 type Workflow struct {
-	Workflow  string  `json:"workflow"`
-	Table     string  `json:"table"`
+	Workflow string `json:"workflow"`
+	Table    string `json:"table"`
+	// Deployed is false for a workflow known only from its runs; it is
+	// then not Enabled and has no schedule.
+	Deployed  bool    `json:"deployed"`
 	Enabled   bool    `json:"enabled"`
 	Schedule  string  `json:"schedule"`
 	NextRunAt *string `json:"next_run_at"`
 	LastRun   *Run    `json:"last_run"`
-	Watermark *string `json:"watermark"`
+	// LastOutcome is the status of the newest run that ended for real
+	// (succeeded, failed or cancelled: a skipped tick changes nothing);
+	// null when none. ConsecutiveFailures counts the failed runs since the
+	// newest succeeded one, FailingSince is when the first of them started
+	// (null when none).
+	LastOutcome         *string `json:"last_outcome"`
+	ConsecutiveFailures int     `json:"consecutive_failures"`
+	FailingSince        *string `json:"failing_since"`
+	Watermark           *string `json:"watermark"`
 	// LastSuccessAt is when the newest succeeded run finished;
 	// FreshnessSeconds the time since then (null when none).
 	LastSuccessAt    *string  `json:"last_success_at"`
@@ -76,6 +92,90 @@ type Workflow struct {
 	// when none or disabled), the newest run and the newest succeeded run.
 	NextFireAt          time.Time  `json:"-"`
 	Last, LastSucceeded *state.Run `json:"-"`
+	// Outcome is the newest run that ended for real (nil when none);
+	// FailingSinceAt the start of the first of the ConsecutiveFailures.
+	Outcome        *state.Run `json:"-"`
+	FailingSinceAt time.Time  `json:"-"`
+}
+
+// Health is the workflow's state in a few words, for tables: "failing ×3
+// since 2026-11-29 23:00" after failed runs, else the last real outcome
+// ("succeeded", "cancelled"; "-" when none), with " (running)" while a run
+// is queued or running.
+func (w *Workflow) Health() string {
+	out := "-"
+	switch {
+	case w.ConsecutiveFailures > 0:
+		out = fmt.Sprintf("failing ×%d since %s", w.ConsecutiveFailures, w.FailingSinceAt.UTC().Format("2006-01-02 15:04"))
+	case w.Outcome != nil:
+		out = w.Outcome.Status
+	}
+	if w.Last != nil && !staterun.Final(w.Last.Status) {
+		if out == "-" {
+			return w.Last.Status
+		}
+		out += " (" + w.Last.Status + ")"
+	}
+	return out
+}
+
+// outcomeHistory is how many runs back Workflows looks for the newest
+// succeeded run when counting consecutive failures.
+const outcomeHistory = 1000
+
+// setOutcome fills the last real outcome and the consecutive failures of w
+// from its run history. A workflow whose newest run succeeded costs no
+// query.
+func setOutcome(ctx context.Context, st state.Store, w *Workflow) error {
+	if w.Last == nil {
+		return nil
+	}
+	runs := []state.Run{*w.Last}
+	if w.Last.Status != state.StatusSucceeded {
+		var err error
+		if runs, err = st.Runs(ctx, state.RunFilter{Workflow: w.Workflow, Limit: outcomeHistory}); err != nil {
+			return err
+		}
+	}
+	for i := range runs {
+		r := &runs[i]
+		switch r.Status {
+		case state.StatusSucceeded:
+		case state.StatusFailed:
+			w.ConsecutiveFailures++
+			w.FailingSinceAt = r.StartedAt
+		case state.StatusCancelled:
+		default:
+			continue // skipped, queued or running: no outcome
+		}
+		if w.Outcome == nil {
+			w.Outcome = r
+			w.LastOutcome = &r.Status
+		}
+		if r.Status == state.StatusSucceeded {
+			break
+		}
+	}
+	w.FailingSince = Time(w.FailingSinceAt)
+	return nil
+}
+
+// NextFire is when deployed workflow d runs next on its schedule after now:
+// computed from the deployed schedule itself (so a redeploy shows at once,
+// serve running or not), the zero time for disabled or on-demand workflows.
+// A fire time the state recorded that serve has not handled yet (a tick
+// missed while no serve ran: serve catches it up) comes first.
+func NextFire(d *state.Deployed, now time.Time) time.Time {
+	s := d.Spec.Workflow.Schedule
+	if !d.Enabled || s.Kind == catalog.OnDemand || s.Kind == "" {
+		return time.Time{}
+	}
+	next := engine.NextFire(s, now)
+	if p := d.NextFireAt; !p.IsZero() && p.Before(next) && p.After(d.LastFireAt) &&
+		engine.NextFire(s, p.Add(-time.Microsecond)).Equal(p) {
+		return p
+	}
+	return next
 }
 
 // Worker is one wharf serve/worker process.
@@ -104,7 +204,8 @@ func Fleet(st state.Store) (state.Fleet, error) {
 	return fleet, nil
 }
 
-// Workflows summarizes every deployed workflow at now, ordered by name.
+// Workflows summarizes at now every deployed workflow and every workflow
+// that only has run history, ordered by name.
 func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, error) {
 	fleet, err := Fleet(st)
 	if err != nil {
@@ -118,35 +219,58 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Workflow, 0, len(ds))
+	out := make([]Workflow, 0, len(ds)+len(last))
+	deployed := make(map[string]bool, len(ds))
 	for i := range ds {
-		d := &ds[i]
-		w := Workflow{Workflow: d.Name, Table: d.Spec.Workflow.Table, Enabled: d.Enabled, Schedule: Schedule(d.Spec.Workflow.Schedule)}
-		if d.Enabled {
-			w.NextFireAt = d.NextFireAt
-			w.NextRunAt = Time(d.NextFireAt)
+		deployed[ds[i].Name] = true
+	}
+	for name := range last {
+		if deployed[name] {
+			continue
 		}
-		lr := last[d.Name]
-		w.Last, w.LastSucceeded = lr.Last, lr.LastSucceeded
-		if lr.Last != nil {
-			r := RunOf(*lr.Last)
-			w.LastRun = &r
-		}
-		if lr.LastSucceeded != nil {
-			w.LastSuccessAt = Time(lr.LastSucceeded.FinishedAt)
-			secs := now.Sub(lr.LastSucceeded.FinishedAt).Seconds()
-			w.FreshnessSeconds = &secs
-		}
-		wm, _, err := st.Watermark(ctx, d.Name)
-		if err != nil {
+		w := Workflow{Workflow: name, Schedule: "not deployed"}
+		if err := w.setRuns(ctx, st, last[name], now); err != nil {
 			return nil, err
-		}
-		if wm != nil {
-			w.Watermark = &wm.Text
 		}
 		out = append(out, w)
 	}
+	for i := range ds {
+		d := &ds[i]
+		w := Workflow{Workflow: d.Name, Table: d.Spec.Workflow.Table, Deployed: true, Enabled: d.Enabled, Schedule: Schedule(d.Spec.Workflow.Schedule)}
+		w.NextFireAt = NextFire(d, now)
+		w.NextRunAt = Time(w.NextFireAt)
+		if err := w.setRuns(ctx, st, last[d.Name], now); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	slices.SortFunc(out, func(a, b Workflow) int { return strings.Compare(a.Workflow, b.Workflow) })
 	return out, nil
+}
+
+// setRuns fills what w's runs and watermark say.
+func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRuns, now time.Time) error {
+	w.Last, w.LastSucceeded = lr.Last, lr.LastSucceeded
+	if lr.Last != nil {
+		r := RunOf(*lr.Last)
+		w.LastRun = &r
+	}
+	if lr.LastSucceeded != nil {
+		w.LastSuccessAt = Time(lr.LastSucceeded.FinishedAt)
+		secs := now.Sub(lr.LastSucceeded.FinishedAt).Seconds()
+		w.FreshnessSeconds = &secs
+	}
+	if err := setOutcome(ctx, st, w); err != nil {
+		return err
+	}
+	wm, _, err := st.Watermark(ctx, w.Workflow)
+	if err != nil {
+		return err
+	}
+	if wm != nil {
+		w.Watermark = &wm.Text
+	}
+	return nil
 }
 
 // Workers lists the wharf processes sharing st, newest heartbeat first; a
