@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wharf-data/wharf/internal/quickstart"
+	"github.com/wharf-data/wharf/internal/state"
 )
 
 // TestQuickstartNextStepWorksFromGoRun: run from go's build cache (as go run
@@ -64,4 +66,70 @@ workflows:
 	if code != ExitOK || strings.Contains(stderr, "note") {
 		t.Errorf("run --log-level warn: exit %d, stderr %q; want no note", code, stderr)
 	}
+}
+
+// TestServeDriftWarningListsThePlan: serve -c warns with exactly what plan
+// would change: creates, updates (with fields) and disables alike.
+func TestServeDriftWarningListsThePlan(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "quickstart", "--dir", dir); code != ExitOK {
+		t.Fatalf("quickstart: exit %d: %s", code, stderr)
+	}
+	secretPath := filepath.Join(dir, filepath.FromSlash(quickstart.SecretFile))
+	head := `connections:
+  hr: {engine: sqlite, secret: "file:` + secretPath + `"}
+lakes:
+  local: {url: "file://` + filepath.Join(dir, "lake2") + `"}
+defaults: {connection: hr, lake: local, cursor: updated_at}
+workflows:
+`
+	first := writeFile(t, "first.yaml", head+`  - {name: regions, table: regions}
+  - {name: jobs, table: jobs}
+  - {name: countries, table: countries}
+`)
+	state := "sqlite:" + filepath.Join(t.TempDir(), "state.db")
+	if code, _, stderr := runCLI(t, "deploy", "-c", first, "--state", state); code != ExitOK {
+		t.Fatalf("deploy: exit %d: %s", code, stderr)
+	}
+	second := writeFile(t, "second.yaml", head+`  - {name: regions, table: regions, schedule: "rate(1 hour)"}
+  - {name: countries, table: countries}
+  - {name: emp, table: "employ*"}
+`)
+	_, planOut, _ := runCLI(t, "plan", "-c", second, "--state", state)
+	st, err := stateOpen(t, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	a := &app{stdout: &bytes.Buffer{}, stderr: &errb, catalogPath: second, stateURL: state}
+	if err := a.checkDeployed(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: " + second + " differs from what is deployed; serve runs the deployed workflows. wharf deploy -c " + second + " would:\n" +
+		"  create     emp_employees\n" +
+		"  update     regions: schedule\n" +
+		"  disable    jobs (no more scheduled runs; history kept)\n"
+	if errb.String() != want {
+		t.Errorf("drift warning:\n%s\nwant:\n%s", errb.String(), want)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(strings.TrimPrefix(want, strings.SplitAfter(want, "\n")[0])), "\n") {
+		if !strings.Contains(planOut, strings.TrimSpace(line)+"\n") {
+			t.Errorf("plan does not print %q:\n%s", strings.TrimSpace(line), planOut)
+		}
+	}
+
+	// The catalog as deployed: no warning.
+	errb.Reset()
+	a.catalogPath = first
+	if err := a.checkDeployed(t.Context(), st); err != nil || errb.String() != "" {
+		t.Errorf("no drift: err %v, stderr %q", err, errb.String())
+	}
+}
+
+func stateOpen(t *testing.T, url string) (state.Store, error) {
+	st, err := state.Open(t.Context(), url)
+	if err == nil {
+		t.Cleanup(func() { st.Close() })
+	}
+	return st, err
 }

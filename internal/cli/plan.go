@@ -64,17 +64,27 @@ func (a *app) computePlan(ctx context.Context, cat *catalog.Catalog, opts deploy
 	if err != nil {
 		return nil, nil, failed(err)
 	}
-	l := &sourceLister{secrets: a.secrets}
-	defer l.close()
-	p, e, err := deploy.Compute(ctx, st, cat, l, opts)
+	p, err := a.planAgainst(ctx, st, cat, opts)
 	if err != nil {
 		st.Close()
 		return nil, nil, failed(err)
 	}
+	return p, st, nil
+}
+
+// planAgainst plans cat against the workflows deployed in st, expanding
+// table patterns against their sources; notes go to stderr.
+func (a *app) planAgainst(ctx context.Context, st state.Store, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, error) {
+	l := &sourceLister{secrets: a.secrets}
+	defer l.close()
+	p, e, err := deploy.Compute(ctx, st, cat, l, opts)
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range e.Notes {
 		a.note("%s", n)
 	}
-	return p, st, nil
+	return p, nil
 }
 
 // printPlan prints one line per workflow of the plan; unchanged ones only

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -58,7 +60,7 @@ func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
 	}
 	defer closeAll()
 	if a.catalogPath != "" && role == engine.RoleServe {
-		if err := a.checkDeployed(cmd, st); err != nil {
+		if err := a.checkDeployed(ctx, st); err != nil {
 			return err
 		}
 	}
@@ -69,36 +71,31 @@ func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
 	return nil
 }
 
-// checkDeployed warns when the catalog differs from the deployed workflows.
-func (a *app) checkDeployed(cmd *cobra.Command, st state.Store) error {
+// checkDeployed warns when the catalog differs from the deployed workflows,
+// listing exactly what wharf plan would change (the same plan, computed by
+// the same code). serve never deploys; a catalog it cannot plan (a source
+// down for a table pattern) is a warning too, not a reason not to serve.
+func (a *app) checkDeployed(ctx context.Context, st state.Store) error {
 	cat, err := a.loadCatalog()
 	if err != nil {
 		return err
 	}
-	ds, err := st.DeployedWorkflows(cmd.Context())
+	p, err := a.planAgainst(ctx, st, cat, deploy.Options{})
 	if err != nil {
-		return failed(err)
+		fmt.Fprintf(a.stderr, "warning: cannot compare %s with what is deployed: %v\n", a.catalogPath, err)
+		return nil
 	}
-	deployed := map[string]*state.Deployed{}
-	for i := range ds {
-		if ds[i].Enabled {
-			deployed[ds[i].Name] = &ds[i]
-		}
+	if p.Empty() {
+		return nil
 	}
-	var differ []string
-	for _, w := range cat.Workflows {
-		if strings.Contains(w.Table, "*") {
-			continue // a table pattern: expanded by wharf plan/deploy
+	fmt.Fprintf(a.stderr, "warning: %s differs from what is deployed; serve runs the deployed workflows. wharf deploy -c %s would:\n",
+		a.catalogPath, a.catalogPath)
+	var b strings.Builder
+	printPlan(&b, p, false)
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if line != "" {
+			fmt.Fprintf(a.stderr, "  %s", line)
 		}
-		r := cat.Resolve(w.Name)
-		d := deployed[w.Name]
-		if r == nil || d == nil || d.SpecHash != state.SpecHash(*r) {
-			differ = append(differ, w.Name)
-		}
-	}
-	if len(differ) > 0 {
-		fmt.Fprintf(a.stderr, "warning: %s differs from what is deployed (%s): serve runs the deployed workflows; see wharf plan -c %s\n",
-			a.catalogPath, abbreviate(differ, 5), a.catalogPath)
 	}
 	return nil
 }
