@@ -1,0 +1,67 @@
+package sourcemysql
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wharf-data/wharf/internal/testdb"
+)
+
+// TestOpenErrors: bad connection settings fail with a message that says
+// what is wrong and never shows the password.
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Hunter2-Secret"
+	for _, tc := range []struct{ dsn, want string }{
+		{"app:" + pw + "@tcp(127.0.0.1:3306)/db?ssl-ca=" + url.QueryEscape(filepath.Join(dir, "missing.pem")), "mysql source: ssl-ca: open " + filepath.Join(dir, "missing.pem") + ": no such file or directory"},
+		{"app:" + pw + "@tcp(127.0.0.1:3306)/db?sslrootcert=" + url.QueryEscape(notPEM), "mysql source: sslrootcert: " + notPEM + " holds no PEM certificate"},
+		{"app:" + pw + "@tcp(127.0.0.1:3306)/db?tls=skip-verify&ssl-ca=" + url.QueryEscape(notPEM), "mysql source: ssl-ca: the certificate is verified against it, which tls=skip-verify turns off: drop one"},
+		{"app:" + pw + "@tcp(127.0.0.1:3306)/db?tls=maybe", "mysql source: invalid connection string (value not shown)"},
+		{"app:" + pw + "@tcp(127.0.0.1/db", "mysql source: invalid connection string (value not shown)"},
+	} {
+		_, err := Open(context.Background(), tc.dsn)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), pw) {
+			t.Errorf("Open(%s):\n got  %v\n want %s", strings.ReplaceAll(tc.dsn, pw, "PW"), err, tc.want)
+		}
+	}
+}
+
+// TestAuthError: a refused login is recognised (a rotated secret is then
+// read again) and does not show the password.
+func TestAuthError(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	const pw = "Wr0ng-Pa55word"
+	u, err := url.Parse(tdb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), "wharf_no_such_user:"+pw+"@tcp("+u.Host+")/"+tdb.Name)
+	if !IsAuthError(err) || strings.Contains(err.Error(), pw) {
+		t.Errorf("Open with a wrong user: %v, want an authentication error without the password", err)
+	}
+}
+
+// TestTLSRequired: tls=true against a server without TLS fails instead of
+// falling back to plaintext.
+func TestTLSRequired(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	var have string
+	if err := tdb.DB.QueryRow("SELECT @@have_ssl").Scan(&have); err != nil || have == "YES" {
+		t.Skipf("the test server has TLS (%q, %v)", have, err)
+	}
+	_, err := Open(context.Background(), strings.Replace(tdb.DSN, "?", "?tls=true&", 1))
+	if err == nil || !strings.Contains(err.Error(), "TLS requested but server does not support TLS") {
+		t.Errorf("Open with tls=true: %v", err)
+	}
+}
