@@ -30,6 +30,9 @@ const (
 	TimestampTZ // instant, microseconds, UTC-adjusted; Arrow timestamp[us, UTC]
 	UUID        // Arrow UUID extension (16 fixed bytes) -> Parquet UUID
 	JSON        // Arrow JSON extension over utf8 -> Parquet JSON
+	List        // list of Elem; Arrow list<element> -> Parquet LIST
+	Struct      // Fields in order; Arrow struct -> Parquet group
+	Map         // string keys to Elem values; Arrow map<utf8, ...> -> Parquet MAP
 )
 
 var kindNames = map[Kind]string{
@@ -37,6 +40,7 @@ var kindNames = map[Kind]string{
 	Float32: "float32", Float64: "float64", Decimal: "decimal", String: "string",
 	Bytes: "bytes", Date: "date", Time: "time", Timestamp: "timestamp",
 	TimestampTZ: "timestamptz", UUID: "uuid", JSON: "json",
+	List: "list", Struct: "struct", Map: "map",
 }
 
 func (k Kind) String() string {
@@ -64,6 +68,12 @@ type Column struct {
 	Scale      int    // Decimal only
 	Nullable   bool   // false only when the source declares NOT NULL
 	SourceType string // the source's own type name, e.g. "numeric(12,2)", for messages and docs
+	Elem       *Column  // List: the element (named "element"); Map: the value (keys are strings)
+	Fields     []Column // Struct: the fields, in order
+	// Cast asks the source to convert the value before it lands (the
+	// catalog's `cast:`); Kind is then the landed kind. CastNone for the
+	// column's own mapping.
+	Cast Cast
 }
 
 // ArrowType maps the column to its Arrow data type.
@@ -103,6 +113,17 @@ func (c Column) ArrowType() arrow.DataType {
 			panic(err) // cannot happen: utf8 is a valid storage type
 		}
 		return t
+	case List:
+		return arrow.ListOfField(arrow.Field{Name: "element", Type: c.Elem.ArrowType(), Nullable: c.Elem.Nullable})
+	case Struct:
+		fs := make([]arrow.Field, len(c.Fields))
+		for i, f := range c.Fields {
+			fs[i] = f.ArrowField()
+		}
+		return arrow.StructOf(fs...)
+	case Map:
+		return arrow.MapOfFields(arrow.Field{Name: "key", Type: arrow.BinaryTypes.String},
+			arrow.Field{Name: "value", Type: c.Elem.ArrowType(), Nullable: c.Elem.Nullable})
 	}
 	panic(fmt.Sprintf("coltype: no Arrow type for %v", c.Kind))
 }
@@ -133,4 +154,56 @@ func (e *UnsupportedError) Error() string {
 		msg += ": " + e.Reason
 	}
 	return msg
+}
+
+// Cast is a conversion the catalog asks a source to apply to a column before
+// it lands (`cast: {COL: string|json|float64|"decimal(P,S)"}`).
+type Cast int
+
+const (
+	CastNone    Cast = iota
+	CastString       // the source's own text form of the value
+	CastJSON         // JSON text of the value
+	CastFloat64      // double precision
+	CastDecimal      // exact decimal(Precision, Scale); a value that does not fit fails the run
+)
+
+// IntervalFields are the fields of an interval landed as a struct: the
+// months, days and microseconds PostgreSQL itself keeps, each exact.
+func IntervalFields() []Column {
+	return []Column{
+		{Name: "months", Kind: Int32},
+		{Name: "days", Kind: Int32},
+		{Name: "microseconds", Kind: Int64},
+	}
+}
+
+// TypeString renders the landed type: "int32", "decimal(12,2)",
+// "list<int32>", "struct<a: int32, b: string>", "map<string, string>". It is
+// what docs/types.md and the recorded run schemas show.
+func (c Column) TypeString() string {
+	switch c.Kind {
+	case Decimal:
+		return fmt.Sprintf("decimal(%d,%d)", c.Precision, c.Scale)
+	case List:
+		return "list<" + c.Elem.TypeString() + ">"
+	case Map:
+		return "map<string, " + c.Elem.TypeString() + ">"
+	case Struct:
+		s := "struct<"
+		for i, f := range c.Fields {
+			if i > 0 {
+				s += ", "
+			}
+			s += f.Name + ": " + f.TypeString()
+		}
+		return s + ">"
+	}
+	return c.Kind.String()
+}
+
+// SameType reports whether a and b land as the same type (names of nested
+// fields included, nullability and source types ignored).
+func SameType(a, b Column) bool {
+	return a.TypeString() == b.TypeString()
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,6 +35,9 @@ type copyDecoder struct {
 	batch      int   // rows in the builders
 	rows       int64 // rows decoded in total
 	spans      []int32
+	// keys are the indices in cols of the table's primary key, named in
+	// errors about a value (nil: the row number is named instead).
+	keys []int
 }
 
 func newCopyDecoder(mem memory.Allocator, table string, cols []pgColumn, schema *arrow.Schema, batchRows int, emit func(arrow.RecordBatch) error) (*copyDecoder, error) {
@@ -137,7 +142,12 @@ func (d *copyDecoder) parse(buf []byte) (int, error) {
 				continue
 			}
 			if err := f.decode(buf[start : start+l]); err != nil {
-				return pos, fmt.Errorf("table %s column %q: %w", d.table, d.cols[i].col.Name, err)
+				name := d.cols[i].col.Name
+				err = fmt.Errorf("table %s column %q %s: %w", d.table, name, d.rowKey(buf), err)
+				if hint := (castHint{}); errors.As(err, &hint) {
+					err = fmt.Errorf("%w; to land it, set cast: {%s: %s} on the workflow", err, name, hint.cast)
+				}
+				return pos, err
 			}
 		}
 		pos = p
@@ -150,6 +160,39 @@ func (d *copyDecoder) parse(buf []byte) (int, error) {
 		}
 	}
 	return pos, nil
+}
+
+// rowKey names the row being decoded (its spans are set): "at key id=42",
+// or "at row 17" when the key is not among the columns read.
+func (d *copyDecoder) rowKey(buf []byte) string {
+	if len(d.keys) == 0 {
+		return fmt.Sprintf("at row %d", d.rows+1)
+	}
+	parts := make([]string, len(d.keys))
+	for j, i := range d.keys {
+		start, l := d.spans[2*i], d.spans[2*i+1]
+		parts[j] = d.cols[i].col.Name + "=" + keyText(d.cols[i].wire, buf[start:start+max(l, 0)], l < 0)
+	}
+	return "at key " + strings.Join(parts, ", ")
+}
+
+// keyText renders a key value for a message.
+func keyText(w wire, v []byte, isNull bool) string {
+	switch {
+	case isNull:
+		return "NULL"
+	case w == wireInt2 && len(v) == 2:
+		return strconv.Itoa(int(int16(binary.BigEndian.Uint16(v))))
+	case w == wireInt4 && len(v) == 4:
+		return strconv.Itoa(int(int32(binary.BigEndian.Uint32(v))))
+	case w == wireInt8 && len(v) == 8:
+		return strconv.FormatInt(int64(binary.BigEndian.Uint64(v)), 10)
+	case w == wireUUID && len(v) == 16:
+		return fmt.Sprintf("%x-%x-%x-%x-%x", v[0:4], v[4:6], v[6:8], v[8:10], v[10:16])
+	case w == wireText:
+		return strconv.Quote(string(v))
+	}
+	return fmt.Sprintf("(%d bytes)", len(v))
 }
 
 // parseHeader returns the header length, or 0 when buf does not hold all of it.

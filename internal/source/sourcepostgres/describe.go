@@ -23,8 +23,9 @@ type liveTable struct {
 	schema string          // resolved schema
 	name   string
 	cols   []pgColumn
-	// unsupported is the first column wharf cannot land, if any.
-	unsupported *coltype.UnsupportedError
+	// key are the primary key's columns (none for views and keyless tables),
+	// named in errors about a row.
+	key []string
 }
 
 // ident is the quoted, schema-qualified table name.
@@ -62,9 +63,6 @@ func (s *Source) Describe(ctx context.Context, ref source.TableRef) (*source.Tab
 	if err != nil {
 		return nil, s.red.wrap(err)
 	}
-	if live.unsupported != nil {
-		return nil, live.unsupported
-	}
 	t := &source.Table{Ref: ref, Columns: make([]coltype.Column, len(live.cols))}
 	for i, c := range live.cols {
 		t.Columns[i] = c.col
@@ -81,8 +79,8 @@ WHERE n.nspname = CASE WHEN $1 = '' THEN current_schema() ELSE $1 END
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`
 
 const columnsSQL = `
-SELECT a.attname, a.attnotnull, a.atttypmod, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod
+SELECT a.attname, a.attnotnull, a.atttypmod, a.attndims, pg_catalog.format_type(a.atttypid, a.atttypmod),
+       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
@@ -90,17 +88,30 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`
 
 const typeSQL = `
-SELECT t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod
+SELECT t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
 WHERE t.oid = $1`
+
+const keySQL = `
+SELECT a.attname
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = $1 AND i.indisprimary
+ORDER BY array_position(i.indkey::int2[], a.attnum)`
 
 type rawColumn struct {
 	name       string
 	notNull    bool
 	typmod     int32
+	ndims      int32
 	sourceType string
 	typ        pgType
+}
+
+// scanType scans the pg_type columns of typeSQL and columnsSQL, in order.
+func (t *pgType) scanDest() []any {
+	return []any{&t.oid, &t.typtype, &t.name, &t.namespace, &t.category, &t.baseOID, &t.baseMod, &t.elemOID, &t.relOID, &t.ndims}
 }
 
 // describe reads ref's columns through q (a connection or a transaction).
@@ -127,39 +138,131 @@ func describe(ctx context.Context, q querier, ref source.TableRef, numericScale 
 	}
 	raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rawColumn, error) {
 		var c rawColumn
-		err := r.Scan(&c.name, &c.notNull, &c.typmod, &c.sourceType,
-			&c.typ.oid, &c.typ.typtype, &c.typ.name, &c.typ.namespace, &c.typ.category, &c.typ.baseOID, &c.typ.baseMod)
+		err := r.Scan(append([]any{&c.name, &c.notNull, &c.typmod, &c.ndims, &c.sourceType}, c.typ.scanDest()...)...)
 		return c, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("table %s: read columns: %w", ref, err)
 	}
+	if rows, err = q.Query(ctx, keySQL, relOID); err == nil {
+		live.key, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("table %s: read primary key: %w", ref, err)
+	}
+	m := mapper{ctx: ctx, q: q, numericScale: numericScale}
 	for _, rc := range raw {
-		pc := pgColumn{
-			col: coltype.Column{
-				Name:       rc.name,
-				Nullable:   !rc.notNull,
-				SourceType: rc.sourceType,
-			},
-			castType: castName(rc.typ.namespace, rc.typ.name),
-		}
-		base, typmod, err := resolveDomain(ctx, q, rc.typ, rc.typmod)
+		pc, err := m.mapValue(rc.typ, rc.typmod, rc.ndims)
 		if err != nil {
-			return nil, fmt.Errorf("table %s column %q: resolve domain %s: %w", ref, rc.name, rc.sourceType, err)
+			return nil, fmt.Errorf("table %s column %q (%s): %w", ref, rc.name, rc.sourceType, err)
 		}
-		kind, w, p, sc, reason := mapType(base, typmod, numericScale)
-		if kind == coltype.Invalid {
-			if live.unsupported == nil {
-				live.unsupported = &coltype.UnsupportedError{
-					Table: ref.String(), Column: rc.name, SourceType: rc.sourceType, Reason: reason,
-				}
-			}
-			continue
-		}
-		pc.col.Kind, pc.wire, pc.col.Precision, pc.col.Scale = kind, w, p, sc
+		pc.col.Name, pc.col.Nullable, pc.col.SourceType = rc.name, !rc.notNull, rc.sourceType
+		pc.castType = castName(rc.typ.namespace, rc.typ.name)
 		live.cols = append(live.cols, pc)
 	}
 	return live, nil
+}
+
+// mapper maps PostgreSQL types to landed columns, reading the catalog for
+// domains, array elements and composite fields.
+type mapper struct {
+	ctx          context.Context
+	q            querier
+	numericScale int
+	depth        int
+}
+
+const attributesSQL = `
+SELECT a.attname, a.atttypmod, a.attndims, pg_catalog.format_type(a.atttypid, a.atttypmod),
+       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`
+
+// mapValue maps a value of type t with type modifier typmod and declared
+// array dimensions ndims (0 = not declared). Every type maps: one without
+// a binary decoding lands as a string through PostgreSQL's text output.
+func (m *mapper) mapValue(t pgType, typmod, ndims int32) (pgColumn, error) {
+	if m.depth > 32 {
+		return pgColumn{}, errors.New("types nested too deep")
+	}
+	m.depth++
+	defer func() { m.depth-- }()
+	if t.typtype == "d" && ndims == 0 {
+		ndims = t.ndims
+	}
+	base, typmod, err := resolveDomain(m.ctx, m.q, t, typmod)
+	if err != nil {
+		return pgColumn{}, fmt.Errorf("resolve domain %s: %w", t.name, err)
+	}
+	if c, w, ok := mapBase(base, typmod, m.numericScale); ok {
+		return pgColumn{col: c, wire: w}, nil
+	}
+	switch {
+	case base.category == "A" && base.elemOID != 0:
+		var et pgType
+		if err := m.q.QueryRow(m.ctx, typeSQL, base.elemOID).Scan(et.scanDest()...); err != nil {
+			return pgColumn{}, fmt.Errorf("read element type of %s: %w", base.name, err)
+		}
+		elem, err := m.mapValue(et, typmod, 0)
+		if err != nil {
+			return pgColumn{}, err
+		}
+		textCast := ""
+		if elem.textCast != "" {
+			// text[] keeps the array's shape with each element's text form.
+			elem, textCast = textColumn(), "text[]"
+		}
+		elem.col.Name, elem.col.Nullable = "element", true
+		dims := max(int(ndims), 1)
+		col := elem.col
+		for range dims {
+			inner := col
+			col = coltype.Column{Kind: coltype.List, Elem: &inner}
+			col.Elem.Name, col.Elem.Nullable = "element", true
+		}
+		return pgColumn{col: col, wire: wireArray, dims: dims, elem: &elem, textCast: textCast}, nil
+	case base.typtype == "c" && base.relOID != 0:
+		rows, err := m.q.Query(m.ctx, attributesSQL, base.relOID)
+		if err != nil {
+			return pgColumn{}, fmt.Errorf("read fields of %s: %w", base.name, err)
+		}
+		raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rawColumn, error) {
+			var c rawColumn
+			err := r.Scan(append([]any{&c.name, &c.typmod, &c.ndims, &c.sourceType}, c.typ.scanDest()...)...)
+			return c, err
+		})
+		if err != nil {
+			return pgColumn{}, fmt.Errorf("read fields of %s: %w", base.name, err)
+		}
+		pc := pgColumn{col: coltype.Column{Kind: coltype.Struct}, wire: wireRecord}
+		for _, rc := range raw {
+			f, err := m.mapValue(rc.typ, rc.typmod, rc.ndims)
+			if err != nil {
+				return pgColumn{}, fmt.Errorf("field %s: %w", rc.name, err)
+			}
+			if f.textCast != "" {
+				// A field landing through its text form cannot be cast
+				// inside a record: the whole value lands as text.
+				return textColumn(), nil
+			}
+			f.col.Name, f.col.Nullable, f.col.SourceType = rc.name, true, rc.sourceType
+			pc.fields = append(pc.fields, f)
+			pc.col.Fields = append(pc.col.Fields, f.col)
+		}
+		if len(pc.fields) == 0 {
+			return textColumn(), nil
+		}
+		return pc, nil
+	}
+	return textColumn(), nil
+}
+
+// textColumn is a value landed as a string through PostgreSQL's text output.
+func textColumn() pgColumn {
+	return pgColumn{col: coltype.Column{Kind: coltype.String}, wire: wireText, textCast: "text"}
 }
 
 // resolveDomain follows a domain to its base type. A domain's own type
@@ -173,7 +276,7 @@ func resolveDomain(ctx context.Context, q querier, t pgType, typmod int32) (pgTy
 			typmod = t.baseMod
 		}
 		var next pgType
-		err := q.QueryRow(ctx, typeSQL, t.baseOID).Scan(&next.oid, &next.typtype, &next.name, &next.namespace, &next.category, &next.baseOID, &next.baseMod)
+		err := q.QueryRow(ctx, typeSQL, t.baseOID).Scan(next.scanDest()...)
 		if err != nil {
 			return t, typmod, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -113,9 +114,12 @@ func (s *Source) extract(ctx context.Context, req source.Request, sink source.Re
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		sel[i] = quoteIdent(c.col.Name)
+		if c.textCast != "" {
+			sel[i] += "::" + c.textCast
+		}
 	}
 	sql := "COPY (SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident() + where + ") TO STDOUT (FORMAT binary)"
-	res.Rows, err = s.copyRecords(ctx, conn, ref.String(), cols, req.Table.Columns, sql, batchRows, sink)
+	res.Rows, err = s.copyRecords(ctx, conn, ref.String(), cols, keyIndices(live.key, cols), req.Table.Columns, sql, batchRows, sink)
 	if err != nil {
 		return source.Result{}, err
 	}
@@ -138,13 +142,10 @@ func matchColumns(live *liveTable, want []coltype.Column) ([]pgColumn, error) {
 			}
 		}
 		if got == nil {
-			if live.unsupported != nil && live.unsupported.Column == w.Name {
-				return nil, live.unsupported
-			}
 			return nil, fmt.Errorf("extract table %s: column %q: %w", live.ref, w.Name, source.ErrNotFound)
 		}
 		g := got.col
-		if g.Kind != w.Kind || g.Precision != w.Precision || g.Scale != w.Scale || (g.Nullable && !w.Nullable) {
+		if !coltype.SameType(g, w) || (g.Nullable && !w.Nullable) {
 			return nil, fmt.Errorf("extract table %s: column %q changed since it was described: was %s (%v), now %s (%v)%s",
 				live.ref, w.Name, w.SourceType, shape(w), g.SourceType, shape(g), "; describe the table again")
 		}
@@ -156,11 +157,22 @@ func matchColumns(live *liveTable, want []coltype.Column) ([]pgColumn, error) {
 	return out, nil
 }
 
-func shape(c coltype.Column) string {
-	s := c.Kind.String()
-	if c.Kind == coltype.Decimal {
-		s = fmt.Sprintf("decimal(%d,%d)", c.Precision, c.Scale)
+// keyIndices returns the positions in cols of the key columns, or nil when
+// some key column is not read.
+func keyIndices(key []string, cols []pgColumn) []int {
+	var out []int
+	for _, k := range key {
+		i := slices.IndexFunc(cols, func(c pgColumn) bool { return c.col.Name == k })
+		if i < 0 {
+			return nil
+		}
+		out = append(out, i)
 	}
+	return out
+}
+
+func shape(c coltype.Column) string {
+	s := c.TypeString()
 	if !c.Nullable {
 		s += " not null"
 	}
@@ -171,7 +183,7 @@ func shape(c coltype.Column) string {
 // goroutine. When pipelined, the COPY is read and decoded in a goroutine of
 // its own and finished records cross a small channel, so decoding overlaps
 // with the sink.
-func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, cols []pgColumn, want []coltype.Column, sql string, batchRows int, sink source.RecordSink) (int64, error) {
+func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, cols []pgColumn, keys []int, want []coltype.Column, sql string, batchRows int, sink source.RecordSink) (int64, error) {
 	schema := coltype.ArrowSchema(want)
 	if !s.pipelined {
 		emit := func(rec arrow.RecordBatch) error {
@@ -185,6 +197,7 @@ func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, 
 		if err != nil {
 			return 0, err
 		}
+		dec.keys = keys
 		defer dec.Release()
 		return runCopy(ctx, conn, table, dec, sql)
 	}
@@ -209,6 +222,7 @@ func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, 
 	if err != nil {
 		return 0, err
 	}
+	dec.keys = keys
 	type outcome struct {
 		rows int64
 		err  error

@@ -104,6 +104,34 @@ func newFieldDecoder(c pgColumn, b array.Builder) (fieldDecoder, error) {
 				d = jsonDecoder{sb.BinaryBuilder, c.wire == wireJSONB}
 			}
 		}
+	case wireMoney:
+		var bb *array.Decimal128Builder
+		bb, ok = b.(*array.Decimal128Builder)
+		d = moneyDecoder{bb}
+	case wireInterval:
+		var sb *array.StructBuilder
+		if sb, ok = b.(*array.StructBuilder); ok {
+			d, ok = newIntervalDecoder(sb)
+		}
+	case wireHstore:
+		var mb *array.MapBuilder
+		if mb, ok = b.(*array.MapBuilder); ok {
+			d, ok = newHstoreDecoder(mb)
+		}
+	case wireArray:
+		lb, isList := b.(*array.ListBuilder)
+		if !isList {
+			ok = false
+			break
+		}
+		return newArrayDecoder(c, lb)
+	case wireRecord:
+		sb, isStruct := b.(*array.StructBuilder)
+		if !isStruct {
+			ok = false
+			break
+		}
+		return newRecordDecoder(c, sb)
 	default:
 		ok = false
 	}
@@ -112,6 +140,16 @@ func newFieldDecoder(c pgColumn, b array.Builder) (fieldDecoder, error) {
 	}
 	return d, nil
 }
+
+// castHint marks a value that cannot land as its column's type but would
+// land with the catalog's cast: the message then says how, naming the column.
+type castHint struct {
+	cast string // string | json
+	err  error
+}
+
+func (h castHint) Error() string { return h.err.Error() }
+func (h castHint) Unwrap() error { return h.err }
 
 func wantLen(v []byte, n int) error {
 	if len(v) != n {

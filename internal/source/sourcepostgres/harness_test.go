@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/source"
+	"github.com/wharf-data/wharf/internal/source/sourcepostgres/pgzoo"
 	"github.com/wharf-data/wharf/internal/source/sourcetest"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
@@ -91,6 +92,17 @@ func (d *pgDB) Exec(ctx context.Context, sql string, args ...any) error {
 	return err
 }
 
+// zoo is PostgreSQL's type zoo for the conformance suite.
+func zoo(t *testing.T) *sourcetest.Zoo {
+	if err := pgzoo.Prepare(context.Background(), testdb.Postgres(t)); err != nil {
+		t.Fatal(err)
+	}
+	return &sourcetest.Zoo{Setup: pgzoo.Setup, Columns: pgzoo.Columns, Rows: pgzoo.Rows,
+		QueryJSON: func(ctx context.Context, db sourcetest.DB, sql string) ([]*string, error) {
+			return pgzoo.QueryJSON(ctx, db.(*pgDB).conn, sql)
+		}}
+}
+
 // openTestSchema opens a Source and a plain connection on a fresh schema.
 func openTestSchema(t *testing.T, opts Options) (*Source, *pgDB) {
 	t.Helper()
@@ -116,7 +128,7 @@ func TestConformance(t *testing.T) {
 				src, db := openTestSchema(t, DefaultOptions())
 				src.pipelined = pipelined
 				return src, db
-			}})
+			}, Zoo: zoo(t)})
 		})
 	}
 }

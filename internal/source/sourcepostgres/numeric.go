@@ -50,7 +50,7 @@ func (d *numericDecoder) appendNull() { d.b.AppendNull() }
 func (d *numericDecoder) decode(v []byte) error {
 	n, err := numericToDecimal(v, d.scale, d.limitHi, d.limitLo)
 	if err != nil {
-		return fmt.Errorf("value %s cannot land as decimal(%d,%d): %w", numericText(v), d.precision, d.scale, err)
+		return castHint{"string", fmt.Errorf("value %s cannot land as decimal(%d,%d): %w", numericText(v), d.precision, d.scale, err)}
 	}
 	d.b.Append(n)
 	return nil

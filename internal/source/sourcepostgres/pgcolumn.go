@@ -1,8 +1,6 @@
 package sourcepostgres
 
 import (
-	"fmt"
-
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wharf-data/wharf/internal/coltype"
@@ -43,7 +41,7 @@ const (
 	wireFloat4
 	wireFloat8
 	wireNumeric
-	wireText // text, varchar, bpchar, name, citext, enum: UTF-8 bytes
+	wireText // text, varchar, bpchar, name, citext, enum, and every type selected as ::text
 	wireBytea
 	wireDate
 	wireTime
@@ -52,6 +50,16 @@ const (
 	wireUUID
 	wireJSON
 	wireJSONB
+	wireMoney    // int64 cents -> decimal(19,2)
+	wireInterval // int64 µs, int32 days, int32 months -> struct
+	wireArray    // array_send -> (nested) list of elem
+	wireRecord   // record_send -> struct of fields
+	wireHstore   // hstore_send -> map<string, string>
+)
+
+const (
+	oidMoney    = 790
+	oidInterval = 1186
 )
 
 // pgType is one row of pg_type, as much as the mapping needs.
@@ -63,79 +71,98 @@ type pgType struct {
 	category  string // typcategory
 	baseOID   uint32 // typbasetype (domains)
 	baseMod   int32  // typtypmod (domains)
+	elemOID   uint32 // typelem (arrays)
+	relOID    uint32 // typrelid (composites)
+	ndims     int32  // typndims (domains over arrays)
 }
 
-// pgColumn is a described column plus what decoding and SQL rendering need.
+// pgColumn is a described column (or a value nested in one) plus what
+// decoding and SQL rendering need.
 type pgColumn struct {
 	col  coltype.Column
 	wire wire
 	// castType is the column's own type, schema-qualified and quoted, without
 	// a type modifier: the cast of rendered window bounds.
 	castType string
+	// textCast is the cast the COPY select list applies so that PostgreSQL
+	// sends the value's text form: "text" for types landed as strings
+	// through their text output, "text[]" for arrays of them; "" for none.
+	textCast string
+	// dims is the declared number of dimensions of an array (wireArray).
+	dims int
+	// elem is an array's element (wireArray) or nil.
+	elem *pgColumn
+	// fields are a composite's fields (wireRecord).
+	fields []pgColumn
 }
 
-// mapType maps a column of (resolved) base type t and type modifier typmod.
-// It returns ok=false with a reason for unsupported types.
-func mapType(t pgType, typmod int32, numericScale int) (kind coltype.Kind, w wire, precision, scale int, reason string) {
+// mapBase maps a base type with a fixed binary decoding. ok=false for types
+// that need the catalog (arrays, composites, enums, extensions) or that land
+// through their text output.
+func mapBase(t pgType, typmod int32, numericScale int) (c coltype.Column, w wire, ok bool) {
+	simple := func(k coltype.Kind, w wire) (coltype.Column, wire, bool) {
+		return coltype.Column{Kind: k}, w, true
+	}
 	switch t.oid {
 	case oidBool:
-		return coltype.Bool, wireBool, 0, 0, ""
+		return simple(coltype.Bool, wireBool)
 	case oidInt2:
-		return coltype.Int16, wireInt2, 0, 0, ""
+		return simple(coltype.Int16, wireInt2)
 	case oidInt4:
-		return coltype.Int32, wireInt4, 0, 0, ""
+		return simple(coltype.Int32, wireInt4)
 	case oidInt8:
-		return coltype.Int64, wireInt8, 0, 0, ""
+		return simple(coltype.Int64, wireInt8)
 	case oidFloat4:
-		return coltype.Float32, wireFloat4, 0, 0, ""
+		return simple(coltype.Float32, wireFloat4)
 	case oidFloat8:
-		return coltype.Float64, wireFloat8, 0, 0, ""
+		return simple(coltype.Float64, wireFloat8)
 	case oidNumeric:
-		p, s, reason := numericShape(typmod, numericScale)
-		if reason != "" {
-			return coltype.Invalid, wireInvalid, 0, 0, reason
+		p, s, fits := numericShape(typmod, numericScale)
+		if !fits {
+			return c, wireInvalid, false // wider than decimal128: its text form
 		}
-		return coltype.Decimal, wireNumeric, p, s, ""
+		return coltype.Column{Kind: coltype.Decimal, Precision: p, Scale: s}, wireNumeric, true
 	case oidText, oidVarchar, oidBPChar, oidName:
-		return coltype.String, wireText, 0, 0, ""
+		return simple(coltype.String, wireText)
 	case oidBytea:
-		return coltype.Bytes, wireBytea, 0, 0, ""
+		return simple(coltype.Bytes, wireBytea)
 	case oidDate:
-		return coltype.Date, wireDate, 0, 0, ""
+		return simple(coltype.Date, wireDate)
 	case oidTime:
-		return coltype.Time, wireTime, 0, 0, ""
+		return simple(coltype.Time, wireTime)
 	case oidTimestamp:
-		return coltype.Timestamp, wireTimestamp, 0, 0, ""
+		return simple(coltype.Timestamp, wireTimestamp)
 	case oidTimestamptz:
-		return coltype.TimestampTZ, wireTimestamptz, 0, 0, ""
+		return simple(coltype.TimestampTZ, wireTimestamptz)
 	case oidUUID:
-		return coltype.UUID, wireUUID, 0, 0, ""
+		return simple(coltype.UUID, wireUUID)
 	case oidJSON:
-		return coltype.JSON, wireJSON, 0, 0, ""
+		return simple(coltype.JSON, wireJSON)
 	case oidJSONB:
-		return coltype.JSON, wireJSONB, 0, 0, ""
+		return simple(coltype.JSON, wireJSONB)
+	case oidMoney:
+		return coltype.Column{Kind: coltype.Decimal, Precision: 19, Scale: 2}, wireMoney, true
+	case oidInterval:
+		return coltype.Column{Kind: coltype.Struct, Fields: coltype.IntervalFields()}, wireInterval, true
 	}
 	switch {
 	case t.typtype == "e":
-		return coltype.String, wireText, 0, 0, "" // enum_send sends the label as text
+		return simple(coltype.String, wireText) // enum_send sends the label as text
 	case t.typtype == "b" && t.name == "citext":
-		return coltype.String, wireText, 0, 0, "" // citext's send function is textsend
-	case t.category == "A":
-		return coltype.Invalid, wireInvalid, 0, 0, "arrays are not supported; cast to text or json in a view"
-	case t.typtype == "c":
-		return coltype.Invalid, wireInvalid, 0, 0, "composite types are not supported; cast to json in a view"
-	case t.typtype == "r" || t.typtype == "m":
-		return coltype.Invalid, wireInvalid, 0, 0, "range types are not supported; cast to text in a view"
+		return simple(coltype.String, wireText) // citext's send function is textsend
+	case t.typtype == "b" && t.name == "hstore":
+		return coltype.Column{Kind: coltype.Map, Elem: &coltype.Column{Name: "value", Kind: coltype.String, Nullable: true}}, wireHstore, true
 	}
-	return coltype.Invalid, wireInvalid, 0, 0, ""
+	return c, wireInvalid, false
 }
 
 // numericShape derives Decimal precision and scale from a numeric typmod.
 // PostgreSQL 15+ allows a negative scale (rounding to tens, hundreds, ...)
 // and a scale larger than the precision; both fit a wider Decimal exactly.
-func numericShape(typmod int32, unconstrainedScale int) (precision, scale int, reason string) {
+// fits is false when the precision needs more than MaxPrecision digits.
+func numericShape(typmod int32, unconstrainedScale int) (precision, scale int, fits bool) {
 	if typmod < 4 {
-		return MaxPrecision, unconstrainedScale, ""
+		return MaxPrecision, unconstrainedScale, true
 	}
 	m := typmod - 4
 	p := int((m >> 16) & 0xffff)
@@ -147,9 +174,9 @@ func numericShape(typmod int32, unconstrainedScale int) (precision, scale int, r
 		p = s
 	}
 	if p > MaxPrecision {
-		return 0, 0, fmt.Sprintf("precision %d is above the %d digits wharf lands exactly", p, MaxPrecision)
+		return 0, 0, false
 	}
-	return p, s, ""
+	return p, s, true
 }
 
 // castName renders a type as a quoted, schema-qualified name.

@@ -87,6 +87,14 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 	if !hasParam(cfg.RuntimeParams, "timezone") {
 		cfg.RuntimeParams["TimeZone"] = "UTC"
 	}
+	// Types landed as strings go through PostgreSQL's text output, which
+	// these settings shape: pin them to PostgreSQL's defaults so the lake
+	// does not depend on a role's or database's settings.
+	for name, value := range textOutputParams {
+		if !hasParam(cfg.RuntimeParams, name) {
+			cfg.RuntimeParams[name] = value
+		}
+	}
 	if !hasParam(cfg.RuntimeParams, "application_name") {
 		cfg.RuntimeParams["application_name"] = "wharf"
 	}
@@ -103,6 +111,15 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 		return nil, red.wrap(fmt.Errorf("postgres source %s: read current database: %w", s.where(), err))
 	}
 	return s, nil
+}
+
+// textOutputParams are the session settings of the text forms wharf lands
+// (PostgreSQL's defaults; a connection string may set others).
+var textOutputParams = map[string]string{
+	"DateStyle":          "ISO, MDY",
+	"IntervalStyle":      "postgres",
+	"extra_float_digits": "1",
+	"bytea_output":       "hex",
 }
 
 func hasParam(params map[string]string, name string) bool {

@@ -35,6 +35,8 @@ type Harness struct {
 	// creates must be visible to the Source under TableRef{Name: name} (the
 	// default schema) and under TableRef{Schema: db.Schema(), Name: name}.
 	Open func(t *testing.T) (source.Source, DB)
+	// Zoo is the engine's type zoo (nil skips TypeZoo).
+	Zoo *Zoo
 }
 
 // DB is the suite's handle on the engine under test.
@@ -75,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 		{"QuotedIdentifiers", testQuotedIdentifiers},
 		{"Cancel", testCancel},
 		{"SinkError", testSinkError},
+		{"TypeZoo", testZoo},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
