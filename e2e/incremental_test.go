@@ -92,15 +92,15 @@ workflows:
 	}
 }
 
-// TestFailedRunMovesNothing: a workflow that fails (a column type wharf
-// cannot land) leaves no files and no watermark, names the column, and the
+// TestFailedRunMovesNothing: a workflow that fails (a value wharf cannot
+// land as its column's type) leaves no files and no watermark, names the column, and the
 // other workflows of the same run still land; the exit code is 1.
 func TestFailedRunMovesNothing(t *testing.T) {
 	conn, schema, _ := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE good (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`)
 	sqlExec(t, conn, `INSERT INTO good VALUES (1), (2)`)
-	sqlExec(t, conn, `CREATE TABLE bad (id int PRIMARY KEY, span interval, updated_at timestamptz NOT NULL DEFAULT now())`)
-	sqlExec(t, conn, `INSERT INTO bad VALUES (1, '1 day')`)
+	sqlExec(t, conn, `CREATE TABLE bad (id int PRIMARY KEY, grid int[], updated_at timestamptz NOT NULL DEFAULT now())`)
+	sqlExec(t, conn, `INSERT INTO bad VALUES (1, '{{1,2},{3,4}}')`)
 
 	dir := t.TempDir()
 	lakeDir := filepath.Join(dir, "lake")
@@ -123,8 +123,8 @@ workflows:
 	if r.code != 1 {
 		t.Fatalf("want exit 1 when a workflow fails:\n%s", r)
 	}
-	if !strings.Contains(r.stderr, `column "span"`) || !strings.Contains(r.stderr, "interval") {
-		t.Errorf("the error should name the column and its type:\n%s", r)
+	if !strings.Contains(r.stderr, `column "grid" at key id=1`) || !strings.Contains(r.stderr, "cast: {grid: json}") {
+		t.Errorf("the error should name the column and the key, and say how to land it:\n%s", r)
 	}
 	files := parquetFiles(t, lakeDir)
 	if len(files) != 1 || !strings.Contains(files[0], ".good/") {
