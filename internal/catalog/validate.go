@@ -205,7 +205,7 @@ func (v *validator) lakeURL(f field) {
 		return
 	}
 	if _, hasPw := u.User.Password(); hasPw {
-		v.errorf(f, "URL %s carries a password: credentials never go in the catalog (use the cloud's own credentials)", u.Redacted())
+		v.errorf(f, "URL %s carries a password: credentials never go in the catalog (use the cloud's own credentials)", secret.RedactURL(f.Value))
 		return
 	}
 	if u.Scheme == "" {

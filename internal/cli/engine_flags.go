@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wharf-data/wharf/internal/engine"
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -66,9 +67,9 @@ func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *e
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, &exitError{code: ExitUsage, err: err}
 	}
-	st, err = state.Open(ctx, poolSized(a.stateURL, cfg.Workers+8))
+	st, err = a.openState(ctx, cfg.Workers+8)
 	if err != nil {
-		return nil, nil, nil, failed(fmt.Errorf("state %s: %w", redactState(a.stateURL), err))
+		return nil, nil, nil, err
 	}
 	e, err = engine.New(ctx, st, cfg)
 	if err != nil {
@@ -95,13 +96,18 @@ func poolSized(stateURL string, n int) string {
 	return u.String()
 }
 
-// redactState names a state URL without its password.
-func redactState(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+// openState opens the state store of --state, with at least poolConns pooled
+// connections on PostgreSQL (0: the default). Errors name the URL redacted.
+func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error) {
+	u := a.stateURL
+	if poolConns > 0 {
+		u = poolSized(u, poolConns)
 	}
-	return u.Redacted()
+	st, err := state.Open(ctx, u)
+	if err != nil {
+		return nil, failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
+	}
+	return st, nil
 }
 
 // since formats how long ago t was, for people.

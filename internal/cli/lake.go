@@ -131,9 +131,9 @@ error: a crashed run's files are removed when its workflow next runs).`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			st, err := state.Open(cmd.Context(), a.stateURL)
+			st, err := a.openState(cmd.Context(), 0)
 			if err != nil {
-				return failed(fmt.Errorf("state %s: %w", a.stateURL, err))
+				return err
 			}
 			defer st.Close()
 			problems := 0

@@ -60,9 +60,9 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 // computePlan opens the state store and plans cat against it; the caller
 // closes the returned store. Notes go to stderr.
 func (a *app) computePlan(ctx context.Context, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, state.Store, error) {
-	st, err := state.Open(ctx, a.stateURL)
+	st, err := a.openState(ctx, 0)
 	if err != nil {
-		return nil, nil, failed(err)
+		return nil, nil, err
 	}
 	p, err := a.planAgainst(ctx, st, cat, opts)
 	if err != nil {

@@ -112,7 +112,12 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	pf.StringVar(&a.logFormat, "log-format", "text", "text or json")
 	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	_ = pf.MarkHidden("cpuprofile")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.startProfile() }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// Whatever prints the state URL later, in whatever form, its
+		// password goes through the redactor in front of every output.
+		secret.RegisterURL(a.stateURL)
+		return a.startProfile()
+	}
 	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
 	root.AddCommand(a.serveCommand(), a.workerCommand(), a.triggerCommand(), a.cancelCommand(), a.runsCommand(), a.statusCommand())
 	root.AddCommand(a.lakeCommand())

@@ -138,9 +138,9 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int) 
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
-	st, err := state.Open(ctx, a.stateURL)
+	st, err := a.openState(ctx, 0)
 	if err != nil {
-		return nil, failed(fmt.Errorf("state %s: %w", a.stateURL, err))
+		return nil, err
 	}
 	defer st.Close()
 

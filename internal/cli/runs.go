@@ -27,9 +27,9 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--limit %d: want at least 1", limit)}
 			}
 			ctx := cmd.Context()
-			st, err := state.Open(ctx, a.stateURL)
+			st, err := a.openState(ctx, 0)
 			if err != nil {
-				return failed(fmt.Errorf("state %s: %w", redactState(a.stateURL), err))
+				return err
 			}
 			defer st.Close()
 			f := state.RunFilter{Limit: limit}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/engine"
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -64,7 +65,7 @@ func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(a.stderr, "wharf %s: worker %s on %s; stop with Ctrl-C or SIGTERM\n", role, e.WorkerID(), redactState(a.stateURL))
+	fmt.Fprintf(a.stderr, "wharf %s: worker %s on %s; stop with Ctrl-C or SIGTERM\n", role, e.WorkerID(), secret.RedactURL(a.stateURL))
 	if err := e.Run(ctx); err != nil {
 		return failed(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-data/wharf/internal/engine"
-	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -26,9 +25,9 @@ serve/worker processes sharing the state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := state.Open(ctx, a.stateURL)
+			st, err := a.openState(ctx, 0)
 			if err != nil {
-				return failed(fmt.Errorf("state %s: %w", redactState(a.stateURL), err))
+				return err
 			}
 			defer st.Close()
 			now := time.Now().UTC()

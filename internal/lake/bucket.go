@@ -29,6 +29,8 @@ import (
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcp"
 	"golang.org/x/oauth2/google"
+
+	"github.com/wharf-data/wharf/internal/secret"
 )
 
 // This file is the only place that knows about URL schemes. Each object
@@ -99,9 +101,9 @@ func openBucket(ctx context.Context, raw string, opts Options) (*store, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the raw URL, which may hold a secret.
-		return nil, fmt.Errorf("lake URL %s: not a valid URL", redactURL(raw))
+		return nil, fmt.Errorf("lake URL %s: not a valid URL", secret.RedactURL(raw))
 	}
-	printable := redactURL(raw)
+	printable := secret.RedactURL(raw)
 	scheme := strings.ToLower(u.Scheme)
 	if scheme == "file" {
 		if u.Host != "" && u.Host != "localhost" {
@@ -347,49 +349,6 @@ func openFileBucket(dir string) (*store, error) {
 		return nil, fmt.Errorf("lake %s: open directory: %w", printable, err)
 	}
 	return &store{bucket: b, url: printable}, nil
-}
-
-// secretParams are query parameters whose values are redacted in messages.
-var secretParams = []string{"secret", "password", "token", "key", "sig", "signature", "credential"}
-
-// redactURL returns raw with any password and secret-looking query values
-// replaced by "xxxxx"; a URL with nothing to hide is returned as written.
-// Unparseable input is reduced to its scheme.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.Index(raw, "://"); i > 0 {
-			return raw[:i] + "://(unparseable URL)"
-		}
-		return "(unparseable URL)"
-	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			changed = true
-		}
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, s := range secretParams {
-				if strings.Contains(lk, s) {
-					q[k] = []string{"xxxxx"}
-					changed = true
-					break
-				}
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	if !changed {
-		return raw
-	}
-	return u.String()
 }
 
 func sortedKeys(q url.Values) []string {

@@ -247,6 +247,9 @@ func ParseCredentials(content Secret) (*Credentials, error) {
 	if strings.HasPrefix(s, "{") {
 		c, err = parseRDSJSON([]byte(s))
 	} else {
+		// Registered before parsing: a malformed URL's error must not
+		// print its password either.
+		RegisterURL(s)
 		c, err = parseURL(s)
 	}
 	if err != nil {

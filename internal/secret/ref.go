@@ -116,12 +116,12 @@ func inlineCredential(s string) error {
 			return errors.New("looks like an inline connection URL (value not shown): " + advice)
 		}
 		if _, hasPw := u.User.Password(); hasPw {
-			return fmt.Errorf("inline connection URL with a password (%s): %s", u.Redacted(), advice)
+			return fmt.Errorf("inline connection URL with a password (%s): %s", RedactURL(s), advice)
 		}
 		if q := u.Query(); q.Has("password") || q.Has("pwd") {
 			return errors.New("inline connection URL with a password (value not shown): " + advice)
 		}
-		return fmt.Errorf("inline connection URL (%s): %s", u.Redacted(), advice)
+		return fmt.Errorf("inline connection URL (%s): %s", RedactURL(s), advice)
 	}
 	lower := strings.ToLower(s)
 	if strings.Contains(lower, "password=") || strings.Contains(lower, "pwd=") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state/statepg"
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
 )
@@ -41,5 +42,5 @@ func Open(ctx context.Context, url string) (Store, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("open state %s: unsupported URL (want sqlite:PATH, sqlite://PATH, postgres:// or postgresql://)",
-		statepg.RedactURL(url))
+		secret.RedactURL(url))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/statepg"
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
@@ -42,10 +43,10 @@ func TestOpenPostgres(t *testing.T) {
 	for _, url := range []string{dsn, strings.Replace(dsn, "postgres://", "postgresql://", 1)} {
 		s, err := state.Open(t.Context(), url)
 		if err != nil {
-			t.Fatalf("Open(%s): %v", statepg.RedactURL(url), err)
+			t.Fatalf("Open(%s): %v", secret.RedactURL(url), err)
 		}
 		if _, ok := s.(*statepg.Store); !ok {
-			t.Errorf("Open(%s) = %T, want *statepg.Store", statepg.RedactURL(url), s)
+			t.Errorf("Open(%s) = %T, want *statepg.Store", secret.RedactURL(url), s)
 		}
 		s.Close()
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
@@ -27,7 +28,7 @@ type Store struct {
 // postgresql://) and applies pending migrations. Errors name the URL with
 // its password redacted.
 func Open(ctx context.Context, url string) (*Store, error) {
-	red := RedactURL(url)
+	red := secret.RedactURL(url)
 	if _, err := neturl.Parse(url); err != nil {
 		// Where a malformed URL's password ends is guesswork, and both
 		// net/url's and pgx's messages quote parts of it: say nothing more.
@@ -35,20 +36,20 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, &openError{url: red, msg: scrub(err.Error(), url), err: err}
+		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, &openError{url: red, msg: scrub(err.Error(), url), err: err}
+		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, &openError{url: red, msg: scrub("connect: "+err.Error(), url), err: err}
+		return nil, &openError{url: red, msg: secret.ScrubURL("connect: "+err.Error(), url), err: err}
 	}
 	s := &Store{pool: pool}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, &openError{url: red, msg: scrub(err.Error(), url), err: err}
+		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
 	}
 	return s, nil
 }

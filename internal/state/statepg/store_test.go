@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/statepg"
 	"github.com/wharf-data/wharf/internal/state/statetest"
@@ -160,7 +161,7 @@ func TestOpenErrorsRedactPassword(t *testing.T) {
 	} {
 		_, err := statepg.Open(t.Context(), url)
 		if err == nil {
-			t.Errorf("Open(%s) succeeded", statepg.RedactURL(url))
+			t.Errorf("Open(%s) succeeded", secret.RedactURL(url))
 			continue
 		}
 		if strings.Contains(err.Error(), "s3cr3tpw") {
@@ -168,21 +169,6 @@ func TestOpenErrorsRedactPassword(t *testing.T) {
 		}
 		if !strings.HasPrefix(err.Error(), "open state postgres://") {
 			t.Errorf("error does not name the URL: %v", err)
-		}
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://u:pw@h:5432/db?sslmode=disable":        "postgres://u:xxxxx@h:5432/db?sslmode=disable",
-		"postgres://u@h/db":                                "postgres://u@h/db",
-		"postgresql://h/db?password=pw&application_name=w": "postgresql://h/db?application_name=w&password=xxxxx",
-		"postgres://h/db?sslpassword=pw":                   "postgres://h/db?sslpassword=xxxxx",
-		"sqlite:.wharf/state.db":                           "sqlite:.wharf/state.db",
-		"mysql://root:pw@[::1/x":                           "mysql://(unparseable URL)",
-	} {
-		if got := statepg.RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
