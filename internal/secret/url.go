@@ -41,15 +41,16 @@ func RedactURL(s string) string {
 		}
 	}
 	if u.RawQuery != "" {
-		q := u.Query()
+		q, masked := u.Query(), false
 		for k := range q {
 			if isSecretParam(k) {
 				q[k] = []string{redactedText}
-				changed = true
+				masked = true
 			}
 		}
-		if changed {
+		if masked {
 			u.RawQuery = q.Encode()
+			changed = true
 		}
 	}
 	out := s
