@@ -55,6 +55,7 @@ func newCopyDecoder(mem memory.Allocator, table string, cols []pgColumn, schema 
 		}
 		d.fields[i] = f
 	}
+	rb.Reserve(batchRows)
 	return d, nil
 }
 
@@ -221,14 +222,49 @@ func (d *copyDecoder) parseHeader(buf []byte) (int, error) {
 	return fixed + ext, nil
 }
 
-// flush hands the rows in the builders to emit as one record.
+// flush hands the rows in the builders to emit as one record, then sizes
+// the builders for the next batch.
 func (d *copyDecoder) flush() error {
 	if d.batch == 0 {
 		return nil
 	}
 	rec := d.rb.NewRecordBatch()
 	d.batch = 0
+	d.reserveLike(rec)
 	return d.emit(rec)
+}
+
+// reserveLike gives the emptied builders room for a full batch at once, and
+// the variable-width ones as many value bytes as rec held plus an eighth.
+// Left alone, a builder grows from 32 rows by doubling: every batch then
+// zeroes and copies each column about twice.
+func (d *copyDecoder) reserveLike(rec arrow.RecordBatch) {
+	d.rb.Reserve(d.batchRows)
+	for i, b := range d.rb.Fields() {
+		bb := binaryBuilderOf(b)
+		if bb == nil {
+			continue
+		}
+		bufs := rec.Column(i).Data().Buffers()
+		if len(bufs) == 3 && bufs[2] != nil {
+			n := bufs[2].Len()
+			bb.ReserveData(n + n/8)
+		}
+	}
+}
+
+// binaryBuilderOf finds the variable-width byte builder b appends to (text
+// and JSON builders wrap one), or nil.
+func binaryBuilderOf(b array.Builder) *array.BinaryBuilder {
+	switch b := b.(type) {
+	case *array.BinaryBuilder:
+		return b
+	case *array.StringBuilder:
+		return b.BinaryBuilder
+	case *array.ExtensionBuilder:
+		return binaryBuilderOf(b.Builder)
+	}
+	return nil
 }
 
 // finish checks the stream ended cleanly and emits the last rows.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,5 +273,67 @@ func TestDecoderRejectsNullInNotNull(t *testing.T) {
 func release(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
+	}
+}
+
+// growthCounter counts reallocations that must move a buffer.
+type growthCounter struct {
+	memory.Allocator
+	grown atomic.Int64
+}
+
+func (g *growthCounter) Reallocate(size int, b []byte) []byte {
+	if size > cap(b) {
+		g.grown.Add(1)
+	}
+	return g.Allocator.Reallocate(size, b)
+}
+
+// TestDecoderSizesBuildersOnce checks that after the first batch the
+// builders start every batch with room for all of it: no column grows (and
+// so zeroes and copies its buffers again) while a batch fills.
+func TestDecoderSizesBuildersOnce(t *testing.T) {
+	_, db := openTestSchema(t, DefaultOptions())
+	mustExec(t, db, "CREATE TABLE sized (id bigint NOT NULL, name text, doc jsonb)")
+	mustExec(t, db, `INSERT INTO sized SELECT g, 'name ' || lpad(g::text, 6, '0'), jsonb_build_object('k', g % 10)
+		FROM generate_series(1, 4000) g`)
+	ctx := context.Background()
+	live, err := describe(ctx, db.conn, source.TableRef{Name: "sized"}, DefaultNumericScale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream bytes.Buffer
+	if _, err := db.conn.PgConn().CopyTo(ctx, &stream, "COPY sized TO STDOUT (FORMAT binary)"); err != nil {
+		t.Fatal(err)
+	}
+	cols := make([]coltype.Column, len(live.cols))
+	for i, c := range live.cols {
+		cols[i] = c.col
+	}
+	mem := &growthCounter{Allocator: memory.DefaultAllocator}
+	var grownInFirst int64 = -1
+	batches := 0
+	dec, err := newCopyDecoder(mem, "sized", live.cols, coltype.ArrowSchema(cols), 1000, func(r arrow.RecordBatch) error {
+		defer r.Release()
+		if batches++; batches == 1 {
+			grownInFirst = mem.grown.Load()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Release()
+	if _, err := dec.Write(stream.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if batches != 4 {
+		t.Fatalf("%d batches, want 4", batches)
+	}
+	if later := mem.grown.Load() - grownInFirst; later != 0 {
+		t.Errorf("buffers grew %d times after the first batch (%d times in it), want none", later, grownInFirst)
 	}
 }
