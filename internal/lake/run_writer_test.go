@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
@@ -600,6 +602,11 @@ func TestDictionaryPolicy(t *testing.T) {
 		name := cc.PathInSchema().String()
 		if w, ok := want[name]; ok && cc.HasDictionaryPage() != w {
 			t.Errorf("column %s: dictionary page %v, want %v", name, cc.HasDictionaryPage(), w)
+		}
+		// 64-bit integers and timestamps, ordered or not, are delta-packed.
+		delta := slices.Contains(cc.Encodings(), parquet.Encodings.DeltaBinaryPacked)
+		if wantDelta := name == "id" || name == "created" || name == "updated"; delta != wantDelta {
+			t.Errorf("column %s: encodings %v, DELTA_BINARY_PACKED wanted: %v", name, cc.Encodings(), wantDelta)
 		}
 	}
 }
