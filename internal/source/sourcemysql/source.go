@@ -126,9 +126,19 @@ func (s *Source) where() string {
 	return fmt.Sprintf("user=%s addr=%s database=%s", s.cfg.User, s.cfg.Addr, s.cfg.DBName)
 }
 
-// Database is the connection's default database: the schema of a table
-// written without one, and the database part of the lake layout.
-func (s *Source) Database() string { return s.database }
+// Database names the source in the lake layout (<database>/<table>): the
+// connection's database, or, when the secret names none (tables are then
+// always written as database.table), the server's host name.
+func (s *Source) Database() string {
+	if s.database != "" {
+		return s.database
+	}
+	host, _, err := net.SplitHostPort(s.cfg.Addr)
+	if err != nil || host == "" {
+		return "mysql"
+	}
+	return host
+}
 
 // Close closes every connection.
 func (s *Source) Close() error { return s.db.Close() }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
 
@@ -63,5 +64,35 @@ func TestTLSRequired(t *testing.T) {
 	_, err := Open(context.Background(), strings.Replace(tdb.DSN, "?", "?tls=true&", 1))
 	if err == nil || !strings.Contains(err.Error(), "TLS requested but server does not support TLS") {
 		t.Errorf("Open with tls=true: %v", err)
+	}
+}
+
+// TestNoDatabase: a secret without a database reads database.table; a bare
+// table name fails saying how to name it, and the lake layout uses the host.
+func TestNoDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tdb := testdb.MySQL(t)
+	if _, err := tdb.DB.Exec("CREATE TABLE t (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(tdb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(ctx, u.User.Username()+"@tcp("+u.Host+")/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if got := src.Database(); got != u.Hostname() {
+		t.Errorf("Database() = %q, want the host %q", got, u.Hostname())
+	}
+	if _, err := src.Describe(ctx, source.TableRef{Schema: tdb.Name, Name: "t"}); err != nil {
+		t.Errorf("Describe(%s.t): %v", tdb.Name, err)
+	}
+	_, err = src.Describe(ctx, source.TableRef{Name: "t"})
+	if want := "table t: no database: write DATABASE.t, or name a database in the connection's secret (dbname)"; err == nil || err.Error() != want {
+		t.Errorf("Describe(t) = %v, want %s", err, want)
 	}
 }
