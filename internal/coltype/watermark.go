@@ -46,6 +46,18 @@ func CursorKind(k Kind) bool {
 	return false
 }
 
+// Bounds reports whether a watermark of kind w can bound a cursor column of
+// kind c: the same kind, or both integers, or both floats (so widening a
+// column keeps its watermark).
+func Bounds(w, c Kind) bool {
+	if w == c {
+		return true
+	}
+	isInt := func(k Kind) bool { return k == Int16 || k == Int32 || k == Int64 }
+	isFloat := func(k Kind) bool { return k == Float32 || k == Float64 }
+	return (isInt(w) && isInt(c)) || (isFloat(w) && isFloat(c))
+}
+
 // TimeWatermark builds the canonical watermark of a time value for kind
 // Date, Timestamp or TimestampTZ. Timestamps are truncated to microseconds.
 func TimeWatermark(k Kind, t time.Time) *Watermark {

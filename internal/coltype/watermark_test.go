@@ -77,3 +77,17 @@ func TestKindNamesRoundTrip(t *testing.T) {
 		t.Error("ParseKind(invalid) should fail")
 	}
 }
+
+func TestBounds(t *testing.T) {
+	for _, tc := range []struct {
+		w, c Kind
+		want bool
+	}{
+		{Int16, Int64, true}, {Int64, Int32, true}, {Float32, Float64, true}, {Date, Date, true},
+		{Int64, Float64, false}, {String, Timestamp, false}, {Timestamp, TimestampTZ, false}, {Decimal, Int64, false},
+	} {
+		if got := Bounds(tc.w, tc.c); got != tc.want {
+			t.Errorf("Bounds(%v, %v) = %v, want %v", tc.w, tc.c, got, tc.want)
+		}
+	}
+}

@@ -20,26 +20,11 @@ import (
 // from one snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY at
 // REPEATABLE READ on one connection. Records are never empty.
 func (s *Source) Extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
-	if req.Table == nil {
-		return source.Result{}, errors.New("extract: request has no table")
+	batchRows, err := req.Check(sink)
+	if err != nil {
+		return source.Result{}, err
 	}
 	ref := req.Table.Ref
-	if len(req.Table.Columns) == 0 {
-		return source.Result{}, fmt.Errorf("extract table %s: no columns requested", ref)
-	}
-	if sink == nil {
-		return source.Result{}, fmt.Errorf("extract table %s: nil sink", ref)
-	}
-	batchRows := req.BatchRows
-	if batchRows == 0 {
-		batchRows = source.DefaultBatchRows
-	}
-	if batchRows < 0 {
-		return source.Result{}, fmt.Errorf("extract table %s: negative batch rows %d", ref, batchRows)
-	}
-	if req.After != nil && req.Cursor == "" {
-		return source.Result{}, fmt.Errorf("extract table %s: a lower bound (after %s) needs a cursor column", ref, req.After)
-	}
 	if err := ctx.Err(); err != nil {
 		return source.Result{}, err
 	}
@@ -173,16 +158,7 @@ func matchColumns(live *liveTable, want []coltype.Column) ([]myColumn, error) {
 // channel, so decoding overlaps with the sink.
 func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols []myColumn, want []coltype.Column, query string, args []any, batchRows int, sink source.RecordSink) (int64, error) {
 	schema := coltype.ArrowSchema(want)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if !s.pipelined {
-		emit := func(rec arrow.RecordBatch) error {
-			defer rec.Release()
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return sink(rec)
-		}
+	produce := func(ctx context.Context, emit func(arrow.RecordBatch) error) (int64, error) {
 		dec, err := newRecordDecoder(s.mem, table, cols, schema, batchRows, emit)
 		if err != nil {
 			return 0, err
@@ -190,48 +166,22 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols 
 		defer dec.Release()
 		return readRows(ctx, conn, table, dec, query, args)
 	}
-	records := make(chan arrow.RecordBatch, 1)
-	emit := func(rec arrow.RecordBatch) error {
-		select {
-		case records <- rec:
-			return nil
-		case <-ctx.Done():
-			rec.Release()
-			return context.Cause(ctx)
+	if s.pipelined {
+		return source.Pipe(ctx, sink, produce)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a failed sink stops the query by closing the connection
+	return produce(ctx, func(rec arrow.RecordBatch) error {
+		defer rec.Release()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	}
-	dec, err := newRecordDecoder(s.mem, table, cols, schema, batchRows, emit)
-	if err != nil {
-		return 0, err
-	}
-	type outcome struct {
-		rows int64
-		err  error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		defer dec.Release()
-		n, err := readRows(ctx, conn, table, dec, query, args)
-		close(records)
-		done <- outcome{n, err}
-	}()
-	var sinkErr error
-	for rec := range records {
-		if sinkErr == nil {
-			if sinkErr = ctx.Err(); sinkErr == nil {
-				sinkErr = sink(rec)
-			}
-			if sinkErr != nil {
-				cancel() // closes the connection instead of reading the rest
-			}
+		if err := sink(rec); err != nil {
+			cancel()
+			return err
 		}
-		rec.Release()
-	}
-	out := <-done
-	if sinkErr != nil {
-		return 0, sinkErr
-	}
-	return out.rows, out.err
+		return nil
+	})
 }
 
 // readRows streams the query's rows straight from the driver (no
@@ -285,25 +235,13 @@ func readRows(ctx context.Context, conn *sql.Conn, table string, dec *recordDeco
 	return dec.rows, nil
 }
 
-// compatibleKinds reports whether a watermark of kind w can bound a cursor
-// of kind c: the same kind, or both integers, or both floats (so widening a
-// column keeps its watermark).
-func compatibleKinds(w, c coltype.Kind) bool {
-	if w == c {
-		return true
-	}
-	isInt := func(k coltype.Kind) bool { return k == coltype.Int16 || k == coltype.Int32 || k == coltype.Int64 }
-	isFloat := func(k coltype.Kind) bool { return k == coltype.Float32 || k == coltype.Float64 }
-	return (isInt(w) && isInt(c)) || (isFloat(w) && isFloat(c))
-}
-
 // bound turns a watermark into a SQL placeholder expression and its
 // argument, which the driver escapes and interpolates.
 func bound(w *coltype.Watermark, cur *myColumn) (string, any, error) {
 	if err := w.Validate(); err != nil {
 		return "", nil, fmt.Errorf("watermark %q for cursor %q: %w", w.Text, cur.col.Name, err)
 	}
-	if !compatibleKinds(w.Kind, cur.col.Kind) {
+	if !coltype.Bounds(w.Kind, cur.col.Kind) {
 		return "", nil, fmt.Errorf("watermark %q is a %v but cursor %q is a %v (%s)", w.Text, w.Kind, cur.col.Name, cur.col.Kind, cur.col.SourceType)
 	}
 	switch w.Kind {

@@ -18,18 +18,6 @@ var (
 	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// compatibleKinds reports whether a watermark of kind w can bound a cursor
-// of kind c: the same kind, or both integers, or both floats (so widening a
-// column keeps its watermark).
-func compatibleKinds(w, c coltype.Kind) bool {
-	if w == c {
-		return true
-	}
-	isInt := func(k coltype.Kind) bool { return k == coltype.Int16 || k == coltype.Int32 || k == coltype.Int64 }
-	isFloat := func(k coltype.Kind) bool { return k == coltype.Float32 || k == coltype.Float64 }
-	return (isInt(w) && isInt(c)) || (isFloat(w) && isFloat(c))
-}
-
 // literal renders a watermark as a SQL literal cast to the cursor column's
 // type. The text is validated first; quotes are doubled (the session has
 // standard_conforming_strings on, so backslashes are plain characters). The
@@ -39,7 +27,7 @@ func literal(w *coltype.Watermark, cur *pgColumn) (string, error) {
 	if err := w.Validate(); err != nil {
 		return "", fmt.Errorf("watermark %q for cursor %q: %w", w.Text, cur.col.Name, err)
 	}
-	if !compatibleKinds(w.Kind, cur.col.Kind) {
+	if !coltype.Bounds(w.Kind, cur.col.Kind) {
 		return "", fmt.Errorf("watermark %q is a %v but cursor %q is a %v (%s)", w.Text, w.Kind, cur.col.Name, cur.col.Kind, cur.col.SourceType)
 	}
 	text := w.Text
