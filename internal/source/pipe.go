@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // Check validates a request for Extract and returns its batch size
@@ -77,4 +78,41 @@ func Pipe(ctx context.Context, sink RecordSink, produce func(ctx context.Context
 		return 0, sinkErr
 	}
 	return out.rows, out.err
+}
+
+// ReserveLike sizes emptied builders for the next batch: room for batchRows
+// rows at once, and for the variable-width columns as many value bytes as
+// rec (the batch just built) held plus an eighth. Left alone, a builder
+// grows from 32 rows by doubling: every batch then zeroes and copies each
+// column about twice.
+func ReserveLike(rb *array.RecordBuilder, batchRows int, rec arrow.RecordBatch) {
+	rb.Reserve(batchRows)
+	if rec == nil {
+		return
+	}
+	for i, b := range rb.Fields() {
+		bb := binaryBuilderOf(b)
+		if bb == nil {
+			continue
+		}
+		bufs := rec.Column(i).Data().Buffers()
+		if len(bufs) == 3 && bufs[2] != nil {
+			n := bufs[2].Len()
+			bb.ReserveData(n + n/8)
+		}
+	}
+}
+
+// binaryBuilderOf finds the variable-width byte builder b appends to (text
+// and JSON builders wrap one), or nil.
+func binaryBuilderOf(b array.Builder) *array.BinaryBuilder {
+	switch b := b.(type) {
+	case *array.BinaryBuilder:
+		return b
+	case *array.StringBuilder:
+		return b.BinaryBuilder
+	case *array.ExtensionBuilder:
+		return binaryBuilderOf(b.Builder)
+	}
+	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/uuid"
+
+	"github.com/wharf-data/wharf/internal/source"
 )
 
 // recordDecoder appends the driver's text-protocol values (nil, int64,
@@ -91,6 +93,7 @@ func newRecordDecoder(mem memory.Allocator, table string, cols []myColumn, schem
 			return nil, fmt.Errorf("extract table %s column %q: no decoder from %s to %T", table, cols[i].col.Name, cols[i].col.SourceType, b)
 		}
 	}
+	source.ReserveLike(d.bld, batchRows, nil)
 	return d, nil
 }
 
@@ -118,7 +121,9 @@ func (d *recordDecoder) flush() error {
 		return nil
 	}
 	d.n = 0
-	return d.emit(d.bld.NewRecordBatch())
+	rec := d.bld.NewRecordBatch()
+	source.ReserveLike(d.bld, d.batchRows, rec)
+	return d.emit(rec)
 }
 
 func (cd *colDecoder) append(v driver.Value) error {
