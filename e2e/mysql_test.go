@@ -19,6 +19,7 @@ import (
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/quickstart"
 	"github.com/wharf-data/wharf/internal/testdb"
+	"github.com/wharf-data/wharf/internal/testdb/duckread"
 )
 
 // mysqlUser creates a user with a password that may read only db, dropped
@@ -332,5 +333,65 @@ workflows:
 	r = wharf(t, dir, env, "discover", "-c", cat, "--connection", "shop", "--schema", "wharf_no_such_db")
 	if r.code != 1 || !strings.Contains(r.stderr, "list tables of database wharf_no_such_db: no such database") {
 		t.Errorf("discover of a missing database:\n%s", r)
+	}
+}
+
+// TestMySQLTypesReadByDuckDB lands one row of each MySQL type family with
+// the built binary and reads the Parquet back with DuckDB, a reader that is
+// not arrow-go.
+func TestMySQLTypesReadByDuckDB(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	cols := []struct{ name, ddl, literal, duck, want string }{
+		{"tiu", "tinyint unsigned", "255", "tiu::VARCHAR", "255"},
+		{"biu", "bigint unsigned", "18446744073709551615", "biu::VARCHAR", "18446744073709551615"},
+		{"b1", "tinyint(1)", "1", "b1::VARCHAR", "true"},
+		{"d", "decimal(12,2)", "-1234567890.12", "d::VARCHAR", "-1234567890.12"},
+		{"d65", "decimal(65,30)", "1.000000000000000000000000000001", "d65", "1.000000000000000000000000000001"},
+		{"f", "float", "16777216", "f::DOUBLE::VARCHAR", "16777216.0"},
+		{"db", "double", "-2.5e-300", "db::VARCHAR", "-2.5e-300"},
+		{"bits", "bit(10)", "b'1010101010'", "bits::VARCHAR", "682"},
+		{"latin", "varchar(20) character set latin1", "'café'", "latin", "café"},
+		{"bl", "blob", "x'00ff10'", "hex(bl)", "00FF10"},
+		{"en", "enum('small','large')", "'large'", "en", "large"},
+		{"st", "set('x','y')", "'y,x'", "st", "x,y"},
+		{"js", "json", `'{"a": [1, null]}'`, "json_extract(js, '$.a[0]')::VARCHAR", "1"},
+		{"dt", "date", "'2024-02-29'", "dt::VARCHAR", "2024-02-29"},
+		{"dtm", "datetime(6)", "'9999-12-31 23:59:59.999999'", "dtm::VARCHAR", "9999-12-31 23:59:59.999999"},
+		{"ts", "timestamp(6) NULL", "'2038-01-19 03:14:07.5'", "epoch_us(ts)::VARCHAR", "2147483647500000"},
+		{"tm", "time(6)", "'23:59:59.999999'", "tm::VARCHAR", "23:59:59.999999"},
+		{"yr", "year", "1901", "yr::VARCHAR", "1901"},
+		{"geo", "geometry", "ST_GeomFromText('POINT(1 2)')", "hex(geo)", "0101000000000000000000F03F0000000000000040"},
+	}
+	defs := []string{"id int PRIMARY KEY"}
+	names, vals := []string{"id"}, []string{"1"}
+	var duckCols []string
+	for _, c := range cols {
+		defs = append(defs, c.name+" "+c.ddl)
+		names = append(names, c.name)
+		vals = append(vals, c.literal)
+		duckCols = append(duckCols, c.duck)
+	}
+	mysqlExec(t, tdb.DB, "CREATE TABLE zoo ("+strings.Join(defs, ", ")+")")
+	mysqlExec(t, tdb.DB, "INSERT INTO zoo ("+strings.Join(names, ", ")+") VALUES ("+strings.Join(vals, ", ")+")")
+
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	cat := filepath.Join(dir, "wharf.yaml")
+	writeText(t, cat, fmt.Sprintf("connections:\n  db: {engine: mysql, secret: env:DB_URL}\nlakes:\n  raw: {url: \"file://%s\"}\nworkflows:\n  - {name: zoo, table: zoo}\n", lakeDir))
+	mustWharf(t, dir, []string{"DB_URL=" + tdb.URL}, "run", "-c", cat, "zoo")
+	files := parquetFiles(t, lakeDir)
+	if len(files) != 1 {
+		t.Fatalf("landed %v, want one file", files)
+	}
+	duck := duckread.Open(t)
+	got := duckread.Strings(t, duck, "SELECT "+strings.Join(duckCols, ", ")+" FROM read_parquet(?)", filepath.Join(lakeDir, files[0]))
+	if len(got) != 1 {
+		t.Fatalf("DuckDB read %d rows, want 1", len(got))
+	}
+	for i, c := range cols {
+		if g := got[0][i]; g == nil || *g != c.want {
+			t.Errorf("%s (%s): DuckDB reads %s = %v, want %q", c.name, c.ddl, c.duck, show(g), c.want)
+		}
 	}
 }
