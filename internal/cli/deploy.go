@@ -24,11 +24,15 @@ its history. A changed cursor column or source table resets the watermark: such 
 			if err != nil {
 				return err
 			}
-			p, st, err := a.computePlan(cmd.Context(), cat, deploy.Options{Prune: prune})
+			st, err := a.openState(cmd.Context(), 0)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			p, err := a.computePlan(cmd.Context(), st, cat, deploy.Options{Prune: prune})
+			if err != nil {
+				return err
+			}
 			printPlan(a.stdout, p, false)
 			if err := deploy.Apply(cmd.Context(), st, p, allowReset); err != nil {
 				return failed(err)

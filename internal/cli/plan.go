@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/deploy"
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -34,11 +35,17 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 				return err
 			}
 			a.catalogNotes(cat)
-			p, st, err := a.computePlan(cmd.Context(), cat, deploy.Options{Prune: prune})
+			// Read only: plan creates, migrates and writes nothing (a state
+			// that does not exist yet has nothing deployed).
+			st, err := state.OpenReadOnly(cmd.Context(), a.stateURL)
+			if err != nil {
+				return failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
+			}
+			defer st.Close()
+			p, err := a.computePlan(cmd.Context(), st, cat, deploy.Options{Prune: prune})
 			if err != nil {
 				return err
 			}
-			st.Close()
 			if asJSON {
 				b, err := json.Marshal(p)
 				if err != nil {
@@ -57,24 +64,19 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 	return cmd
 }
 
-// computePlan opens the state store and plans cat against it; the caller
-// closes the returned store. Notes go to stderr.
-func (a *app) computePlan(ctx context.Context, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, state.Store, error) {
-	st, err := a.openState(ctx, 0)
-	if err != nil {
-		return nil, nil, err
-	}
+// computePlan plans cat against what st has deployed (see planAgainst),
+// as a command's error.
+func (a *app) computePlan(ctx context.Context, st state.Deployments, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, error) {
 	p, err := a.planAgainst(ctx, st, cat, opts)
 	if err != nil {
-		st.Close()
-		return nil, nil, failed(err)
+		return nil, failed(err)
 	}
-	return p, st, nil
+	return p, nil
 }
 
 // planAgainst plans cat against the workflows deployed in st, expanding
 // table patterns against their sources; notes go to stderr.
-func (a *app) planAgainst(ctx context.Context, st state.Store, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, error) {
+func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalog.Catalog, opts deploy.Options) (*deploy.Plan, error) {
 	l := &sourceLister{secrets: a.secrets}
 	defer l.close()
 	p, e, err := deploy.Compute(ctx, st, cat, l, opts)

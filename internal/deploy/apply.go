@@ -10,7 +10,7 @@ import (
 
 // Compute expands the catalog (see Expand) and plans it against what the
 // store has deployed.
-func Compute(ctx context.Context, store state.Store, cat *catalog.Catalog, l Lister, opts Options) (*Plan, *Expansion, error) {
+func Compute(ctx context.Context, store state.Deployments, cat *catalog.Catalog, l Lister, opts Options) (*Plan, *Expansion, error) {
 	e, err := Expand(ctx, cat, l)
 	if err != nil {
 		return nil, nil, err

@@ -2,11 +2,13 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state/statepg"
+	"github.com/wharf-data/wharf/internal/state/staterun"
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
 )
 
@@ -44,3 +46,48 @@ func Open(ctx context.Context, url string) (Store, error) {
 	return nil, fmt.Errorf("open state %s: unsupported URL (want sqlite:PATH, sqlite://PATH, postgres:// or postgresql://)",
 		secret.RedactURL(url))
 }
+
+// Deployments lists the deployed workflows: all that `wharf plan` reads.
+// Every Store is one.
+type Deployments interface {
+	DeployedWorkflows(ctx context.Context) ([]Deployed, error)
+	Close() error
+}
+
+// OpenReadOnly opens the state store at url (as Open) to read what is
+// deployed, creating, migrating and writing nothing: a SQLite file that
+// does not exist, or a database without wharf's tables, has nothing
+// deployed.
+func OpenReadOnly(ctx context.Context, url string) (Deployments, error) {
+	var (
+		d   Deployments
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if path == "" {
+			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, DefaultURL)
+		}
+		var s *statesqlite.Store
+		if s, err = statesqlite.OpenReadOnly(ctx, path); err == nil {
+			d = s
+		}
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		var s *statepg.Store
+		if s, err = statepg.OpenReadOnly(ctx, url); err == nil {
+			d = s
+		}
+	default:
+		return Open(ctx, url) // the same errors
+	}
+	if errors.Is(err, staterun.ErrNoState) {
+		return nothingDeployed{}, nil
+	}
+	return d, err
+}
+
+type nothingDeployed struct{}
+
+func (nothingDeployed) DeployedWorkflows(context.Context) ([]Deployed, error) { return nil, nil }
+func (nothingDeployed) Close() error                                          { return nil }

@@ -28,6 +28,41 @@ type Store struct {
 // postgresql://) and applies pending migrations. Errors name the URL with
 // its password redacted.
 func Open(ctx context.Context, url string) (*Store, error) {
+	pool, err := connect(ctx, url, false)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, &openError{url: secret.RedactURL(url), msg: secret.ScrubURL(err.Error(), url), err: err}
+	}
+	return s, nil
+}
+
+// OpenReadOnly connects to the PostgreSQL state at url to read it: its
+// sessions are read-only and nothing is migrated. The error wraps
+// ErrNoState when the schema has no wharf tables.
+func OpenReadOnly(ctx context.Context, url string) (*Store, error) {
+	pool, err := connect(ctx, url, true)
+	if err != nil {
+		return nil, err
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('wharf_workflows') IS NOT NULL`).Scan(&exists); err != nil {
+		pool.Close()
+		return nil, &openError{url: secret.RedactURL(url), msg: secret.ScrubURL(err.Error(), url), err: err}
+	}
+	if !exists {
+		pool.Close()
+		return nil, &openError{url: secret.RedactURL(url), msg: staterun.ErrNoState.Error(), err: staterun.ErrNoState}
+	}
+	return &Store{pool: pool}, nil
+}
+
+// connect opens a pool on url and checks that it answers; readOnly makes
+// every session read-only. Errors name the redacted URL.
+func connect(ctx context.Context, url string, readOnly bool) (*pgxpool.Pool, error) {
 	red := secret.RedactURL(url)
 	if _, err := neturl.Parse(url); err != nil {
 		// Where a malformed URL's password ends is guesswork, and both
@@ -38,6 +73,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
 	}
+	if readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
@@ -46,12 +84,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, &openError{url: red, msg: secret.ScrubURL("connect: "+err.Error(), url), err: err}
 	}
-	s := &Store{pool: pool}
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
-	}
-	return s, nil
+	return pool, nil
 }
 
 var errMalformedURL = errors.New("malformed URL")

@@ -33,3 +33,7 @@ type LimitError struct{ Limit int }
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("list runs: RunFilter.Limit %d is negative", e.Limit)
 }
+
+// ErrNoState is wrapped by read-only opens of a state store that does not
+// exist yet (no SQLite file, or no wharf tables): nothing is deployed.
+var ErrNoState = errors.New("no wharf state here yet")

@@ -58,6 +58,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens the SQLite state file at path to read it, creating,
+// migrating and writing nothing; the error wraps ErrNoState when the file
+// does not exist or has no wharf tables.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open state sqlite: empty file path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
+	}
+	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, staterun.ErrNoState)
+	}
+	db, err := sql.Open("sqlite", DSN(abs)+"&mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'wharf_workflows'`).Scan(&n); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
+	}
+	if n == 0 {
+		db.Close()
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, staterun.ErrNoState)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
 // DSN returns the modernc.org/sqlite data source name for the state file at
 // an absolute path: a SQLite URI with the path's '%', '?' and '#'
 // percent-escaped, the busy timeout set first (so that the switch to WAL
