@@ -76,44 +76,43 @@ if [ -n "${IDLE:-}" ]; then
   exit 0
 fi
 
+# Counts straight from the state database (wharf runs --json over 10,000
+# runs is too slow to poll).
+if [[ "$WHARF_STATE" == postgres* ]]; then
+  sp=$(sed -n 's/.*[?&]search_path=\([^&]*\).*/\1/p' <<<"$WHARF_STATE")
+  pgurl=$(sed 's/[?&]search_path=[^&]*//' <<<"$WHARF_STATE")
+  q() { PGOPTIONS="${sp:+-c search_path=$sp}" psql "$pgurl" -Atqc "$1"; }
+  epoch() { echo "extract(epoch from $1)"; }
+else
+  q() { sqlite3 -cmd '.timeout 10000' "${WHARF_STATE#sqlite:}" "$1"; }
+  epoch() { echo "$1 / 1e6"; }
+fi
+
 now=$(date +%s)
 [ "$now" -lt "$fire" ] || { echo "start-up took past the fire time; raise lead" >&2; exit 1; }
 sleep $((fire - now))
 t0=$(ticks); peak=0; drained=""
-count() { "$W" runs --json --limit $((N * 3)) 2>/dev/null | python3 -c '
-import json, sys
-fire = int(sys.argv[1])
-runs = [r for r in json.load(sys.stdin) if r["trigger"] in ("schedule", "retry")]
-done = [r for r in runs if r["finished_at"] and r["status"] in ("succeeded", "failed", "skipped", "cancelled")]
-print(len([r for r in done if r["trigger"] == "schedule"]), len(runs))' "$fire"; }
 for s in $(seq 1 "$MAX"); do
   r=$(rss); [ "$r" -gt "$peak" ] && peak=$r
   if [ $((s % 5)) -eq 0 ]; then
-    read -r finished _ < <(count)
-    if [ "$finished" -ge "$N" ]; then drained=$s; break; fi
+    ran=$(q "SELECT count(DISTINCT workflow) FROM wharf_runs WHERE run_trigger = 'schedule'")
+    active=$(q "SELECT count(*) FROM wharf_runs WHERE status IN ('queued', 'running')")
+    if [ "$ran" -ge "$N" ] && [ "$active" -eq 0 ]; then drained=$s; break; fi
   fi
   sleep 1
 done
 t1=$(ticks); el=$(( $(date +%s) - fire ))
 cpu=$(echo "scale=1; 100 * ($t1 - $t0) / $hz / $el" | bc)
 
-"$W" runs --json --limit $((N * 3)) | python3 -c '
-import json, sys, collections, datetime
-fire, n, el = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-ts = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-runs = [r for r in json.load(sys.stdin) if r["trigger"] in ("schedule", "retry")]
-sched = collections.Counter(r["workflow"] for r in runs if r["trigger"] == "schedule")
-status = collections.Counter(r["status"] for r in runs)
-lost = n - len(sched)
-doubled = sum(1 for c in sched.values() if c > 1)
-ends = [ts(r["finished_at"]) for r in runs if r["finished_at"]]
-starts = sorted(ts(r["started_at"]) - fire for r in runs if r["started_at"] and r["trigger"] == "schedule")
-last = max(ends) - fire if ends else float("nan")
-print("runs by status: %s" % dict(status))
-print("first run started %.1f s after the fire time" % (starts[0] if starts else float("nan")))
-print("fire time -> last run finished: %.1f s (%d of %d workflows ran; measured for %d s)" % (last, len(sched), n, el))
-print("lost: %d, doubled: %d, skipped: %d" % (lost, doubled, status.get("skipped", 0)))
-' "$fire" "$N" "$el"
+echo "runs by trigger and status: $(q "SELECT run_trigger || ' ' || status || ' ' || count(*) FROM wharf_runs GROUP BY run_trigger, status" | tr '\n' ',')"
+printf 'first run started %.1f s after the fire time\n' \
+  "$(q "SELECT $(epoch "min(started_at)") - $fire FROM wharf_runs WHERE run_trigger = 'schedule' AND status <> 'queued'")"
+printf 'fire time -> last run finished: %.1f s (%s of %d workflows ran; measured for %d s)\n' \
+  "$(q "SELECT coalesce($(epoch "max(finished_at)") - $fire, -1) FROM wharf_runs")" \
+  "$(q "SELECT count(DISTINCT workflow) FROM wharf_runs WHERE run_trigger = 'schedule'")" "$N" "$el"
+echo "lost: $(q "SELECT $N - count(DISTINCT workflow) FROM wharf_runs WHERE run_trigger = 'schedule'")," \
+  "doubled: $(q "SELECT count(*) FROM (SELECT workflow FROM wharf_runs WHERE run_trigger = 'schedule' GROUP BY workflow HAVING count(*) > 1) d")," \
+  "skipped: $(q "SELECT count(*) FROM wharf_runs WHERE status = 'skipped'")"
 printf 'CPU %s%% of one core (all wharf processes, fire time to end), peak RSS %.0f MB (sum)\n' "$cpu" "$(echo "$peak / 1024" | bc -l)"
 [ -n "$drained" ] || echo "NOT DRAINED within $MAX s"
-grep -c 'level=WARN\|level=ERROR' serve.log | sed 's/^/serve WARN+ERROR lines: /'
+cat serve.log ${WORKER:+worker.log} | grep -c 'level=WARN\|level=ERROR' | sed 's/^/WARN+ERROR log lines: /' || true

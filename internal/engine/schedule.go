@@ -67,7 +67,7 @@ func scheduled(d *state.Deployed) bool {
 // while no leader ran (see TickArgs).
 
 // tickBatch is how many runs one transaction of a tick queues.
-const tickBatch = 500
+const tickBatch = 100
 
 // tickPoll is how often idle tick workers look for ticks: River's
 // fallback when nothing notifies them, which on SQLite is always.
