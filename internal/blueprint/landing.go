@@ -57,6 +57,9 @@ type Result struct {
 	Started       time.Time
 	Duration      time.Duration
 	Notes         []string // e.g. "no updated_at column: full load"
+	// Bound is the rule that capped the window's high end below max(cursor)
+	// (transactions in flight, settle), from the source; "" = none.
+	Bound string
 	Err           error
 }
 
@@ -213,7 +216,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	if err := l.extractAndCommit(ctx, wf, lk, src, table, cursor, after, lakeH, prefix, run, res); err != nil {
 		return err
 	}
-	log.Info("landed", "rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String())
+	log.Info("landed", "rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String(), "bounded_by", res.Bound)
 	return nil
 }
 
@@ -344,7 +347,7 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	stamp := newStampColumn(run.StartedAt)
 	defer stamp.release()
 	var readBytes int64
-	out, err := src.Extract(ctx, source.Request{Table: table, Cursor: cursor, After: after, BatchRows: batchRows}, func(rec arrow.RecordBatch) error {
+	out, err := src.Extract(ctx, source.Request{Table: table, Cursor: cursor, After: after, BatchRows: batchRows, Settle: wf.Settle}, func(rec arrow.RecordBatch) error {
 		n := rec.NumRows()
 		ts := stamp.slice(int(n))
 		defer ts.Release()
@@ -363,6 +366,7 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		}
 		return nil
 	})
+	res.Bound = out.Bound
 	if err != nil {
 		return err
 	}

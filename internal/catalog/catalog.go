@@ -81,6 +81,11 @@ type Workflow struct {
 	CursorAuto bool
 	// Lookback re-reads this much before the watermark (time cursors only).
 	Lookback time.Duration
+	// Settle holds back cursor values newer than the source's clock minus
+	// Settle for the next run (date/time cursors), for rows whose cursor the
+	// source's transactions cannot bound (app-supplied timestamps, a role
+	// that cannot see other sessions' transactions).
+	Settle time.Duration
 	// PartitionBy partitions output by this column's value (Hive style,
 	// col=value) instead of ingestion_date.
 	PartitionBy string

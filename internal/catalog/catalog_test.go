@@ -26,7 +26,7 @@ testdata/glue.bad.json:14:5: WorkflowList[1].SecretName: required: the name of t
 testdata/glue.bad.json:15:23: WorkflowList[1].WorkflowName: duplicate workflow name "rds_to_s3_public_regions" (first at line 4)
 testdata/glue.bad.json:17:32: WorkflowList[1].DestinationBucketName: "Data_Lake" is neither an S3 bucket name (3-63 of a-z 0-9 . -) nor a URL (s3://..., gs://..., azblob://..., file:///...)
 testdata/glue.bad.json:19:30: WorkflowList[1].ScheduleCronPattern: "10 21 * * *": want an AWS cron pattern of 6 fields (minutes hours day-of-month month day-of-week year), e.g. "10 21 * * ? *"
-testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WorkflowName)
+testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfLookback, WharfSettle, WorkflowName)
 testdata/glue.bad.json:22:5: WorkflowList[2].DestinationBucketName: required: an S3 bucket name or a lake URL (s3://, gs://, azblob://, file:///)
 testdata/glue.bad.json:28:31: WorkflowList[2].DestinationFileCount: "1.5" is not a whole number of at least 1
 testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did you mean "WorkflowName"?)
@@ -104,7 +104,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, connection, cursor, exclude, format, lake, lookback, name, partition_by, schedule, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, connection, cursor, exclude, format, lake, lookback, name, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog

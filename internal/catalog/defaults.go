@@ -41,6 +41,7 @@ func (doc *document) withDefaults() {
 		// A default lookback only applies to incremental workflows.
 		if w.cursor.Value != "" {
 			inherit(&w.lookback, def.lookback)
+			inherit(&w.settle, def.settle)
 		}
 		inherit(&w.timezone, def.timezone)
 		inherit(&w.schedule, def.schedule)

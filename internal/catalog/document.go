@@ -33,7 +33,7 @@ type rawLake struct {
 }
 
 type rawDefaults struct {
-	connection, lake, schedule, cursor, lookback, timezone field
+	connection, lake, schedule, cursor, lookback, settle, timezone field
 }
 
 type rawWorkflow struct {
@@ -42,6 +42,7 @@ type rawWorkflow struct {
 
 	name, table, connection, lake field
 	cursor, lookback, timezone    field
+	settle                        field
 	schedule                      field
 	partitionBy, blueprint        field
 	format, fileCount             field

@@ -18,6 +18,8 @@ var glueKeys = []string{
 	"DestinationFileFormat", "DestinationFileCount", "S3PartitionColumnName",
 	"JobScheduleType", "ScheduleCronPattern",
 	"GlueExecutionRole", "NetworkConnectionName", "NumberOfWorkers",
+	// wharf's extensions of the format (docs/catalog.md).
+	"WharfLookback", "WharfSettle",
 }
 
 // glueIgnored are Glue keys wharf accepts but does not need, with the
@@ -111,7 +113,8 @@ func (d *decoder) glueEntry(g *glueState, i int, n *yaml.Node) {
 		partitionBy: f["S3PartitionColumnName"],
 		format:      f["DestinationFileFormat"],
 		fileCount:   f["DestinationFileCount"],
-		lookback:    unset(path+".lookback", pos),
+		lookback:    f["WharfLookback"],
+		settle:      f["WharfSettle"],
 		timezone:    unset(path+".timezone", pos),
 		blueprint:   unset(path+".blueprint", pos),
 	}

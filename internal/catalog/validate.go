@@ -234,6 +234,7 @@ func (v *validator) defaults() {
 	v.reference(d.lake, "lake", v.doc.lakeNames())
 	v.column(d.cursor, true)
 	v.duration(d.lookback)
+	v.duration(d.settle)
 	tzOK := v.timezone(d.timezone)
 	if ok(d.schedule) {
 		v.schedule(d.schedule, "", tzOK, false)
@@ -321,7 +322,7 @@ func (v *validator) table(f field) {
 	}
 }
 
-// duration checks a lookback: a Go duration of at least 0.
+// duration checks a lookback or settle: a Go duration of at least 0.
 func (v *validator) duration(f field) (time.Duration, bool) {
 	if !ok(f) || strings.TrimSpace(f.Value) == "" {
 		return 0, ok(f)
@@ -332,7 +333,7 @@ func (v *validator) duration(f field) (time.Duration, bool) {
 		v.errorf(f, "%q is not a duration: want e.g. 0s, 10m, 1h30m", f.Value)
 		return 0, false
 	case d < 0:
-		v.errorf(f, "%q: a lookback cannot be negative", f.Value)
+		v.errorf(f, "%q: a %s cannot be negative", f.Value, f.Path[strings.LastIndex(f.Path, ".")+1:])
 		return 0, false
 	}
 	return d, true
@@ -427,6 +428,12 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 		wf.Lookback = d
 		if d > 0 && w.cursor.Value == "" && !w.cursor.Bad {
 			v.errorf(w.lookback, "%s needs a cursor: without one every run is a full load", w.lookback.Value)
+		}
+	}
+	if d, good := v.duration(w.settle); good {
+		wf.Settle = d
+		if d > 0 && w.cursor.Value == "" && !w.cursor.Bad {
+			v.errorf(w.settle, "%s needs a cursor: without one every run is a full load", w.settle.Value)
 		}
 	}
 	tzOK := v.timezone(w.timezone)

@@ -11,9 +11,9 @@ var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows"}
 	wharfConnectionKeys = []string{"engine", "secret"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret"}
-	wharfDefaultsKeys   = []string{"connection", "lake", "schedule", "cursor", "lookback", "timezone"}
+	wharfDefaultsKeys   = []string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone"}
 	wharfWorkflowKeys   = []string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "partition_by", "blueprint", "format", "exclude"}
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude"}
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -106,6 +106,8 @@ func (d *decoder) wharfDefaults(doc *document, n *yaml.Node) {
 			doc.defaults.cursor = f
 		case "lookback":
 			doc.defaults.lookback = f
+		case "settle":
+			doc.defaults.settle = f
 		case "timezone":
 			doc.defaults.timezone = f
 		}
@@ -118,7 +120,7 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 	w := &rawWorkflow{path: path, pos: pos,
 		name: unset(path+".name", pos), table: unset(path+".table", pos),
 		connection: unset(path+".connection", pos), lake: unset(path+".lake", pos),
-		cursor: unset(path+".cursor", pos), lookback: unset(path+".lookback", pos),
+		cursor: unset(path+".cursor", pos), lookback: unset(path+".lookback", pos), settle: unset(path+".settle", pos),
 		timezone: unset(path+".timezone", pos), schedule: unset(path+".schedule", pos),
 		partitionBy: unset(path+".partition_by", pos), blueprint: unset(path+".blueprint", pos),
 		format: unset(path+".format", pos), fileCount: unset(path+".file_count", pos),
@@ -151,6 +153,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 			w.timezone = f
 		case "lookback":
 			w.lookback = f
+		case "settle":
+			w.settle = f
 		case "partition_by":
 			w.partitionBy = f
 		case "blueprint":

@@ -23,6 +23,7 @@ var fields = []field{
 		return a.Workflow.Cursor == b.Workflow.Cursor && a.Workflow.CursorAuto != b.Workflow.CursorAuto
 	}},
 	{"lookback", func(a, b *catalog.Resolved) bool { return a.Workflow.Lookback != b.Workflow.Lookback }},
+	{"settle", func(a, b *catalog.Resolved) bool { return a.Workflow.Settle != b.Workflow.Settle }},
 	{"schedule", func(a, b *catalog.Resolved) bool {
 		x, y := a.Workflow.Schedule, b.Workflow.Schedule
 		return x.Kind != y.Kind || x.Expr != y.Expr || x.Dialect != y.Dialect || x.Every != y.Every

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -79,6 +80,9 @@ type Request struct {
 	After *coltype.Watermark
 	// BatchRows is the number of rows per Arrow record (0 = 65,536).
 	BatchRows int
+	// Settle holds back date/time cursor values newer than the source's
+	// clock minus Settle (the catalog's settle): they land next run.
+	Settle time.Duration
 }
 
 // Result summarises an extract.
@@ -88,6 +92,10 @@ type Result struct {
 	// rows (nil when there is no cursor or the window had no rows). Rows with
 	// cursor <= High and > After are exactly the rows delivered.
 	High *coltype.Watermark
+	// Bound says which rule capped High below max(cursor), for the run's
+	// log ("" = none applied): rows a source transaction still in flight
+	// may write must stay above High, so that they land next run.
+	Bound string
 }
 
 // RecordSink receives the records of an extract in order. The record is

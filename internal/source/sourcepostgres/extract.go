@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
@@ -52,9 +53,9 @@ func (s *Source) extract(ctx context.Context, req source.Request, sink source.Re
 	if err != nil {
 		return source.Result{}, err
 	}
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, bound, err := beginSnapshot(ctx, conn, req)
 	if err != nil {
-		return source.Result{}, fmt.Errorf("extract table %s: begin snapshot: %w", ref, err)
+		return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }() // no-op after Commit
 
@@ -81,11 +82,21 @@ func (s *Source) extract(ctx context.Context, req source.Request, sink source.Re
 		}
 		curIdent := quoteIdent(cur.col.Name)
 		var after string
+		var conds []string
 		if req.After != nil {
 			if after, err = literal(req.After, cur); err != nil {
 				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
 			}
-			where = " WHERE " + curIdent + " > " + after
+			conds = append(conds, curIdent+" > "+after)
+		}
+		if bound != nil && boundsCursor(cur.col.Kind) {
+			res.Bound = bound.rule
+			if !bound.limit.IsZero() {
+				conds = append(conds, curIdent+" < "+bound.sqlLimit(cur.col.Kind))
+			}
+		}
+		if len(conds) > 0 {
+			where = " WHERE " + strings.Join(conds, " AND ")
 		}
 		res.High, err = queryHigh(ctx, tx, live.ident(), cur, where)
 		if err != nil {
@@ -269,4 +280,48 @@ func runCopy(ctx context.Context, conn *pgx.Conn, table string, dec *copyDecoder
 		return 0, fmt.Errorf("extract table %s: server sent %d rows, decoded %d", table, tag.RowsAffected(), dec.rows)
 	}
 	return dec.rows, nil
+}
+
+// beginSnapshot starts the run's REPEATABLE READ transaction. For a
+// timestamp cursor its first statement reads the in-flight bound (which
+// takes the snapshot); when transactions in flight could not be seen, most
+// often because they ended between the snapshot and the read, it tries
+// again with a new snapshot, twice, before settling for what it knows (and
+// says so in the rule).
+func beginSnapshot(ctx context.Context, conn *pgx.Conn, req source.Request) (pgx.Tx, *inFlightBound, error) {
+	wantBound := false
+	if req.Cursor != "" {
+		if c := req.Table.Column(req.Cursor); c != nil && boundsCursor(c.Kind) {
+			wantBound = true
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return nil, nil, fmt.Errorf("begin snapshot: %w", err)
+		}
+		if !wantBound {
+			return tx, nil, nil
+		}
+		table := quoteIdent(req.Table.Ref.Name)
+		if req.Table.Ref.Schema != "" {
+			table = quoteIdent(req.Table.Ref.Schema) + "." + table
+		}
+		b, err := readInFlightBound(ctx, tx, table, req.Settle)
+		if err != nil {
+			_ = tx.Rollback(context.Background())
+			return nil, nil, err
+		}
+		if b.unknown == 0 || req.Settle > 0 || attempt == 3 {
+			return tx, &b, nil
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			return nil, nil, fmt.Errorf("begin snapshot: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

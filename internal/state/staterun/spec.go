@@ -33,6 +33,7 @@ type (
 		Cursor        string       `json:"cursor"`
 		CursorAuto    bool         `json:"cursor_auto"`
 		Lookback      string       `json:"lookback"`
+		Settle        string       `json:"settle,omitempty"` // omitted when 0: specs deployed before settle keep their hash
 		PartitionBy   string       `json:"partition_by"`
 		Format        string       `json:"format"`
 		FileCountHint int          `json:"file_count_hint"`
@@ -66,7 +67,7 @@ func EncodeSpec(r catalog.Resolved) []byte {
 	doc := specDoc{
 		Workflow: specWorkflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
-			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(),
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(), Settle: settleText(w.Settle),
 			PartitionBy: w.PartitionBy, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: s.Every.String(), TimeZone: s.TimeZone},
@@ -100,6 +101,10 @@ func DecodeSpec(what string, data []byte) (catalog.Resolved, error) {
 	if err != nil {
 		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.lookback: %w", what, err)
 	}
+	settle, err := parseDuration(doc.Workflow.Settle)
+	if err != nil {
+		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.settle: %w", what, err)
+	}
 	every, err := parseDuration(doc.Workflow.Schedule.Every)
 	if err != nil {
 		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.schedule.every: %w", what, err)
@@ -108,7 +113,7 @@ func DecodeSpec(what string, data []byte) (catalog.Resolved, error) {
 	return catalog.Resolved{
 		Workflow: catalog.Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
-			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, PartitionBy: w.PartitionBy,
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, PartitionBy: w.PartitionBy,
 			Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: catalog.Schedule{Kind: catalog.ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},
@@ -134,4 +139,12 @@ func SpecHash(r catalog.Resolved) string {
 func hashSpec(spec []byte) string {
 	sum := sha256.Sum256(spec)
 	return hex.EncodeToString(sum[:])
+}
+
+// settleText is a settle duration as the spec keeps it: "" for none.
+func settleText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
