@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -265,6 +266,16 @@ func (cd *colDecoder) append(v driver.Value) error {
 			return fmt.Errorf("geometry value of %d bytes: want a 4-byte SRID and WKB", len(b))
 		}
 		cd.bin.Append(b[4:]) // drop the SRID: the rest is WKB
+	case decCastDecimal:
+		b, err := asBytes(v)
+		if err != nil {
+			return err
+		}
+		n, err := exactDecimal(b, int32(cd.c.col.Precision), int32(cd.c.col.Scale))
+		if err != nil {
+			return err
+		}
+		cd.dec.Append(n)
 	case decUUID:
 		b, err := asBytes(v)
 		if err != nil {
@@ -366,4 +377,19 @@ func parseDecimal(b []byte, prec, scale int32) (decimal128.Num, error) {
 		return n, fmt.Errorf("decimal %q does not fit decimal(%d,%d): %w", b, prec, scale, err)
 	}
 	return n, nil
+}
+
+// exactDecimal reads any number's text (exponents included) as
+// decimal(prec, scale), failing when that would round or overflow.
+func exactDecimal(b []byte, prec, scale int32) (decimal128.Num, error) {
+	r, ok := new(big.Rat).SetString(string(b))
+	if !ok {
+		return decimal128.Num{}, fmt.Errorf("value %q is not a number: cast: decimal(%d,%d) needs one", b, prec, scale)
+	}
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(prec)), nil)
+	if !r.IsInt() || new(big.Int).Abs(r.Num()).Cmp(limit) >= 0 {
+		return decimal128.Num{}, fmt.Errorf("value %s does not fit decimal(%d,%d) exactly: cast it to a wider decimal or to string", b, prec, scale)
+	}
+	return decimal128.FromBigInt(r.Num()), nil
 }

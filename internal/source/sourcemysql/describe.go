@@ -18,22 +18,23 @@ const MaxPrecision = 38
 type decoder int
 
 const (
-	decInt       decoder = iota // integers (and YEAR) → int16/int32/int64
-	decBool                     // tinyint(1): 0 or 1
-	decUint64                   // bigint unsigned → decimal(20,0)
-	decDecimal                  // decimal(p ≤ 38, s)
-	decText                     // char/varchar/text/enum/set, decimal(p > 38) → string
-	decJSON                     // json (MySQL), longtext CHECK json_valid (MariaDB)
-	decBytes                    // binary/varbinary/blob
-	decFloat32                  // float, read as CAST(... AS DOUBLE)
-	decFloat64                  // double
-	decDate                     // date
-	decDatetime                 // datetime → timestamp (no zone)
-	decTimestamp                // timestamp → timestamptz (session zone UTC)
-	decTime                     // time → time of day
-	decBit                      // bit(n): big-endian bytes → bool/int64/decimal(20,0)
-	decGeometry                 // geometry: SRID + WKB → WKB
-	decUUID                     // MariaDB uuid
+	decInt         decoder = iota // integers (and YEAR) → int16/int32/int64
+	decBool                       // tinyint(1): 0 or 1
+	decUint64                     // bigint unsigned → decimal(20,0)
+	decDecimal                    // decimal(p ≤ 38, s)
+	decText                       // char/varchar/text/enum/set, decimal(p > 38) → string
+	decJSON                       // json (MySQL), longtext CHECK json_valid (MariaDB)
+	decBytes                      // binary/varbinary/blob
+	decFloat32                    // float, read as CAST(... AS DOUBLE)
+	decFloat64                    // double
+	decDate                       // date
+	decDatetime                   // datetime → timestamp (no zone)
+	decTimestamp                  // timestamp → timestamptz (session zone UTC)
+	decTime                       // time → time of day
+	decBit                        // bit(n): big-endian bytes → bool/int64/decimal(20,0)
+	decGeometry                   // geometry: SRID + WKB → WKB
+	decUUID                       // MariaDB uuid
+	decCastDecimal                // any value's text, landed as decimal(p,s) only when exact
 )
 
 // myColumn is one described column: its neutral type and how to read it.
@@ -42,10 +43,16 @@ type myColumn struct {
 	dec decoder
 	// dataType is information_schema's DATA_TYPE (lower case), e.g. "int".
 	dataType string
+	// selectFmt, when set, is the SELECT-list expression with %[1]s for the
+	// quoted column (a cast the catalog asked for).
+	selectFmt string
 }
 
 // selectExpr is the column as it appears in the SELECT list.
 func (c *myColumn) selectExpr() string {
+	if c.selectFmt != "" {
+		return fmt.Sprintf(c.selectFmt, quoteIdent(c.col.Name))
+	}
 	if c.dec == decFloat32 {
 		// FLOAT is sent as text with 6 significant digits; as a DOUBLE it
 		// is exact, and converts back to the same float32.
@@ -255,6 +262,52 @@ func mapColumn(rc rawColumn, isJSON bool) (myColumn, *coltype.UnsupportedError) 
 		return c, &coltype.UnsupportedError{Column: rc.name, SourceType: rc.columnType}
 	}
 	return c, nil
+}
+
+// castPlan is how live column c is read when the catalog casts it to want
+// (want.Cast is set): the server converts the value in the SELECT list.
+//   - string: MySQL's own text of the value (FLOAT through DOUBLE, so all
+//     its digits; binary values as 0x hex; geometry as WKT; bit as a number)
+//   - json: numbers and booleans as JSON numbers, json as is, geometry as
+//     GeoJSON, everything else as a JSON string of its text
+//   - float64: CAST(... AS DOUBLE)
+//   - decimal(P,S): the exact text, landed only if it fits P,S exactly
+func castPlan(c myColumn, want coltype.Column) myColumn {
+	out := myColumn{col: want, dataType: c.dataType}
+	text := "CAST(%[1]s AS CHAR)"
+	switch {
+	case c.dec == decFloat32:
+		text = "CAST(CAST(%[1]s AS DOUBLE) AS CHAR)"
+	case c.dec == decBit:
+		text = "CAST(%[1]s + 0 AS CHAR)"
+	case c.dec == decBytes:
+		text = "CONCAT('0x', HEX(%[1]s))"
+	case c.dec == decGeometry:
+		text = "ST_AsText(%[1]s)"
+	}
+	switch want.Cast {
+	case coltype.CastString:
+		out.dec, out.selectFmt = decText, text
+	case coltype.CastJSON:
+		out.dec = decJSON
+		switch c.dec {
+		case decInt, decUint64, decDecimal, decFloat32, decFloat64, decBit:
+			out.selectFmt = text
+		case decBool:
+			out.selectFmt = "CASE WHEN %[1]s IS NULL THEN NULL WHEN %[1]s <> 0 THEN 'true' ELSE 'false' END"
+		case decJSON:
+			out.selectFmt = "%[1]s"
+		case decGeometry:
+			out.selectFmt = "ST_AsGeoJSON(%[1]s)"
+		default:
+			out.selectFmt = "JSON_QUOTE(" + text + ")"
+		}
+	case coltype.CastFloat64:
+		out.dec, out.selectFmt = decFloat64, "CAST(%[1]s AS DOUBLE)"
+	case coltype.CastDecimal:
+		out.dec, out.selectFmt = decCastDecimal, text
+	}
+	return out
 }
 
 // Describe reads a table's columns from the information schema. A table

@@ -142,7 +142,14 @@ func matchColumns(live *liveTable, want []coltype.Column) ([]myColumn, error) {
 			return nil, fmt.Errorf("extract table %s: column %q: %w", live.ref, w.Name, source.ErrNotFound)
 		}
 		g := got.col
-		if g.Kind != w.Kind || g.Precision != w.Precision || g.Scale != w.Scale || (g.Nullable && !w.Nullable) {
+		if w.Cast != coltype.CastNone {
+			if g.Nullable && !w.Nullable {
+				return nil, fmt.Errorf("extract table %s: column %q changed since it was described: it is now nullable; describe the table again", live.ref, w.Name)
+			}
+			out[i] = castPlan(*got, w)
+			continue
+		}
+		if !coltype.SameType(g, w) || (g.Nullable && !w.Nullable) {
 			return nil, fmt.Errorf("extract table %s: column %q changed since it was described: was %s, now %s; describe the table again",
 				live.ref, w.Name, w.SourceType, g.SourceType)
 		}
