@@ -172,23 +172,9 @@ func TestArrowMemoryReleased(t *testing.T) {
 // in chunks of every small size: rows split across CopyData messages (and
 // the header split from the first row) must decode exactly as one piece.
 func TestCopyStreamSplitAnywhere(t *testing.T) {
-	src, db := openTestSchema(t, DefaultOptions())
+	_, db := openTestSchema(t, DefaultOptions())
 	createRoundTrip(t, db)
-	ctx := context.Background()
-	live, err := describe(ctx, db.conn, source.TableRef{Name: "rt"}, DefaultNumericScale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stream bytes.Buffer
-	if _, err := db.conn.PgConn().CopyTo(ctx, &stream, "COPY rt TO STDOUT (FORMAT binary)"); err != nil {
-		t.Fatal(err)
-	}
-	_ = src
-	cols := make([]coltype.Column, len(live.cols))
-	for i, c := range live.cols {
-		cols[i] = c.col
-	}
-	schema := coltype.ArrowSchema(cols)
+	live, stream, schema := copyStream(t, db, "rt")
 	decodeAll := func(chunk int) []arrow.RecordBatch {
 		var recs []arrow.RecordBatch
 		dec, err := newCopyDecoder(memory.DefaultAllocator, "rt", live.cols, schema, 4, func(r arrow.RecordBatch) error {
@@ -270,6 +256,26 @@ func TestDecoderRejectsNullInNotNull(t *testing.T) {
 	}
 }
 
+// copyStream describes table and returns its whole binary COPY stream with
+// the Arrow schema of all its columns.
+func copyStream(t *testing.T, db *pgDB, table string) (*liveTable, *bytes.Buffer, *arrow.Schema) {
+	t.Helper()
+	ctx := context.Background()
+	live, err := describe(ctx, db.conn, source.TableRef{Name: table}, DefaultNumericScale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream bytes.Buffer
+	if _, err := db.conn.PgConn().CopyTo(ctx, &stream, "COPY "+quoteIdent(table)+" TO STDOUT (FORMAT binary)"); err != nil {
+		t.Fatal(err)
+	}
+	cols := make([]coltype.Column, len(live.cols))
+	for i, c := range live.cols {
+		cols[i] = c.col
+	}
+	return live, &stream, coltype.ArrowSchema(cols)
+}
+
 func release(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
@@ -297,23 +303,11 @@ func TestDecoderSizesBuildersOnce(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE sized (id bigint NOT NULL, name text, doc jsonb)")
 	mustExec(t, db, `INSERT INTO sized SELECT g, 'name ' || lpad(g::text, 6, '0'), jsonb_build_object('k', g % 10)
 		FROM generate_series(1, 4000) g`)
-	ctx := context.Background()
-	live, err := describe(ctx, db.conn, source.TableRef{Name: "sized"}, DefaultNumericScale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stream bytes.Buffer
-	if _, err := db.conn.PgConn().CopyTo(ctx, &stream, "COPY sized TO STDOUT (FORMAT binary)"); err != nil {
-		t.Fatal(err)
-	}
-	cols := make([]coltype.Column, len(live.cols))
-	for i, c := range live.cols {
-		cols[i] = c.col
-	}
+	live, stream, schema := copyStream(t, db, "sized")
 	mem := &growthCounter{Allocator: memory.DefaultAllocator}
 	var grownInFirst int64 = -1
 	batches := 0
-	dec, err := newCopyDecoder(mem, "sized", live.cols, coltype.ArrowSchema(cols), 1000, func(r arrow.RecordBatch) error {
+	dec, err := newCopyDecoder(mem, "sized", live.cols, schema, 1000, func(r arrow.RecordBatch) error {
 		defer r.Release()
 		if batches++; batches == 1 {
 			grownInFirst = mem.grown.Load()
