@@ -123,7 +123,7 @@ func TestGlueCatalogAgainstPostgresEveryType(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, testPassword) {
 		t.Fatalf("the password appeared in wharf's output:\n%s", r)
 	}
-	if !strings.Contains(r.stdout, "no updated_at column: full load") {
+	if !strings.Contains(r.stderr, "no updated_at column: full load") {
 		t.Errorf("the run should report that everything has no cursor column:\n%s", r)
 	}
 
