@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -73,5 +74,40 @@ func TestCast(t *testing.T) {
 	_, err = src.Extract(ctx, req, func(arrow.RecordBatch) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), `column "d" (decimal(12,3)), row 2 of the window: value 2.250 does not fit decimal(6,1) exactly`) {
 		t.Errorf("lossy decimal cast: %v", err)
+	}
+}
+
+// TestSettle: cursor values newer than the server's clock minus settle wait
+// for the next run, and the result says so.
+func TestSettle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, db := openTest(t)
+	exec(t, db, "CREATE TABLE s (id int, ts timestamp(6) NULL, dt datetime(6))")
+	exec(t, db, "INSERT INTO s VALUES (1, NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL 1 HOUR), (2, NOW(6), NOW(6)), (3, NULL, NULL)")
+	tbl, err := src.Describe(ctx, source.TableRef{Name: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cur := range []string{"ts", "dt"} {
+		var n int64
+		res, err := src.Extract(ctx, source.Request{Table: tbl, Cursor: cur, Settle: 10 * time.Minute}, func(r arrow.RecordBatch) error {
+			n += r.NumRows()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 || res.Rows != 2 || !strings.HasPrefix(res.Bound, "settle 10m0s: cursor values from ") {
+			t.Errorf("cursor %s: %d rows, bound %q; want rows 1 and 3 and the settle rule", cur, n, res.Bound)
+		}
+		// Everything newer than the watermark is held back: an empty window.
+		res, err = src.Extract(ctx, source.Request{Table: tbl, Cursor: cur, After: res.High, Settle: 10 * time.Minute}, func(arrow.RecordBatch) error {
+			t.Error("rows delivered from a held-back window")
+			return nil
+		})
+		if err != nil || res.Rows != 0 || res.High != nil {
+			t.Errorf("cursor %s after the settled high: %+v, %v", cur, res, err)
+		}
 	}
 }

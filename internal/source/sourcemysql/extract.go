@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -87,12 +88,28 @@ func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request
 			}
 			where, args = " WHERE "+curExpr+" > "+after, []any{afterArg}
 		}
-		res.High, err = queryHigh(ctx, conn, live.ident(), cur, where, args)
+		highWhere, highArgs := where, args
+		if req.Settle > 0 && (cur.col.Kind == coltype.Timestamp || cur.col.Kind == coltype.TimestampTZ) {
+			limit, err := settleLimit(ctx, conn, req.Settle)
+			if err != nil {
+				return source.Result{}, fmt.Errorf("extract table %s: settle: %w", ref, err)
+			}
+			res.Bound = fmt.Sprintf("settle %s: cursor values from %s on wait for the next run", req.Settle, limit.Format("2006-01-02T15:04:05.999999Z"))
+			cond := curExpr + " < ?"
+			if highWhere == "" {
+				highWhere = " WHERE " + cond
+			} else {
+				highWhere += " AND " + cond
+			}
+			highArgs = append(append([]any{}, args...), limit.Format("2006-01-02 15:04:05.000000"))
+		}
+		res.High, err = queryHigh(ctx, conn, live.ident(), cur, highWhere, highArgs)
 		if err != nil {
 			return source.Result{}, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
 		}
 		switch {
-		case res.High == nil && req.After != nil:
+		case res.High == nil && (req.After != nil || res.Bound != ""):
+			// Nothing newer than After, or everything is held back by settle.
 			return res, commit(ctx, conn, ref)
 		case res.High == nil:
 			where, args = "", nil // every cursor is NULL: a full load reads them all
@@ -120,6 +137,22 @@ func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request
 		return source.Result{}, err
 	}
 	return res, commit(ctx, conn, ref)
+}
+
+// settleLimit is the server's clock (the session's zone, UTC) minus settle:
+// cursor values from it on are held back for the next run, so that rows of
+// transactions still in flight land then. A DATETIME cursor is compared as
+// if the application wrote it in UTC.
+func settleLimit(ctx context.Context, conn *sql.Conn, settle time.Duration) (time.Time, error) {
+	var now string
+	if err := conn.QueryRowContext(ctx, "SELECT DATE_FORMAT(NOW(6), '%Y-%m-%d %H:%i:%s.%f')").Scan(&now); err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse("2006-01-02 15:04:05.000000", now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("server clock %q: %w", now, err)
+	}
+	return t.Add(-settle), nil
 }
 
 func commit(ctx context.Context, conn *sql.Conn, ref source.TableRef) error {
