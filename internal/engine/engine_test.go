@@ -415,10 +415,14 @@ func TestRetryAfterFailure(t *testing.T) {
 	})
 }
 
+// TestRetriesRunOut: a run failing every attempt ends failed with its job
+// discarded; each failed attempt is logged at WARN with the workflow and
+// attempt, the last one at ERROR.
 func TestRetriesRunOut(t *testing.T) {
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	f.gate.fail("orders", 10)
-	serve(t, f.engine(engine.Config{}))
+	var logs logLines
+	serve(t, f.engine(engine.Config{Logger: logs.logger()}))
 	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 2})
 	qs, err := client.Trigger(t.Context(), "orders")
 	if err != nil {
@@ -434,6 +438,12 @@ func TestRetriesRunOut(t *testing.T) {
 	runs, _ := f.st.Runs(t.Context(), state.RunFilter{})
 	if len(runs) != 2 {
 		t.Fatalf("%d runs, want 2 attempts", len(runs))
+	}
+	waitFor(t, "the last attempt's log line", func() bool { return len(logs.matching("level=ERROR")) > 0 })
+	warn := logs.matching("level=WARN", "job attempt failed", "workflow=orders", "attempt=1", "source unreachable")
+	last := logs.matching("level=ERROR", "last attempt", "workflow=orders", "attempt=2", "source unreachable")
+	if len(warn) != 1 || len(last) != 1 {
+		t.Fatalf("want one WARN for attempt 1 and one ERROR for attempt 2; log:\n%s", strings.Join(logs.matching(""), "\n"))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/engine"
@@ -153,33 +152,6 @@ func (l *logLines) matching(parts ...string) []string {
 		}
 	}
 	return out
-}
-
-// TestJobErrorsAreLogged: River records each failed attempt; wharf logs it
-// at WARN with the workflow and attempt, and the last one at ERROR.
-func TestJobErrorsAreLogged(t *testing.T) {
-	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
-	f.gate.fail("orders", 10)
-	var logs logLines
-	serve(t, f.engine(engine.Config{Logger: logs.logger()}))
-	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 2})
-	qs, err := client.Trigger(t.Context(), "orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := client.Wait(waitCtx(t), qs, 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out[0].JobState != rivertype.JobStateDiscarded {
-		t.Fatalf("job %s, want discarded", out[0].JobState)
-	}
-	waitFor(t, "the last attempt's log line", func() bool { return len(logs.matching("level=ERROR")) > 0 })
-	warn := logs.matching("level=WARN", "job attempt failed", "workflow=orders", "attempt=1", "source unreachable")
-	last := logs.matching("level=ERROR", "last attempt", "workflow=orders", "attempt=2", "source unreachable")
-	if len(warn) != 1 || len(last) != 1 {
-		t.Fatalf("want one WARN for attempt 1 and one ERROR for attempt 2; log:\n%s", strings.Join(logs.matching(""), "\n"))
-	}
 }
 
 // TestShutdownSaysSoOnce: stopping a serve with many schedules logs one
