@@ -17,7 +17,8 @@ import (
 
 // engineFlags are the options of the commands that run the engine.
 type engineFlags struct {
-	cfg engine.Config
+	cfg  engine.Config
+	http httpFlags
 }
 
 // addWork adds the options of processes that run landings (serve, worker).
@@ -31,6 +32,8 @@ func (f *engineFlags) addWork(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.HeartbeatInterval, "heartbeat", engine.DefaultHeartbeatInterval, "how often this process records that it is alive in the state")
 	fs.DurationVar(&f.cfg.DeadAfter, "dead-after", engine.DefaultDeadAfter, "a process silent this long is dead: its running runs are taken over")
 	f.addAttempts(fs)
+	f.addAlerts(fs)
+	f.http.add(fs, "")
 }
 
 func (f *engineFlags) addAttempts(fs *pflag.FlagSet) {

@@ -55,11 +55,28 @@ and --secrets.`,
 
 func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
 	ctx := cmd.Context()
+	if err := f.http.check(); err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if f.http.addr != "" {
+		// Set before the engine starts; the metrics exist once it has.
+		f.cfg.OnRunEnd = func(r state.Run) { f.http.metrics.ObserveRun(r) }
+	}
 	e, st, closeAll, err := a.openEngine(ctx, f, role)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	waitConsole := func() error { return nil }
+	if f.http.addr != "" {
+		log, err := a.logger()
+		if err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		if waitConsole, err = a.startConsole(ctx, &f.http, st, e, log); err != nil {
+			return err
+		}
+	}
 	if a.catalogPath != "" && role == engine.RoleServe {
 		if err := a.checkDeployed(ctx, st); err != nil {
 			return err
@@ -67,6 +84,9 @@ func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
 	}
 	fmt.Fprintf(a.stderr, "wharf %s: worker %s on %s; stop with Ctrl-C or SIGTERM\n", role, e.WorkerID(), secret.RedactURL(a.stateURL))
 	if err := e.Run(ctx); err != nil {
+		return failed(err)
+	}
+	if err := waitConsole(); err != nil {
 		return failed(err)
 	}
 	return nil

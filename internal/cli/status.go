@@ -70,7 +70,7 @@ serve/worker processes sharing the state.`,
 					}
 					fresh := "never"
 					if ls := ws.LastSucceeded; ls != nil {
-						fresh = now.Sub(ls.FinishedAt).Round(time.Second).String()
+						fresh = status.Freshness(*ls, now).Round(time.Second).String()
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ws.Workflow, ws.Schedule, next, lastRun, lastStatus, wm, fresh)
 				}

@@ -65,6 +65,13 @@ type Config struct {
 	Secrets string
 	// Logger receives the engine's and River's logs.
 	Logger *slog.Logger
+	// AlertWebhook is a secret reference (env:VAR, file:PATH or a name)
+	// to a Slack-compatible webhook URL for alerts (--alert-webhook);
+	// "" = no alerts.
+	AlertWebhook string
+	// OnRunEnd, when set, is told of every run this process ended (the
+	// console's metrics).
+	OnRunEnd func(state.Run)
 }
 
 // Defaults.

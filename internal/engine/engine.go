@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -120,6 +121,7 @@ func (e *Engine) riverConfig() *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &landingWorker{e: e})
 	river.AddWorker(workers, &tickWorker{e: e})
+	river.AddWorker(workers, &alertWorker{e: e, client: &http.Client{}})
 	c.Workers = workers
 	c.Queues = map[string]river.QueueConfig{
 		QueueLanding: {MaxWorkers: e.cfg.Workers},
@@ -127,6 +129,8 @@ func (e *Engine) riverConfig() *river.Config {
 		// poll finds them in time. One tick at a time: each queues every
 		// due run.
 		QueueTick: {MaxWorkers: 1, FetchPollInterval: tickPoll},
+		// Alerts are few and not urgent to the millisecond.
+		QueueAlert: {MaxWorkers: 1, FetchPollInterval: max(e.cfg.PollInterval, time.Second)},
 	}
 	if e.cfg.Role == RoleWorker {
 		// Workers never lead: the leader fires schedules, and only serve

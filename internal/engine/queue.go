@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"time"
 
@@ -49,6 +50,9 @@ type queue interface {
 	// running an attempt started before horizon.
 	rescue(ctx context.Context, job *rivertype.JobRow, horizon time.Time, reason string) error
 	periodic() *river.PeriodicJobBundle
+	// counts and riverUI serve the console (console.go).
+	counts(ctx context.Context) (map[string]int, error)
+	riverUI(ctx context.Context, prefix string, log *slog.Logger) (http.Handler, error)
 }
 
 type riverQueue[TTx any] struct {

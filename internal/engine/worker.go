@@ -92,6 +92,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 
 	log.Info("run started", "run", run.ID, "trigger", run.Trigger)
 	res, err := e.lander.LandRun(runCtx, &d.Spec, run)
+	e.runEnded(ctx, run)
 	if err == nil {
 		log.Info("run succeeded", "run", run.ID, "rows", res.Rows, "files", len(res.Files), "duration", res.Duration)
 		return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/staterun"
@@ -84,7 +85,7 @@ type Workflow struct {
 	FailingSince        *string `json:"failing_since"`
 	Watermark           *string `json:"watermark"`
 	// LastSuccessAt is when the newest succeeded run finished;
-	// FreshnessSeconds the time since then (null when none).
+	// FreshnessSeconds how old its data is (see Freshness; null when none).
 	LastSuccessAt    *string  `json:"last_success_at"`
 	FreshnessSeconds *float64 `json:"freshness_seconds"`
 
@@ -257,7 +258,7 @@ func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRun
 	}
 	if lr.LastSucceeded != nil {
 		w.LastSuccessAt = Time(lr.LastSucceeded.FinishedAt)
-		secs := now.Sub(lr.LastSucceeded.FinishedAt).Seconds()
+		secs := Freshness(*lr.LastSucceeded, now).Seconds()
 		w.FreshnessSeconds = &secs
 	}
 	if err := setOutcome(ctx, st, w); err != nil {
@@ -305,4 +306,33 @@ func Schedule(s catalog.Schedule) string {
 		out += " " + s.TimeZone
 	}
 	return out
+}
+
+// Freshness is how old the data a succeeded run landed is at now: now
+// minus its upper watermark when that is a time (the newest row's cursor),
+// else minus when the run finished.
+func Freshness(r state.Run, now time.Time) time.Duration {
+	if t, ok := watermarkTime(r.WatermarkTo); ok {
+		return now.Sub(t)
+	}
+	return now.Sub(r.FinishedAt)
+}
+
+func watermarkTime(wm *coltype.Watermark) (time.Time, bool) {
+	if wm == nil {
+		return time.Time{}, false
+	}
+	var layout string
+	switch wm.Kind {
+	case coltype.Timestamp:
+		layout = coltype.TimestampLayout
+	case coltype.TimestampTZ:
+		layout = coltype.TimestampTZLayout
+	case coltype.Date:
+		layout = coltype.DateLayout
+	default:
+		return time.Time{}, false
+	}
+	t, err := time.Parse(layout, wm.Text)
+	return t, err == nil
 }
