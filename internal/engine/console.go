@@ -46,4 +46,3 @@ func (q *riverQueue[TTx]) riverUI(ctx context.Context, prefix string, log *slog.
 	}
 	return h, nil
 }
-
