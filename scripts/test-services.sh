@@ -73,8 +73,21 @@ ensure_mariadb() {
   log "MariaDB is up"
 }
 
+# Debian's chromium for the console's browser test (e2e/console_test.go).
+ensure_chromium() {
+  if command -v chromium >/dev/null; then
+    log "chromium is installed"
+    return
+  fi
+  log "installing chromium from Debian packages (about a minute)"
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+  command -v chromium >/dev/null || { log "chromium did not install"; exit 1; }
+}
+
 ensure_postgres
 ensure_mariadb
+ensure_chromium
 # The test database the README and TEST_DATABASE_URL default to.
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"

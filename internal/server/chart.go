@@ -41,7 +41,7 @@ func newChart(newestFirst []state.Run) *chart {
 	c.MaxDur = dur(maxDur)
 	plotH := c.PlotBottom - c.PlotTop
 	slot := c.Width / len(runs)
-	bw := max(2, slot*2/3)
+	bw := min(max(2, slot*2/3), 48)
 	for i, r := range runs {
 		h := 0
 		if c.MaxRows > 0 {
