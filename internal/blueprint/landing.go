@@ -57,6 +57,8 @@ type Result struct {
 	Started       time.Time
 	Duration      time.Duration
 	Notes         []string // e.g. "no updated_at column: full load"
+	// manifestErr: committed, but the manifest could not be written.
+	manifestErr error
 	// Bound is the rule that capped the window's high end below max(cursor)
 	// (transactions in flight, settle), from the source; "" = none.
 	Bound string
@@ -403,11 +405,11 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		return fmt.Errorf("commit run: %w", err)
 	}
 	committed = true
-	// The run is committed: a failure to write its manifest is repaired by
-	// the next run, not a reason to report this one failed.
+	// The run is committed (its rows will not land again); a manifest that
+	// cannot be written still fails it, since a lake where manifests cannot
+	// be written needs attention, and the next run writes it.
 	if err := writeManifest(ctx, lk, prefix, run, res, w.FileSchema(), after); err != nil {
-		res.Notes = append(res.Notes, "manifest not written (the next run writes it): "+err.Error())
-		l.logger().Warn("write run manifest", "workflow", wf.Name, "run", run.ID, "err", err)
+		res.manifestErr = fmt.Errorf("%d rows landed and committed (run %s), but its manifest could not be written (the next run writes it): %w", res.Rows, run.ID, err)
 	}
 	return nil
 }

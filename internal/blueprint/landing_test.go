@@ -301,3 +301,35 @@ func TestRunInProgressElsewhereIsLeftAlone(t *testing.T) {
 		t.Errorf("landed %v", f.ids(res))
 	}
 }
+
+// TestManifestNotWrittenFailsRun: a run whose manifest cannot be written
+// fails (its rows are committed and never land again), and the next run,
+// once the lake is writable, writes the manifest and lands nothing twice.
+func TestManifestNotWrittenFailsRun(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	// A file where the manifests directory belongs.
+	if err := os.MkdirAll(f.lakeDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.lakeDir, "_wharf"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.lander.Land(context.Background(), f.job, "manual")
+	if err == nil || res.Status != "failed" || !strings.Contains(err.Error(), "manifest could not be written") {
+		t.Fatalf("want a failed run saying the manifest could not be written, got %v (status %s)", err, res.Status)
+	}
+	if run, _ := f.st.Run(context.Background(), res.RunID); run == nil || run.Status != "succeeded" || run.Rows != 1 {
+		t.Errorf("the committed run is recorded as %+v, want succeeded with 1 row", run)
+	}
+	if err := os.Remove(filepath.Join(f.lakeDir, "_wharf")); err != nil {
+		t.Fatal(err)
+	}
+	next := f.land()
+	if next.Rows != 0 {
+		t.Errorf("the next run landed %d rows again", next.Rows)
+	}
+	if _, err := os.Stat(filepath.Join(f.lakeDir, "_wharf", "manifests")); err != nil {
+		t.Errorf("the next run should write the missing manifest: %v", err)
+	}
+}

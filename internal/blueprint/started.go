@@ -38,6 +38,10 @@ func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.
 		return res, res.Err
 	}
 	res.Status = "succeeded"
+	if res.manifestErr != nil {
+		res.Status, res.Err = "failed", fmt.Errorf("workflow %s: %w", wf.Name, res.manifestErr)
+		return res, res.Err
+	}
 	return res, nil
 }
 

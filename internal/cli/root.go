@@ -55,9 +55,33 @@ type app struct {
 
 // Main runs the CLI with args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if s, ok := <-sigs; ok {
+			cancel(&interrupted{sig: s.(syscall.Signal)})
+		}
+	}()
 	return run(ctx, args, stdout, stderr, isTerminal(stderr))
+}
+
+// interrupted is the cause of the CLI's context when SIGINT or SIGTERM
+// arrived: commands that were landing exit 128+signal (130, 143).
+type interrupted struct{ sig syscall.Signal }
+
+func (e *interrupted) Error() string { return "interrupted by " + e.sig.String() }
+
+// interruptedExit returns the exit error for a command whose context a
+// signal ended, or nil.
+func interruptedExit(ctx context.Context) error {
+	var in *interrupted
+	if errors.As(context.Cause(ctx), &in) {
+		return &exitError{code: 128 + int(in.sig), err: errors.New("")}
+	}
+	return nil
 }
 
 // termWidth is the width of the terminal on stderr (80 when unknown).

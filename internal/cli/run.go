@@ -51,6 +51,17 @@ workflows (NAME_<table>) can be named or run with --all.`,
 			if err != nil {
 				return err
 			}
+			if exit := interruptedExit(cmd.Context()); exit != nil {
+				// No summary: a table of rows read would look like rows landed.
+				for _, r := range results {
+					if r.Status == "succeeded" {
+						fmt.Fprintf(a.stderr, "interrupted: %s landed before the signal (run %s)\n", r.Workflow, r.RunID)
+					} else {
+						fmt.Fprintf(a.stderr, "interrupted: nothing landed for %s, run again\n", r.Workflow)
+					}
+				}
+				return exit
+			}
 			return summarize(a, results)
 		},
 	}

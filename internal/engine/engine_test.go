@@ -548,3 +548,35 @@ func TestRunTimeout(t *testing.T) {
 		t.Fatalf("run lasted %s, want about the 1s timeout", d)
 	}
 }
+
+// TestPermanentErrorNotRetried: a run that cannot succeed however often it
+// is tried (here its table is gone) ends its job at once, cancelled, with one
+// failed run naming the table, instead of --attempts runs.
+func TestPermanentErrorNotRetried(t *testing.T) {
+	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
+	db, err := sql.Open("sqlite", filepath.Join(f.dir, "shop.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TABLE orders`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	serve(t, f.engine(engine.Config{}))
+	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 3})
+	qs, err := client.Trigger(t.Context(), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.Wait(waitCtx(t), qs, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Run.Status != state.StatusFailed || out[0].JobState != rivertype.JobStateCancelled || !strings.Contains(out[0].Run.Error, "orders") {
+		t.Fatalf("outcome %+v job %s; want failed naming the table, job cancelled", out[0].Run, out[0].JobState)
+	}
+	runs, _ := f.st.Runs(t.Context(), state.RunFilter{})
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want 1: a permanent error is not retried", len(runs))
+	}
+}

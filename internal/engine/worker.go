@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -105,6 +106,10 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	case errors.Is(cause, rivertype.ErrJobCancelledRemotely):
 		log.Info("run cancelled", "run", run.ID)
 		return err // River records the job cancelled
+	}
+	if blueprint.Permanent(err) {
+		// Retrying cannot fix it: end the job now instead of --attempts times.
+		return river.JobCancel(fmt.Errorf("run %s (not retried): %w", run.ID, err))
 	}
 	// River's error handler logs it (jobErrors), with the workflow and
 	// attempt.
