@@ -62,7 +62,7 @@ type Result struct {
 	// Bound is the rule that capped the window's high end below max(cursor)
 	// (transactions in flight, settle), from the source; "" = none.
 	Bound string
-	Err           error
+	Err   error
 }
 
 // Lander runs landing jobs. It caches open lakes across runs; it is safe for
