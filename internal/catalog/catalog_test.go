@@ -14,6 +14,9 @@ import (
 // error Load returns: every problem of the file, one per line, in file
 // order, each with its line and column.
 var badFixtures = map[string]string{
+	"same_table.bad.yaml": `testdata/same_table.bad.yaml:10:38: workflows[1].table: public.regions is the table workflow a (line 9) already lands from connection hr into lake raw: its rows would land twice; keep one workflow
+testdata/same_table.bad.yaml:14:39: workflows[5].table: main.regions is the table workflow e (line 13) already lands from connection app into lake raw: its rows would land twice; keep one workflow
+testdata/same_table.bad.yaml:15:38: workflows[6].table: other.regions is the table workflow c (line 11) already lands from connection hr into lake raw: its rows would land twice; keep one workflow`,
 	"duplicate_keys.bad.yaml": `testdata/duplicate_keys.bad.yaml:8:5: workflows[0]: duplicate key "table" (first at line 7)
 testdata/duplicate_keys.bad.yaml:9:13: workflows[0].cursor: want a string, got boolean true (quote it if you mean the text)
 testdata/duplicate_keys.bad.yaml:10:1: duplicate key "connections" (first at line 1)`,
@@ -417,8 +420,8 @@ defaults:
   lookback: 5x
 workflows:
   - {name: a, table: t}
-  - {name: b, table: t}
-  - {name: c, table: t}
+  - {name: b, table: u}
+  - {name: c, table: v}
 `))
 	want := `c.yaml:6:13: defaults.schedule: cron(0 12 * * * *): day-of-month "*" and day-of-week "*" are both set: AWS cron needs "?" in one of them
 c.yaml:8:13: defaults.lookback: "5x" is not a duration: want e.g. 0s, 10m, 1h30m`

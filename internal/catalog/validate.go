@@ -65,6 +65,7 @@ func (doc *document) validate(errs *errorList) *Catalog {
 	}
 	names := map[string]*rawWorkflow{}
 	used := map[string]bool{}
+	landings := map[string]*rawWorkflow{}
 	for _, w := range doc.workflows {
 		wf := v.workflow(w, names)
 		used["c:"+wf.Connection], used["l:"+wf.Lake] = true, true
@@ -72,6 +73,7 @@ func (doc *document) validate(errs *errorList) *Catalog {
 			cat.Patterns = append(cat.Patterns, v.pattern(w, wf))
 			continue
 		}
+		v.sameLanding(landings, w, wf)
 		cat.Workflows = append(cat.Workflows, wf)
 	}
 	if doc.format == FormatWharf {
@@ -453,4 +455,33 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 		wf.FileCountHint = n
 	}
 	return wf
+}
+
+// sameLanding refuses a second workflow landing the same source table
+// ("regions" and "public.regions" on PostgreSQL) of the same connection into
+// the same lake: every row would land twice.
+func (v *validator) sameLanding(seen map[string]*rawWorkflow, w *rawWorkflow, wf *Workflow) {
+	if !ok(w.table) || wf.Connection == "" || wf.Lake == "" {
+		return
+	}
+	table := wf.Table
+	if !strings.Contains(table, ".") {
+		engine := ""
+		if c := v.doc.connection(wf.Connection); c != nil {
+			engine = c.engine.Value
+		}
+		switch engine {
+		case "postgres", "": // "" = from the secret; PostgreSQL's default schema
+			table = "public." + table
+		case "sqlite":
+			table = "main." + table
+		}
+	}
+	key := wf.Connection + "\x00" + wf.Lake + "\x00" + table
+	if first, dup := seen[key]; dup {
+		v.errorf(w.table, "%s is the table workflow %s (line %d) already lands from connection %s into lake %s: its rows would land twice; keep one workflow",
+			table, first.name.Value, first.table.Pos.Line, wf.Connection, wf.Lake)
+		return
+	}
+	seen[key] = w
 }
