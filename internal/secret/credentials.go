@@ -103,6 +103,7 @@ func (c *Credentials) DSN() Secret {
 			return c.rawURL
 		}
 		u := c.url("postgres", c.Password.Reveal())
+		u.RawQuery = c.params.Encode()
 		return Secret(u.String())
 	case EngineMySQL:
 		var b strings.Builder
@@ -440,5 +441,22 @@ func parseRDSJSON(data []byte) (*Credentials, error) {
 	default:
 		return nil, errors.New(`JSON key "port": want a number or a numeric string`)
 	}
+	// TLS settings, which the RDS shape lacks: the drivers' own parameter
+	// names (PostgreSQL sslmode/sslrootcert, MySQL tls/ssl-ca), as in a URL.
+	for _, key := range tlsKeys {
+		v, err := str(key)
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			if c.params == nil {
+				c.params = url.Values{}
+			}
+			c.params.Set(key, v)
+		}
+	}
 	return c, nil
 }
+
+// tlsKeys are the TLS settings a JSON secret may hold besides the RDS keys.
+var tlsKeys = []string{"sslmode", "sslrootcert", "tls", "ssl-ca"}

@@ -55,3 +55,26 @@ func TestRegisterURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRDSJSONTLS: a JSON secret can ask for verified TLS with the drivers'
+// own keys; they reach the DSN instead of being dropped (and the
+// connection silently falling back to an unverified one).
+func TestRDSJSONTLS(t *testing.T) {
+	pg, err := ParseCredentials(Secret(`{"engine":"postgres","host":"db.example","port":5432,"username":"app","password":"pw-tls-1","dbname":"hr","sslmode":"verify-full","sslrootcert":"/etc/wharf/rds.pem"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pg.DSN().Reveal(), "postgres://app:pw-tls-1@db.example:5432/hr?sslmode=verify-full&sslrootcert=%2Fetc%2Fwharf%2Frds.pem"; got != want {
+		t.Errorf("postgres DSN %q, want %q", got, want)
+	}
+	my, err := ParseCredentials(Secret(`{"engine":"mysql","host":"db.example","port":3306,"username":"app","password":"pw-tls-2","dbname":"hr","ssl-ca":"/etc/wharf/rds.pem"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := my.DSN().Reveal(), "app:pw-tls-2@tcp(db.example:3306)/hr?ssl-ca=%2Fetc%2Fwharf%2Frds.pem"; got != want {
+		t.Errorf("mysql DSN %q, want %q", got, want)
+	}
+	if _, err := ParseCredentials(Secret(`{"engine":"postgres","host":"h","sslmode":true}`)); err == nil || !strings.Contains(err.Error(), `"sslmode"`) {
+		t.Errorf("a non-string sslmode: %v", err)
+	}
+}
