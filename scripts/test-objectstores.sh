@@ -7,7 +7,14 @@
 #   Azure  Azurite 3.37.0 (npm, needs Node >= 18)        :10000 TEST_AZURE_ENDPOINT
 # Tests create their own bucket per test (internal/testdb/objectstore.go);
 # the defaults below are the ones the tests assume when the variables are
-# unset. Logs and data live under $WHARF_TEST_CACHE (default ~/.cache/wharf-test).
+# unset, and the servers listen where the variables point (TEST_S3_ENDPOINT
+# http://127.0.0.1:PORT, TEST_GCS_EMULATOR and TEST_AZURE_ADDRESS
+# 127.0.0.1:PORT). Logs and data live under $WHARF_TEST_CACHE (default
+# ~/.cache/wharf-test).
+#
+# When WHARF_STARTED_PIDS names a file, the process ID of every server this
+# invocation started (not those it found running) is appended to it, one
+# "PID NAME" per line: scripts/test.sh stops exactly those when it ends.
 set -euo pipefail
 
 log() { printf 'test-objectstores: %s\n' "$*" >&2; }
@@ -32,13 +39,23 @@ wait_port() {
   exit 1
 }
 
-start() { # LOG CMD...: run CMD in the background, detached from this shell
-  local logf="$1"; shift
+S3_ADDR="${TEST_S3_ENDPOINT:-http://127.0.0.1:7070}"
+S3_ADDR="${S3_ADDR#http://}"
+GCS_ADDR="${TEST_GCS_EMULATOR:-127.0.0.1:4443}"
+AZURE_ADDR="${TEST_AZURE_ADDRESS:-127.0.0.1:10000}"
+
+start() { # NAME LOG CMD...: run CMD in the background, detached from this shell
+  local name="$1" logf="$2"; shift 2
+  # setsid makes the server lead its own process group, so a stop reaches
+  # its children too (Azurite's node workers).
   nohup setsid "$@" >"$logf" 2>&1 < /dev/null &
+  if [ -n "${WHARF_STARTED_PIDS:-}" ]; then
+    echo "$! $name" >>"$WHARF_STARTED_PIDS"
+  fi
 }
 
 ensure_versitygw() {
-  local addr=127.0.0.1:7070
+  local addr="$S3_ADDR"
   if port_open "$addr"; then log "versitygw is up on $addr"; return; fi
   if [ ! -x "$GOBIN_DIR/versitygw" ]; then
     log "building versitygw v1.8.0 from the Go module proxy (~90 s)"
@@ -47,26 +64,26 @@ ensure_versitygw() {
   # The posix backend keeps object metadata in extended attributes: the
   # directory must be on a file system with xattrs (ext4, xfs, tmpfs).
   mkdir -p "$CACHE/versitygw"
-  start "$CACHE/versitygw.log" "$GOBIN_DIR/versitygw" --port "$addr" \
+  start versitygw "$CACHE/versitygw.log" "$GOBIN_DIR/versitygw" --port "$addr" \
     --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" --region us-east-1 \
     posix "$CACHE/versitygw"
   wait_port "$addr" versitygw "$CACHE/versitygw.log"
 }
 
 ensure_fake_gcs() {
-  local addr=127.0.0.1:4443
+  local addr="$GCS_ADDR"
   if port_open "$addr"; then log "fake-gcs-server is up on $addr"; return; fi
   if [ ! -x "$GOBIN_DIR/fake-gcs-server" ]; then
     log "building fake-gcs-server v1.56.1 from the Go module proxy"
     go install github.com/fsouza/fake-gcs-server@v1.56.1
   fi
-  start "$CACHE/fake-gcs-server.log" "$GOBIN_DIR/fake-gcs-server" -scheme http \
-    -host 127.0.0.1 -port 4443 -public-host "$addr" -backend memory -log-level warn
+  start fake-gcs-server "$CACHE/fake-gcs-server.log" "$GOBIN_DIR/fake-gcs-server" -scheme http \
+    -host "${addr%:*}" -port "${addr##*:}" -public-host "$addr" -backend memory -log-level warn
   wait_port "$addr" fake-gcs-server "$CACHE/fake-gcs-server.log"
 }
 
 ensure_azurite() {
-  local addr=127.0.0.1:10000
+  local addr="$AZURE_ADDR"
   if port_open "$addr"; then log "Azurite is up on $addr"; return; fi
   local bin="$CACHE/azurite/node_modules/.bin/azurite-blob"
   if [ ! -x "$bin" ]; then
@@ -80,7 +97,7 @@ ensure_azurite() {
     (cd "$CACHE/azurite" && npm install --no-audit --no-fund --silent azurite@3.37.0)
   fi
   mkdir -p "$CACHE/azurite-data"
-  start "$CACHE/azurite.log" "$bin" --blobHost 127.0.0.1 --blobPort 10000 \
+  start Azurite "$CACHE/azurite.log" "$bin" --blobHost "${addr%:*}" --blobPort "${addr##*:}" \
     --location "$CACHE/azurite-data" --silent --skipApiVersionCheck --loose --disableTelemetry
   wait_port "$addr" Azurite "$CACHE/azurite.log"
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,4 +133,41 @@ func stateOpen(t *testing.T, url string) (state.Store, error) {
 		t.Cleanup(func() { st.Close() })
 	}
 	return st, err
+}
+
+// TestHealthcheck: healthy only while a process of this host heartbeats.
+func TestHealthcheck(t *testing.T) {
+	url := "sqlite:" + filepath.Join(t.TempDir(), "state.db")
+	st, err := stateOpen(t, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	code, stdout, stderr := runCLI(t, "healthcheck", "--state", url)
+	if want := "error: no live wharf serve or worker on " + host + " in state " + url + "\n"; code != ExitFailed || stdout != "" || stderr != want {
+		t.Errorf("nothing running: exit %d, stdout %q, stderr %q; want exit 1, %q", code, stdout, stderr, want)
+	}
+	fleet := st.(state.Fleet)
+	w := state.NewWorker("serve")
+	if err := fleet.Heartbeat(t.Context(), &w); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = runCLI(t, "healthcheck", "--state", url)
+	if code != ExitOK || stdout != "ok: wharf serve "+w.ID+" is alive\n" {
+		t.Errorf("serve alive: exit %d, stdout %q", code, stdout)
+	}
+	if code, _, stderr := runCLI(t, "healthcheck", "--state", url, "--role", "worker"); code != ExitFailed ||
+		stderr != "error: no live wharf worker on "+host+" in state "+url+"\n" {
+		t.Errorf("--role worker: exit %d, stderr %q", code, stderr)
+	}
+	if err := fleet.WorkerStopped(t.Context(), w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runCLI(t, "healthcheck", "--state", url); code != ExitFailed {
+		t.Errorf("serve stopped: exit %d, want 1", code)
+	}
+	if code, _, stderr := runCLI(t, "healthcheck", "--state", url, "--role", "web"); code != ExitUsage ||
+		stderr != "error: --role \"web\": want serve, worker or any\n" {
+		t.Errorf("--role web: exit %d, stderr %q", code, stderr)
+	}
 }

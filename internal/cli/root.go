@@ -144,7 +144,7 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	}
 	root.AddCommand(a.validateCommand(), a.runCommand(), a.quickstartCommand(), a.versionCommand())
 	root.AddCommand(a.serveCommand(), a.workerCommand(), a.triggerCommand(), a.cancelCommand(), a.runsCommand(), a.statusCommand(), a.consoleCommand())
-	root.AddCommand(a.lakeCommand())
+	root.AddCommand(a.lakeCommand(), a.healthcheckCommand())
 	root.AddCommand(a.planCommand(), a.deployCommand(), a.discoverCommand())
 	return root
 }
