@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/crashpoint"
 	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -172,7 +173,24 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 			return fmt.Errorf("table %s: cursor column %q: %w", ref, wf.Cursor, source.ErrNotFound)
 		}
 	}
+	// The cursor was checked on the table as described: a cursor need
+	// not land. What lands is the table after the column choices.
+	described := table
+	table, masker, err := source.Choose(table, Choices(wf))
+	if err != nil {
+		return fmt.Errorf("workflow %s: %w", wf.Name, err)
+	}
+	if masker.NeedsSalt() {
+		salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
+		if err != nil {
+			return fmt.Errorf("workflow %s: mask_salt: %w", wf.Name, err)
+		}
+		masker.SetSalt([]byte(salt.Reveal()))
+	}
 	if wf.PartitionBy != "" && table.Column(wf.PartitionBy) == nil {
+		if described.Column(wf.PartitionBy) != nil {
+			return fmt.Errorf("table %s: partition column %q does not land (columns / exclude_columns)", ref, wf.PartitionBy)
+		}
 		return fmt.Errorf("table %s: partition column %q: %w", ref, wf.PartitionBy, source.ErrNotFound)
 	}
 	res.Cursor = cursor
@@ -183,7 +201,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		if err != nil {
 			return fmt.Errorf("read watermark: %w", err)
 		}
-		colKind := table.Column(cursor).Kind
+		colKind := described.Column(cursor).Kind
 		switch {
 		case wm == nil:
 		case wmCursor != cursor:
@@ -215,7 +233,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		return err
 	}
 	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
-	if err := l.extractAndCommit(ctx, wf, lk, src, table, cursor, after, lakeH, prefix, run, res); err != nil {
+	if err := l.extractAndCommit(ctx, wf, lk, src, table, masker, cursor, after, lakeH, prefix, run, res); err != nil {
 		return err
 	}
 	log.Info("landed", "rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String(), "bounded_by", res.Bound)
@@ -315,7 +333,7 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 }
 
 func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lakeCfg *catalog.Lake, src source.Source, table *source.Table,
-	cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result) error {
+	masker *source.Masker, cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result) error {
 
 	schema := coltype.ArrowSchema(table.Columns)
 	outFields := append(schema.Fields(), arrow.Field{Name: IngestionTimestamp, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
@@ -353,7 +371,21 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		n := rec.NumRows()
 		ts := stamp.slice(int(n))
 		defer ts.Release()
-		cols := append(rec.Columns()[:len(rec.Columns()):len(rec.Columns())], ts)
+		base := rec.Columns()
+		if !masker.Empty() {
+			// Masked values replace the raw ones before anything is written.
+			masked, err := masker.Apply(memory.DefaultAllocator, rec)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				for _, c := range masked {
+					c.Release()
+				}
+			}()
+			base = masked
+		}
+		cols := append(base[:len(base):len(base)], ts)
 		outRec := array.NewRecordBatch(outSchema, cols, n)
 		defer outRec.Release()
 		if err := w.Write(outRec); err != nil {
@@ -412,6 +444,13 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		res.manifestErr = fmt.Errorf("%d rows landed and committed (run %s), but its manifest could not be written (the next run writes it): %w", res.Rows, run.ID, err)
 	}
 	return nil
+}
+
+// Choices are a workflow's column choices as the source-neutral step
+// (source.Choose) takes them.
+func Choices(wf *catalog.Workflow) source.Choices {
+	c := wf.Choices
+	return source.Choices{Columns: c.Columns, ExcludeColumns: c.ExcludeColumns, Cast: c.Cast, Mask: c.Mask, Optional: c.Defaulted}
 }
 
 // sameCursorFamily reports whether a watermark of kind a can bound a cursor of

@@ -94,6 +94,8 @@ type Workflow struct {
 	// FileCountHint is accepted from Glue's DestinationFileCount; files roll by size.
 	FileCountHint int
 	Schedule      Schedule
+	// Choices say which columns land and how.
+	Choices ColumnChoices
 	// Pos is where the workflow is defined, for messages.
 	Pos Pos
 }

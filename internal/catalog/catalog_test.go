@@ -17,6 +17,28 @@ var badFixtures = map[string]string{
 	"same_table.bad.yaml": `testdata/same_table.bad.yaml:10:38: workflows[1].table: public.regions is the table workflow a (line 9) already lands from connection hr into lake raw: its rows would land twice; keep one workflow
 testdata/same_table.bad.yaml:14:39: workflows[5].table: main.regions is the table workflow e (line 13) already lands from connection app into lake raw: its rows would land twice; keep one workflow
 testdata/same_table.bad.yaml:15:38: workflows[6].table: other.regions is the table workflow c (line 11) already lands from connection hr into lake raw: its rows would land twice; keep one workflow`,
+	"columns.bad.yaml": `testdata/columns.bad.yaml:6:3: defaults.columns: columns is a choice per workflow: tables differ; use exclude_columns in defaults
+testdata/columns.bad.yaml:7:17: defaults.mask.phone: "md5" is not a mask: want sha256, redact or null
+testdata/columns.bad.yaml:8:21: defaults.on_schema_change: "strict" is not a policy: want evolve, freeze or ignore_new
+testdata/columns.bad.yaml:12:27: workflows[0].columns[2]: column "id" is listed twice
+testdata/columns.bad.yaml:13:5: workflows[0].exclude_columns: set columns or exclude_columns, not both
+testdata/columns.bad.yaml:14:12: workflows[0].cast.n_plain: column "n_plain" is not in columns: it does not land
+testdata/columns.bad.yaml:14:21: workflows[0].cast.n_plain: "int" is not a cast: want string, json, float64 or decimal(P,S)
+testdata/columns.bad.yaml:14:26: workflows[0].cast.ia: column "ia" is not in columns: it does not land
+testdata/columns.bad.yaml:14:36: workflows[0].cast.wide: column "wide" is not in columns: it does not land
+testdata/columns.bad.yaml:14:42: workflows[0].cast.wide: "decimal(40,2)": precision must be 1 to 38 and scale 0 to the precision
+testdata/columns.bad.yaml:14:74: workflows[0].cast.notes: column "notes" is not in columns: it does not land
+testdata/columns.bad.yaml:14:81: workflows[0].cast.notes: "decimal(5,7)": precision must be 1 to 38 and scale 0 to the precision
+testdata/columns.bad.yaml:15:12: workflows[0].mask.email: column "email" is both cast and masked: a mask lands a hash or placeholder, not the value; remove the cast
+testdata/columns.bad.yaml:15:12: workflows[0].mask.email: sha256 needs a salt: set mask_salt (a secret reference) on connection db or in defaults, so that hashes cannot be reversed by a dictionary
+testdata/columns.bad.yaml:15:27: workflows[0].mask.phone: column "phone" is not in columns: it does not land
+testdata/columns.bad.yaml:15:42: workflows[0].mask.ssn: column "ssn" is not in columns: it does not land
+testdata/columns.bad.yaml:15:55: workflows[0].mask.notes: column "notes" is both cast and masked: a mask lands a hash or placeholder, not the value; remove the cast
+testdata/columns.bad.yaml:15:55: workflows[0].mask.notes: column "notes" is not in columns: it does not land
+testdata/columns.bad.yaml:15:62: workflows[0].mask.notes: "hash" is not a mask: want sha256, redact or null
+testdata/columns.bad.yaml:16:23: workflows[0].on_schema_change: "evolv" is not a policy: want evolve, freeze or ignore_new (did you mean "evolve"?)
+testdata/columns.bad.yaml:19:5: workflows[1].columns: an empty list lands no column: leave columns out to land them all
+testdata/columns.bad.yaml:20:12: workflows[1].cast."quoted": column "\"quoted\"": write the name without quotes; wharf quotes identifiers itself`,
 	"duplicate_keys.bad.yaml": `testdata/duplicate_keys.bad.yaml:8:5: workflows[0]: duplicate key "table" (first at line 7)
 testdata/duplicate_keys.bad.yaml:9:13: workflows[0].cursor: want a string, got boolean true (quote it if you mean the text)
 testdata/duplicate_keys.bad.yaml:10:1: duplicate key "connections" (first at line 1)`,
@@ -107,7 +129,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, connection, cursor, exclude, format, lake, lookback, name, partition_by, schedule, settle, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, lake, lookback, mask, name, on_schema_change, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog
@@ -495,19 +517,6 @@ func TestParseSize(t *testing.T) {
 		_, err := ParseSize(in)
 		if err == nil || err.Error() != want {
 			t.Errorf("ParseSize(%q) error = %v, want %s", in, err, want)
-		}
-	}
-}
-
-func TestSuggest(t *testing.T) {
-	keys := []string{"schedule", "partition_by", "connection", "WorkflowName", "TransactionTimestampColumnName"}
-	for in, want := range map[string]string{
-		"shedule": "schedule", "Schedule": "schedule", "partitionBy": "partition_by", "conection": "connection",
-		"workflowName": "WorkflowName", "TransactionTimestampColumn": "", "TransactionTimeStampColumnName": "TransactionTimestampColumnName",
-		"color": "",
-	} {
-		if got := suggest(in, keys); got != want {
-			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

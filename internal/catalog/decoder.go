@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"github.com/wharf-data/wharf/internal/suggest"
 	"sort"
 	"strings"
 
@@ -138,7 +139,7 @@ func (d *decoder) mergePairs(v *yaml.Node, path, want string, known []string) []
 }
 
 func (d *decoder) unknownKey(k *yaml.Node, path string, known []string) {
-	hint := didYouMean(k.Value, known)
+	hint := suggest.DidYouMean(k.Value, known)
 	if hint == "" {
 		sorted := append([]string(nil), known...)
 		sort.Strings(sorted)

@@ -18,9 +18,10 @@ type document struct {
 }
 
 type rawConnection struct {
-	name   field // the key, e.g. connections.hr
-	engine field
-	secret field
+	name     field // the key, e.g. connections.hr
+	engine   field
+	secret   field
+	maskSalt field
 }
 
 type rawLake struct {
@@ -34,6 +35,8 @@ type rawLake struct {
 
 type rawDefaults struct {
 	connection, lake, schedule, cursor, lookback, settle, timezone field
+	maskSalt                                                       field
+	choices                                                        rawChoices
 }
 
 type rawWorkflow struct {
@@ -46,6 +49,7 @@ type rawWorkflow struct {
 	schedule                      field
 	partitionBy, blueprint        field
 	format, fileCount             field
+	choices                       rawChoices
 
 	// exclude lists a pattern's excluded tables; excludeKey is where the
 	// exclude key is written (Set when it is).

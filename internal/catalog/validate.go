@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"github.com/wharf-data/wharf/internal/suggest"
 	"net/url"
 	"path"
 	"regexp"
@@ -138,7 +139,7 @@ func (v *validator) connection(c *rawConnection) *Connection {
 	conn := &Connection{Name: c.name.Value}
 	if f := c.engine; ok(f) {
 		if !contains(engines, f.Value) {
-			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(engines), didYouMean(f.Value, engines))
+			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(engines), suggest.DidYouMean(f.Value, engines))
 		}
 		conn.Engine = f.Value
 	}
@@ -169,7 +170,7 @@ func (v *validator) lake(l *rawLake) *Lake {
 	if f := l.compression; ok(f) {
 		lake.Compression = strings.ToLower(f.Value)
 		if !contains(compressions, lake.Compression) {
-			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(compressions), didYouMean(f.Value, compressions))
+			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(compressions), suggest.DidYouMean(f.Value, compressions))
 		}
 	}
 	if f := l.rowGroupRows; ok(f) {
@@ -237,6 +238,10 @@ func (v *validator) defaults() {
 	v.column(d.cursor, true)
 	v.duration(d.lookback)
 	v.duration(d.settle)
+	v.checkChoices(&d.choices)
+	if d.choices.columnsKey.Set {
+		v.errorf(d.choices.columnsKey, "columns is a choice per workflow: tables differ; use exclude_columns in defaults")
+	}
 	tzOK := v.timezone(d.timezone)
 	if ok(d.schedule) {
 		v.schedule(d.schedule, "", tzOK, false)
@@ -259,7 +264,7 @@ func (v *validator) reference(f field, what string, names []string) bool {
 	if len(names) > 0 {
 		defined = "defined: " + strings.Join(names, ", ")
 	}
-	v.errorf(f, "unknown %s %q%s; %s", what, f.Value, didYouMean(f.Value, names), defined)
+	v.errorf(f, "unknown %s %q%s; %s", what, f.Value, suggest.DidYouMean(f.Value, names), defined)
 	return false
 }
 
@@ -440,6 +445,11 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 	}
 	tzOK := v.timezone(w.timezone)
 	wf.Schedule = v.schedule(w.schedule, w.timezone.Value, tzOK, w.awsCron)
+	salt := v.doc.defaults.maskSalt
+	if c := v.doc.connection(w.connection.Value); c != nil && ok(c.maskSalt) {
+		salt = c.maskSalt
+	}
+	wf.Choices = v.choices(&w.choices, &v.doc.defaults.choices, w.connection.Value, salt)
 
 	if f := w.blueprint; ok(f) && !contains(blueprints, f.Value) {
 		v.errorf(f, "%q is not supported: only %s for now", f.Value, quoteList(blueprints))

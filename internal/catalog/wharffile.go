@@ -9,11 +9,11 @@ import (
 // Keys of wharf's own format, per section.
 var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows"}
-	wharfConnectionKeys = []string{"engine", "secret"}
+	wharfConnectionKeys = []string{"engine", "secret", "mask_salt"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret"}
-	wharfDefaultsKeys   = []string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone"}
-	wharfWorkflowKeys   = []string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude"}
+	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt"}, choiceKeys...)
+	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude"}, choiceKeys...)
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -47,7 +47,7 @@ func (d *decoder) wharfConnections(doc *document, n *yaml.Node) {
 		path := "connections." + p.key
 		kpos := d.pos(p.keyNode)
 		c := &rawConnection{name: field{Path: "connections", Value: p.key, Pos: kpos, Set: true},
-			engine: unset(path+".engine", kpos), secret: unset(path+".secret", kpos)}
+			engine: unset(path+".engine", kpos), secret: unset(path+".secret", kpos), maskSalt: unset(path+".mask_salt", kpos)}
 		settings, _ := d.mapping(p.value, path, "a mapping of connection settings (engine, secret)", wharfConnectionKeys)
 		for _, s := range settings {
 			f := d.scalar(s.value, path+"."+s.key)
@@ -56,6 +56,8 @@ func (d *decoder) wharfConnections(doc *document, n *yaml.Node) {
 				c.engine = f
 			case "secret":
 				c.secret = f
+			case "mask_salt":
+				c.maskSalt = f
 			}
 		}
 		doc.connections = append(doc.connections, c)
@@ -94,8 +96,13 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 func (d *decoder) wharfDefaults(doc *document, n *yaml.Node) {
 	pairs, _ := d.mapping(n, "defaults", "a mapping of default workflow settings", wharfDefaultsKeys)
 	for _, p := range pairs {
+		if d.choice(&doc.defaults.choices, "defaults", p.key, p.keyNode, p.value) {
+			continue
+		}
 		f := d.scalar(p.value, "defaults."+p.key)
 		switch p.key {
+		case "mask_salt":
+			doc.defaults.maskSalt = f
 		case "connection":
 			doc.defaults.connection = f
 		case "lake":
@@ -133,6 +140,9 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		if p.key == "exclude" {
 			w.excludeKey = field{Path: path + ".exclude", Pos: d.pos(p.keyNode), Set: true}
 			w.exclude = d.stringList(p.value, path+".exclude", "a list of table names or globs")
+			continue
+		}
+		if d.choice(&w.choices, path, p.key, p.keyNode, p.value) {
 			continue
 		}
 		f := d.scalar(p.value, path+"."+p.key)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -86,7 +87,43 @@ func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalo
 	for _, n := range e.Notes {
 		a.note("%s", n)
 	}
+	if err := l.checkColumns(ctx, e.Workflows); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkColumns checks the column names of every workflow's column choices
+// against its table in the source, so that a misspelt column fails the plan
+// rather than the first run. Every problem is reported at once.
+func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Resolved) error {
+	var errs []error
+	for _, r := range workflows {
+		ch := blueprint.Choices(&r.Workflow)
+		if len(ch.Columns)+len(ch.ExcludeColumns)+len(ch.Cast)+len(ch.Mask) == 0 {
+			continue
+		}
+		fail := func(err error) { errs = append(errs, fmt.Errorf("workflow %s: %w", r.Workflow.Name, err)) }
+		ref, err := source.ParseTableRef(r.Workflow.Table)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		src, err := l.source(ctx, &r.Connection)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		t, err := src.Describe(ctx, ref)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		if _, _, err := source.Choose(t, ch); err != nil {
+			fail(err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // printPlan prints one line per workflow of the plan; unchanged ones only

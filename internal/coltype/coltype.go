@@ -64,10 +64,10 @@ func ParseKind(s string) (Kind, error) {
 type Column struct {
 	Name       string
 	Kind       Kind
-	Precision  int    // Decimal only
-	Scale      int    // Decimal only
-	Nullable   bool   // false only when the source declares NOT NULL
-	SourceType string // the source's own type name, e.g. "numeric(12,2)", for messages and docs
+	Precision  int      // Decimal only
+	Scale      int      // Decimal only
+	Nullable   bool     // false only when the source declares NOT NULL
+	SourceType string   // the source's own type name, e.g. "numeric(12,2)", for messages and docs
 	Elem       *Column  // List: the element (named "element"); Map: the value (keys are strings)
 	Fields     []Column // Struct: the fields, in order
 	// Cast asks the source to convert the value before it lands (the

@@ -1,6 +1,11 @@
 package deploy
 
-import "github.com/wharf-data/wharf/internal/catalog"
+import (
+	"maps"
+	"slices"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+)
 
 // field is one setting of a deployed workflow, named as users write it in
 // the catalog, with how to tell whether it changed.
@@ -35,6 +40,26 @@ var fields = []field{
 	{"blueprint", func(a, b *catalog.Resolved) bool { return a.Workflow.Blueprint != b.Workflow.Blueprint }},
 	{"format", func(a, b *catalog.Resolved) bool { return a.Workflow.Format != b.Workflow.Format }},
 	{"file_count", func(a, b *catalog.Resolved) bool { return a.Workflow.FileCountHint != b.Workflow.FileCountHint }},
+	{"columns", func(a, b *catalog.Resolved) bool {
+		return !slices.Equal(a.Workflow.Choices.Columns, b.Workflow.Choices.Columns)
+	}},
+	{"exclude_columns", func(a, b *catalog.Resolved) bool {
+		return !slices.Equal(a.Workflow.Choices.ExcludeColumns, b.Workflow.Choices.ExcludeColumns)
+	}},
+	{"cast", func(a, b *catalog.Resolved) bool {
+		return !maps.Equal(a.Workflow.Choices.Cast, b.Workflow.Choices.Cast)
+	}},
+	{"mask", func(a, b *catalog.Resolved) bool {
+		return !maps.Equal(a.Workflow.Choices.Mask, b.Workflow.Choices.Mask)
+	}},
+	{"on_schema_change", func(a, b *catalog.Resolved) bool {
+		return a.Workflow.Choices.OnSchemaChange != b.Workflow.Choices.OnSchemaChange
+	}},
+	{"defaults.columns", func(a, b *catalog.Resolved) bool {
+		// Which choices came from defaults (applied where the table has the column).
+		return !slices.Equal(a.Workflow.Choices.Defaulted, b.Workflow.Choices.Defaulted)
+	}},
+	{"mask_salt", func(a, b *catalog.Resolved) bool { return a.Workflow.Choices.MaskSalt != b.Workflow.Choices.MaskSalt }},
 	{"connection.engine", func(a, b *catalog.Resolved) bool { return a.Connection.Engine != b.Connection.Engine }},
 	{"connection.secret", func(a, b *catalog.Resolved) bool { return a.Connection.Secret != b.Connection.Secret }},
 	{"lake", func(a, b *catalog.Resolved) bool { return a.Workflow.Lake != b.Workflow.Lake }},
@@ -48,7 +73,8 @@ var fields = []field{
 // Changes names the settings that differ between a deployed spec and the
 // catalog's, in a fixed order: connection, table, cursor, defaults.cursor,
 // lookback, schedule, timezone, partition_by, blueprint, format,
-// file_count, connection.engine, connection.secret, lake, lake.url,
+// file_count, columns, exclude_columns, cast, mask, on_schema_change,
+// defaults.columns, mask_salt, connection.engine, connection.secret, lake, lake.url,
 // lake.compression, lake.row_group_rows, lake.file_size, lake.secret. The name of the
 // workflow's connection or lake entry ("connection", "lake") is compared
 // through the workflow's reference; where it sits in the file is not.

@@ -36,6 +36,10 @@ func TestChangesCoverCatalog(t *testing.T) {
 				f.SetBool(!f.Bool())
 			case f.CanInt():
 				f.SetInt(f.Int() + 1)
+			case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+				f.Set(reflect.Append(f, reflect.ValueOf("x")))
+			case f.Kind() == reflect.Map && f.Type().Elem().Kind() == reflect.String:
+				f.Set(reflect.ValueOf(map[string]string{"x": "y"}))
 			default:
 				t.Fatalf("%s: kind %v: teach this test and Changes about it", name, f.Kind())
 			}

@@ -59,6 +59,25 @@ func Resolve(ctx context.Context, ref string, providerURI string) (*Credentials,
 	return c, nil
 }
 
+// ResolveValue reads the secret ref points at as one opaque value (a mask
+// salt), without surrounding white space, and registers it for redaction.
+func ResolveValue(ctx context.Context, ref string, providerURI string) (Secret, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return "", &Error{Err: err}
+	}
+	content, where, err := lookup(ctx, r, providerURI)
+	if err != nil {
+		return "", &Error{Ref: r.String(), Where: where, Err: err}
+	}
+	v := Secret(strings.TrimSpace(content.Reveal()))
+	if v == "" {
+		return "", &Error{Ref: r.String(), Where: where, Err: errors.New("the secret is empty")}
+	}
+	Register(v.Reveal())
+	return v, nil
+}
+
 func lookup(ctx context.Context, r Ref, providerURI string) (content Secret, where string, err error) {
 	switch r.Kind {
 	case RefEnv:

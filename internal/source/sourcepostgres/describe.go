@@ -80,7 +80,7 @@ WHERE n.nspname = CASE WHEN $1 = '' THEN current_schema() ELSE $1 END
 
 const columnsSQL = `
 SELECT a.attname, a.attnotnull, a.atttypmod, a.attndims, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims
+       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims, t.typoutput::text
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
@@ -88,7 +88,7 @@ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`
 
 const typeSQL = `
-SELECT t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims
+SELECT t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims, t.typoutput::text
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
 WHERE t.oid = $1`
@@ -111,7 +111,7 @@ type rawColumn struct {
 
 // scanType scans the pg_type columns of typeSQL and columnsSQL, in order.
 func (t *pgType) scanDest() []any {
-	return []any{&t.oid, &t.typtype, &t.name, &t.namespace, &t.category, &t.baseOID, &t.baseMod, &t.elemOID, &t.relOID, &t.ndims}
+	return []any{&t.oid, &t.typtype, &t.name, &t.namespace, &t.category, &t.baseOID, &t.baseMod, &t.elemOID, &t.relOID, &t.ndims, &t.output}
 }
 
 // describe reads ref's columns through q (a connection or a transaction).
@@ -174,7 +174,7 @@ type mapper struct {
 
 const attributesSQL = `
 SELECT a.attname, a.atttypmod, a.attndims, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims
+       t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims, t.typoutput::text
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
@@ -198,7 +198,7 @@ func (m *mapper) mapValue(t pgType, typmod, ndims int32) (pgColumn, error) {
 		return pgColumn{}, fmt.Errorf("resolve domain %s: %w", t.name, err)
 	}
 	if c, w, ok := mapBase(base, typmod, m.numericScale); ok {
-		return pgColumn{col: c, wire: w}, nil
+		return pgColumn{col: c, wire: w, output: base.output}, nil
 	}
 	switch {
 	case base.category == "A" && base.elemOID != 0:
@@ -212,8 +212,10 @@ func (m *mapper) mapValue(t pgType, typmod, ndims int32) (pgColumn, error) {
 		}
 		textCast := ""
 		if elem.textCast != "" {
-			// text[] keeps the array's shape with each element's text form.
-			elem, textCast = textColumn(), "text[]"
+			// text[] keeps the array's shape with each element cast to
+			// text (the type's cast to text where it has one, else its
+			// output function).
+			elem, textCast = textColumn(et), "text[]"
 		}
 		elem.col.Name, elem.col.Nullable = "element", true
 		dims := max(int(ndims), 1)
@@ -223,7 +225,7 @@ func (m *mapper) mapValue(t pgType, typmod, ndims int32) (pgColumn, error) {
 			col = coltype.Column{Kind: coltype.List, Elem: &inner}
 			col.Elem.Name, col.Elem.Nullable = "element", true
 		}
-		return pgColumn{col: col, wire: wireArray, dims: dims, elem: &elem, textCast: textCast}, nil
+		return pgColumn{col: col, wire: wireArray, dims: dims, elem: &elem, textCast: textCast, output: base.output}, nil
 	case base.typtype == "c" && base.relOID != 0:
 		rows, err := m.q.Query(m.ctx, attributesSQL, base.relOID)
 		if err != nil {
@@ -246,23 +248,26 @@ func (m *mapper) mapValue(t pgType, typmod, ndims int32) (pgColumn, error) {
 			if f.textCast != "" {
 				// A field landing through its text form cannot be cast
 				// inside a record: the whole value lands as text.
-				return textColumn(), nil
+				return textColumn(base), nil
 			}
 			f.col.Name, f.col.Nullable, f.col.SourceType = rc.name, true, rc.sourceType
 			pc.fields = append(pc.fields, f)
 			pc.col.Fields = append(pc.col.Fields, f.col)
 		}
 		if len(pc.fields) == 0 {
-			return textColumn(), nil
+			return textColumn(base), nil
 		}
+		pc.output = base.output
 		return pc, nil
 	}
-	return textColumn(), nil
+	return textColumn(base), nil
 }
 
-// textColumn is a value landed as a string through PostgreSQL's text output.
-func textColumn() pgColumn {
-	return pgColumn{col: coltype.Column{Kind: coltype.String}, wire: wireText, textCast: "text"}
+// textColumn is a value of type t landed as a string through its output
+// function: PostgreSQL's own text form (a cast to text may differ: inet's
+// adds the netmask, boolean's spells true).
+func textColumn(t pgType) pgColumn {
+	return pgColumn{col: coltype.Column{Kind: coltype.String}, wire: wireText, textCast: "text", output: t.output}
 }
 
 // resolveDomain follows a domain to its base type. A domain's own type

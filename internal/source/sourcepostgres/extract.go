@@ -124,10 +124,7 @@ func (s *Source) extract(ctx context.Context, req source.Request, sink source.Re
 
 	sel := make([]string, len(cols))
 	for i, c := range cols {
-		sel[i] = quoteIdent(c.col.Name)
-		if c.textCast != "" {
-			sel[i] += "::" + c.textCast
-		}
+		sel[i] = c.selectExpr()
 	}
 	sql := "COPY (SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident() + where + ") TO STDOUT (FORMAT binary)"
 	res.Rows, err = s.copyRecords(ctx, conn, ref.String(), cols, keyIndices(live.key, cols), req.Table.Columns, sql, batchRows, sink)
@@ -156,6 +153,13 @@ func matchColumns(live *liveTable, want []coltype.Column) ([]pgColumn, error) {
 			return nil, fmt.Errorf("extract table %s: column %q: %w", live.ref, w.Name, source.ErrNotFound)
 		}
 		g := got.col
+		if w.Cast != coltype.CastNone {
+			if g.Nullable && !w.Nullable {
+				return nil, fmt.Errorf("extract table %s: column %q changed since it was described: it is now nullable; describe the table again", live.ref, w.Name)
+			}
+			out[i] = castPlan(*got, w)
+			continue
+		}
 		if !coltype.SameType(g, w) || (g.Nullable && !w.Nullable) {
 			return nil, fmt.Errorf("extract table %s: column %q changed since it was described: was %s (%v), now %s (%v)%s",
 				live.ref, w.Name, w.SourceType, shape(w), g.SourceType, shape(g), "; describe the table again")

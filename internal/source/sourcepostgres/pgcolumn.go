@@ -1,6 +1,8 @@
 package sourcepostgres
 
 import (
+	"fmt"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wharf-data/wharf/internal/coltype"
@@ -74,6 +76,7 @@ type pgType struct {
 	elemOID   uint32 // typelem (arrays)
 	relOID    uint32 // typrelid (composites)
 	ndims     int32  // typndims (domains over arrays)
+	output    string // typoutput: the output function, as regproc prints it
 }
 
 // pgColumn is a described column (or a value nested in one) plus what
@@ -88,6 +91,11 @@ type pgColumn struct {
 	// sends the value's text form: "text" for types landed as strings
 	// through their text output, "text[]" for arrays of them; "" for none.
 	textCast string
+	// selectFmt, when set, renders the column's select-list expression from
+	// its quoted name (a cast the catalog asked for).
+	selectFmt string
+	// output is the output function of the column's (base) type.
+	output string
 	// dims is the declared number of dimensions of an array (wireArray).
 	dims int
 	// elem is an array's element (wireArray) or nil.
@@ -154,6 +162,50 @@ func mapBase(t pgType, typmod int32, numericScale int) (c coltype.Column, w wire
 		return coltype.Column{Kind: coltype.Map, Elem: &coltype.Column{Name: "value", Kind: coltype.String, Nullable: true}}, wireHstore, true
 	}
 	return c, wireInvalid, false
+}
+
+// castPlan is how column c is read when the catalog casts it to want
+// (want.Cast is set): PostgreSQL converts the value in the COPY's select
+// list, so the cast is its own (text form, to_json, float8); a decimal cast
+// reads unconstrained numeric and lands it exactly or fails.
+func castPlan(c pgColumn, want coltype.Column) pgColumn {
+	out := pgColumn{col: want, castType: c.castType, output: c.output}
+	switch want.Cast {
+	case coltype.CastString:
+		out.wire, out.selectFmt = wireText, textForm(c.output)
+	case coltype.CastJSON:
+		// to_json(NULL) is JSON null; num_nulls tells a NULL apart from a
+		// composite whose fields are all NULL (which IS NULL calls NULL).
+		out.wire, out.selectFmt = wireJSON, "CASE WHEN num_nulls(%[1]s) = 0 THEN to_json(%[1]s) END"
+	case coltype.CastFloat64:
+		out.wire, out.selectFmt = wireFloat8, "%s::float8"
+	case coltype.CastDecimal:
+		out.wire, out.selectFmt = wireNumeric, "%s::numeric"
+	}
+	return out
+}
+
+// selectExpr is the column's expression in the COPY select list.
+func (c pgColumn) selectExpr() string {
+	name := quoteIdent(c.col.Name)
+	switch {
+	case c.selectFmt != "":
+		return fmt.Sprintf(c.selectFmt, name)
+	case c.textCast == "text":
+		return fmt.Sprintf(textForm(c.output), name)
+	case c.textCast != "":
+		return name + "::" + c.textCast
+	}
+	return name
+}
+
+// textForm is the select-list format that renders a value through its
+// type's output function.
+func textForm(output string) string {
+	if output == "" || output == "-" {
+		return "%s::text"
+	}
+	return output + "(%s)::text"
 }
 
 // numericShape derives Decimal precision and scale from a numeric typmod.

@@ -38,6 +38,16 @@ type (
 		Format        string       `json:"format"`
 		FileCountHint int          `json:"file_count_hint"`
 		Schedule      specSchedule `json:"schedule"`
+		// Column choices are left out when unset (omitempty, unlike the
+		// fields above), so adding them did not change the hash of
+		// workflows deployed before they existed.
+		Columns        []string          `json:"columns,omitempty"`
+		ExcludeColumns []string          `json:"exclude_columns,omitempty"`
+		Cast           map[string]string `json:"cast,omitempty"`
+		Mask           map[string]string `json:"mask,omitempty"`
+		OnSchemaChange string            `json:"on_schema_change,omitempty"`
+		Defaulted      []string          `json:"defaulted_columns,omitempty"`
+		MaskSalt       string            `json:"mask_salt,omitempty"`
 	}
 	specSchedule struct {
 		Kind     string `json:"kind"`
@@ -71,6 +81,9 @@ func EncodeSpec(r catalog.Resolved) []byte {
 			PartitionBy: w.PartitionBy, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: s.Every.String(), TimeZone: s.TimeZone},
+			Columns: w.Choices.Columns, ExcludeColumns: w.Choices.ExcludeColumns, Cast: w.Choices.Cast,
+			Mask: w.Choices.Mask, OnSchemaChange: w.Choices.OnSchemaChange, Defaulted: w.Choices.Defaulted,
+			MaskSalt: w.Choices.MaskSalt,
 		},
 		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret},
 		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
@@ -117,6 +130,8 @@ func DecodeSpec(what string, data []byte) (catalog.Resolved, error) {
 			Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: catalog.Schedule{Kind: catalog.ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},
+			Choices: catalog.ColumnChoices{Columns: w.Columns, ExcludeColumns: w.ExcludeColumns, Cast: w.Cast,
+				Mask: w.Mask, OnSchemaChange: w.OnSchemaChange, Defaulted: w.Defaulted, MaskSalt: w.MaskSalt},
 		},
 		Connection: catalog.Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret},
 		Lake: catalog.Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,

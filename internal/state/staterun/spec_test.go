@@ -28,6 +28,10 @@ func fillAll(t *testing.T, v reflect.Value, path string) {
 			f.SetInt(int64(len(p)))
 		case f.Kind() == reflect.Struct:
 			fillAll(t, f, p)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+			f.Set(reflect.ValueOf([]string{p, "ünï"}))
+		case f.Kind() == reflect.Map && f.Type().Elem().Kind() == reflect.String:
+			f.Set(reflect.ValueOf(map[string]string{p: "ünï", "b": "<&>"}))
 		default:
 			t.Fatalf("%s: field of kind %v: teach fillAll and EncodeSpec about it", p, f.Kind())
 		}

@@ -23,7 +23,9 @@ var big = "repeat('x', 100000)"
 
 const (
 	asJSON = "to_jsonb(%s)::text"
-	asText = "to_jsonb(%s::text)::text"
+	// asText is the value's output (format's %s calls the type's output
+	// function; a cast to text may differ, e.g. inet's adds the netmask).
+	asText = "(CASE WHEN num_nulls(%[1]s) = 0 THEN to_jsonb(format('%%s', %[1]s)) END)::text"
 )
 
 // intervalJSON asks PostgreSQL for an interval's months, days and

@@ -1,14 +1,16 @@
-package catalog
+// Package suggest finds the known word a user probably meant, for "did you
+// mean" hints in messages about catalog keys, names and columns.
+package suggest
 
 import (
 	"fmt"
 	"strings"
 )
 
-// suggest returns the known word closest to got, or "" when none is close:
+// Closest returns the known word closest to got, or "" when none is close:
 // the same word in another case or with _/- moved, or within a small edit
 // distance ("shedule" → "schedule").
-func suggest(got string, known []string) string {
+func Closest(got string, known []string) string {
 	norm := func(s string) string {
 		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
 	}
@@ -30,9 +32,9 @@ func suggest(got string, known []string) string {
 	return best
 }
 
-// didYouMean formats a suggestion as ` (did you mean "x"?)`, or "".
-func didYouMean(got string, known []string) string {
-	if s := suggest(got, known); s != "" {
+// DidYouMean formats a suggestion as ` (did you mean "x"?)`, or "".
+func DidYouMean(got string, known []string) string {
+	if s := Closest(got, known); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return ""
@@ -57,24 +59,4 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// quoteList formats words as "a", "b" or "c".
-func quoteList(words []string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = fmt.Sprintf("%q", w)
-	}
-	return orList(q)
-}
-
-// orList formats words as a, b or c.
-func orList(words []string) string {
-	switch len(words) {
-	case 0:
-		return ""
-	case 1:
-		return words[0]
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
