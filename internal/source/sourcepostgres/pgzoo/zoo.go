@@ -185,3 +185,36 @@ func QueryJSON(ctx context.Context, conn *pgx.Conn, sql string) ([]*string, erro
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[*string])
 }
+
+// Create makes the zoo's types and a table named table (an "id" bigint key
+// and every zoo column) with its Rows rows, in the connection's current
+// schema. Prepare must have run.
+func Create(ctx context.Context, conn *pgx.Conn, table string) error {
+	for _, s := range Setup {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	defs := []string{"id bigint PRIMARY KEY"}
+	for _, c := range Columns {
+		defs = append(defs, pgx.Identifier{c.Name}.Sanitize()+" "+c.DDL)
+	}
+	ident := pgx.Identifier{table}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+ident+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		return err
+	}
+	for r := range Rows {
+		names, vals := []string{"id"}, []string{fmt.Sprint(r + 1)}
+		for _, c := range Columns {
+			if c.Values[r] != "" {
+				names = append(names, pgx.Identifier{c.Name}.Sanitize())
+				vals = append(vals, c.Values[r])
+			}
+		}
+		sql := "INSERT INTO " + ident + " (" + strings.Join(names, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")"
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("row %d: %w", r+1, err)
+		}
+	}
+	return nil
+}
