@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -63,7 +65,12 @@ type Result struct {
 	// Bound is the rule that capped the window's high end below max(cursor)
 	// (transactions in flight, settle), from the source; "" = none.
 	Bound string
-	Err   error
+	// Schema is what the run landed (nil when it failed before knowing);
+	// SchemaChange how it differs from the workflow's previous landed
+	// schema (nil when it does not, or there is none).
+	Schema       *source.Schema
+	SchemaChange *source.SchemaChange
+	Err          error
 }
 
 // Lander runs landing jobs. It caches open lakes across runs; it is safe for
@@ -232,6 +239,9 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	if _, err := l.repairManifests(ctx, lakeH, prefix, wf, log); err != nil {
 		return err
 	}
+	if table, masker, err = l.schemaPolicy(ctx, wf, lakeH, described, table, masker, res, log); err != nil {
+		return err
+	}
 	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
 	if err := l.extractAndCommit(ctx, wf, lk, src, table, masker, cursor, after, lakeH, prefix, run, res); err != nil {
 		return err
@@ -337,7 +347,11 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 
 	schema := coltype.ArrowSchema(table.Columns)
 	outFields := append(schema.Fields(), arrow.Field{Name: IngestionTimestamp, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
-	outSchema := arrow.NewSchema(outFields, nil)
+	// Every file carries the schema the run landed (source.SchemaKey).
+	landed := source.SchemaOf(table.Columns)
+	res.Schema = &landed
+	meta := arrow.NewMetadata([]string{source.SchemaKey}, []string{landed.JSON()})
+	outSchema := arrow.NewSchema(outFields, &meta)
 
 	var part lake.Partitioner
 	if wf.PartitionBy != "" {
@@ -444,6 +458,87 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		res.manifestErr = fmt.Errorf("%d rows landed and committed (run %s), but its manifest could not be written (the next run writes it): %w", res.Rows, run.ID, err)
 	}
 	return nil
+}
+
+// schemaPolicy compares the columns about to land with what the workflow's
+// last run landed and applies on_schema_change: evolve lands the new schema
+// and reports the change; freeze fails on any change before anything is
+// written; ignore_new leaves new columns out and fails on a dropped or
+// changed one. It returns the table (and masker) to land.
+func (l *Lander) schemaPolicy(ctx context.Context, wf *catalog.Workflow, lk *lake.Lake, described, table *source.Table,
+	masker *source.Masker, res *Result, log *slog.Logger) (*source.Table, *source.Masker, error) {
+	prev, prevRun, err := l.previousSchema(ctx, lk, wf.Name)
+	if err != nil || prev == nil {
+		return table, masker, err
+	}
+	change := source.DiffSchemas(*prev, source.SchemaOf(table.Columns))
+	if change == nil {
+		return table, masker, nil
+	}
+	policy := wf.Choices.OnSchemaChange
+	switch {
+	case policy == catalog.SchemaFreeze,
+		policy == catalog.SchemaIgnoreNew && len(change.Dropped)+len(change.Changed) > 0:
+		return nil, nil, fmt.Errorf("workflow %s: on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
+			wf.Name, policy, wf.Table, prevRun, change)
+	case policy == catalog.SchemaIgnoreNew:
+		ch := Choices(wf)
+		ch.ExcludeColumns = append(slices.Clone(ch.ExcludeColumns), change.Added...)
+		ch.Columns = slices.DeleteFunc(slices.Clone(ch.Columns), func(c string) bool { return slices.Contains(change.Added, c) })
+		if table, masker, err = source.Choose(described, ch); err != nil {
+			return nil, nil, fmt.Errorf("workflow %s: %w", wf.Name, err)
+		}
+		if masker.NeedsSalt() {
+			salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
+			if err != nil {
+				return nil, nil, fmt.Errorf("workflow %s: mask_salt: %w", wf.Name, err)
+			}
+			masker.SetSalt([]byte(salt.Reveal()))
+		}
+		res.Notes = append(res.Notes, "new columns left out (on_schema_change: ignore_new): "+strings.Join(change.Added, ", "))
+		log.Warn("new columns left out", "columns", change.Added)
+		return table, masker, nil
+	}
+	res.SchemaChange = change
+	res.Notes = append(res.Notes, "schema changed: "+change.String())
+	log.Warn("schema changed", "change", change.String(), "previous_run", prevRun)
+	return table, masker, nil
+}
+
+// previousSchema returns the schema the workflow's last run with files
+// landed, from its first file's metadata, and that run's ID; nil when
+// there is none (or it landed before wharf recorded schemas).
+func (l *Lander) previousSchema(ctx context.Context, lk *lake.Lake, workflow string) (*source.Schema, string, error) {
+	runs, err := l.State.Runs(ctx, state.RunFilter{Workflow: workflow, Status: state.StatusSucceeded, Limit: 50})
+	if err != nil {
+		return nil, "", fmt.Errorf("read previous runs: %w", err)
+	}
+	for _, r := range runs {
+		if r.Files == 0 {
+			continue
+		}
+		files, err := l.State.Files(ctx, r.ID)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the files of run %s: %w", r.ID, err)
+		}
+		if len(files) == 0 {
+			continue
+		}
+		_, sch, err := lk.ReadFooter(ctx, files[0].Path)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the schema run %s landed: %w", r.ID, err)
+		}
+		text, ok := sch.Metadata().GetValue(source.SchemaKey)
+		if !ok {
+			return nil, "", nil
+		}
+		s, err := source.ParseSchema(text)
+		if err != nil {
+			return nil, "", fmt.Errorf("the schema run %s landed (%s): %w", r.ID, files[0].Path, err)
+		}
+		return &s, r.ID, nil
+	}
+	return nil, "", nil
 }
 
 // Choices are a workflow's column choices as the source-neutral step

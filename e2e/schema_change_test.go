@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wharf-data/wharf/internal/testdb"
+	"github.com/wharf-data/wharf/internal/testdb/duckread"
+)
+
+// TestOnSchemaChange: between two runs a column is added with a default,
+// one is dropped and an integer is widened to bigint; each policy does
+// what docs/catalog.md says, and each file says what it landed.
+func TestOnSchemaChange(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []string{"evolve", "freeze", "ignore_new"} {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			conn, schema, _ := pgSource(t)
+			sqlExec(t, conn, `CREATE TABLE added (id int PRIMARY KEY, v integer)`)
+			sqlExec(t, conn, `CREATE TABLE dropped (id int PRIMARY KEY, v integer, gone text)`)
+			sqlExec(t, conn, `CREATE TABLE widened (id int PRIMARY KEY, v integer)`)
+			for _, tbl := range []string{"added", "dropped", "widened"} {
+				sqlExec(t, conn, `INSERT INTO `+tbl+` (id, v) VALUES (1, 1)`)
+			}
+			dir := t.TempDir()
+			lakeDir := filepath.Join(dir, "lake")
+			var wfs strings.Builder
+			for _, tbl := range []string{"added", "dropped", "widened"} {
+				fmt.Fprintf(&wfs, "  - {name: %s, table: %s.%s, on_schema_change: %s}\n", tbl, schema, tbl, policy)
+			}
+			catPath := writeCatalog(t, dir, lakeDir, "", wfs.String())
+			env := []string{"DB_URL=" + testdb.PostgresURL()}
+			run := []string{"run", "-c", catPath, "--state", "sqlite:" + filepath.Join(dir, "state.db"), "--all"}
+			mustWharf(t, dir, env, run...)
+
+			sqlExec(t, conn, `ALTER TABLE added ADD COLUMN extra text NOT NULL DEFAULT 'x'`)
+			sqlExec(t, conn, `ALTER TABLE dropped DROP COLUMN gone`)
+			sqlExec(t, conn, `ALTER TABLE widened ALTER COLUMN v TYPE bigint`)
+			sqlExec(t, conn, `INSERT INTO widened VALUES (2, 1099511627776)`)
+			r := wharf(t, dir, env, run...)
+
+			duck := duckread.Open(t)
+			columns := func(tbl string) []string { // one "name type ..." line per file, oldest first
+				var out []string
+				for _, f := range parquetFiles(t, filepath.Join(lakeDir, "postgres", schema+"."+tbl)) {
+					rows := duckread.Strings(t, duck, fmt.Sprintf(`SELECT string_agg(column_name || ' ' || column_type, ', ') FROM (DESCRIBE SELECT * EXCLUDE (ingestion_timestamp) FROM read_parquet('%s', hive_partitioning = false))`,
+						filepath.Join(lakeDir, "postgres", schema+"."+tbl, f)))
+					out = append(out, *rows[0][0])
+				}
+				return out
+			}
+			changed := func(tbl, what string) string {
+				return fmt.Sprintf("on_schema_change %s: table %s.%s changed since run ", policy, schema, tbl) + what
+			}
+			switch policy {
+			case "evolve":
+				if r.code != 0 {
+					t.Fatalf("evolve: want exit 0:\n%s", r)
+				}
+				for _, want := range []string{"schema changed: added extra", "schema changed: dropped gone", "schema changed: changed v integer → bigint"} {
+					if !strings.Contains(r.stdout+r.stderr, want) {
+						t.Errorf("the run should report %q:\n%s", want, r)
+					}
+				}
+				for tbl, want := range map[string]string{
+					"added":   "id INTEGER, v INTEGER, extra VARCHAR",
+					"dropped": "id INTEGER, v INTEGER",
+					"widened": "id INTEGER, v BIGINT",
+				} {
+					if got := columns(tbl); len(got) != 2 || !contains(got, want) {
+						t.Errorf("%s: files hold %q, want one with %q", tbl, got, want)
+					}
+				}
+			case "freeze":
+				if r.code != 1 {
+					t.Fatalf("freeze: want exit 1:\n%s", r)
+				}
+				for tbl, what := range map[string]string{"added": "added extra", "dropped": "dropped gone", "widened": "changed v integer → bigint"} {
+					if !strings.Contains(r.stderr, changed(tbl, "")) || !strings.Contains(r.stderr, ": "+what+"; nothing was written") {
+						t.Errorf("%s: the error should list %q:\n%s", tbl, what, r)
+					}
+					if got := columns(tbl); len(got) != 1 {
+						t.Errorf("%s: freeze wrote files: %q", tbl, got)
+					}
+				}
+			case "ignore_new":
+				if r.code != 1 {
+					t.Fatalf("ignore_new: want exit 1 (dropped and widened fail):\n%s", r)
+				}
+				if !strings.Contains(r.stdout+r.stderr, "new columns left out (on_schema_change: ignore_new): extra") {
+					t.Errorf("the run should say extra was left out:\n%s", r)
+				}
+				if got := columns("added"); len(got) != 2 || got[0] != got[1] || got[0] != "id INTEGER, v INTEGER" {
+					t.Errorf("added: files hold %q, want two without extra", got)
+				}
+				for tbl, what := range map[string]string{"dropped": "dropped gone", "widened": "changed v integer → bigint"} {
+					if !strings.Contains(r.stderr, ": "+what+"; nothing was written") {
+						t.Errorf("%s: the error should list %q:\n%s", tbl, what, r)
+					}
+					if got := columns(tbl); len(got) != 1 {
+						t.Errorf("%s: wrote files: %q", tbl, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
