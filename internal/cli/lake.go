@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/status"
 )
 
 func (a *app) lakeCommand() *cobra.Command {
@@ -100,11 +101,11 @@ func printInventory(a *app, inv *lake.Inventory) {
 			rows += e.Rows
 			size += e.Bytes
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, r, humanBytes(e.Bytes), run, e.Path)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, r, status.HumanBytes(e.Bytes), run, e.Path)
 	}
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d committed file(s) in %d run(s): %d rows, %s; %d leftover, %d missing\n",
-		inv.Count(lake.Committed), len(inv.Manifests), rows, humanBytes(size), inv.Count(lake.Leftover), inv.Count(lake.Missing))
+		inv.Count(lake.Committed), len(inv.Manifests), rows, status.HumanBytes(size), inv.Count(lake.Leftover), inv.Count(lake.Missing))
 }
 
 func (a *app) lakeVerifyCommand() *cobra.Command {

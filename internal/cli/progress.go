@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/status"
 )
 
 // progress shows landing progress. On a terminal it redraws one status line
@@ -67,7 +68,7 @@ func (p *progress) update(u blueprint.Progress) {
 
 func (wp *wfProgress) describe() string {
 	el := time.Since(wp.started)
-	return fmt.Sprintf("%d rows, %s read, %s rows/s", wp.rows, humanBytes(wp.bytes), rate(wp.rows, el))
+	return fmt.Sprintf("%d rows, %s read, %s rows/s", wp.rows, status.HumanBytes(wp.bytes), rate(wp.rows, el))
 }
 
 func (p *progress) done(r *blueprint.Result) {
@@ -76,7 +77,7 @@ func (p *progress) done(r *blueprint.Result) {
 	delete(p.running, r.Workflow)
 	p.finished++
 	line := fmt.Sprintf("%s %s: %d rows, %d files, %s in %s", mark(r.Status), r.Workflow, r.Rows, len(r.Files),
-		humanBytes(r.Bytes), r.Duration.Round(time.Millisecond))
+		status.HumanBytes(r.Bytes), r.Duration.Round(time.Millisecond))
 	if r.Err != nil {
 		line = fmt.Sprintf("%s %s: %s after %s", mark(r.Status), r.Workflow, r.Status, r.Duration.Round(time.Millisecond))
 	}

@@ -70,7 +70,7 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 					dur = end.Sub(r.StartedAt).Round(time.Millisecond).String()
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", r.ID, r.Workflow, r.Trigger, r.Status,
-					started, dur, r.Rows, humanBytes(r.Bytes), r.Files, window(r), oneLine(r.Error, 80))
+					started, dur, r.Rows, status.HumanBytes(r.Bytes), r.Files, window(r), oneLine(r.Error, 80))
 			}
 			return tw.Flush()
 		},

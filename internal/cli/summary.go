@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/status"
 )
 
 // summarize prints one line per workflow and returns a failed exit if any failed.
@@ -30,7 +31,7 @@ func summarize(a *app, results []*blueprint.Result) error {
 			nfailed++
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Workflow, r.Status, r.Rows, len(r.Files),
-			humanBytes(r.Bytes), r.Duration.Round(time.Millisecond), load, orDash(r.WatermarkTo.String()))
+			status.HumanBytes(r.Bytes), r.Duration.Round(time.Millisecond), load, orDash(r.WatermarkTo.String()))
 		rows += r.Rows
 		bytes += r.Bytes
 		files += len(r.Files)
@@ -51,7 +52,7 @@ func summarize(a *app, results []*blueprint.Result) error {
 		skipped = fmt.Sprintf(", %d skipped (already running)", nskipped)
 	}
 	fmt.Fprintf(a.stdout, "%d workflow(s): %d succeeded%s, %d failed; %d rows, %d files, %s\n",
-		len(results), len(results)-nfailed-nskipped, skipped, nfailed, rows, files, humanBytes(bytes))
+		len(results), len(results)-nfailed-nskipped, skipped, nfailed, rows, files, status.HumanBytes(bytes))
 	if nfailed == 0 && nskipped == 0 && rows == 0 {
 		fmt.Fprintln(a.stdout, "Nothing new to land: every table is up to date.")
 	}
@@ -66,19 +67,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // rate formats a per-second rate.

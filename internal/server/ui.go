@@ -36,7 +36,7 @@ func newPages() (*pages, error) {
 		"ago":      ago,
 		"when":     when,
 		"dur":      dur,
-		"bytes":    humanBytes,
+		"bytes":    status.HumanBytes,
 		"statusOf": statusOf,
 		"secs":     func(f float64) string { return dur(time.Duration(f * float64(time.Second))) },
 		"runDur":   runDuration,
@@ -317,17 +317,4 @@ func dur(d time.Duration) string {
 	}
 	days := int(d / (24 * time.Hour))
 	return fmt.Sprintf("%dd%dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -336,3 +336,17 @@ func watermarkTime(wm *coltype.Watermark) (time.Time, bool) {
 	t, err := time.Parse(layout, wm.Text)
 	return t, err == nil
 }
+
+// HumanBytes formats a byte count for people: 512 B, 1.4 KiB, 3.0 GiB.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
