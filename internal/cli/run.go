@@ -21,6 +21,7 @@ import (
 func (a *app) runCommand() *cobra.Command {
 	var all bool
 	var parallel int
+	var runTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "run [-c FILE] [--state URL] (WORKFLOW... | --all)",
 		Short: "Land workflows now, in the foreground, with progress",
@@ -31,6 +32,9 @@ workflows (NAME_<table>) can be named or run with --all.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
 				return &exitError{code: ExitUsage, err: errors.New("name one or more workflows, or pass --all")}
+			}
+			if runTimeout < 0 {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--run-timeout %s: want a positive duration, or 0 for none", runTimeout)}
 			}
 			if parallel < 1 {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--parallel %d: must be at least 1", parallel)}
@@ -47,7 +51,7 @@ workflows (NAME_<table>) can be named or run with --all.`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			results, err := a.land(cmd.Context(), jobs, parallel)
+			results, err := a.land(cmd.Context(), jobs, parallel, runTimeout)
 			if err != nil {
 				return err
 			}
@@ -67,6 +71,7 @@ workflows (NAME_<table>) can be named or run with --all.`,
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "run every workflow in the catalog")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "workflows to land at once")
+	cmd.Flags().DurationVar(&runTimeout, "run-timeout", time.Hour, "stop and fail a workflow's run that takes longer (0 = no limit)")
 	return cmd
 }
 
@@ -144,7 +149,7 @@ func abbreviate(s []string, n int) string {
 
 // land runs the workflows with at most parallel at once, showing progress.
 // Every workflow runs even when others fail; results come back in input order.
-func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int) ([]*blueprint.Result, error) {
+func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, runTimeout time.Duration) ([]*blueprint.Result, error) {
 	log, err := a.logger()
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
@@ -177,7 +182,16 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int) 
 				return
 			}
 			prog.start(job.Workflow.Name)
-			res, _ := lander.Land(ctx, job, "manual")
+			runCtx := ctx
+			if runTimeout > 0 {
+				var cancel context.CancelFunc
+				runCtx, cancel = context.WithTimeoutCause(ctx, runTimeout, fmt.Errorf("the run took longer than --run-timeout %s", runTimeout))
+				defer cancel()
+			}
+			res, _ := lander.Land(runCtx, job, "manual")
+			if res.Err != nil && ctx.Err() == nil && runCtx.Err() != nil {
+				res.Err = fmt.Errorf("%w (%v)", res.Err, context.Cause(runCtx)) // say it was the timeout
+			}
 			prog.done(res)
 			results[i] = res
 		}()

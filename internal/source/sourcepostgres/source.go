@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
@@ -68,6 +69,11 @@ func Open(ctx context.Context, dsn string) (*Source, error) {
 	return OpenWithOptions(ctx, dsn, DefaultOptions())
 }
 
+// DefaultConnectTimeout bounds connecting (dial, TLS, authentication) when
+// the DSN sets no connect_timeout: a server that accepts and never answers
+// must not hang a run.
+const DefaultConnectTimeout = 30 * time.Second
+
 // OpenWithOptions connects with the given options, used as they are.
 func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, error) {
 	red := newRedactor(dsn)
@@ -79,6 +85,9 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 		return nil, red.wrap(fmt.Errorf("postgres source: invalid connection string: %w", err))
 	}
 	red.add(cfg.Password)
+	if cfg.ConnectTimeout == 0 { // no connect_timeout in the DSN
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}

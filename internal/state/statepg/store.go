@@ -76,6 +76,9 @@ func connect(ctx context.Context, url string, readOnly bool) (*pgxpool.Pool, err
 	if readOnly {
 		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 { // no connect_timeout in the URL
+		cfg.ConnConfig.ConnectTimeout = 30 * time.Second
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, &openError{url: red, msg: secret.ScrubURL(err.Error(), url), err: err}
