@@ -78,6 +78,19 @@ WHERE n.nspname = CASE WHEN $1 = '' THEN current_schema() ELSE $1 END
   AND c.relname = $2
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`
 
+// similarRelationSQL finds the relation a missing name most likely meant:
+// the same schema and table names in another case (PUBLIC.REGIONS for
+// public.regions).
+const similarRelationSQL = `
+SELECT n.nspname, c.relname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE lower(n.nspname) = lower(CASE WHEN $1 = '' THEN current_schema() ELSE $1 END)
+  AND lower(c.relname) = lower($2)
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY n.nspname, c.relname
+LIMIT 1`
+
 const columnsSQL = `
 SELECT a.attname, a.attnotnull, a.atttypmod, a.attndims, pg_catalog.format_type(a.atttypid, a.atttypmod),
        t.oid, t.typtype, t.typname, tn.nspname, t.typcategory, t.typbasetype, t.typtypmod, t.typelem, t.typrelid, t.typndims, t.typoutput::text
@@ -127,7 +140,12 @@ func describe(ctx context.Context, q querier, ref source.TableRef, numericScale 
 		if ref.Schema != "" {
 			where = "schema " + ref.Schema
 		}
-		return nil, fmt.Errorf("table %s: no table or view %q in %s: %w", ref, ref.Name, where, source.ErrNotFound)
+		hint := ""
+		var schema, name string
+		if q.QueryRow(ctx, similarRelationSQL, ref.Schema, ref.Name).Scan(&schema, &name) == nil {
+			hint = fmt.Sprintf(" (did you mean %s.%s? names are case-sensitive)", schema, name)
+		}
+		return nil, fmt.Errorf("table %s: no table or view %q in %s%s: %w", ref, ref.Name, where, hint, source.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("table %s: look up table: %w", ref, err)

@@ -56,3 +56,20 @@ func TestTables(t *testing.T) {
 		t.Errorf("Tables with a quote in the schema: %v", err)
 	}
 }
+
+// TestDescribeSuggestsTheNameInAnotherCase: PUBLIC.REGIONS for
+// public.regions names the existing table.
+func TestDescribeSuggestsTheNameInAnotherCase(t *testing.T) {
+	src, db := openTestSchema(t, DefaultOptions())
+	mustExec(t, db, `CREATE TABLE regions (id int)`)
+	upper := strings.ToUpper(db.schema)
+	_, err := src.Describe(t.Context(), source.TableRef{Schema: upper, Name: "REGIONS"})
+	want := fmt.Sprintf(`table %s.REGIONS: no table or view "REGIONS" in schema %s (did you mean %s.regions? names are case-sensitive)`,
+		upper, upper, db.schema)
+	if !errors.Is(err, source.ErrNotFound) || err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Describe(%s.REGIONS) = %v\nwant %s", upper, err, want)
+	}
+	if _, err := src.Describe(t.Context(), source.TableRef{Schema: db.schema, Name: "nowhere"}); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("Describe(nowhere) = %v, want no suggestion", err)
+	}
+}
