@@ -18,6 +18,8 @@
 #   IDLE=SECS measure an idle serve instead: the workflows fire an hour
 #             from now; CPU and peak RSS over SECS seconds
 #   BIN       a wharf binary to measure instead of building this checkout
+#   LEAD      seconds from start to the fire time (default 150: deploy and
+#             start-up of 10,000 workflows on a loaded machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +40,7 @@ cd "$WORK"
 
 # The fire minute: far enough ahead for deploy and start-up (or an hour away
 # when measuring idle).
-lead=150
+lead=${LEAD:-150}
 [ -n "${IDLE:-}" ] && lead=1800
 fire=$(( ( $(date +%s) + lead + 59 ) / 60 * 60 ))
 minute=$(date -u -d "@$fire" +%M | sed 's/^0//')
@@ -115,4 +117,5 @@ echo "lost: $(q "SELECT $N - count(DISTINCT workflow) FROM wharf_runs WHERE run_
   "skipped: $(q "SELECT count(*) FROM wharf_runs WHERE status = 'skipped'")"
 printf 'CPU %s%% of one core (all wharf processes, fire time to end), peak RSS %.0f MB (sum)\n' "$cpu" "$(echo "$peak / 1024" | bc -l)"
 [ -n "$drained" ] || echo "NOT DRAINED within $MAX s"
-cat serve.log ${WORKER:+worker.log} | grep -c 'level=WARN\|level=ERROR' | sed 's/^/WARN+ERROR log lines: /' || true
+echo "WARN+ERROR log lines: $(cat serve.log ${WORKER:+worker.log} | grep -c 'level=WARN\|level=ERROR')"
+cat serve.log ${WORKER:+worker.log} | grep 'level=WARN\|level=ERROR' | sed 's/.*msg="\([^"]*\)".*/  \1/' | sort | uniq -c || true
