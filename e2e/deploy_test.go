@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 func readFile(t *testing.T, path string) string {
@@ -29,7 +31,7 @@ func writeText(t *testing.T, path, body string) {
 
 func openStateFile(t *testing.T, url string) state.Store {
 	t.Helper()
-	s, err := state.Open(context.Background(), url)
+	s, err := stateurl.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestDeployQuickstart(t *testing.T) {
 		"Deployed 2 change(s): 0 created, 1 updated, 5 unchanged, 1 disabled, 0 deleted.\n" {
 		t.Fatalf("deploy:\n%s", r)
 	}
-	after, err := st.DeployedWorkflow(context.Background(), "hr_regions")
+	after, err := deploy.Get(context.Background(), st, "hr_regions")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ workflows:
 	}
 	mustWharf(t, dir, env, "deploy", "-c", cat)
 	st := openStateFile(t, "sqlite:"+filepath.Join(dir, ".wharf", "state.db"))
-	d, err := st.DeployedWorkflow(context.Background(), "shop_orders")
+	d, err := deploy.Get(context.Background(), st, "shop_orders")
 	if err != nil || d.Spec.Workflow.Table != schema+".orders" || d.Spec.Workflow.Schedule.Expr != "rate(1 hour)" ||
 		d.Spec.Workflow.Cursor != "updated_at" || !d.Spec.Workflow.CursorAuto {
 		t.Fatalf("deployed shop_orders: %+v, %v", d, err)

@@ -127,8 +127,8 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 		Status: "running", StartedAt: l.now().UTC().Truncate(time.Microsecond),
 	}
 	var err error
-	if fleet, tracked := l.State.(state.Fleet); tracked && l.WorkerID != "" {
-		err = fleet.StartJobRun(ctx, run, 0, l.WorkerID)
+	if l.WorkerID != "" {
+		err = l.State.StartJobRun(ctx, run, 0, l.WorkerID)
 	} else {
 		err = l.State.StartRun(ctx, run)
 	}
@@ -295,15 +295,14 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 // Runs recorded without a process are never live: only a crashed run of an
 // untracked process can be unfinished with nobody heartbeating for it.
 func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string) (map[string]string, error) {
-	fleet, ok := l.State.(state.Fleet)
-	if !ok || len(runs) == 0 || (len(runs) == 1 && runs[0].ID == current) {
+	if len(runs) == 0 || (len(runs) == 1 && runs[0].ID == current) {
 		return nil, nil
 	}
 	deadAfter := l.DeadAfter
 	if deadAfter <= 0 {
 		deadAfter = state.DefaultDeadAfter
 	}
-	orphans, err := fleet.OrphanRuns(ctx, l.now().Add(-deadAfter))
+	orphans, err := l.State.OrphanRuns(ctx, l.now().Add(-deadAfter))
 	if err != nil {
 		return nil, fmt.Errorf("list runs of dead processes: %w", err)
 	}
@@ -317,7 +316,7 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 		if r.ID == current || dead[r.ID] {
 			continue
 		}
-		_, worker, err := fleet.RunJob(ctx, r.ID)
+		_, worker, err := l.State.RunJob(ctx, r.ID)
 		if err != nil {
 			return nil, fmt.Errorf("read process of run %s: %w", r.ID, err)
 		}
@@ -325,7 +324,7 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 			continue
 		}
 		if workers == nil {
-			ws, err := fleet.Workers(ctx)
+			ws, err := l.State.Workers(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("list wharf processes: %w", err)
 			}

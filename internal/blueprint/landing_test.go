@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 // fixture is a SQLite source table, a file lake and a SQLite state store.
@@ -43,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := state.Open(context.Background(), "sqlite:"+filepath.Join(dir, "state.db"))
+	st, err := stateurl.Open(context.Background(), "sqlite:"+filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 // engineFlags are the options of the commands that run the engine.
@@ -106,7 +107,7 @@ func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error)
 	if poolConns > 0 {
 		u = poolSized(u, poolConns)
 	}
-	st, err := state.Open(ctx, u)
+	st, err := stateurl.Open(ctx, u)
 	if err != nil {
 		return nil, failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/secret"
-	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -32,7 +32,7 @@ the check passes only when the process is ready to take work.`,
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--role %q: want serve, worker or any", role)}
 			}
 			ctx := cmd.Context()
-			st, err := state.Open(ctx, a.stateURL)
+			st, err := stateurl.Open(ctx, a.stateURL)
 			if err != nil {
 				return failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
 			}

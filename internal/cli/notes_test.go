@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/quickstart"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 // TestQuickstartNextStepWorksFromGoRun: run from go's build cache (as go run
@@ -128,7 +129,7 @@ workflows:
 }
 
 func stateOpen(t *testing.T, url string) (state.Store, error) {
-	st, err := state.Open(t.Context(), url)
+	st, err := stateurl.Open(t.Context(), url)
 	if err == nil {
 		t.Cleanup(func() { st.Close() })
 	}

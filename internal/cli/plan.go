@@ -17,6 +17,7 @@ import (
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 func (a *app) planCommand() *cobra.Command {
@@ -38,7 +39,7 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 			a.catalogNotes(cat)
 			// Read only: plan creates, migrates and writes nothing (a state
 			// that does not exist yet has nothing deployed).
-			st, err := state.OpenReadOnly(cmd.Context(), a.stateURL)
+			st, err := stateurl.OpenReadOnly(cmd.Context(), a.stateURL)
 			if err != nil {
 				return failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
 			}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/wharf-data/wharf/internal/catalog"
-	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 // benchCatalog writes a catalog of n workflows (varied schedules, one
@@ -42,7 +42,7 @@ func deployFile(ctx context.Context, catalogPath, stateURL string) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
-	s, err := state.Open(ctx, stateURL)
+	s, err := stateurl.Open(ctx, stateURL)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // Plan is what a deploy would change. Every list is sorted by name.
@@ -73,7 +72,7 @@ func New(want []catalog.Resolved, deployed []state.Deployed, opts Options) (*Pla
 	current := make(map[string]*state.Deployed, len(deployed))
 	for i := range deployed {
 		current[deployed[i].Name] = &deployed[i]
-		p.basis[deployed[i].Name] = staterun.BasisKey(deployed[i].SpecHash, deployed[i].Enabled)
+		p.basis[deployed[i].Name] = state.BasisKey(deployed[i].SpecHash, deployed[i].Enabled)
 	}
 	wanted := make(map[string]bool, len(want))
 	for _, r := range want {
@@ -87,8 +86,12 @@ func New(want []catalog.Resolved, deployed []state.Deployed, opts Options) (*Pla
 			p.Create = append(p.Create, Item{Name: name, Spec: r})
 			continue
 		}
-		changes := Changes(d.Spec, r)
-		if len(changes) == 0 && d.SpecHash != state.SpecHash(r) {
+		dw, err := Decode(*d)
+		if err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
+		changes := Changes(dw.Spec, r)
+		if len(changes) == 0 && d.SpecHash != state.HashSpec(catalog.EncodeSpec(r)) {
 			// Same settings, other encoding (a newer wharf's spec): rewrite it.
 			changes = []string{"spec"}
 		}
@@ -99,7 +102,7 @@ func New(want []catalog.Resolved, deployed []state.Deployed, opts Options) (*Pla
 			p.Unchanged = append(p.Unchanged, name)
 			continue
 		}
-		it := Item{Name: name, Spec: r, Changes: changes, ResetsWatermark: ResetsWatermark(d.Spec, r)}
+		it := Item{Name: name, Spec: r, Changes: changes, ResetsWatermark: ResetsWatermark(dw.Spec, r)}
 		p.Update = append(p.Update, it)
 		if it.ResetsWatermark {
 			p.Resets = append(p.Resets, name)
@@ -206,10 +209,10 @@ func (p *Plan) Changes(allowReset bool) (state.DeployChanges, error) {
 	}
 	var c state.DeployChanges
 	for _, it := range p.Create {
-		c.Create = append(c.Create, state.Deployed{Name: it.Name, Spec: it.Spec})
+		c.Create = append(c.Create, state.Deployed{Name: it.Name, Spec: catalog.EncodeSpec(it.Spec)})
 	}
 	for _, it := range p.Update {
-		c.Update = append(c.Update, state.Deployed{Name: it.Name, Spec: it.Spec})
+		c.Update = append(c.Update, state.Deployed{Name: it.Name, Spec: catalog.EncodeSpec(it.Spec)})
 	}
 	c.Disable = p.Disable
 	c.Delete = p.Delete

@@ -30,7 +30,7 @@ func BenchmarkTriggerToFinished(b *testing.B) {
 			f := newFixture(b, url, "ten")
 			spec := f.spec("ten", catalog.Schedule{Kind: catalog.OnDemand})
 			spec.Workflow.Cursor = "" // a full load of the 10 rows every time
-			if err := f.st.ApplyDeploy(b.Context(), state.DeployChanges{Update: []state.Deployed{{Spec: spec}}}); err != nil {
+			if err := f.st.ApplyDeploy(b.Context(), state.DeployChanges{Update: []state.Deployed{deployed(spec)}}); err != nil {
 				b.Fatal(err)
 			}
 			serve(b, f.engine(engine.Config{PollInterval: engine.DefaultPollInterval}))

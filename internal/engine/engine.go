@@ -64,12 +64,8 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	fleet, ok := store.(state.Fleet)
-	if !ok {
-		return nil, fmt.Errorf("engine: state store %T keeps no engine bookkeeping", store)
-	}
 	e := &Engine{
-		cfg: cfg, store: store, fleet: fleet, log: cfg.Logger,
+		cfg: cfg, store: store, fleet: store, log: cfg.Logger,
 		self:     state.NewWorker(cfg.Role),
 		stopping: context.Background(),
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
 
@@ -74,7 +75,7 @@ func newSharedFixture(t testing.TB, stateURL, conn string, workflows ...string) 
 		}
 	}
 	t.Setenv("WHARF_TEST_SHOP", "sqlite:"+dbPath)
-	st, err := state.Open(t.Context(), stateURL)
+	st, err := stateurl.Open(t.Context(), stateURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func newSharedFixture(t testing.TB, stateURL, conn string, workflows ...string) 
 	f := &fixture{t: t, dir: dir, st: st, lakeDir: filepath.Join(dir, "lake"), gate: newGate(), conn: conn}
 	var create []state.Deployed
 	for _, wf := range workflows {
-		create = append(create, state.Deployed{Spec: f.spec(wf, catalog.Schedule{Kind: catalog.OnDemand})})
+		create = append(create, deployed(f.spec(wf, catalog.Schedule{Kind: catalog.OnDemand})))
 	}
 	if err := st.ApplyDeploy(t.Context(), state.DeployChanges{Create: create}); err != nil {
 		t.Fatal(err)
@@ -516,7 +517,7 @@ func TestStopReleasesRunningRuns(t *testing.T) {
 	})
 }
 
-func countStatus(status string, runs ...*state.Run) int {
+func countStatus(status state.RunStatus, runs ...*state.Run) int {
 	n := 0
 	for _, r := range runs {
 		if r.Status == status {
@@ -579,4 +580,9 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 	if len(runs) != 1 {
 		t.Fatalf("%d runs, want 1: a permanent error is not retried", len(runs))
 	}
+}
+
+// deployed is the state record deploy writes for a resolved workflow.
+func deployed(r catalog.Resolved) state.Deployed {
+	return state.Deployed{Name: r.Workflow.Name, Spec: catalog.EncodeSpec(r)}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -81,7 +82,7 @@ func (e *Engine) reapOne(ctx context.Context, o state.OrphanRun) error {
 		}
 	}
 	// No attempt will follow: abandon the run here.
-	d, err := e.store.DeployedWorkflow(ctx, o.Workflow)
+	d, err := deploy.Get(ctx, e.store, o.Workflow)
 	if errors.Is(err, state.ErrNotFound) {
 		// A foreground wharf run of a workflow that is not deployed: the
 		// next run of that workflow removes what it left (the process is

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -19,8 +20,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/statepg"
-	"github.com/wharf-data/wharf/internal/state/statesqlite"
 )
 
 // queue is the River client, whatever its driver: riversqlite over the
@@ -33,7 +32,7 @@ type queue interface {
 	// has an active job (run is then recorded as skipped).
 	queueRun(ctx context.Context, run *state.Run, args LandingArgs, opts *river.InsertOpts) (skip string, err error)
 	// queueScheduled takes fire times and queues the scheduled runs they
-	// start in one state transaction (see statesqlite.QueueScheduled): the
+	// start in one state transaction (see state.Queuer): the
 	// landing jobs of the runs whose claim took effect are inserted with
 	// one InsertMany; runs whose workflow has an active job are recorded
 	// skipped.
@@ -58,17 +57,23 @@ type queue interface {
 type riverQueue[TTx any] struct {
 	client   *river.Client[TTx]
 	driver   riverdriver.Driver[TTx]
+	store    state.Queuer
 	schema   string
-	queueTx  func(ctx context.Context, run *state.Run, fn func(tx TTx) (int64, string, error)) error
-	schedTx  func(ctx context.Context, claims []state.FireClaim, runs []*state.Run, fn func(tx TTx, runs []*state.Run) ([]int64, []string, error)) ([]bool, error)
 	attempts int
 }
 
-// newQueue builds the River client for the store's backend and brings
-// River's tables up to date.
+// The handles River's drivers are built on: a SQLite store's database, a
+// PostgreSQL store's pool.
+type (
+	sqlDBStore  interface{ DB() *sql.DB }
+	pgPoolStore interface{ Pool() *pgxpool.Pool }
+)
+
+// newQueue builds the River client over the store's database handle and
+// brings River's tables up to date.
 func newQueue(ctx context.Context, store state.Store, cfg *river.Config, log *slog.Logger) (queue, error) {
 	switch s := store.(type) {
-	case *statesqlite.Store:
+	case sqlDBStore:
 		drv := riversqlite.New(s.DB())
 		// Processes starting together migrate one after the other: the
 		// transaction is BEGIN IMMEDIATE (the state DSN's _txlock), which
@@ -96,14 +101,8 @@ func newQueue(ctx context.Context, store state.Store, cfg *river.Config, log *sl
 		if err != nil {
 			return nil, fmt.Errorf("river: %w", err)
 		}
-		return &riverQueue[*sql.Tx]{client: client, driver: drv,
-			queueTx: func(ctx context.Context, run *state.Run, fn func(*sql.Tx) (int64, string, error)) error {
-				return s.QueueRun(ctx, run, fn)
-			},
-			schedTx: func(ctx context.Context, claims []state.FireClaim, runs []*state.Run, fn func(*sql.Tx, []*state.Run) ([]int64, []string, error)) ([]bool, error) {
-				return s.QueueScheduled(ctx, claims, runs, fn)
-			}}, nil
-	case *statepg.Store:
+		return &riverQueue[*sql.Tx]{client: client, driver: drv, store: store}, nil
+	case pgPoolStore:
 		pool := s.Pool()
 		var schema string
 		if err := pool.QueryRow(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&schema); err != nil {
@@ -132,15 +131,9 @@ func newQueue(ctx context.Context, store state.Store, cfg *river.Config, log *sl
 		if err != nil {
 			return nil, fmt.Errorf("river: %w", err)
 		}
-		return &riverQueue[pgx.Tx]{client: client, driver: drv, schema: schema,
-			queueTx: func(ctx context.Context, run *state.Run, fn func(pgx.Tx) (int64, string, error)) error {
-				return s.QueueRun(ctx, run, fn)
-			},
-			schedTx: func(ctx context.Context, claims []state.FireClaim, runs []*state.Run, fn func(pgx.Tx, []*state.Run) ([]int64, []string, error)) ([]bool, error) {
-				return s.QueueScheduled(ctx, claims, runs, fn)
-			}}, nil
+		return &riverQueue[pgx.Tx]{client: client, driver: drv, store: store, schema: schema}, nil
 	}
-	return nil, fmt.Errorf("engine: state store %T is not supported (want the SQLite or PostgreSQL store)", store)
+	return nil, fmt.Errorf("engine: state store %T has no database handle River can use (DB() *sql.DB or Pool() *pgxpool.Pool)", store)
 }
 
 var schemaRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -164,7 +157,11 @@ func (q *riverQueue[TTx]) periodic() *river.PeriodicJobBundle {
 
 func (q *riverQueue[TTx]) queueRun(ctx context.Context, run *state.Run, args LandingArgs, opts *river.InsertOpts) (string, error) {
 	var skip string
-	err := q.queueTx(ctx, run, func(tx TTx) (int64, string, error) {
+	err := q.store.QueueRun(ctx, run, func(native any) (int64, string, error) {
+		tx, err := nativeTx[TTx](native)
+		if err != nil {
+			return 0, "", err
+		}
 		res, err := q.client.InsertTx(ctx, tx, args, opts)
 		if err != nil {
 			return 0, "", err
@@ -179,7 +176,11 @@ func (q *riverQueue[TTx]) queueRun(ctx context.Context, run *state.Run, args Lan
 }
 
 func (q *riverQueue[TTx]) queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, attempts int) ([]bool, error) {
-	return q.schedTx(ctx, claims, runs, func(tx TTx, runs []*state.Run) ([]int64, []string, error) {
+	return q.store.QueueScheduled(ctx, claims, runs, func(native any, runs []*state.Run) ([]int64, []string, error) {
+		tx, err := nativeTx[TTx](native)
+		if err != nil {
+			return nil, nil, err
+		}
 		params := make([]river.InsertManyParams, len(runs))
 		for i, r := range runs {
 			params[i] = river.InsertManyParams{
@@ -231,6 +232,15 @@ func (q *riverQueue[TTx]) runningWorkflows(ctx context.Context) (map[string]bool
 		}
 	}
 	return out, nil
+}
+
+// nativeTx is the state transaction as River's driver wants it.
+func nativeTx[TTx any](native any) (TTx, error) {
+	tx, ok := native.(TTx)
+	if !ok {
+		return tx, fmt.Errorf("the state transaction is a %T, River's driver wants a %T", native, tx)
+	}
+	return tx, nil
 }
 
 func (q *riverQueue[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {

@@ -34,7 +34,7 @@ func TestOneTickQueuesEveryDueWorkflow(t *testing.T) {
 		for i := range n {
 			spec := f.spec(fmt.Sprintf("wf_%04d", i), every)
 			spec.Workflow.Table = "orders"
-			create = append(create, state.Deployed{Spec: spec})
+			create = append(create, deployed(spec))
 		}
 		if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Create: create}); err != nil {
 			t.Fatal(err)
@@ -166,7 +166,7 @@ func TestShutdownSaysSoOnce(t *testing.T) {
 	for i := range 300 {
 		spec := f.spec(fmt.Sprintf("wf_%03d", i), hourly)
 		spec.Workflow.Table = "orders"
-		create = append(create, state.Deployed{Spec: spec})
+		create = append(create, deployed(spec))
 	}
 	if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Create: create}); err != nil {
 		t.Fatal(err)

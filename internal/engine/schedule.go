@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -45,7 +46,7 @@ func isFireTime(s catalog.Schedule, t time.Time) bool {
 }
 
 // scheduled reports whether a deployed workflow fires on a schedule.
-func scheduled(d *state.Deployed) bool {
+func scheduled(d *deploy.Workflow) bool {
 	s := d.Spec.Workflow.Schedule
 	return d.Enabled && s.Kind != catalog.OnDemand && s.Kind != ""
 }
@@ -172,7 +173,7 @@ func (e *Engine) syncSchedules(ctx context.Context) error {
 	if same {
 		return nil
 	}
-	ds, err := e.store.DeployedWorkflows(ctx)
+	ds, err := deploy.List(ctx, e.store)
 	if err != nil {
 		return err
 	}
@@ -231,11 +232,11 @@ func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 			return river.JobSnooze(wait) // for whoever runs next
 		}
 	}
-	due, err := e.fleet.DueWorkflows(ctx, a.FireAt)
+	due, err := deploy.DecodeAll(e.fleet.DueWorkflows(ctx, a.FireAt))
 	if err != nil {
 		return err
 	}
-	due = slices.DeleteFunc(due, func(d state.Deployed) bool { return !a.covers(d.NextFireAt) })
+	due = slices.DeleteFunc(due, func(d deploy.Workflow) bool { return !a.covers(d.NextFireAt) })
 	catchUpNone := false
 	if a.CatchUp {
 		if due, err = e.missed(ctx, job.ID, due); err != nil {
@@ -307,12 +308,12 @@ func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 // tick (other than tick self) covers: fire times never enqueued, because no
 // leader ran then. A fire time whose tick is queued but not yet worked (a
 // backlog, or a leader that stopped before working it) is not missed.
-func (e *Engine) missed(ctx context.Context, self int64, due []state.Deployed) ([]state.Deployed, error) {
+func (e *Engine) missed(ctx context.Context, self int64, due []deploy.Workflow) ([]deploy.Workflow, error) {
 	pending, err := e.q.pendingTicks(ctx, self)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(due, func(d state.Deployed) bool {
+	return slices.DeleteFunc(due, func(d deploy.Workflow) bool {
 		return slices.ContainsFunc(pending, func(p TickArgs) bool { return p.covers(d.NextFireAt) })
 	}), nil
 }
@@ -321,7 +322,7 @@ func (e *Engine) missed(ctx context.Context, self int64, due []state.Deployed) (
 // River takes to mark its job complete (see awaitCompletion), so their
 // tick is not skipped as overlapping. Only workflows with a running landing
 // job are looked at: one query for the whole tick.
-func (e *Engine) awaitRunning(ctx context.Context, due []state.Deployed) {
+func (e *Engine) awaitRunning(ctx context.Context, due []deploy.Workflow) {
 	running, err := e.q.runningWorkflows(ctx)
 	if err != nil || len(running) == 0 {
 		return

@@ -64,7 +64,7 @@ func TestPeriodicTicks(t *testing.T) {
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		every := catalog.Schedule{Kind: catalog.Rate, Expr: "every 2s (test)", Every: 2 * time.Second}
-		if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{{Spec: f.spec("orders", every)}}}); err != nil {
+		if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{deployed(f.spec("orders", every))}}); err != nil {
 			t.Fatal(err)
 		}
 		opened, release := f.gate.hold("orders")
@@ -115,7 +115,7 @@ func TestCatchUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{
-				{Spec: f.spec("early", hourly)}, {Spec: f.spec("late", hourly)}}}); err != nil {
+				deployed(f.spec("early", hourly)), deployed(f.spec("late", hourly))}}); err != nil {
 				t.Fatal(err)
 			}
 			hour := time.Now().UTC().Truncate(time.Hour)
@@ -175,7 +175,7 @@ func TestFleetFiresEachTickOnce(t *testing.T) {
 	f := newFixture(t, dsn, "orders")
 	spec := f.spec("orders", catalog.Schedule{Kind: catalog.Rate, Expr: "every 1s (test)", Every: time.Second})
 	spec.Workflow.Cursor = ""
-	if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{{Spec: spec}}}); err != nil {
+	if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{deployed(spec)}}); err != nil {
 		t.Fatal(err)
 	}
 	a, b := f.engine(engine.Config{}), f.engine(engine.Config{})

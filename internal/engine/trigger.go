@@ -8,8 +8,8 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // Queued is a run Trigger queued (or recorded as skipped).
@@ -25,9 +25,9 @@ type Queued struct {
 // about unknown or disabled workflows are returned before anything is
 // queued.
 func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, error) {
-	ds := make([]*state.Deployed, len(workflows))
+	ds := make([]*deploy.Workflow, len(workflows))
 	for i, name := range workflows {
-		d, err := e.store.DeployedWorkflow(ctx, name)
+		d, err := deploy.Get(ctx, e.store, name)
 		if errors.Is(err, state.ErrNotFound) {
 			return nil, fmt.Errorf("workflow %s is not deployed (deploy it with wharf deploy -c CATALOG)", name)
 		}
@@ -56,7 +56,7 @@ func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, er
 }
 
 // enqueue queues a run of d with its landing job, or records it skipped.
-func (e *Engine) enqueue(ctx context.Context, d *state.Deployed, trigger string, attempts int) (*state.Run, string, error) {
+func (e *Engine) enqueue(ctx context.Context, d *deploy.Workflow, trigger string, attempts int) (*state.Run, string, error) {
 	e.awaitCompletion(ctx, d.Name)
 	run := &state.Run{ID: newRunID(), Workflow: d.Name, Trigger: trigger}
 	skip, err := e.q.queueRun(ctx, run, LandingArgs{Workflow: d.Name, RunID: run.ID, Trigger: trigger}, landingOpts(attempts))
@@ -79,7 +79,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*state.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if staterun.Final(run.Status) {
+	if run.Status.Final() {
 		return run, fmt.Errorf("cancel run %s of workflow %s: it is %s: %w", run.ID, run.Workflow, run.Status, ErrNotCancellable)
 	}
 	jobID, _, err := e.fleet.RunJob(ctx, runID)
@@ -133,7 +133,7 @@ func (e *Engine) Wait(ctx context.Context, qs []Queued, poll time.Duration) ([]O
 			if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 				return out, err
 			}
-			if (job == nil || finalJobState(job.State)) && len(runs) > 0 && staterun.Final(runs[0].Status) {
+			if (job == nil || finalJobState(job.State)) && len(runs) > 0 && runs[0].Status.Final() {
 				// Re-read: the job's last attempt ended after the runs were read.
 				if runs, err = e.fleet.JobRuns(ctx, q.JobID); err != nil {
 					return out, err
@@ -173,7 +173,7 @@ const completionWait = 2 * time.Second
 // skipped as overlapping.
 func (e *Engine) awaitCompletion(ctx context.Context, workflow string) {
 	runs, err := e.store.Runs(ctx, state.RunFilter{Workflow: workflow, Limit: 1})
-	if err != nil || len(runs) == 0 || !staterun.Final(runs[0].Status) || runs[0].Status == state.StatusSkipped {
+	if err != nil || len(runs) == 0 || !runs[0].Status.Final() || runs[0].Status == state.StatusSkipped {
 		return
 	}
 	jobID, _, err := e.fleet.RunJob(ctx, runs[0].ID)

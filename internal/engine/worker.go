@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -35,7 +36,7 @@ var errTimeout = errors.New("the run took longer than --run-timeout")
 func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) error {
 	e, a := w.e, job.Args
 	log := e.log.With("workflow", a.Workflow, "job", job.ID, "attempt", job.Attempt)
-	d, err := e.store.DeployedWorkflow(ctx, a.Workflow)
+	d, err := deploy.Get(ctx, e.store, a.Workflow)
 	if err != nil {
 		if errors.Is(err, state.ErrNotFound) {
 			e.endQueued(ctx, a, state.StatusFailed, fmt.Sprintf("workflow %s is not deployed any more", a.Workflow))
@@ -117,7 +118,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 }
 
 // endQueued ends a job's queued run without running it.
-func (e *Engine) endQueued(ctx context.Context, a LandingArgs, status, reason string) {
+func (e *Engine) endQueued(ctx context.Context, a LandingArgs, status state.RunStatus, reason string) {
 	r, err := e.store.Run(ctx, a.RunID)
 	if err != nil || r.Status != state.StatusQueued {
 		return

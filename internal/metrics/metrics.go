@@ -61,7 +61,7 @@ func (m *Metrics) ObserveRun(r state.Run) {
 	if m == nil {
 		return
 	}
-	m.runs.WithLabelValues(r.Workflow, r.Status).Inc()
+	m.runs.WithLabelValues(r.Workflow, string(r.Status)).Inc()
 	if r.Status == state.StatusSucceeded {
 		m.rows.WithLabelValues(r.Workflow).Add(float64(r.Rows))
 		m.bytes.WithLabelValues(r.Workflow).Add(float64(r.Bytes))

@@ -13,7 +13,6 @@ import (
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -135,9 +134,9 @@ func (s *Server) apiWorkflow(r *http.Request) (int, any, error) {
 // runFilter reads ?workflow=&status=&limit=&before= .
 func runFilter(r *http.Request) (state.RunFilter, error) {
 	q := r.URL.Query()
-	f := state.RunFilter{Workflow: q.Get("workflow"), Status: q.Get("status"), Before: q.Get("before"), Limit: 20}
-	if f.Status != "" && !slices.Contains(staterun.Statuses, f.Status) {
-		return f, badRequest("status %q: want one of %s", f.Status, strings.Join(staterun.Statuses, ", "))
+	f := state.RunFilter{Workflow: q.Get("workflow"), Status: state.RunStatus(q.Get("status")), Before: q.Get("before"), Limit: 20}
+	if f.Status != "" && !slices.Contains(state.Statuses, f.Status) {
+		return f, badRequest("status %q: want one of %s", f.Status, statusNames())
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -269,7 +268,7 @@ func (s *Server) apiTrigger(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	s.log.Info("console: run queued", "workflow", q.Run.Workflow, "run", q.Run.ID)
-	return http.StatusAccepted, TriggerResult{RunID: q.Run.ID, Status: state.StatusQueued}, nil
+	return http.StatusAccepted, TriggerResult{RunID: q.Run.ID, Status: string(state.StatusQueued)}, nil
 }
 
 func (s *Server) cancel(ctx context.Context, id string) (*state.Run, error) {
@@ -294,7 +293,16 @@ func (s *Server) apiCancel(r *http.Request) (int, any, error) {
 	s.log.Info("console: run cancelled", "workflow", run.Workflow, "run", run.ID)
 	st := "cancelling"
 	if run.Status == state.StatusCancelled {
-		st = state.StatusCancelled
+		st = string(state.StatusCancelled)
 	}
 	return http.StatusAccepted, TriggerResult{RunID: run.ID, Status: st}, nil
+}
+
+// statusNames lists the run statuses for messages.
+func statusNames() string {
+	names := make([]string, len(state.Statuses))
+	for i, st := range state.Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
 }

@@ -49,7 +49,7 @@ func newChart(newestFirst []state.Run) *chart {
 		}
 		h = max(h, 1)
 		x := i*slot + (slot-bw)/2
-		c.Bars = append(c.Bars, chartBar{X: x, Y: c.PlotBottom - h, W: bw, H: h, Class: "bar-" + r.Status, Href: "/runs/" + r.ID,
+		c.Bars = append(c.Bars, chartBar{X: x, Y: c.PlotBottom - h, W: bw, H: h, Class: "bar-" + string(r.Status), Href: "/runs/" + r.ID,
 			Title: fmt.Sprintf("%s %s: %d rows in %s", when(r.StartedAt), r.Status, r.Rows, dur(runDuration(r)))})
 		y := c.PlotBottom
 		if maxDur > 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/server"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 const (
@@ -54,16 +55,16 @@ func newFixture(t *testing.T, mod func(*server.Config)) *fixture {
 	t.Parallel()
 	secret.Register(adminTok, readTok, dbPassword)
 	ctx := t.Context()
-	st, err := state.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
+	st, err := stateurl.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	daily := catalog.Schedule{Kind: catalog.Cron, Expr: "cron(10 21 * * ? *)", Dialect: "aws"}
 	if err := st.ApplyDeploy(ctx, state.DeployChanges{Create: []state.Deployed{
-		{Name: "orders", Spec: spec("orders", daily)},
-		{Name: "idle", Spec: spec("idle", catalog.Schedule{Kind: catalog.OnDemand})},
-		{Name: "gone", Spec: spec("gone", daily)},
+		{Name: "orders", Spec: catalog.EncodeSpec(spec("orders", daily))},
+		{Name: "idle", Spec: catalog.EncodeSpec(spec("idle", catalog.Schedule{Kind: catalog.OnDemand}))},
+		{Name: "gone", Spec: catalog.EncodeSpec(spec("gone", daily))},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +416,7 @@ func TestManyWorkflowsPaginate(t *testing.T) {
 	var ds []state.Deployed
 	for i := range 1200 {
 		n := fmt.Sprintf("wf_%04d", i)
-		ds = append(ds, state.Deployed{Name: n, Spec: spec(n, catalog.Schedule{Kind: catalog.OnDemand})})
+		ds = append(ds, state.Deployed{Name: n, Spec: catalog.EncodeSpec(spec(n, catalog.Schedule{Kind: catalog.OnDemand}))})
 	}
 	if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Create: ds}); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -246,7 +245,7 @@ func statusOf(w status.Workflow) string {
 	case w.Last == nil:
 		return "never"
 	}
-	return w.Last.Status
+	return string(w.Last.Status)
 }
 
 type workflowData struct {
@@ -282,7 +281,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "run", runData{Run: run, Detail: d, Final: staterun.Final(run.Status)})
+	s.render(w, r, http.StatusOK, "run", runData{Run: run, Detail: d, Final: run.Status.Final()})
 }
 
 func ago(now, t time.Time) string {

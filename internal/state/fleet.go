@@ -3,10 +3,6 @@ package state
 import (
 	"context"
 	"time"
-
-	"github.com/wharf-data/wharf/internal/state/statepg"
-	"github.com/wharf-data/wharf/internal/state/staterun"
-	"github.com/wharf-data/wharf/internal/state/statesqlite"
 )
 
 // Fleet is the engine's bookkeeping in the state store, beside the Store
@@ -60,8 +56,8 @@ type Fleet interface {
 	DueWorkflows(ctx context.Context, at time.Time) ([]Deployed, error)
 	// ClaimFires applies each FireClaim (a conditional move of a
 	// workflow's fire times) in one transaction and reports which took
-	// effect. The backends' QueueScheduled does the same while queueing the
-	// runs the claims start.
+	// effect. Queuer.QueueScheduled does the same while queueing the runs
+	// the claims start.
 	ClaimFires(ctx context.Context, claims []FireClaim) ([]bool, error)
 
 	// LastRuns returns, per workflow that has runs, its newest run and its
@@ -69,32 +65,30 @@ type Fleet interface {
 	LastRuns(ctx context.Context) (map[string]LastRuns, error)
 }
 
-// Engine bookkeeping records, shared with the backends through staterun.
-type (
-	// Worker is one wharf serve or wharf worker process.
-	Worker = staterun.Worker
-	// OrphanRun is a running run whose worker is gone.
-	OrphanRun = staterun.OrphanRun
-	// LastRuns is a workflow's newest run and newest succeeded run.
-	LastRuns = staterun.LastRuns
-	// FireClaim moves a workflow's fire times if they did not change.
-	FireClaim = staterun.FireClaim
-)
+// Enqueue inserts the job that will run a queued run, in the transaction
+// that records the run. tx is the backend's own transaction (Tx.Native:
+// *sql.Tx for SQLite, pgx.Tx for PostgreSQL). It returns the job's ID, or
+// a non-empty skipReason when the job was not inserted because an
+// equivalent one is active (the run is then recorded as skipped).
+type Enqueue func(tx any) (jobID int64, skipReason string, err error)
 
-// Heartbeat defaults shared by every wharf process.
-const (
-	DefaultHeartbeatInterval = staterun.DefaultHeartbeatInterval
-	DefaultDeadAfter         = staterun.DefaultDeadAfter
-)
+// Queuer records a queued run together with its job.
+type Queuer interface {
+	// QueueRun records r as queued together with the job enqueue inserts,
+	// in one transaction: both or neither. When enqueue reports a skip, r
+	// is recorded as skipped instead. r is normalized in place (see
+	// Run.PrepareQueue).
+	QueueRun(ctx context.Context, r *Run, enqueue Enqueue) error
+	// QueueScheduled takes fire times and queues the runs they start, in
+	// one transaction: it applies each claim, then hands the runs of the
+	// claims that took effect (runs[i] for claims[i]; nil = move the fire
+	// times only) to enqueue, and records each as queued or skipped like
+	// QueueRun. It returns which claims took effect; the runs recorded are
+	// normalized in place.
+	QueueScheduled(ctx context.Context, claims []FireClaim, runs []*Run, enqueue EnqueueMany) ([]bool, error)
+}
 
-// NewWorker describes this process for its heartbeat row.
-func NewWorker(role string) Worker { return staterun.NewWorker(role) }
-
-// ErrNotQueued is wrapped by MarkRunning errors about a run that is not
-// queued any more.
-var ErrNotQueued = staterun.ErrNotQueued
-
-var (
-	_ Fleet = (*statesqlite.Store)(nil)
-	_ Fleet = (*statepg.Store)(nil)
-)
+// EnqueueMany inserts the jobs of queued runs, in the transaction that
+// records them (tx as for Enqueue): per run, its job's ID or a non-empty
+// skip reason.
+type EnqueueMany func(tx any, runs []*Run) (jobIDs []int64, skipReasons []string, err error)

@@ -2,26 +2,22 @@
 // each workflow's watermark, the history of runs, and the files each run
 // landed.
 //
-// Open picks a backend from a URL: an embedded SQLite file by default
-// (package statesqlite, "sqlite:.wharf/state.db") or PostgreSQL when several
-// machines share the work (package statepg, "postgres://..."). Both keep
-// their tables prefixed wharf_ and migrate them at Open with versioned,
-// embedded SQL files recorded in wharf_schema_migrations, so other tables
-// (River's) can share the database. Both pass the conformance suite in
-// package statetest.
-//
-// The record types are defined in package staterun (so that the backends
-// can use them while this package imports the backends) and re-exported
-// here as aliases: state.Run and staterun.Run are the same type.
+// This package holds the records, the interfaces and the rules every
+// backend shares; it imports no backend. The backends — an embedded SQLite
+// file by default (package statesqlite, "sqlite:.wharf/state.db") or
+// PostgreSQL when several machines share the work (package statepg,
+// "postgres://...") — import it, and package stateurl opens one from a URL.
+// Both keep their tables prefixed wharf_ and migrate them at open with
+// versioned, embedded SQL files recorded in wharf_schema_migrations, so
+// other tables (River's) can share the database. Both pass the conformance
+// suite in package statetest. See docs/state.md.
 package state
 
 import (
 	"context"
 	"time"
 
-	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // Store keeps watermarks, runs and files. Implementations are safe for
@@ -79,51 +75,20 @@ type Store interface {
 	SetFireTimes(ctx context.Context, name string, last, next time.Time) error
 	// Close releases the store's connections.
 	Close() error
+
+	// Every store also keeps the engine's bookkeeping and queues runs
+	// with their River job.
+	Fleet
+	Queuer
 }
 
-// Record types, shared with the backends through package staterun.
-type (
-	// Run is one execution of a workflow.
-	Run = staterun.Run
-	// File is one lake object a run landed.
-	File = staterun.File
-	// RunFilter selects runs for listing.
-	RunFilter = staterun.RunFilter
-	// Deployed is a workflow as deployed: what runs, independent of the
-	// catalog file.
-	Deployed = staterun.Deployed
-	// DeployChanges is one deploy, applied all or nothing by ApplyDeploy.
-	DeployChanges = staterun.DeployChanges
-)
+// DefaultURL is the state store wharf uses when none is configured: an
+// embedded SQLite file relative to the working directory.
+const DefaultURL = "sqlite:.wharf/state.db"
 
-// Run statuses and triggers.
-const (
-	StatusQueued    = staterun.StatusQueued
-	StatusRunning   = staterun.StatusRunning
-	StatusSucceeded = staterun.StatusSucceeded
-	StatusFailed    = staterun.StatusFailed
-	StatusCancelled = staterun.StatusCancelled
-	StatusSkipped   = staterun.StatusSkipped
-
-	TriggerManual   = staterun.TriggerManual
-	TriggerSchedule = staterun.TriggerSchedule
-	TriggerRetry    = staterun.TriggerRetry
-)
-
-var (
-	// ErrNotFound is wrapped by errors about a missing run or deployed workflow.
-	ErrNotFound = staterun.ErrNotFound
-	// ErrNotRunning is wrapped by CommitRun and FinishRun errors when the
-	// run already ended; nothing was changed.
-	ErrNotRunning = staterun.ErrNotRunning
-	// ErrAlreadyDeployed is wrapped by ApplyDeploy errors about creating a
-	// workflow that is deployed already.
-	ErrAlreadyDeployed = staterun.ErrAlreadyDeployed
-	// ErrDeployConflict is wrapped by ApplyDeploy errors when the deployed
-	// workflows changed since the deploy was planned (DeployChanges.Basis).
-	ErrDeployConflict = staterun.ErrDeployConflict
-)
-
-// SpecHash returns the sha256 (hex) of a resolved workflow's canonical spec
-// JSON: Deployed.SpecHash for that spec.
-func SpecHash(r catalog.Resolved) string { return staterun.SpecHash(r) }
+// Deployments lists the deployed workflows: all that `wharf plan` reads.
+// Every Store is one.
+type Deployments interface {
+	DeployedWorkflows(ctx context.Context) ([]Deployed, error)
+	Close() error
+}

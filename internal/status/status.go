@@ -13,9 +13,9 @@ import (
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
 // Run is one run as scripts see it (a stable contract, docs/engine.md).
@@ -35,12 +35,15 @@ type Run struct {
 	WatermarkFrom *string `json:"watermark_from"`
 	WatermarkTo   *string `json:"watermark_to"`
 	Error         string  `json:"error"`
+	// SchemaHash identifies the schema the run landed; left out when the
+	// run recorded none.
+	SchemaHash string `json:"schema_hash,omitempty"`
 }
 
 // RunOf is the script view of r.
 func RunOf(r state.Run) Run {
-	out := Run{ID: r.ID, Workflow: r.Workflow, Trigger: r.Trigger, Status: r.Status,
-		Rows: r.Rows, Bytes: r.Bytes, Files: r.Files, Error: r.Error}
+	out := Run{ID: r.ID, Workflow: r.Workflow, Trigger: r.Trigger, Status: string(r.Status),
+		Rows: r.Rows, Bytes: r.Bytes, Files: r.Files, Error: r.Error, SchemaHash: r.SchemaHash}
 	if r.Status != state.StatusQueued {
 		out.StartedAt = Time(r.StartedAt)
 	}
@@ -80,10 +83,10 @@ type Workflow struct {
 	// null when none. ConsecutiveFailures counts the failed runs since the
 	// newest succeeded one, FailingSince is when the first of them started
 	// (null when none).
-	LastOutcome         *string `json:"last_outcome"`
-	ConsecutiveFailures int     `json:"consecutive_failures"`
-	FailingSince        *string `json:"failing_since"`
-	Watermark           *string `json:"watermark"`
+	LastOutcome         *state.RunStatus `json:"last_outcome"`
+	ConsecutiveFailures int              `json:"consecutive_failures"`
+	FailingSince        *string          `json:"failing_since"`
+	Watermark           *string          `json:"watermark"`
 	// LastSuccessAt is when the newest succeeded run finished;
 	// FreshnessSeconds how old its data is (see Freshness; null when none).
 	LastSuccessAt    *string  `json:"last_success_at"`
@@ -109,13 +112,13 @@ func (w *Workflow) Health() string {
 	case w.ConsecutiveFailures > 0:
 		out = fmt.Sprintf("failing ×%d since %s", w.ConsecutiveFailures, w.FailingSinceAt.UTC().Format("2006-01-02 15:04"))
 	case w.Outcome != nil:
-		out = w.Outcome.Status
+		out = string(w.Outcome.Status)
 	}
-	if w.Last != nil && !staterun.Final(w.Last.Status) {
+	if w.Last != nil && !w.Last.Status.Final() {
 		if out == "-" {
-			return w.Last.Status
+			return string(w.Last.Status)
 		}
-		out += " (" + w.Last.Status + ")"
+		out += " (" + string(w.Last.Status) + ")"
 	}
 	return out
 }
@@ -166,7 +169,7 @@ func setOutcome(ctx context.Context, st state.Store, w *Workflow) error {
 // serve running or not), the zero time for disabled or on-demand workflows.
 // A fire time the state recorded that serve has not handled yet (a tick
 // missed while no serve ran: serve catches it up) comes first.
-func NextFire(d *state.Deployed, now time.Time) time.Time {
+func NextFire(d *deploy.Workflow, now time.Time) time.Time {
 	s := d.Spec.Workflow.Schedule
 	if !d.Enabled || s.Kind == catalog.OnDemand || s.Kind == "" {
 		return time.Time{}
@@ -196,27 +199,14 @@ type Report struct {
 	Workers   []Worker   `json:"workers"`
 }
 
-// Fleet opens the engine bookkeeping of st.
-func Fleet(st state.Store) (state.Fleet, error) {
-	fleet, ok := st.(state.Fleet)
-	if !ok {
-		return nil, fmt.Errorf("state store %T keeps no run summaries", st)
-	}
-	return fleet, nil
-}
-
 // Workflows summarizes at now every deployed workflow and every workflow
 // that only has run history, ordered by name.
 func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, error) {
-	fleet, err := Fleet(st)
+	ds, err := deploy.List(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := st.DeployedWorkflows(ctx)
-	if err != nil {
-		return nil, err
-	}
-	last, err := fleet.LastRuns(ctx)
+	last, err := st.LastRuns(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -278,11 +268,7 @@ func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRun
 // process is alive when it has not stopped and its heartbeat is younger
 // than deadAfter.
 func Workers(ctx context.Context, st state.Store, now time.Time, deadAfter time.Duration) ([]Worker, error) {
-	fleet, err := Fleet(st)
-	if err != nil {
-		return nil, err
-	}
-	ws, err := fleet.Workers(ctx)
+	ws, err := st.Workers(ctx)
 	if err != nil {
 		return nil, err
 	}

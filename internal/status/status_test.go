@@ -9,12 +9,13 @@ import (
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
 func openState(t *testing.T) state.Store {
 	t.Helper()
-	st, err := state.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
+	st, err := stateurl.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func spec(name, schedule string) catalog.Resolved {
 var n int
 
 // record adds a finished run of workflow with status at started.
-func record(t *testing.T, st state.Store, workflow, status string, started time.Time) {
+func record(t *testing.T, st state.Store, workflow string, status state.RunStatus, started time.Time) {
 	t.Helper()
 	n++
 	r := &state.Run{ID: fmt.Sprintf("01900000-0000-7000-8000-%012d", n), Workflow: workflow, Trigger: state.TriggerSchedule, StartedAt: started}
@@ -64,9 +65,9 @@ func TestWorkflowsTellTheTruth(t *testing.T) {
 	now := time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC)
 	base := now.Add(-3 * time.Hour)
 	if err := st.ApplyDeploy(ctx, state.DeployChanges{Create: []state.Deployed{
-		{Spec: spec("daily", "cron(10 21 * * ? *)")},
-		{Spec: spec("employees", "on_demand")},
-		{Spec: spec("quarter", "rate(15 minutes)")},
+		{Name: "daily", Spec: catalog.EncodeSpec(spec("daily", "cron(10 21 * * ? *)"))},
+		{Name: "employees", Spec: catalog.EncodeSpec(spec("employees", "on_demand"))},
+		{Name: "quarter", Spec: catalog.EncodeSpec(spec("quarter", "rate(15 minutes)"))},
 	}}); err != nil {
 		t.Fatal(err)
 	}

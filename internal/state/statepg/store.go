@@ -8,42 +8,57 @@ package statepg
 import (
 	"context"
 	"errors"
-	"fmt"
 	neturl "net/url"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wharf-data/wharf/internal/secret"
-	"github.com/wharf-data/wharf/internal/state/staterun"
+	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/migration"
 )
 
-// Store is the PostgreSQL state store. It implements state.Store.
+// Store is the PostgreSQL state store: state.SQLStore over this
+// package's driver, plus the pool for River.
 type Store struct {
+	*state.SQLStore
 	pool *pgxpool.Pool
 }
 
 // Open connects to the PostgreSQL database at url (postgres:// or
 // postgresql://) and applies pending migrations. Errors name the URL with
-// its password redacted.
-func Open(ctx context.Context, url string) (*Store, error) {
+// its password redacted. opts may set the store's clock.
+func Open(ctx context.Context, url string, opts ...state.Option) (*Store, error) {
 	pool, err := connect(ctx, url, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool}
-	if err := s.migrate(ctx); err != nil {
+	s, err := newStore(pool, opts)
+	if err == nil {
+		var all []migration.Migration
+		if all, err = Migrations(); err == nil {
+			err = s.Migrate(ctx, all)
+		}
+	}
+	if err != nil {
 		pool.Close()
 		return nil, &openError{url: secret.RedactURL(url), msg: secret.ScrubURL(err.Error(), url), err: err}
 	}
 	return s, nil
 }
 
+func newStore(pool *pgxpool.Pool, opts []state.Option) (*Store, error) {
+	ss, err := state.NewSQLStore(driver{pool}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{SQLStore: ss, pool: pool}, nil
+}
+
 // OpenReadOnly connects to the PostgreSQL state at url to read it: its
 // sessions are read-only and nothing is migrated. The error wraps
 // ErrNoState when the schema has no wharf tables.
-func OpenReadOnly(ctx context.Context, url string) (*Store, error) {
+func OpenReadOnly(ctx context.Context, url string, opts ...state.Option) (*Store, error) {
 	pool, err := connect(ctx, url, true)
 	if err != nil {
 		return nil, err
@@ -55,9 +70,14 @@ func OpenReadOnly(ctx context.Context, url string) (*Store, error) {
 	}
 	if !exists {
 		pool.Close()
-		return nil, &openError{url: secret.RedactURL(url), msg: staterun.ErrNoState.Error(), err: staterun.ErrNoState}
+		return nil, &openError{url: secret.RedactURL(url), msg: state.ErrNoState.Error(), err: state.ErrNoState}
 	}
-	return &Store{pool: pool}, nil
+	s, err := newStore(pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // connect opens a pool on url and checks that it answers; readOnly makes
@@ -105,44 +125,3 @@ func (e *openError) Unwrap() error { return e.err }
 // Pool returns the connection pool, for packages that keep their own tables
 // in the same database (River's riverpgxv5 driver).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// Close closes the pool.
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
-}
-
-// inTx runs fn in one transaction, committing when fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// nowUTC is the current time at the precision the store keeps.
-func nowUTC() time.Time { return staterun.Time(time.Now()) }
-
-// nullTime encodes the zero time as NULL.
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-// utc decodes a stored time; NULL is the zero time.
-func utc(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}

@@ -18,26 +18,32 @@ import (
 var _ state.Store = (*statepg.Store)(nil)
 
 func TestConformance(t *testing.T) {
-	statetest.Run(t, statetest.Backend{
-		NewURL: func(t *testing.T) string {
-			dsn, _ := testdb.PostgresSchema(t)
-			return dsn
-		},
-		FailFileInsert: func(t *testing.T, url, path string) {
-			conn := connect(t, url)
-			if _, err := conn.Exec(t.Context(), `CREATE FUNCTION wharf_test_fail_file() RETURNS trigger LANGUAGE plpgsql AS $$
+	statetest.Run(t, backend)
+}
+
+// backend runs the conformance suites, each test on a schema of its own.
+var backend = statetest.Backend{
+	NewURL: func(t *testing.T) string {
+		dsn, _ := testdb.PostgresSchema(t)
+		return dsn
+	},
+	Open: func(ctx context.Context, url string) (state.Store, error) {
+		return statepg.Open(ctx, url)
+	},
+	FailFileInsert: func(t *testing.T, url, path string) {
+		conn := connect(t, url)
+		if _, err := conn.Exec(t.Context(), `CREATE FUNCTION wharf_test_fail_file() RETURNS trigger LANGUAGE plpgsql AS $$
 				BEGIN
 					IF NEW.path = `+quote(path)+` THEN RAISE EXCEPTION 'test trigger refuses this file'; END IF;
 					RETURN NEW;
 				END $$`); err != nil {
-				t.Fatalf("create trigger function: %v", err)
-			}
-			if _, err := conn.Exec(t.Context(), `CREATE TRIGGER wharf_test_fail_file BEFORE INSERT ON wharf_files
+			t.Fatalf("create trigger function: %v", err)
+		}
+		if _, err := conn.Exec(t.Context(), `CREATE TRIGGER wharf_test_fail_file BEFORE INSERT ON wharf_files
 				FOR EACH ROW EXECUTE FUNCTION wharf_test_fail_file()`); err != nil {
-				t.Fatalf("create trigger: %v", err)
-			}
-		},
-	})
+			t.Fatalf("create trigger: %v", err)
+		}
+	},
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

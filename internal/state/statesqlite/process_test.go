@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/statesqlite"
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 // SQLite's file locks, not just in-process ones, must keep them apart.
 func TestTwoProcessesShareOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := state.Open(t.Context(), "sqlite:"+path) // migrate before the race
+	s, err := statesqlite.Open(t.Context(), path) // migrate before the race
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestHelperProcess(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process for TestTwoProcessesShareOneFile")
 	}
-	s, err := state.Open(t.Context(), "sqlite:"+path)
+	s, err := statesqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

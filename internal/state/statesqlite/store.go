@@ -17,22 +17,25 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
-	"github.com/wharf-data/wharf/internal/state/staterun"
+	"github.com/wharf-data/wharf/internal/state"
 )
 
 // BusyTimeout is how long a connection waits for another writer's lock
 // before failing with SQLITE_BUSY.
 const BusyTimeout = 5 * time.Second
 
-// Store is the SQLite state store. It implements state.Store.
+// Store is the SQLite state store: state.SQLStore over this package's
+// driver, plus the database handle for River.
 type Store struct {
+	*state.SQLStore
 	db   *sql.DB
 	path string
 }
 
 // Open opens (creating it and its parent directory if needed) the SQLite
-// state file at path and applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+// state file at path and applies pending migrations. opts may set the
+// store's clock.
+func Open(ctx context.Context, path string, opts ...state.Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open state sqlite: empty file path")
 	}
@@ -50,18 +53,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
-	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
+	ss, err := state.NewSQLStore(driver{db}, opts...)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	all, err := Migrations()
+	if err == nil {
+		err = retryBusy(ctx, func() error { return ss.Migrate(ctx, all) })
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
 	}
-	return s, nil
+	return &Store{SQLStore: ss, db: db, path: path}, nil
 }
 
 // OpenReadOnly opens the SQLite state file at path to read it, creating,
 // migrating and writing nothing; the error wraps ErrNoState when the file
 // does not exist or has no wharf tables.
-func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+func OpenReadOnly(ctx context.Context, path string, opts ...state.Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open state sqlite: empty file path")
 	}
@@ -70,7 +81,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
 	}
 	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("open state sqlite:%s: %w", path, staterun.ErrNoState)
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, state.ErrNoState)
 	}
 	db, err := sql.Open("sqlite", DSN(abs)+"&mode=ro")
 	if err != nil {
@@ -83,9 +94,14 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	if n == 0 {
 		db.Close()
-		return nil, fmt.Errorf("open state sqlite:%s: %w", path, staterun.ErrNoState)
+		return nil, fmt.Errorf("open state sqlite:%s: %w", path, state.ErrNoState)
 	}
-	return &Store{db: db, path: path}, nil
+	ss, err := state.NewSQLStore(driver{db}, opts...)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{SQLStore: ss, db: db, path: path}, nil
 }
 
 // DSN returns the modernc.org/sqlite data source name for the state file at
@@ -106,48 +122,3 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Path returns the file path the store was opened with.
 func (s *Store) Path() string { return s.path }
-
-// Close closes the database.
-func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close state sqlite:%s: %w", s.path, err)
-	}
-	return nil
-}
-
-// inTx runs fn in one write transaction (BEGIN IMMEDIATE), committing when
-// fn returns nil and rolling back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// nowUTC is the current time at the precision the store keeps.
-func nowUTC() time.Time { return staterun.Time(time.Now()) }
-
-// micros encodes a time as the stored integer; the zero time is NULL.
-func micros(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	v := t.UnixMicro()
-	return &v
-}
-
-// fromMicros decodes a stored time; NULL is the zero time.
-func fromMicros(v *int64) time.Time {
-	if v == nil {
-		return time.Time{}
-	}
-	return time.UnixMicro(*v).UTC()
-}

@@ -1,6 +1,7 @@
 package statesqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -16,19 +17,24 @@ import (
 var _ state.Store = (*statesqlite.Store)(nil)
 
 func TestConformance(t *testing.T) {
-	statetest.Run(t, statetest.Backend{
-		NewURL: func(t *testing.T) string {
-			return "sqlite:" + filepath.Join(t.TempDir(), "state.db")
-		},
-		FailFileInsert: func(t *testing.T, url, path string) {
-			db := rawDB(t, strings.TrimPrefix(url, "sqlite:"))
-			if _, err := db.Exec(`CREATE TRIGGER wharf_test_fail_file BEFORE INSERT ON wharf_files
-				WHEN NEW.path = '` + strings.ReplaceAll(path, "'", "''") + `'
+	statetest.Run(t, backend)
+}
+
+// backend runs the conformance suites on state files: a URL here is the
+// file's path.
+var backend = statetest.Backend{
+	NewURL: func(t *testing.T) string { return filepath.Join(t.TempDir(), "state.db") },
+	Open: func(ctx context.Context, path string) (state.Store, error) {
+		return statesqlite.Open(ctx, path)
+	},
+	FailFileInsert: func(t *testing.T, path, file string) {
+		db := rawDB(t, path)
+		if _, err := db.Exec(`CREATE TRIGGER wharf_test_fail_file BEFORE INSERT ON wharf_files
+				WHEN NEW.path = '` + strings.ReplaceAll(file, "'", "''") + `'
 				BEGIN SELECT RAISE(ABORT, 'test trigger refuses this file'); END`); err != nil {
-				t.Fatalf("create trigger: %v", err)
-			}
-		},
-	})
+			t.Fatalf("create trigger: %v", err)
+		}
+	},
 }
 
 // rawDB opens the state file directly, closed when t ends.

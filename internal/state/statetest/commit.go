@@ -18,6 +18,7 @@ func testCommitRun(t *testing.T, b Backend) {
 	r.WatermarkFrom = &coltype.Watermark{Kind: coltype.Int64, Text: "100"}
 	r.WatermarkTo = &coltype.Watermark{Kind: coltype.Int64, Text: "3100"}
 	r.FinishedAt = base.Add(time.Minute)
+	r.SchemaHash, r.Schema = "5c1e", `{"columns":[{"name":"order_id","type":"int64"}]}`
 	created := base.Add(30 * time.Second)
 	files := []state.File{
 		{Path: "lake/orders/ingestion_date=2025-03-01/part-b.parquet", Rows: 1000, Bytes: 4096, CreatedAt: created},
@@ -172,7 +173,7 @@ func testCommitRunNotRunning(t *testing.T, b Backend) {
 
 func testCommitRunRollsBackHalfDone(t *testing.T, b Backend) {
 	url := b.NewURL(t)
-	s := open(t, url)
+	s := open(t, b, url)
 	prev, r := committed(t, s, "wf")
 	stored := *r
 	b.FailFileInsert(t, url, "wf/poison.parquet")

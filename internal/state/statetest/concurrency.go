@@ -14,7 +14,7 @@ import (
 
 func testMigrationIdempotent(t *testing.T, b Backend) {
 	url := b.NewURL(t)
-	s1 := open(t, url)
+	s1 := open(t, b, url)
 	r := startRun(t, s1, "wf", base)
 	wm := &coltype.Watermark{Kind: coltype.Int64, Text: "5"}
 	if err := s1.CommitRun(t.Context(), r, []state.File{{Path: "f", Rows: 1, Bytes: 2}}, wm, "id"); err != nil {
@@ -24,8 +24,8 @@ func testMigrationIdempotent(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	// Opening again (twice, one store left open) migrates nothing and loses nothing.
-	s2 := open(t, url)
-	s3 := open(t, url)
+	s2 := open(t, b, url)
+	s3 := open(t, b, url)
 	for _, s := range []state.Store{s2, s3} {
 		checkRun(t, s, r)
 		checkWatermark(t, s, "wf", wm, "id")
@@ -42,7 +42,7 @@ func testConcurrentOpen(t *testing.T, b Backend) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = state.Open(t.Context(), url) })
+		wg.Go(func() { stores[i], errs[i] = b.Open(t.Context(), url) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -68,7 +68,7 @@ func testConcurrentOpen(t *testing.T, b Backend) {
 // and all of them also on one shared workflow.
 func testConcurrentCommits(t *testing.T, b Backend) {
 	url := b.NewURL(t)
-	stores := []state.Store{open(t, url), open(t, url)}
+	stores := []state.Store{open(t, b, url), open(t, b, url)}
 	const workers, perWorker = 3, 8
 	type result struct {
 		run   *state.Run
@@ -163,7 +163,7 @@ func testConcurrentCommits(t *testing.T, b Backend) {
 // and the loser changes nothing.
 func testCommitRacesFinish(t *testing.T, b Backend) {
 	url := b.NewURL(t)
-	worker, cleaner := open(t, url), open(t, url)
+	worker, cleaner := open(t, b, url), open(t, b, url)
 	var want *coltype.Watermark // the workflow's watermark so far
 	commits, finishes := 0, 0
 	for i := range 12 {

@@ -12,11 +12,13 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/state"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 )
 
-// spec returns a resolved workflow with every field set.
-func spec(name string) catalog.Resolved {
+// spec returns the canonical spec of a workflow with every field set.
+func spec(name string) []byte { return catalog.EncodeSpec(resolved(name)) }
+
+// resolved returns a resolved workflow with every field set.
+func resolved(name string) catalog.Resolved {
 	return catalog.Resolved{
 		Workflow: catalog.Workflow{
 			Name: name, Connection: "hr", Table: "public." + name + " \"ünï\"", Lake: "raw", Blueprint: "landing",
@@ -92,7 +94,7 @@ func testDeployRoundTrip(t *testing.T, b Backend) {
 	before := time.Now().Add(-time.Second)
 	given := deployed("b_given_id")
 	given.ID = "0199a000-0000-7000-8000-00000000beef"
-	apply(t, s, state.DeployChanges{Create: []state.Deployed{deployed("c"), given, {Spec: spec("a_no_name")}}})
+	apply(t, s, state.DeployChanges{Create: []state.Deployed{deployed("c"), given, {Name: "a_no_name", Spec: spec("a_no_name")}}})
 	ds := mustDeployed(t, s)
 	if len(ds) != 3 {
 		t.Fatalf("DeployedWorkflows = %d, want 3", len(ds))
@@ -106,8 +108,8 @@ func testDeployRoundTrip(t *testing.T, b Backend) {
 		if !reflect.DeepEqual(d.Spec, spec(want)) {
 			t.Errorf("%s: Spec = %+v\nwant %+v", want, d.Spec, spec(want))
 		}
-		if d.SpecHash != state.SpecHash(spec(want)) || len(d.SpecHash) != 64 {
-			t.Errorf("%s: SpecHash = %q, want %q", want, d.SpecHash, state.SpecHash(spec(want)))
+		if d.SpecHash != state.HashSpec(spec(want)) || len(d.SpecHash) != 64 {
+			t.Errorf("%s: SpecHash = %q, want %q", want, d.SpecHash, state.HashSpec(spec(want)))
 		}
 		if !d.Enabled || d.CreatedAt.Before(before) || !d.UpdatedAt.Equal(d.CreatedAt) ||
 			d.CreatedAt.Location() != time.UTC || d.CreatedAt != d.CreatedAt.Truncate(time.Microsecond) {
@@ -137,9 +139,9 @@ func testDeployRoundTrip(t *testing.T, b Backend) {
 	}
 	// Zero-valued specs (on-demand, no cursor) round-trip too.
 	bare := catalog.Resolved{Workflow: catalog.Workflow{Name: "bare", Schedule: catalog.Schedule{Kind: catalog.OnDemand}}}
-	apply(t, s, state.DeployChanges{Create: []state.Deployed{{Spec: bare}}})
-	if got := mustDeployedOne(t, s, "bare").Spec; !reflect.DeepEqual(got, bare) {
-		t.Errorf("bare spec = %+v, want %+v", got, bare)
+	apply(t, s, state.DeployChanges{Create: []state.Deployed{{Name: "bare", Spec: catalog.EncodeSpec(bare)}}})
+	if got := mustDeployedOne(t, s, "bare").Spec; string(got) != string(catalog.EncodeSpec(bare)) {
+		t.Errorf("bare spec = %s, want %s", got, catalog.EncodeSpec(bare))
 	}
 }
 
@@ -157,16 +159,17 @@ func testDeployUpdateKeepsHistory(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Millisecond) // UpdatedAt must move past CreatedAt
-	changed := spec("orders")
-	changed.Workflow.Schedule = catalog.Schedule{Kind: catalog.Rate, Expr: "rate(5 minutes)", Every: 5 * time.Minute}
-	changed.Lake.URL = "file:///elsewhere"
+	res := resolved("orders")
+	res.Workflow.Schedule = catalog.Schedule{Kind: catalog.Rate, Expr: "rate(5 minutes)", Every: 5 * time.Minute}
+	res.Lake.URL = "file:///elsewhere"
+	changed := catalog.EncodeSpec(res)
 	apply(t, s, state.DeployChanges{Update: []state.Deployed{{Name: "orders", Spec: changed}}})
 	got := mustDeployedOne(t, s, "orders")
 	if got.ID != orig.ID || !got.CreatedAt.Equal(orig.CreatedAt) || !got.UpdatedAt.After(orig.UpdatedAt) {
 		t.Errorf("after update: ID %s CreatedAt %v UpdatedAt %v; want ID %s, CreatedAt %v, UpdatedAt later",
 			got.ID, got.CreatedAt, got.UpdatedAt, orig.ID, orig.CreatedAt)
 	}
-	if !reflect.DeepEqual(got.Spec, changed) || got.SpecHash != state.SpecHash(changed) || got.SpecHash == orig.SpecHash {
+	if !reflect.DeepEqual(got.Spec, changed) || got.SpecHash != state.HashSpec(changed) || got.SpecHash == orig.SpecHash {
 		t.Errorf("after update: spec %+v hash %s; want the new spec", got.Spec, got.SpecHash)
 	}
 	if !got.LastFireAt.Equal(last) || !got.NextFireAt.Equal(next) || got.NextFireAt.Location() != time.UTC {
@@ -247,8 +250,9 @@ func testDeployAtomic(t *testing.T, b Backend) {
 	if err := s.CommitRun(t.Context(), r, nil, &coltype.Watermark{Kind: coltype.Int64, Text: "1"}, "id"); err != nil {
 		t.Fatal(err)
 	}
-	upd := spec("a")
-	upd.Workflow.Table = "public.changed"
+	res := resolved("a")
+	res.Workflow.Table = "public.changed"
+	upd := catalog.EncodeSpec(res)
 	good := state.DeployChanges{
 		Create:         []state.Deployed{deployed("new1"), deployed("new2")},
 		Update:         []state.Deployed{{Name: "a", Spec: upd}},
@@ -284,9 +288,9 @@ func testDeployAtomic(t *testing.T, b Backend) {
 		{"duplicate ID", func(c *state.DeployChanges) {
 			c.Create[0].ID = mustDeployedOne(t, s, "b").ID
 		}, "ID", nil},
-		{"spec names another workflow", func(c *state.DeployChanges) {
-			c.Update[0].Spec = spec("zzz")
-		}, `update workflow a: its spec names workflow "zzz"`, nil},
+		{"spec not JSON", func(c *state.DeployChanges) {
+			c.Update[0].Spec = []byte(`{"workflow":`)
+		}, `update workflow a: its spec must be JSON`, nil},
 		{"wrong SpecHash", func(c *state.DeployChanges) {
 			c.Create[1].SpecHash = "00"
 		}, "create workflow new2: SpecHash 00 does not match its spec", nil},
@@ -361,7 +365,7 @@ func testDeployIdempotent(t *testing.T, b Backend) {
 
 func testDeployConcurrentCreate(t *testing.T, b Backend) {
 	url := b.NewURL(t)
-	s1, s2 := open(t, url), open(t, url)
+	s1, s2 := open(t, b, url), open(t, b, url)
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i, s := range []state.Store{s1, s2} {
@@ -418,7 +422,7 @@ func basisOf(t *testing.T, s state.Store) map[string]string {
 	t.Helper()
 	b := map[string]string{}
 	for _, d := range mustDeployed(t, s) {
-		b[d.Name] = staterun.BasisKey(d.SpecHash, d.Enabled)
+		b[d.Name] = state.BasisKey(d.SpecHash, d.Enabled)
 	}
 	return b
 }
@@ -429,9 +433,9 @@ func testDeployBasisConflict(t *testing.T, b Backend) {
 	stale := basisOf(t, s)
 
 	// Someone else deploys in between: an update of a, a create of c.
-	changed := spec("a")
-	changed.Workflow.Cursor = "modified_at"
-	apply(t, s, state.DeployChanges{Update: []state.Deployed{{Name: "a", Spec: changed}}})
+	res := resolved("a")
+	res.Workflow.Cursor = "modified_at"
+	apply(t, s, state.DeployChanges{Update: []state.Deployed{{Name: "a", Spec: catalog.EncodeSpec(res)}}})
 	before := snap(t, s, "a", "b", "c")
 
 	for _, c := range []state.DeployChanges{
@@ -461,7 +465,7 @@ func (sn snapshot) basisWithout(name string) map[string]string {
 	b := map[string]string{}
 	for _, d := range sn.Deployed {
 		if d.Name != name {
-			b[d.Name] = staterun.BasisKey(d.SpecHash, d.Enabled)
+			b[d.Name] = state.BasisKey(d.SpecHash, d.Enabled)
 		}
 	}
 	return b

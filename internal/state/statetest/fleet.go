@@ -10,20 +10,11 @@ import (
 	"github.com/wharf-data/wharf/internal/state"
 )
 
-// FleetBackend describes a backend's engine bookkeeping under test.
-type FleetBackend struct {
-	// NewURL returns the URL of a fresh, empty database (as Backend.NewURL).
-	NewURL func(t *testing.T) string
-	// QueueRun calls the backend's QueueRun on s with an enqueue function
-	// that returns jobID and skip.
-	QueueRun func(s state.Store, r *state.Run, jobID int64, skip string) error
-}
-
 // RunFleet runs the state.Fleet suite against a backend.
-func RunFleet(t *testing.T, b FleetBackend) {
+func RunFleet(t *testing.T, b Backend) {
 	for _, tc := range []struct {
 		name string
-		fn   func(t *testing.T, b FleetBackend)
+		fn   func(t *testing.T, b Backend)
 	}{
 		{"Workers", testWorkers},
 		{"QueueMarkRunning", testQueueMarkRunning},
@@ -36,17 +27,13 @@ func RunFleet(t *testing.T, b FleetBackend) {
 	}
 }
 
-func freshFleet(t *testing.T, b FleetBackend) (state.Store, state.Fleet) {
+func freshFleet(t *testing.T, b Backend) (state.Store, state.Fleet) {
 	t.Helper()
-	s := open(t, b.NewURL(t))
-	f, ok := s.(state.Fleet)
-	if !ok {
-		t.Fatalf("%T does not implement state.Fleet", s)
-	}
-	return s, f
+	s := open(t, b, b.NewURL(t))
+	return s, s
 }
 
-func testWorkers(t *testing.T, b FleetBackend) {
+func testWorkers(t *testing.T, b Backend) {
 	_, f := freshFleet(t, b)
 	ctx := t.Context()
 	w := state.Worker{ID: "host-1-a", Host: "host", PID: 1, Role: "serve"}
@@ -86,11 +73,11 @@ func testWorkers(t *testing.T, b FleetBackend) {
 	}
 }
 
-func testQueueMarkRunning(t *testing.T, b FleetBackend) {
+func testQueueMarkRunning(t *testing.T, b Backend) {
 	s, f := freshFleet(t, b)
 	ctx := t.Context()
 	r := &state.Run{ID: newID(), Workflow: "orders", Trigger: state.TriggerManual}
-	if err := b.QueueRun(s, r, 42, ""); err != nil {
+	if err := queue(t, s, r, 42, ""); err != nil {
 		t.Fatal(err)
 	}
 	if r.Status != state.StatusQueued || r.StartedAt.IsZero() {
@@ -120,7 +107,7 @@ func testQueueMarkRunning(t *testing.T, b FleetBackend) {
 	}
 	// A skipped run is recorded finished, without a job.
 	sk := &state.Run{ID: newID(), Workflow: "orders", Trigger: state.TriggerSchedule}
-	if err := b.QueueRun(s, sk, 0, "already running"); err != nil {
+	if err := queue(t, s, sk, 0, "already running"); err != nil {
 		t.Fatal(err)
 	}
 	got = mustRun(t, s, sk.ID)
@@ -132,7 +119,7 @@ func testQueueMarkRunning(t *testing.T, b FleetBackend) {
 	}
 	// A queued run can be cancelled before it starts.
 	q := &state.Run{ID: newID(), Workflow: "orders", Trigger: state.TriggerManual}
-	if err := b.QueueRun(s, q, 43, ""); err != nil {
+	if err := queue(t, s, q, 43, ""); err != nil {
 		t.Fatal(err)
 	}
 	q.Status = state.StatusCancelled
@@ -144,7 +131,7 @@ func testQueueMarkRunning(t *testing.T, b FleetBackend) {
 	}
 	// A failing enqueue records nothing.
 	bad := &state.Run{ID: newID(), Workflow: "orders", Trigger: "nope"}
-	if err := b.QueueRun(s, bad, 44, ""); err == nil {
+	if err := queue(t, s, bad, 44, ""); err == nil {
 		t.Fatal("QueueRun accepted trigger nope")
 	}
 	if _, err := s.Run(ctx, bad.ID); !errors.Is(err, state.ErrNotFound) {
@@ -152,7 +139,7 @@ func testQueueMarkRunning(t *testing.T, b FleetBackend) {
 	}
 }
 
-func testJobRunsAndOrphans(t *testing.T, b FleetBackend) {
+func testJobRunsAndOrphans(t *testing.T, b Backend) {
 	s, f := freshFleet(t, b)
 	ctx := t.Context()
 	alive := state.Worker{ID: "alive", Host: "h", PID: 1, Role: "serve"}
@@ -217,7 +204,7 @@ func testJobRunsAndOrphans(t *testing.T, b FleetBackend) {
 	}
 }
 
-func testLeases(t *testing.T, b FleetBackend) {
+func testLeases(t *testing.T, b Backend) {
 	_, f := freshFleet(t, b)
 	ctx := t.Context()
 	w := state.Worker{ID: "w", Host: "h", PID: 1, Role: "serve"}
@@ -262,11 +249,11 @@ func testLeases(t *testing.T, b FleetBackend) {
 	}
 }
 
-func testLeasesConcurrent(t *testing.T, b FleetBackend) {
+func testLeasesConcurrent(t *testing.T, b Backend) {
 	url := b.NewURL(t)
-	s := open(t, url)
+	s := open(t, b, url)
 	w := state.Worker{ID: "w", Host: "h", PID: 1, Role: "serve"}
-	if err := s.(state.Fleet).Heartbeat(t.Context(), &w); err != nil {
+	if err := s.Heartbeat(t.Context(), &w); err != nil {
 		t.Fatal(err)
 	}
 	const n, limit = 12, 3
@@ -280,9 +267,9 @@ func testLeasesConcurrent(t *testing.T, b FleetBackend) {
 			defer wg.Done()
 			st := s
 			if i%2 == 1 {
-				st = open(t, url) // another process's store
+				st = open(t, b, url) // another process's store
 			}
-			ok, err := st.(state.Fleet).AcquireLease(t.Context(), "db", limit, fmt.Sprint(i), "w", time.Now().Add(-time.Minute))
+			ok, err := st.AcquireLease(t.Context(), "db", limit, fmt.Sprint(i), "w", time.Now().Add(-time.Minute))
 			if err != nil {
 				errs <- err
 				return
@@ -304,7 +291,7 @@ func testLeasesConcurrent(t *testing.T, b FleetBackend) {
 	}
 }
 
-func testLastRuns(t *testing.T, b FleetBackend) {
+func testLastRuns(t *testing.T, b Backend) {
 	s, f := freshFleet(t, b)
 	ctx := t.Context()
 	ok := startRun(t, s, "a", base)

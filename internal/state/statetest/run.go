@@ -86,8 +86,8 @@ func testStartRunRejected(t *testing.T, b Backend) {
 
 func testFinishRun(t *testing.T, b Backend) {
 	s := fresh(t, b)
-	for _, status := range []string{state.StatusFailed, state.StatusCancelled, state.StatusSkipped} {
-		r := startRun(t, s, "wf_"+status, base)
+	for _, status := range []state.RunStatus{state.StatusFailed, state.StatusCancelled, state.StatusSkipped} {
+		r := startRun(t, s, "wf_"+string(status), base)
 		r.Status = status
 		r.Error = "extract orders: connection reset by peer"
 		r.Rows, r.Bytes, r.Files = 10, 2048, 1
@@ -148,7 +148,7 @@ func testFinishRunRejected(t *testing.T, b Backend) {
 	checkRun(t, s, r)
 	// Status must be a non-success end.
 	r2 := startRun(t, s, "wf", base.Add(2*time.Minute))
-	for _, st := range []string{state.StatusSucceeded, state.StatusRunning, state.StatusQueued, "", "crashed"} {
+	for _, st := range []state.RunStatus{state.StatusSucceeded, state.StatusRunning, state.StatusQueued, "", "crashed"} {
 		c := *r2
 		c.Status = st
 		if err := s.FinishRun(t.Context(), &c); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", st)) {

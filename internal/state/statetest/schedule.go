@@ -13,10 +13,7 @@ import (
 // makes each fire time taken once.
 func testDueAndClaimFires(t *testing.T, b Backend) {
 	s := fresh(t, b)
-	f, ok := s.(state.Fleet)
-	if !ok {
-		t.Fatalf("%T keeps no engine bookkeeping (state.Fleet)", s)
-	}
+	f := s
 	apply(t, s, state.DeployChanges{Create: []state.Deployed{deployed("a"), deployed("b"), deployed("c"), deployed("off")}})
 	apply(t, s, state.DeployChanges{Disable: []string{"off"}})
 	at := base.UTC().Truncate(time.Minute)

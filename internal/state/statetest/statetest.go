@@ -1,10 +1,12 @@
 // Package statetest is the conformance suite every state store backend
 // passes: call Run from the backend's tests with a way to get a fresh, empty
-// database per test. It opens stores through state.Open, so it also checks
-// that the URL dispatch reaches the backend.
+// database per test and the backend's own open function (a store factory):
+// the suite knows no backend, so a new one runs it without being known to
+// package stateurl.
 package statetest
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -22,6 +24,8 @@ type Backend struct {
 	// long as t. Every call returns a different database; opening the same
 	// URL twice shares one.
 	NewURL func(t *testing.T) string
+	// Open opens (and migrates) the store at a URL NewURL returned.
+	Open func(ctx context.Context, url string) (state.Store, error)
 	// FailFileInsert changes the (already migrated) database at url so that
 	// inserting a wharf_files row whose path is path fails inside the
 	// database, e.g. with a trigger. The suite uses it to check that a
@@ -31,8 +35,8 @@ type Backend struct {
 
 // Run runs the whole suite against a backend.
 func Run(t *testing.T, b Backend) {
-	if b.NewURL == nil || b.FailFileInsert == nil {
-		t.Fatal("statetest.Run: Backend.NewURL and Backend.FailFileInsert are required")
+	if b.NewURL == nil || b.Open == nil || b.FailFileInsert == nil {
+		t.Fatal("statetest.Run: Backend.NewURL, Backend.Open and Backend.FailFileInsert are required")
 	}
 	for _, tc := range []struct {
 		name string
@@ -71,11 +75,11 @@ func Run(t *testing.T, b Backend) {
 }
 
 // open opens a store at url, closed when t ends.
-func open(t *testing.T, url string) state.Store {
+func open(t *testing.T, b Backend, url string) state.Store {
 	t.Helper()
-	s, err := state.Open(t.Context(), url)
+	s, err := b.Open(t.Context(), url)
 	if err != nil {
-		t.Fatalf("state.Open: %v", err)
+		t.Fatalf("open %s: %v", url, err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -88,7 +92,7 @@ func open(t *testing.T, url string) state.Store {
 // fresh opens a store on a fresh database.
 func fresh(t *testing.T, b Backend) state.Store {
 	t.Helper()
-	return open(t, b.NewURL(t))
+	return open(t, b, b.NewURL(t))
 }
 
 var idSeq atomic.Int64
@@ -174,6 +178,11 @@ func diffRun(got, want *state.Run) string {
 }
 
 func fmtRun(r state.Run) string {
-	return fmt.Sprintf("{ID:%s Workflow:%s Trigger:%s Status:%s Rows:%d Bytes:%d Files:%d From:%+v To:%+v FullLoad:%v Error:%q}",
-		r.ID, r.Workflow, r.Trigger, r.Status, r.Rows, r.Bytes, r.Files, r.WatermarkFrom, r.WatermarkTo, r.FullLoad, r.Error)
+	return fmt.Sprintf("{ID:%s Workflow:%s Trigger:%s Status:%s Rows:%d Bytes:%d Files:%d From:%+v To:%+v FullLoad:%v Error:%q SchemaHash:%q Schema:%q}",
+		r.ID, r.Workflow, r.Trigger, r.Status, r.Rows, r.Bytes, r.Files, r.WatermarkFrom, r.WatermarkTo, r.FullLoad, r.Error, r.SchemaHash, r.Schema)
+}
+
+// queue queues r with an enqueue that returns jobID and skip.
+func queue(t *testing.T, s state.Store, r *state.Run, jobID int64, skip string) error {
+	return s.QueueRun(t.Context(), r, func(any) (int64, string, error) { return jobID, skip, nil })
 }

@@ -1,11 +1,7 @@
-// Package staterun holds the records the state store keeps — runs, the files
-// they landed, run filters — and the checks every backend applies before it
-// writes them. Package state re-exports these types; backends
-// (statesqlite, statepg) import this package instead of state so that
-// state.Open can import the backends without an import cycle.
-package staterun
+package state
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,14 +11,23 @@ import (
 	"github.com/wharf-data/wharf/internal/coltype"
 )
 
+// RunStatus is where a run is in its lifecycle (see docs/state.md):
+//
+//	queued ──▶ running ──▶ succeeded | failed | cancelled
+//	   └──────────┴──────▶ failed | cancelled | skipped
+//
+// A run recorded directly (StartRun) begins at running; a run refused
+// before it starts (the workflow is busy) is recorded as skipped.
+type RunStatus string
+
 // Run statuses.
 const (
-	StatusQueued    = "queued"
-	StatusRunning   = "running"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
-	StatusSkipped   = "skipped"
+	StatusQueued    RunStatus = "queued"
+	StatusRunning   RunStatus = "running"
+	StatusSucceeded RunStatus = "succeeded"
+	StatusFailed    RunStatus = "failed"
+	StatusCancelled RunStatus = "cancelled"
+	StatusSkipped   RunStatus = "skipped"
 )
 
 // Run triggers.
@@ -34,7 +39,7 @@ const (
 
 // Statuses lists every run status; Triggers every run trigger.
 var (
-	Statuses = []string{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled, StatusSkipped}
+	Statuses = []RunStatus{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled, StatusSkipped}
 	Triggers = []string{TriggerManual, TriggerSchedule, TriggerRetry}
 )
 
@@ -42,7 +47,7 @@ var (
 type Run struct {
 	ID, Workflow string
 	Trigger      string // manual | schedule | retry
-	Status       string // queued | running | succeeded | failed | cancelled | skipped
+	Status       RunStatus
 	// StartedAt and FinishedAt are UTC at microsecond precision (the store
 	// normalizes them); FinishedAt is zero while the run is not finished.
 	StartedAt, FinishedAt time.Time
@@ -52,12 +57,17 @@ type Run struct {
 	WatermarkFrom, WatermarkTo *coltype.Watermark
 	FullLoad                   bool
 	Error                      string
+	// SchemaHash identifies the schema the run landed ("" = not recorded)
+	// and Schema is that schema as JSON text ("" = not recorded, NULL in
+	// the store). The landing blueprint fills them; the store keeps them.
+	SchemaHash string
+	Schema     string
 }
 
-// Final reports whether status is an end state (succeeded, failed,
-// cancelled or skipped).
-func Final(status string) bool {
-	switch status {
+// Final reports whether s is an end state (succeeded, failed, cancelled or
+// skipped): a run in it never changes again.
+func (s RunStatus) Final() bool {
+	switch s {
 	case StatusSucceeded, StatusFailed, StatusCancelled, StatusSkipped:
 		return true
 	}
@@ -212,6 +222,12 @@ func (r *Run) checkStats(op string) error {
 		if err := CheckWatermark(w.wm); err != nil {
 			return fmt.Errorf("%s run %s of workflow %s: %s: %w", op, r.ID, r.Workflow, w.field, err)
 		}
+	}
+	if !storable(r.SchemaHash) || !storable(r.Schema) {
+		return fmt.Errorf("%s run %s of workflow %s: schema hash and schema must be valid UTF-8 without NUL", op, r.ID, r.Workflow)
+	}
+	if r.Schema != "" && !json.Valid([]byte(r.Schema)) {
+		return fmt.Errorf("%s run %s of workflow %s: schema is not valid JSON", op, r.ID, r.Workflow)
 	}
 	r.Error = StorableText(r.Error)
 	return nil

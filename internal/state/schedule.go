@@ -1,4 +1,4 @@
-package staterun
+package state
 
 import "time"
 

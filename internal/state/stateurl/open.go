@@ -1,4 +1,7 @@
-package state
+// Package stateurl opens a state store from its URL. It sits above package
+// state and its backends (statesqlite, statepg), which never import it: a
+// backend is a package of its own that state does not know.
+package stateurl
 
 import (
 	"context"
@@ -7,14 +10,10 @@ import (
 	"strings"
 
 	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/statepg"
-	"github.com/wharf-data/wharf/internal/state/staterun"
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
 )
-
-// DefaultURL is the state store wharf uses when none is configured: an
-// embedded SQLite file relative to the working directory.
-const DefaultURL = "sqlite:.wharf/state.db"
 
 // Open opens the state store at url and brings its schema up to date:
 //
@@ -22,14 +21,14 @@ const DefaultURL = "sqlite:.wharf/state.db"
 //	postgres://..., postgresql://...  PostgreSQL; tables in the current schema
 //
 // Errors name the URL with any password redacted.
-func Open(ctx context.Context, url string) (Store, error) {
+func Open(ctx context.Context, url string) (state.Store, error) {
 	switch {
 	case url == "":
 		return nil, fmt.Errorf("open state: empty URL (want sqlite:PATH or postgres://...)")
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if path == "" {
-			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, DefaultURL)
+			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, state.DefaultURL)
 		}
 		s, err := statesqlite.Open(ctx, path)
 		if err != nil {
@@ -47,27 +46,20 @@ func Open(ctx context.Context, url string) (Store, error) {
 		secret.RedactURL(url))
 }
 
-// Deployments lists the deployed workflows: all that `wharf plan` reads.
-// Every Store is one.
-type Deployments interface {
-	DeployedWorkflows(ctx context.Context) ([]Deployed, error)
-	Close() error
-}
-
 // OpenReadOnly opens the state store at url (as Open) to read what is
 // deployed, creating, migrating and writing nothing: a SQLite file that
 // does not exist, or a database without wharf's tables, has nothing
 // deployed.
-func OpenReadOnly(ctx context.Context, url string) (Deployments, error) {
+func OpenReadOnly(ctx context.Context, url string) (state.Deployments, error) {
 	var (
-		d   Deployments
+		d   state.Deployments
 		err error
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if path == "" {
-			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, DefaultURL)
+			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, state.DefaultURL)
 		}
 		var s *statesqlite.Store
 		if s, err = statesqlite.OpenReadOnly(ctx, path); err == nil {
@@ -81,7 +73,7 @@ func OpenReadOnly(ctx context.Context, url string) (Deployments, error) {
 	default:
 		return Open(ctx, url) // the same errors
 	}
-	if errors.Is(err, staterun.ErrNoState) {
+	if errors.Is(err, state.ErrNoState) {
 		return nothingDeployed{}, nil
 	}
 	return d, err
@@ -89,5 +81,5 @@ func OpenReadOnly(ctx context.Context, url string) (Deployments, error) {
 
 type nothingDeployed struct{}
 
-func (nothingDeployed) DeployedWorkflows(context.Context) ([]Deployed, error) { return nil, nil }
-func (nothingDeployed) Close() error                                          { return nil }
+func (nothingDeployed) DeployedWorkflows(context.Context) ([]state.Deployed, error) { return nil, nil }
+func (nothingDeployed) Close() error                                                { return nil }

@@ -1,6 +1,7 @@
-package staterun
+package state
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,21 @@ func TestEffectiveLimit(t *testing.T) {
 	}
 	if _, err := (RunFilter{Limit: -3}).EffectiveLimit(); err == nil || err.Error() != "list runs: RunFilter.Limit -3 is negative" {
 		t.Errorf("EffectiveLimit(-3) error = %v", err)
+	}
+}
+
+func TestPrepareCommitSchema(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ hash, schema, want string }{
+		{"h", `{"columns":[]}`, ""},
+		{"", "", ""},
+		{"h", `{"columns":`, "commit run r1 of workflow wf: schema is not valid JSON"},
+		{"h\x00", `{}`, "commit run r1 of workflow wf: schema hash and schema must be valid UTF-8 without NUL"},
+	} {
+		r := Run{ID: "r1", Workflow: "wf", Status: StatusRunning, SchemaHash: tc.hash, Schema: tc.schema}
+		_, err := r.PrepareCommit(now, nil, nil, "")
+		if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("PrepareCommit with schema %q/%q: %v, want %q", tc.hash, tc.schema, err, tc.want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package staterun
+package state
 
 import (
 	"strings"
@@ -14,8 +14,8 @@ type File struct {
 
 // RunFilter selects runs for listing.
 type RunFilter struct {
-	Workflow string // "" = every workflow
-	Status   string // "" = every status
+	Workflow string    // "" = every workflow
+	Status   RunStatus // "" = every status
 	// Before lists only runs older (by StartedAt, then ID) than the run
 	// with this ID: the last ID of the previous page. "" = from the newest.
 	Before string

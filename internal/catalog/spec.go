@@ -1,22 +1,18 @@
-package staterun
+package catalog
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/wharf-data/wharf/internal/catalog"
 )
 
 // The canonical spec JSON: what the state store keeps of a deployed
-// workflow and what its SpecHash is computed from. Field order is fixed by
+// workflow and what its hash (state.HashSpec) is computed from. Field order is fixed by
 // these structs, every field is always present (no omitempty), durations
 // are Go duration strings ("15m0s"), and where the workflow was written in
 // the catalog file (Pos) is left out, so moving an entry in the file
-// changes nothing. Adding a field to catalog.Workflow, Connection, Lake or
+// changes nothing. Adding a field to Workflow, Connection, Lake or
 // Schedule means adding it here (TestSpecCoversCatalog fails until then).
 type (
 	specDoc struct {
@@ -71,8 +67,9 @@ type (
 	}
 )
 
-// EncodeSpec returns the canonical JSON of a resolved workflow.
-func EncodeSpec(r catalog.Resolved) []byte {
+// EncodeSpec returns the canonical JSON of a resolved workflow: what
+// state.Deployed.Spec holds.
+func EncodeSpec(r Resolved) []byte {
 	w, s := r.Workflow, r.Workflow.Schedule
 	doc := specDoc{
 		Workflow: specWorkflow{
@@ -103,38 +100,38 @@ func EncodeSpec(r catalog.Resolved) []byte {
 // (a newer wharf deployed the workflow: running it without understanding
 // every setting could land the wrong thing); what names the value in
 // messages (e.g. "deployed workflow orders").
-func DecodeSpec(what string, data []byte) (catalog.Resolved, error) {
+func DecodeSpec(what string, data []byte) (Resolved, error) {
 	var doc specDoc
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&doc); err != nil {
-		return catalog.Resolved{}, fmt.Errorf("%s: spec: %w (deployed by a newer wharf?)", what, err)
+		return Resolved{}, fmt.Errorf("%s: spec: %w (deployed by a newer wharf?)", what, err)
 	}
 	lookback, err := parseDuration(doc.Workflow.Lookback)
 	if err != nil {
-		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.lookback: %w", what, err)
+		return Resolved{}, fmt.Errorf("%s: spec: workflow.lookback: %w", what, err)
 	}
 	settle, err := parseDuration(doc.Workflow.Settle)
 	if err != nil {
-		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.settle: %w", what, err)
+		return Resolved{}, fmt.Errorf("%s: spec: workflow.settle: %w", what, err)
 	}
 	every, err := parseDuration(doc.Workflow.Schedule.Every)
 	if err != nil {
-		return catalog.Resolved{}, fmt.Errorf("%s: spec: workflow.schedule.every: %w", what, err)
+		return Resolved{}, fmt.Errorf("%s: spec: workflow.schedule.every: %w", what, err)
 	}
 	w, s := doc.Workflow, doc.Workflow.Schedule
-	return catalog.Resolved{
-		Workflow: catalog.Workflow{
+	return Resolved{
+		Workflow: Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, PartitionBy: w.PartitionBy,
 			Format: w.Format, FileCountHint: w.FileCountHint,
-			Schedule: catalog.Schedule{Kind: catalog.ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
+			Schedule: Schedule{Kind: ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},
-			Choices: catalog.ColumnChoices{Columns: w.Columns, ExcludeColumns: w.ExcludeColumns, Cast: w.Cast,
+			Choices: ColumnChoices{Columns: w.Columns, ExcludeColumns: w.ExcludeColumns, Cast: w.Cast,
 				Mask: w.Mask, OnSchemaChange: w.OnSchemaChange, Defaulted: w.Defaulted, MaskSalt: w.MaskSalt},
 		},
-		Connection: catalog.Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret},
-		Lake: catalog.Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
+		Connection: Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret},
+		Lake: Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
 			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret},
 	}, nil
 }
@@ -144,16 +141,6 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	return time.ParseDuration(s)
-}
-
-// SpecHash returns the sha256 (hex) of a workflow's canonical spec JSON.
-func SpecHash(r catalog.Resolved) string {
-	return hashSpec(EncodeSpec(r))
-}
-
-func hashSpec(spec []byte) string {
-	sum := sha256.Sum256(spec)
-	return hex.EncodeToString(sum[:])
 }
 
 // settleText is a settle duration as the spec keeps it: "" for none.

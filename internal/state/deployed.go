@@ -1,22 +1,26 @@
-package staterun
+package state
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/wharf-data/wharf/internal/catalog"
 )
 
 // Deployed is a workflow as deployed: what runs, independent of the catalog
 // file.
 type Deployed struct {
-	ID       string           // UUIDv7, assigned at create, kept across updates
-	Name     string           // = Spec.Workflow.Name
-	Spec     catalog.Resolved // workflow + its connection + its lake
-	SpecHash string           // sha256 hex of the canonical spec JSON (EncodeSpec)
+	ID   string // UUIDv7, assigned at create, kept across updates
+	Name string
+	// Spec is the workflow with its connection and lake as canonical JSON
+	// (catalog.EncodeSpec writes it, catalog.DecodeSpec reads it); the
+	// store keeps the bytes as given. SpecHash is HashSpec(Spec).
+	Spec     []byte
+	SpecHash string
 	// Enabled is false once the workflow left the catalog: it has no
 	// schedule any more, and its history is kept.
 	Enabled              bool
@@ -32,6 +36,7 @@ type Deployed struct {
 type DeployChanges struct {
 	// Create adds workflows not deployed yet (enabled, by name). A zero ID
 	// gets a new UUIDv7; SpecHash is computed (a non-empty one must match).
+	// Name and Spec are required.
 	Create []Deployed
 	// Update replaces the spec of deployed workflows, matched by Name, and
 	// enables them. It keeps ID, CreatedAt, fire times, runs and watermark.
@@ -102,21 +107,20 @@ func DeployedNotFound(op, name string) error {
 	return fmt.Errorf("%s workflow %s: not deployed: %w", op, name, ErrNotFound)
 }
 
-// DeployWrite is a created or updated workflow ready to be written: the
-// normalized record and its canonical spec JSON.
-type DeployWrite struct {
-	Deployed
-	SpecJSON []byte
+// HashSpec returns the sha256 (hex) of a canonical spec: Deployed.SpecHash.
+func HashSpec(spec []byte) string {
+	sum := sha256.Sum256(spec)
+	return hex.EncodeToString(sum[:])
 }
 
 // PreparedDeploy is DeployChanges checked and normalized by Prepare.
 type PreparedDeploy struct {
-	Create, Update                  []DeployWrite
+	Create, Update                  []Deployed
 	Disable, Delete, ResetWatermark []string
 }
 
 // Prepare checks c before a backend applies it and returns what to write:
-// names set, storable and consistent with their spec, no name in two of
+// names set and storable, specs storable JSON, no name in two of
 // Create/Update/Disable/Delete or twice in one, SpecHash computed (a given
 // one must match), IDs assigned to creates, Enabled true, CreatedAt and
 // UpdatedAt set to now as the change requires. Errors name the workflow
@@ -138,29 +142,22 @@ func (c DeployChanges) Prepare(now time.Time) (*PreparedDeploy, error) {
 		seen[name] = op
 		return nil
 	}
-	write := func(op string, d Deployed) (DeployWrite, error) {
-		if d.Name == "" {
-			d.Name = d.Spec.Workflow.Name
-		}
+	write := func(op string, d Deployed) (Deployed, error) {
 		if err := claim(op, d.Name); err != nil {
-			return DeployWrite{}, err
+			return Deployed{}, err
 		}
-		if d.Spec.Workflow.Name != d.Name {
-			return DeployWrite{}, fmt.Errorf("deploy: %s workflow %s: its spec names workflow %q", op, d.Name, d.Spec.Workflow.Name)
+		if !storable(string(d.Spec)) || !json.Valid(d.Spec) {
+			return Deployed{}, fmt.Errorf("deploy: %s workflow %s: its spec must be JSON in valid UTF-8 without NUL", op, d.Name)
 		}
-		spec := EncodeSpec(d.Spec)
-		if !storable(string(spec)) {
-			return DeployWrite{}, fmt.Errorf("deploy: %s workflow %s: its spec must be valid UTF-8 without NUL", op, d.Name)
-		}
-		hash := hashSpec(spec)
+		hash := HashSpec(d.Spec)
 		if d.SpecHash != "" && d.SpecHash != hash {
-			return DeployWrite{}, fmt.Errorf("deploy: %s workflow %s: SpecHash %s does not match its spec (%s)", op, d.Name, d.SpecHash, hash)
+			return Deployed{}, fmt.Errorf("deploy: %s workflow %s: SpecHash %s does not match its spec (%s)", op, d.Name, d.SpecHash, hash)
 		}
 		d.SpecHash = hash
 		d.Enabled = true
 		d.UpdatedAt = now
 		d.LastFireAt, d.NextFireAt = Time(d.LastFireAt), Time(d.NextFireAt)
-		return DeployWrite{Deployed: d, SpecJSON: spec}, nil
+		return d, nil
 	}
 	for _, d := range c.Create {
 		w, err := write("create", d)

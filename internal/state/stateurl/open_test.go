@@ -1,4 +1,4 @@
-package state_test
+package stateurl_test
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/statepg"
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
 
@@ -23,7 +24,7 @@ func TestOpenSQLiteForms(t *testing.T) {
 		{"sqlite://" + filepath.Join(dir, "abs", "d.db"), filepath.Join(dir, "abs", "d.db")},
 		{state.DefaultURL, filepath.Join(dir, ".wharf", "state.db")},
 	} {
-		s, err := state.Open(t.Context(), tc.url)
+		s, err := stateurl.Open(t.Context(), tc.url)
 		if err != nil {
 			t.Errorf("Open(%s): %v", tc.url, err)
 			continue
@@ -41,7 +42,7 @@ func TestOpenSQLiteForms(t *testing.T) {
 func TestOpenPostgres(t *testing.T) {
 	dsn, _ := testdb.PostgresSchema(t)
 	for _, url := range []string{dsn, strings.Replace(dsn, "postgres://", "postgresql://", 1)} {
-		s, err := state.Open(t.Context(), url)
+		s, err := stateurl.Open(t.Context(), url)
 		if err != nil {
 			t.Fatalf("Open(%s): %v", secret.RedactURL(url), err)
 		}
@@ -61,7 +62,7 @@ func TestOpenErrors(t *testing.T) {
 		{"state.db", "open state state.db: unsupported URL (want sqlite:PATH, sqlite://PATH, postgres:// or postgresql://)"},
 		{"postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", "open state postgres://u:xxxxx@127.0.0.1:1/db?sslmode=disable&connect_timeout=2: connect: "},
 	} {
-		s, err := state.Open(t.Context(), tc.url)
+		s, err := stateurl.Open(t.Context(), tc.url)
 		if err == nil {
 			s.Close()
 			t.Errorf("Open(%q) succeeded", tc.url)
