@@ -104,7 +104,7 @@ func TestDeployQuickstart(t *testing.T) {
 
 	// A moved table resets the watermark: refused without --allow-reset, nothing applied.
 	writeText(t, cat, strings.Replace(body, "    table: countries\n", "    table: countries_v2\n", 1)+
-		"  - name: hr_more\n    table: regions\n")
+		"  - name: hr_more\n    table: jobs\n")
 	r = wharf(t, dir, env, "deploy")
 	if r.code != 1 || !strings.Contains(r.stderr, "error: workflow hr_countries: the cursor column or source table changed, which resets the watermark (the next run is a full load); deploy with --allow-reset to apply\n") ||
 		!strings.Contains(r.stdout, "update     hr_countries: table (resets the watermark: the next run is a full load; needs --allow-reset)\n") {
