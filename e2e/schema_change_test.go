@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -72,6 +74,28 @@ func TestOnSchemaChange(t *testing.T) {
 				} {
 					if got := columns(tbl); len(got) != 2 || !contains(got, want) {
 						t.Errorf("%s: files hold %q, want one with %q", tbl, got, want)
+					}
+				}
+				// The run records its schema; runs --json says what changed.
+				for tbl, want := range map[string]string{
+					"added":   `{"added":["extra"],"dropped":[],"changed":[]}`,
+					"dropped": `{"added":[],"dropped":["gone"],"changed":[]}`,
+					"widened": `{"added":[],"dropped":[],"changed":[{"column":"v","from":"integer","to":"bigint"}]}`,
+				} {
+					out := mustWharf(t, dir, env, "runs", tbl, "--json", "--state", "sqlite:"+filepath.Join(dir, "state.db"))
+					var runs []struct {
+						SchemaHash   string          `json:"schema_hash"`
+						SchemaChange json.RawMessage `json:"schema_change"`
+					}
+					if err := json.Unmarshal([]byte(out.stdout), &runs); err != nil || len(runs) != 2 {
+						t.Fatalf("%s: runs --json: %v\n%s", tbl, err, out)
+					}
+					if runs[0].SchemaHash == "" || runs[1].SchemaHash == "" || runs[0].SchemaHash == runs[1].SchemaHash {
+						t.Errorf("%s: schema hashes %q (newest) and %q: want two different ones", tbl, runs[0].SchemaHash, runs[1].SchemaHash)
+					}
+					var got bytes.Buffer
+					if err := json.Compact(&got, runs[0].SchemaChange); err != nil || got.String() != want || runs[1].SchemaChange != nil {
+						t.Errorf("%s: schema_change %s (newest) and %s, want %s and none", tbl, got.String(), runs[1].SchemaChange, want)
 					}
 				}
 			case "freeze":

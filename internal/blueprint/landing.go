@@ -445,6 +445,7 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	run.FinishedAt = l.now().UTC()
 	run.Rows, run.Bytes, run.Files = res.Rows, res.Bytes, len(files)
 	run.WatermarkTo = res.WatermarkTo
+	run.SchemaHash, run.Schema = landed.Hash, landed.JSON()
 	crashpoint.Hit(crashpoint.BeforeCommit)
 	if err := l.State.CommitRun(ctx, run, stFiles, newWM, cursor); err != nil {
 		return fmt.Errorf("commit run: %w", err)
@@ -504,8 +505,9 @@ func (l *Lander) schemaPolicy(ctx context.Context, wf *catalog.Workflow, lk *lak
 	return table, masker, nil
 }
 
-// previousSchema returns the schema the workflow's last run with files
-// landed, from its first file's metadata, and that run's ID; nil when
+// previousSchema returns the schema the workflow's last successful run
+// landed, and that run's ID: from the run record, or, for runs recorded
+// before runs kept their schema, from its first file's metadata; nil when
 // there is none (or it landed before wharf recorded schemas).
 func (l *Lander) previousSchema(ctx context.Context, lk *lake.Lake, workflow string) (*source.Schema, string, error) {
 	runs, err := l.State.Runs(ctx, state.RunFilter{Workflow: workflow, Status: state.StatusSucceeded, Limit: 50})
@@ -513,6 +515,13 @@ func (l *Lander) previousSchema(ctx context.Context, lk *lake.Lake, workflow str
 		return nil, "", fmt.Errorf("read previous runs: %w", err)
 	}
 	for _, r := range runs {
+		if r.Schema != "" { // recorded with the run: no need to read the lake
+			s, err := source.ParseSchema(r.Schema)
+			if err != nil {
+				return nil, "", fmt.Errorf("the schema run %s recorded: %w", r.ID, err)
+			}
+			return &s, r.ID, nil
+		}
 		if r.Files == 0 {
 			continue
 		}

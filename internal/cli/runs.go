@@ -36,14 +36,10 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 			if len(args) == 1 {
 				f.Workflow = args[0]
 			}
-			runs, err := st.Runs(ctx, f)
-			if err != nil {
-				return failed(err)
-			}
 			if asJSON {
-				out := make([]status.Run, len(runs))
-				for i, r := range runs {
-					out[i] = status.RunOf(r)
+				out, err := status.Runs(ctx, st, f)
+				if err != nil {
+					return failed(err)
 				}
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -51,6 +47,10 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 					return failed(err)
 				}
 				return nil
+			}
+			runs, err := st.Runs(ctx, f)
+			if err != nil {
+				return failed(err)
 			}
 			if len(runs) == 0 {
 				fmt.Fprintln(a.stdout, "No runs yet.")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
 )
@@ -149,15 +150,7 @@ func runFilter(r *http.Request) (state.RunFilter, error) {
 }
 
 func (s *Server) runs(ctx context.Context, f state.RunFilter) ([]status.Run, error) {
-	runs, err := s.cfg.Store.Runs(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]status.Run, len(runs))
-	for i, r := range runs {
-		out[i] = status.RunOf(r)
-	}
-	return out, nil
+	return status.Runs(ctx, s.cfg.Store, f)
 }
 
 func (s *Server) apiRuns(r *http.Request) (int, any, error) {
@@ -190,6 +183,9 @@ type RunDetail struct {
 	status.Run
 	FullLoad bool      `json:"full_load"`
 	Files    []RunFile `json:"files_landed"`
+	// Schema is what the run landed (columns with source and landed
+	// types, and its hash); left out when the run recorded none.
+	Schema *source.Schema `json:"schema,omitempty"`
 }
 
 // RunFile is one file a run landed.
@@ -218,6 +214,16 @@ func (s *Server) runDetail(ctx context.Context, id string) (*RunDetail, *state.R
 		return nil, nil, err
 	}
 	d := &RunDetail{Run: status.RunOf(*run), FullLoad: run.FullLoad, Files: make([]RunFile, len(files))}
+	if run.Schema != "" {
+		sch, err := source.ParseSchema(run.Schema)
+		if err != nil {
+			return nil, nil, fmt.Errorf("run %s: the schema it recorded: %w", id, err)
+		}
+		d.Schema = &sch
+		if d.SchemaChange, err = status.SchemaChangeOf(ctx, s.cfg.Store, *run); err != nil {
+			return nil, nil, err
+		}
+	}
 	for i, f := range files {
 		d.Files[i] = RunFile{Path: f.Path, Rows: f.Rows, Bytes: f.Bytes, CreatedAt: status.Time(f.CreatedAt)}
 	}

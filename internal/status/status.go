@@ -15,6 +15,7 @@ import (
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/engine"
+	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -38,6 +39,10 @@ type Run struct {
 	// SchemaHash identifies the schema the run landed; left out when the
 	// run recorded none.
 	SchemaHash string `json:"schema_hash,omitempty"`
+	// SchemaChange is how the run's schema differs from the one the
+	// previous run of its workflow recorded; left out when it does not
+	// (or either recorded none).
+	SchemaChange *source.SchemaChange `json:"schema_change,omitempty"`
 }
 
 // RunOf is the script view of r.
@@ -55,6 +60,89 @@ func RunOf(r state.Run) Run {
 		out.WatermarkTo = &r.WatermarkTo.Text
 	}
 	return out
+}
+
+// Runs lists the runs f selects as scripts see them, each with its
+// SchemaChange. The previous run of a workflow is looked up in the list
+// itself (newest first), and in the store only when the list ends first.
+func Runs(ctx context.Context, st state.Store, f state.RunFilter) ([]Run, error) {
+	runs, err := st.Runs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Run, len(runs))
+	for i, r := range runs {
+		out[i] = RunOf(r)
+		if r.Schema == "" {
+			continue
+		}
+		var prev *state.Run
+		for j := i + 1; j < len(runs) && prev == nil; j++ {
+			if runs[j].Workflow == r.Workflow && runs[j].Schema != "" {
+				prev = &runs[j]
+			}
+		}
+		if prev == nil {
+			if prev, err = previousWithSchema(ctx, st, r); err != nil {
+				return nil, err
+			}
+		}
+		if out[i].SchemaChange, err = schemaChange(*prev, r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SchemaChangeOf is r's SchemaChange against the previous run of its
+// workflow that recorded a schema; nil when there is none or no change.
+func SchemaChangeOf(ctx context.Context, st state.Store, r state.Run) (*source.SchemaChange, error) {
+	if r.Schema == "" {
+		return nil, nil
+	}
+	prev, err := previousWithSchema(ctx, st, r)
+	if err != nil {
+		return nil, err
+	}
+	return schemaChange(*prev, r)
+}
+
+// previousWithSchema finds the newest run of r's workflow older than r
+// that recorded a schema; a zero Run when there is none.
+func previousWithSchema(ctx context.Context, st state.Store, r state.Run) (*state.Run, error) {
+	before := r.ID
+	for {
+		older, err := st.Runs(ctx, state.RunFilter{Workflow: r.Workflow, Before: before, Limit: 50})
+		if err != nil {
+			return nil, fmt.Errorf("runs before %s: %w", before, err)
+		}
+		for i := range older {
+			if older[i].Schema != "" {
+				return &older[i], nil
+			}
+		}
+		if len(older) < 50 {
+			return &state.Run{}, nil
+		}
+		before = older[len(older)-1].ID
+	}
+}
+
+// schemaChange compares the schemas two runs recorded; nil when prev
+// recorded none or they are the same.
+func schemaChange(prev, cur state.Run) (*source.SchemaChange, error) {
+	if prev.Schema == "" || prev.SchemaHash == cur.SchemaHash {
+		return nil, nil
+	}
+	p, err := source.ParseSchema(prev.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("the schema run %s recorded: %w", prev.ID, err)
+	}
+	c, err := source.ParseSchema(cur.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("the schema run %s recorded: %w", cur.ID, err)
+	}
+	return source.DiffSchemas(p, c), nil
 }
 
 // Time formats t as RFC 3339 UTC; nil for the zero time.
