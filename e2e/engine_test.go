@@ -98,6 +98,9 @@ type runJSON struct {
 	WatermarkFrom *string `json:"watermark_from"`
 	WatermarkTo   *string `json:"watermark_to"`
 	Error         string  `json:"error"`
+	// Left out when the run recorded no schema / none changed.
+	SchemaHash   string          `json:"schema_hash"`
+	SchemaChange json.RawMessage `json:"schema_change"`
 }
 
 func runsJSON(t *testing.T, dir string, env []string, args ...string) []runJSON {
@@ -157,7 +160,9 @@ func TestServeTriggerRuns(t *testing.T) {
 	for _, k := range keys {
 		got = append(got, k[1])
 	}
-	want := []string{"id", "workflow", "trigger", "status", "started_at", "finished_at", "rows", "bytes", "files", "watermark_from", "watermark_to", "error"}
+	// A succeeded run records the schema it landed (schema_change appears
+	// only when it differs from the previous run's).
+	want := []string{"id", "workflow", "trigger", "status", "started_at", "finished_at", "rows", "bytes", "files", "watermark_from", "watermark_to", "error", "schema_hash"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("runs --json keys %v, want %v", got, want)
 	}
