@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -392,6 +394,68 @@ func TestMySQLTypesReadByDuckDB(t *testing.T) {
 	for i, c := range cols {
 		if g := got[0][i]; g == nil || *g != c.want {
 			t.Errorf("%s (%s): DuckDB reads %s = %v, want %q", c.name, c.ddl, c.duck, show(g), c.want)
+		}
+	}
+}
+
+// TestMySQLColumnChoices: exclude_columns, cast and mask from the catalog
+// work on a MySQL table as on PostgreSQL: the raw values of masked and
+// excluded columns never reach the lake or wharf's output.
+func TestMySQLColumnChoices(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	mysqlExec(t, tdb.DB, "CREATE TABLE people (id int PRIMARY KEY, email varchar(64), phone varchar(32), notes text, ssn varchar(11), n decimal(30,12))")
+	mysqlExec(t, tdb.DB, "INSERT INTO people VALUES (1, 'ann@example.com', '+33 1 23 45', 'allergic to nuts', '123-45-6789', 1.123456789012), (2, NULL, NULL, NULL, '987-65-4321', NULL)")
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	env := []string{"SHOP_DB_URL=" + tdb.URL, "SALT=pepper-7f3a"}
+	cat := filepath.Join(dir, "wharf.yaml")
+	writeText(t, cat, fmt.Sprintf(`connections:
+  shop: {engine: mysql, secret: env:SHOP_DB_URL, mask_salt: env:SALT}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+  - name: people
+    table: %s.people
+    exclude_columns: [ssn]
+    cast: {n: string}
+    mask: {email: sha256, phone: redact, notes: "null"}
+`, lakeDir, tdb.Name))
+	r := mustWharf(t, dir, env, "run", "-c", cat, "--state", "sqlite:"+filepath.Join(dir, "state.db"), "people")
+	if strings.Contains(r.stdout+r.stderr, "ann@example.com") || strings.Contains(r.stdout+r.stderr, "pepper-7f3a") {
+		t.Errorf("a masked value or the salt reached wharf's output:\n%s", r)
+	}
+	duck := duckread.Open(t)
+	files := filepath.Join(lakeDir, "**", "*.parquet")
+	rows := duckread.Strings(t, duck, fmt.Sprintf(`SELECT string_agg(column_name, ',' ORDER BY column_index) FROM (SELECT column_name, row_number() OVER () AS column_index FROM (DESCRIBE SELECT * FROM read_parquet('%s', hive_partitioning = false)))`, files))
+	if got := *rows[0][0]; got != "id,email,phone,notes,n,ingestion_timestamp" {
+		t.Errorf("landed columns %s, want id,email,phone,notes,n,ingestion_timestamp", got)
+	}
+	rows = duckread.Strings(t, duck, fmt.Sprintf(`SELECT id::VARCHAR, email, phone, notes, n, typeof(n) FROM read_parquet('%s') ORDER BY id`, files))
+	sum := sha256.Sum256([]byte("pepper-7f3aann@example.com"))
+	want := [][]string{
+		{"1", hex.EncodeToString(sum[:]), "***", "NULL", "1.123456789012", "VARCHAR"},
+		{"2", "NULL", "NULL", "NULL", "NULL", "VARCHAR"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows landed, want %d", len(rows), len(want))
+	}
+	for i, row := range rows {
+		for j, v := range row {
+			if s := shorten(v); s != want[i][j] {
+				t.Errorf("row %d column %d: %s, want %s", i+1, j, s, want[i][j])
+			}
+		}
+	}
+	for _, f := range allFiles(t, lakeDir) {
+		b, err := os.ReadFile(filepath.Join(lakeDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range []string{"ann@example.com", "+33 1 23 45", "allergic", "123-45-6789"} {
+			if strings.Contains(string(b), raw) {
+				t.Errorf("%s holds the raw value %q", f, raw)
+			}
 		}
 	}
 }
