@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wharf-data/wharf/internal/source"
 )
 
 // copySignature starts every binary COPY stream.
@@ -230,41 +232,8 @@ func (d *copyDecoder) flush() error {
 	}
 	rec := d.rb.NewRecordBatch()
 	d.batch = 0
-	d.reserveLike(rec)
+	source.ReserveLike(d.rb, d.batchRows, rec)
 	return d.emit(rec)
-}
-
-// reserveLike gives the emptied builders room for a full batch at once, and
-// the variable-width ones as many value bytes as rec held plus an eighth.
-// Left alone, a builder grows from 32 rows by doubling: every batch then
-// zeroes and copies each column about twice.
-func (d *copyDecoder) reserveLike(rec arrow.RecordBatch) {
-	d.rb.Reserve(d.batchRows)
-	for i, b := range d.rb.Fields() {
-		bb := binaryBuilderOf(b)
-		if bb == nil {
-			continue
-		}
-		bufs := rec.Column(i).Data().Buffers()
-		if len(bufs) == 3 && bufs[2] != nil {
-			n := bufs[2].Len()
-			bb.ReserveData(n + n/8)
-		}
-	}
-}
-
-// binaryBuilderOf finds the variable-width byte builder b appends to (text
-// and JSON builders wrap one), or nil.
-func binaryBuilderOf(b array.Builder) *array.BinaryBuilder {
-	switch b := b.(type) {
-	case *array.BinaryBuilder:
-		return b
-	case *array.StringBuilder:
-		return b.BinaryBuilder
-	case *array.ExtensionBuilder:
-		return binaryBuilderOf(b.Builder)
-	}
-	return nil
 }
 
 // finish checks the stream ended cleanly and emits the last rows.
