@@ -217,55 +217,15 @@ func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, 
 		return runCopy(ctx, conn, table, dec, sql)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	records := make(chan arrow.RecordBatch, 1)
-	emit := func(rec arrow.RecordBatch) error {
-		if err := ctx.Err(); err != nil {
-			rec.Release()
-			return err
+	return source.Pipe(ctx, sink, func(ctx context.Context, emit func(arrow.RecordBatch) error) (int64, error) {
+		dec, err := newCopyDecoder(s.mem, table, cols, schema, batchRows, emit)
+		if err != nil {
+			return 0, err
 		}
-		select {
-		case records <- rec:
-			return nil
-		case <-ctx.Done():
-			rec.Release()
-			return context.Cause(ctx)
-		}
-	}
-	dec, err := newCopyDecoder(s.mem, table, cols, schema, batchRows, emit)
-	if err != nil {
-		return 0, err
-	}
-	dec.keys = keys
-	type outcome struct {
-		rows int64
-		err  error
-	}
-	done := make(chan outcome, 1)
-	go func() {
+		dec.keys = keys
 		defer dec.Release()
-		n, err := runCopy(ctx, conn, table, dec, sql)
-		close(records)
-		done <- outcome{n, err}
-	}()
-	var sinkErr error
-	for rec := range records {
-		if sinkErr == nil {
-			if sinkErr = ctx.Err(); sinkErr == nil {
-				sinkErr = sink(rec)
-			}
-			if sinkErr != nil {
-				cancel() // stops the COPY; the connection is replaced next time
-			}
-		}
-		rec.Release()
-	}
-	out := <-done
-	if sinkErr != nil {
-		return 0, sinkErr
-	}
-	return out.rows, out.err
+		return runCopy(ctx, conn, table, dec, sql) // a cancelled ctx stops the COPY; the connection is replaced next time
+	})
 }
 
 // runCopy streams the COPY into dec and checks the row count.
