@@ -143,8 +143,9 @@ type Queries struct {
 	// InsertFile (run_id, workflow, path, row_count, byte_count, created_at).
 	InsertFile string
 
-	// Watermark (workflow) returns cursor_column, kind, watermark.
-	Watermark string
+	// Watermark (workflow) returns cursor_column, kind, watermark;
+	// Watermarks () returns workflow, kind, watermark of every workflow.
+	Watermark, Watermarks string
 	// SetWatermark (workflow, cursor_column, kind, watermark, run_id,
 	// updated_at) inserts or replaces; DeleteWatermark (workflow).
 	SetWatermark, DeleteWatermark string

@@ -388,6 +388,25 @@ func (s *SQLStore) Watermark(ctx context.Context, workflow string) (*coltype.Wat
 	return wm, cursor, nil
 }
 
+// Watermarks returns the committed watermark of every workflow that has
+// one, in one query.
+func (s *SQLStore) Watermarks(ctx context.Context) (map[string]*coltype.Watermark, error) {
+	out := map[string]*coltype.Watermark{}
+	err := queryEach(ctx, s.d.Executor(), func(rows Rows) error {
+		var workflow, kind, text string
+		if err := rows.Scan(&workflow, &kind, &text); err != nil {
+			return err
+		}
+		wm, err := DecodeWatermark("watermark of workflow "+workflow, &kind, &text)
+		out[workflow] = wm
+		return err
+	}, s.q.Watermarks)
+	if err != nil {
+		return nil, fmt.Errorf("read watermarks: %w", err)
+	}
+	return out, nil
+}
+
 // ResetWatermark forgets a workflow's watermark.
 func (s *SQLStore) ResetWatermark(ctx context.Context, workflow string) error {
 	if _, err := s.d.Executor().Exec(ctx, s.q.DeleteWatermark, workflow); err != nil {

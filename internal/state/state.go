@@ -55,6 +55,9 @@ type Store interface {
 	// Files lists the files a run landed, by CreatedAt then Path; the error
 	// wraps ErrNotFound when the run does not exist.
 	Files(ctx context.Context, runID string) ([]File, error)
+	// Watermarks returns the committed watermark of every workflow that
+	// has one, in one query (status tables).
+	Watermarks(ctx context.Context) (map[string]*coltype.Watermark, error)
 	// ResetWatermark forgets a workflow's watermark: its next run is a full
 	// load. Resetting a workflow without one is not an error.
 	ResetWatermark(ctx context.Context, workflow string) error

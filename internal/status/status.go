@@ -298,6 +298,10 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 	if err != nil {
 		return nil, err
 	}
+	wms, err := st.Watermarks(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Workflow, 0, len(ds)+len(last))
 	deployed := make(map[string]bool, len(ds))
 	for i := range ds {
@@ -308,7 +312,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 			continue
 		}
 		w := Workflow{Workflow: name, Schedule: "not deployed"}
-		if err := w.setRuns(ctx, st, last[name], now); err != nil {
+		if err := w.setRuns(ctx, st, last[name], wms, now); err != nil {
 			return nil, err
 		}
 		out = append(out, w)
@@ -318,7 +322,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 		w := Workflow{Workflow: d.Name, Table: d.Spec.Workflow.Table, Deployed: true, Enabled: d.Enabled, Schedule: Schedule(d.Spec.Workflow.Schedule)}
 		w.NextFireAt = NextFire(d, now)
 		w.NextRunAt = Time(w.NextFireAt)
-		if err := w.setRuns(ctx, st, last[d.Name], now); err != nil {
+		if err := w.setRuns(ctx, st, last[d.Name], wms, now); err != nil {
 			return nil, err
 		}
 		out = append(out, w)
@@ -328,7 +332,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 }
 
 // setRuns fills what w's runs and watermark say.
-func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRuns, now time.Time) error {
+func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRuns, wms map[string]*coltype.Watermark, now time.Time) error {
 	w.Last, w.LastSucceeded = lr.Last, lr.LastSucceeded
 	if lr.Last != nil {
 		r := RunOf(*lr.Last)
@@ -342,11 +346,7 @@ func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRun
 	if err := setOutcome(ctx, st, w); err != nil {
 		return err
 	}
-	wm, _, err := st.Watermark(ctx, w.Workflow)
-	if err != nil {
-		return err
-	}
-	if wm != nil {
+	if wm := wms[w.Workflow]; wm != nil {
 		w.Watermark = &wm.Text
 	}
 	return nil

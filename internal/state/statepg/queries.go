@@ -46,7 +46,8 @@ var queries = state.Queries{
 	InsertFile: `INSERT INTO wharf_files (run_id, workflow, path, row_count, byte_count, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 
-	Watermark: `SELECT cursor_column, kind, watermark FROM wharf_watermarks WHERE workflow = $1`,
+	Watermark:  `SELECT cursor_column, kind, watermark FROM wharf_watermarks WHERE workflow = $1`,
+	Watermarks: `SELECT workflow, kind, watermark FROM wharf_watermarks`,
 	SetWatermark: `INSERT INTO wharf_watermarks (workflow, cursor_column, kind, watermark, run_id, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (workflow) DO UPDATE SET cursor_column = excluded.cursor_column, kind = excluded.kind,

@@ -44,7 +44,8 @@ var queries = state.Queries{
 	InsertFile: `INSERT INTO wharf_files (run_id, workflow, path, row_count, byte_count, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 
-	Watermark: `SELECT cursor_column, kind, watermark FROM wharf_watermarks WHERE workflow = ?`,
+	Watermark:  `SELECT cursor_column, kind, watermark FROM wharf_watermarks WHERE workflow = ?`,
+	Watermarks: `SELECT workflow, kind, watermark FROM wharf_watermarks`,
 	SetWatermark: `INSERT INTO wharf_watermarks (workflow, cursor_column, kind, watermark, run_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workflow) DO UPDATE SET cursor_column = excluded.cursor_column, kind = excluded.kind,

@@ -145,6 +145,14 @@ func checkWatermark(t *testing.T, s state.Store, workflow string, want *coltype.
 	if !reflect.DeepEqual(got, want) || cursor != wantCursor {
 		t.Fatalf("Watermark(%s) = %+v, %q; want %+v, %q", workflow, got, cursor, want, wantCursor)
 	}
+	// The batch read (status tables) says the same.
+	all, err := s.Watermarks(t.Context())
+	if err != nil {
+		t.Fatalf("Watermarks: %v", err)
+	}
+	if got, ok := all[workflow]; !reflect.DeepEqual(got, want) || ok != (want != nil) {
+		t.Fatalf("Watermarks()[%s] = %+v (present %v); want %+v", workflow, got, ok, want)
+	}
 }
 
 // checkRun asserts that the stored run equals want field by field, times
