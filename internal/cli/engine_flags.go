@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wharf-data/wharf/internal/engine"
-	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
@@ -109,7 +108,7 @@ func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error)
 	}
 	st, err := stateurl.Open(ctx, u)
 	if err != nil {
-		return nil, failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
+		return nil, failed(err) // the error names the URL, redacted
 	}
 	return st, nil
 }

@@ -34,7 +34,7 @@ the check passes only when the process is ready to take work.`,
 			ctx := cmd.Context()
 			st, err := stateurl.Open(ctx, a.stateURL)
 			if err != nil {
-				return failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
+				return failed(err) // the error names the URL, redacted
 			}
 			defer st.Close()
 			host, err := os.Hostname()

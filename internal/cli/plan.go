@@ -14,7 +14,6 @@ import (
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/deploy"
-	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
@@ -41,7 +40,7 @@ that change) / unchanged / disable / delete, then a one-line count. It changes n
 			// that does not exist yet has nothing deployed).
 			st, err := stateurl.OpenReadOnly(cmd.Context(), a.stateURL)
 			if err != nil {
-				return failed(fmt.Errorf("state %s: %w", secret.RedactURL(a.stateURL), err))
+				return failed(err) // the error names the URL, redacted
 			}
 			defer st.Close()
 			p, err := a.computePlan(cmd.Context(), st, cat, deploy.Options{Prune: prune})

@@ -66,3 +66,19 @@ workflows:
 		}
 	}
 }
+
+// TestStateErrorNamesURLOnce: an error opening the state store names its
+// URL once, password redacted, whatever the command.
+func TestStateErrorNamesURLOnce(t *testing.T) {
+	const u = "postgres://app:Hunter2@127.0.0.1:1/db?connect_timeout=2&sslmode=disable"
+	const want = "error: open state postgres://app:xxxxx@127.0.0.1:1/db?connect_timeout=2&"
+	for _, args := range [][]string{{"runs"}, {"status"}, {"healthcheck"}, {"plan"}, {"trigger", "a"}} {
+		if args[0] == "plan" {
+			args = append(args, "-c", "../catalog/testdata/minimal.good.yaml")
+		}
+		code, _, stderr := runCLI(t, append(args, "--state", u)...)
+		if code == 0 || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, ": connect: ") || strings.Count(stderr, "postgres://") != 1 {
+			t.Errorf("wharf %s (exit %d) printed\n%s\nwant one line starting with\n%s", args[0], code, stderr, want)
+		}
+	}
+}
