@@ -49,7 +49,7 @@ type Progress struct {
 type Result struct {
 	Workflow      string
 	RunID         string
-	Status        string // succeeded | failed
+	Status        state.RunStatus // succeeded | failed | cancelled | skipped
 	Rows          int64
 	Bytes         int64 // bytes written to the lake
 	Files         []lake.FileInfo
@@ -124,7 +124,7 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 	// The run is recorded first, so that every failure is in the run history.
 	run := &state.Run{
 		ID: uuid.Must(uuid.NewV7()).String(), Workflow: wf.Name, Trigger: trigger,
-		Status: "running", StartedAt: l.now().UTC().Truncate(time.Microsecond),
+		Status: state.StatusRunning, StartedAt: l.now().UTC().Truncate(time.Microsecond),
 	}
 	var err error
 	if l.WorkerID != "" {
@@ -134,7 +134,7 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 	}
 	if err != nil {
 		err = fmt.Errorf("workflow %s: record run start: %w", wf.Name, err)
-		return &Result{Workflow: wf.Name, RunID: run.ID, Started: run.StartedAt, Status: "failed", Err: err}, err
+		return &Result{Workflow: wf.Name, RunID: run.ID, Started: run.StartedAt, Status: state.StatusFailed, Err: err}, err
 	}
 	return l.LandRun(ctx, job, run)
 }
@@ -279,7 +279,7 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 		if err != nil {
 			return fmt.Errorf("remove leftovers of unfinished run %s: %w", r.ID, err)
 		}
-		r.Status = "failed"
+		r.Status = state.StatusFailed
 		r.FinishedAt = l.now().UTC()
 		r.Error = fmt.Sprintf("abandoned: the run ended before committing; %d leftover file(s) removed", n)
 		if err := l.State.FinishRun(ctx, &r); err != nil {
@@ -441,7 +441,7 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	if newWM != nil {
 		res.WatermarkTo = newWM
 	}
-	run.Status = "succeeded"
+	run.Status = state.StatusSucceeded
 	run.FinishedAt = l.now().UTC()
 	run.Rows, run.Bytes, run.Files = res.Rows, res.Bytes, len(files)
 	run.WatermarkTo = res.WatermarkTo

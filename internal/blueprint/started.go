@@ -27,19 +27,19 @@ func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.
 		start = l.now().UTC().Truncate(time.Microsecond)
 		run.StartedAt = start
 	}
-	res := &Result{Workflow: wf.Name, RunID: run.ID, Started: start, Status: "failed"}
+	res := &Result{Workflow: wf.Name, RunID: run.ID, Started: start, Status: state.StatusFailed}
 	err := l.runStarted(ctx, job, run, res)
 	res.Duration = l.now().Sub(start)
 	if err != nil {
 		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
 		if errors.Is(err, ErrAlreadyRunning) {
-			res.Status = "skipped"
+			res.Status = state.StatusSkipped
 		}
 		return res, res.Err
 	}
-	res.Status = "succeeded"
+	res.Status = state.StatusSucceeded
 	if res.manifestErr != nil {
-		res.Status, res.Err = "failed", fmt.Errorf("workflow %s: %w", wf.Name, res.manifestErr)
+		res.Status, res.Err = state.StatusFailed, fmt.Errorf("workflow %s: %w", wf.Name, res.manifestErr)
 		return res, res.Err
 	}
 	return res, nil
@@ -50,12 +50,12 @@ func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.
 func (l *Lander) runStarted(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
 	err := l.execute(ctx, job, run, res)
 	if err != nil {
-		run.Status = "failed"
+		run.Status = state.StatusFailed
 		switch {
 		case errors.Is(err, context.Canceled):
-			run.Status = "cancelled"
+			run.Status = state.StatusCancelled
 		case errors.Is(err, ErrAlreadyRunning):
-			run.Status = "skipped"
+			run.Status = state.StatusSkipped
 		}
 		run.FinishedAt = l.now().UTC()
 		run.Rows, run.Bytes, run.Files = 0, 0, 0

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -88,11 +89,11 @@ func (p *progress) done(r *blueprint.Result) {
 	}
 }
 
-func mark(status string) string {
+func mark(status state.RunStatus) string {
 	switch status {
-	case "succeeded":
+	case state.StatusSucceeded:
 		return "ok"
-	case "skipped":
+	case state.StatusSkipped:
 		return "SKIPPED"
 	}
 	return "FAILED"

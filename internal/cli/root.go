@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/state"
 )
 
 // Exit codes.
@@ -25,7 +26,7 @@ const (
 	ExitOK       = 0
 	ExitFailed   = 1 // a workflow failed, or the catalog is invalid
 	ExitUsage    = 2 // bad flags or arguments
-	DefaultState = "sqlite:.wharf/state.db"
+	DefaultState = state.DefaultURL
 )
 
 // exitError carries an exit code through cobra.

@@ -58,7 +58,7 @@ workflows (NAME_<table>) can be named or run with --all.`,
 			if exit := interruptedExit(cmd.Context()); exit != nil {
 				// No summary: a table of rows read would look like rows landed.
 				for _, r := range results {
-					if r.Status == "succeeded" {
+					if r.Status == state.StatusSucceeded {
 						fmt.Fprintf(a.stderr, "interrupted: %s landed before the signal (run %s)\n", r.Workflow, r.RunID)
 					} else {
 						fmt.Fprintf(a.stderr, "interrupted: nothing landed for %s, run again\n", r.Workflow)
@@ -178,7 +178,7 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if ctx.Err() != nil {
-				results[i] = &blueprint.Result{Workflow: job.Workflow.Name, Status: "cancelled", Err: ctx.Err()}
+				results[i] = &blueprint.Result{Workflow: job.Workflow.Name, Status: state.StatusCancelled, Err: ctx.Err()}
 				return
 			}
 			prog.start(job.Workflow.Name)
@@ -188,7 +188,7 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 				runCtx, cancel = context.WithTimeoutCause(ctx, runTimeout, fmt.Errorf("the run took longer than --run-timeout %s", runTimeout))
 				defer cancel()
 			}
-			res, _ := lander.Land(runCtx, job, "manual")
+			res, _ := lander.Land(runCtx, job, state.TriggerManual)
 			if res.Err != nil && ctx.Err() == nil && runCtx.Err() != nil {
 				res.Err = fmt.Errorf("%w (%v)", res.Err, context.Cause(runCtx)) // say it was the timeout
 			}
@@ -203,14 +203,9 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 // heartbeat records this foreground process in the state store's process
 // table while it lands, so that wharf serve processes (and other wharf
 // runs) see its runs as in progress rather than as a crashed run's
-// leftovers. It returns the process ID ("" when the store keeps no
-// heartbeats, or the first one failed) and a function that records the
-// process's end.
-func heartbeat(ctx context.Context, st state.Store, log *slog.Logger) (string, func()) {
-	fleet, ok := st.(state.Fleet)
-	if !ok {
-		return "", func() {}
-	}
+// leftovers. It returns the process ID ("" when the first heartbeat
+// failed) and a function that records the process's end.
+func heartbeat(ctx context.Context, fleet state.Fleet, log *slog.Logger) (string, func()) {
 	w := state.NewWorker("run")
 	if err := fleet.Heartbeat(ctx, &w); err != nil {
 		log.Warn("record this process in the state store", "err", err)

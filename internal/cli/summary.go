@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -22,8 +23,8 @@ func summarize(a *app, results []*blueprint.Result) error {
 			load = "full"
 		}
 		switch r.Status {
-		case "succeeded":
-		case "skipped":
+		case state.StatusSucceeded:
+		case state.StatusSkipped:
 			load = "-"
 			nskipped++
 		default:
