@@ -31,7 +31,7 @@ func Permanent(err error) bool {
 	if errors.As(err, &ne) {
 		return false
 	}
-	var p interface{ Permanent() bool } // lake.StoreError
+	var p interface{ Permanent() bool } // lake.StoreError, secret.Error
 	if errors.As(err, &p) {
 		return p.Permanent()
 	}
@@ -59,7 +59,6 @@ func Permanent(err error) bool {
 	}
 	var ue *coltype.UnsupportedError
 	var ce catalog.Errors
-	var se *secret.Error
 	return errors.Is(err, secret.ErrNotFound) || errors.Is(err, source.ErrNotFound) ||
-		errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &se)
+		errors.As(err, &ue) || errors.As(err, &ce)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
+	"github.com/wharf-data/wharf/internal/testdb"
 )
 
 func TestPermanent(t *testing.T) {
@@ -45,5 +47,41 @@ func TestPermanent(t *testing.T) {
 		if got := blueprint.Permanent(wrap(tc.err)); got != tc.want {
 			t.Errorf("%s: Permanent = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestSecretsManagerErrorClasses asks a Secrets Manager endpoint through the
+// real SDK: throttling and server errors that outlast the SDK's retries fail
+// the run for now (it is retried), while a missing secret or access denied
+// is permanent.
+func TestSecretsManagerErrorClasses(t *testing.T) {
+	for _, kv := range testdb.AWSTestEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	sm := testdb.StartSecretsManager(t, map[string]string{"db": "postgres://app:pw@db.internal/hr"})
+	sm.Deny("denied")
+	t.Cleanup(func() { secret.ForgetCached() })
+	uri := "aws-sm:?region=eu-west-1&endpoint=" + sm.URL
+	for _, tc := range []struct {
+		name, ref string
+		fail      func()
+		permanent bool
+	}{
+		{"throttled", "db", func() { sm.Throttle(10) }, false},
+		{"server error", "db", func() { sm.Break(10) }, false},
+		{"not found", "missing", func() {}, true},
+		{"access denied", "denied", func() {}, true},
+	} {
+		tc.fail()
+		_, err := secret.Resolve(t.Context(), tc.ref, uri)
+		if err == nil {
+			t.Fatalf("%s: no error", tc.name)
+		}
+		if got := blueprint.Permanent(fmt.Errorf("connection c: %w", err)); got != tc.permanent {
+			t.Errorf("%s: Permanent(%v) = %v, want %v", tc.name, err, got, tc.permanent)
+		}
+		sm.Throttle(0)
+		sm.Break(0)
 	}
 }

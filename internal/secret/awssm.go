@@ -172,13 +172,17 @@ func (p *AWSSMProvider) Lookup(ctx context.Context, name string) (Secret, error)
 }
 
 // awsSMError keeps what the caller acts on: the error code and AWS's
-// message (which names the secret, never its value). Transient errors
-// (throttling, 5xx) have already been retried by the SDK.
+// message (which names the secret, never its value). Throttling and server
+// errors (5xx) have already been retried by the SDK; they stay transient
+// (a later run may succeed), unlike a missing secret or access denied.
+// Network failures and timeouts are transient by their own types.
 func awsSMError(err error) error {
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return fmt.Errorf("%w: %s", ErrNotFound, nf.ErrorMessage())
 	}
+	var re interface{ HTTPStatusCode() int }
+	serverSide := errors.As(err, &re) && (re.HTTPStatusCode() >= 500 || re.HTTPStatusCode() == 429)
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		msg := ae.ErrorMessage()
@@ -186,9 +190,20 @@ func awsSMError(err error) error {
 		case "AccessDeniedException":
 			return fmt.Errorf("access denied (check the IAM policy allows secretsmanager:GetSecretValue): %s", msg)
 		case "ThrottlingException":
-			return fmt.Errorf("throttled by AWS Secrets Manager, still after retries: %s", msg)
+			return &transientError{fmt.Errorf("throttled by AWS Secrets Manager, still after retries: %s", msg)}
+		case "InternalServiceError":
+			serverSide = true
 		}
-		return fmt.Errorf("%s: %s", ae.ErrorCode(), msg)
+		err = fmt.Errorf("%s: %s", ae.ErrorCode(), msg)
+	}
+	if serverSide {
+		return &transientError{err}
 	}
 	return err
 }
+
+// transientError marks a lookup failure that retrying later may cure.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }

@@ -36,6 +36,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Permanent reports whether the secret cannot be read until someone changes
+// something (it is missing, malformed, or access is denied), as opposed to
+// a provider that failed for now (throttled, a server error, no answer).
+func (e *Error) Permanent() bool {
+	var t *transientError
+	return !errors.As(e.Err, &t)
+}
+
 // Resolve reads the secret ref points at and parses it into Credentials.
 // A bare name is looked up through the provider providerURI names (e.g.
 // file:/etc/wharf/secrets); when providerURI is "", $WHARF_SECRETS is used.

@@ -23,6 +23,7 @@ type SecretsManager struct {
 	secrets map[string]string // name, or name#stage → SecretString
 	deny    map[string]bool
 	throttl int
+	broken  int
 	calls   map[string]int
 }
 
@@ -61,6 +62,13 @@ func (s *SecretsManager) Throttle(n int) {
 	s.throttl = n
 }
 
+// Break makes the next n requests fail with a 500 InternalServiceError.
+func (s *SecretsManager) Break(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken = n
+}
+
 // Calls returns how many GetSecretValue requests named secret id.
 func (s *SecretsManager) Calls(id string) int {
 	s.mu.Lock()
@@ -94,6 +102,11 @@ func (s *SecretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.throttl > 0 {
 		s.throttl--
 		fail("ThrottlingException", "Rate exceeded")
+		return
+	}
+	if s.broken > 0 {
+		s.broken--
+		reply(http.StatusInternalServerError, map[string]string{"__type": "InternalServiceError", "message": "An error occurred on the server side."})
 		return
 	}
 	if s.deny[in.SecretId] {
