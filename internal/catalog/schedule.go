@@ -136,13 +136,21 @@ func checkTimeZone(tz string) error {
 	return nil
 }
 
-// Next returns when the schedule fires next after t, in the schedule's time
-// zone: t+Every for a rate, the next matching minute for cron, and the zero
-// time for on-demand schedules or a cron pattern that never fires again.
+// Next returns when the schedule fires next strictly after t, in UTC; the
+// zero time when it never does (on demand, or a cron pattern with no future
+// match). This is the one schedule rule: the engine fires by it and status
+// shows it. Cron patterns match in the schedule's time zone. A rate(N unit)
+// fires at the multiples of its period counted from 0001-01-01 00:00 UTC
+// (rate(15 minutes) at :00, :15, :30, :45; rate(1 day) at 00:00 UTC), not
+// at t+N, so every process of a fleet, and every restart, computes the same
+// fire times.
 func (s Schedule) Next(t time.Time) time.Time {
 	switch s.Kind {
 	case Rate:
-		return t.Add(s.Every)
+		if s.Every <= 0 {
+			return time.Time{}
+		}
+		return t.UTC().Truncate(s.Every).Add(s.Every)
 	case Cron:
 	default:
 		return time.Time{}
@@ -173,5 +181,14 @@ func (s Schedule) Next(t time.Time) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
-	return expr.Next(t.In(loc))
+	n := expr.Next(t.In(loc))
+	if n.IsZero() {
+		return n
+	}
+	return n.UTC()
+}
+
+// IsFireTime reports whether t is one of the schedule's fire times.
+func (s Schedule) IsFireTime(t time.Time) bool {
+	return !t.IsZero() && s.Next(t.Add(-time.Microsecond)).Equal(t)
 }

@@ -16,35 +16,6 @@ import (
 	"github.com/wharf-data/wharf/internal/state"
 )
 
-// NextFire returns when schedule s fires next strictly after t, in UTC; the
-// zero time when it never does (on demand, or a cron pattern with no
-// future match). Cron patterns use catalog.Schedule.Next (AWS or standard
-// dialect, in the schedule's time zone). A rate(N unit) fires at the
-// multiples of its period counted from 0001-01-01 00:00 UTC (rate(15
-// minutes) at :00, :15, :30, :45; rate(1 day) at 00:00 UTC), so every
-// process of a fleet, and every restart, computes the same fire times.
-func NextFire(s catalog.Schedule, t time.Time) time.Time {
-	switch s.Kind {
-	case catalog.Rate:
-		if s.Every <= 0 {
-			return time.Time{}
-		}
-		return t.UTC().Truncate(s.Every).Add(s.Every)
-	case catalog.Cron:
-		n := s.Next(t)
-		if n.IsZero() {
-			return n
-		}
-		return n.UTC()
-	}
-	return time.Time{}
-}
-
-// isFireTime reports whether t is one of s's fire times.
-func isFireTime(s catalog.Schedule, t time.Time) bool {
-	return !t.IsZero() && NextFire(s, t.Add(-time.Microsecond)).Equal(t)
-}
-
 // scheduled reports whether a deployed workflow fires on a schedule.
 func scheduled(d *deploy.Workflow) bool {
 	s := d.Spec.Workflow.Schedule
@@ -188,9 +159,9 @@ func (e *Engine) syncSchedules(ctx context.Context) error {
 			if d.NextFireAt.IsZero() {
 				continue
 			}
-		case d.NextFireAt.IsZero() || !isFireTime(d.Spec.Workflow.Schedule, d.NextFireAt):
+		case d.NextFireAt.IsZero() || !d.Spec.Workflow.Schedule.IsFireTime(d.NextFireAt):
 			n++
-			c.Next = NextFire(d.Spec.Workflow.Schedule, now)
+			c.Next = d.Spec.Workflow.Schedule.Next(now)
 		default:
 			n++
 			continue
@@ -274,7 +245,7 @@ func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 			if !scheduled(d) {
 				continue // no fire time any more
 			}
-			claims[i].Next = NextFire(d.Spec.Workflow.Schedule, from)
+			claims[i].Next = d.Spec.Workflow.Schedule.Next(from)
 			if !catchUpNone {
 				runs[i] = &state.Run{ID: newRunID(), Workflow: d.Name, Trigger: state.TriggerSchedule}
 			}

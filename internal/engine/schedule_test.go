@@ -16,46 +16,6 @@ import (
 	"github.com/wharf-data/wharf/internal/testdb"
 )
 
-func TestNextFire(t *testing.T) {
-	at := func(d, h, m, s int) time.Time { return time.Date(2026, 3, d, h, m, s, 0, time.UTC) }
-	parse := func(expr, tz string) catalog.Schedule {
-		s, err := catalog.ParseSchedule(expr, tz)
-		if err != nil {
-			t.Fatalf("ParseSchedule(%q): %v", expr, err)
-		}
-		return s
-	}
-	for _, tc := range []struct {
-		expr, tz string
-		from     time.Time
-		want     time.Time
-	}{
-		// Rates fire at multiples of their period: the same in every process.
-		{"rate(15 minutes)", "", at(4, 10, 7, 30), at(4, 10, 15, 0)},
-		{"rate(15 minutes)", "", at(4, 10, 15, 0), at(4, 10, 30, 0)}, // strictly after
-		{"rate(1 hour)", "", at(4, 10, 59, 59), at(4, 11, 0, 0)},
-		{"rate(1 day)", "", at(4, 10, 0, 0), at(5, 0, 0, 0)},
-		// AWS cron examples (EventBridge docs), from Wednesday 2026-03-04.
-		{"cron(0 10 * * ? *)", "", at(4, 9, 0, 0), at(4, 10, 0, 0)},        // 10:00 every day
-		{"cron(15 12 * * ? *)", "", at(4, 12, 15, 0), at(5, 12, 15, 0)},    // 12:15 every day
-		{"cron(0 18 ? * MON-FRI *)", "", at(6, 18, 0, 0), at(9, 18, 0, 0)}, // Friday 18:00 -> Monday
-		{"cron(0 8 1 * ? *)", "", at(4, 9, 0, 0), time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)},
-		{"cron(0/15 * * * ? *)", "", at(4, 9, 50, 0), at(4, 10, 0, 0)},
-		{"cron(0/10 * ? * MON-FRI *)", "", at(6, 23, 55, 0), at(9, 0, 0, 0)},
-		{"cron(0/5 8-17 ? * MON-FRI *)", "", at(4, 17, 56, 0), at(5, 8, 0, 0)},
-		{"0 9 * * 1", "", at(4, 9, 0, 0), at(9, 9, 0, 0)}, // standard cron: Monday
-		{"@hourly", "", at(4, 9, 30, 0), at(4, 10, 0, 0)},
-		// A zone: 09:00 in Paris (UTC+1 in March) is 08:00 UTC.
-		{"cron(0 9 * * ? *)", "Europe/Paris", at(4, 9, 0, 0), at(5, 8, 0, 0)},
-		{"on_demand", "", at(4, 9, 0, 0), time.Time{}},
-	} {
-		got := engine.NextFire(parse(tc.expr, tc.tz), tc.from)
-		if !got.Equal(tc.want) || (!got.IsZero() && got.Location() != time.UTC) {
-			t.Errorf("NextFire(%q %s, %s) = %s, want %s (UTC)", tc.expr, tc.tz, tc.from.Format(time.RFC3339), got, tc.want)
-		}
-	}
-}
-
 // TestPeriodicTicks deploys a workflow firing every 2 seconds (a schedule
 // the catalog does not offer, built by hand) and checks that River's
 // periodic job fires it, that the fire times are kept in the state, and

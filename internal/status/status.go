@@ -14,7 +14,6 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/deploy"
-	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -262,9 +261,8 @@ func NextFire(d *deploy.Workflow, now time.Time) time.Time {
 	if !d.Enabled || s.Kind == catalog.OnDemand || s.Kind == "" {
 		return time.Time{}
 	}
-	next := engine.NextFire(s, now)
-	if p := d.NextFireAt; !p.IsZero() && p.Before(next) && p.After(d.LastFireAt) &&
-		engine.NextFire(s, p.Add(-time.Microsecond)).Equal(p) {
+	next := s.Next(now)
+	if p := d.NextFireAt; !p.IsZero() && p.Before(next) && p.After(d.LastFireAt) && s.IsFireTime(p) {
 		return p
 	}
 	return next
