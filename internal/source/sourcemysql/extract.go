@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/source"
@@ -39,6 +40,9 @@ func (s *Source) Extract(ctx context.Context, req source.Request, sink source.Re
 		discard(conn)
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		} else if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+			// The driver says only "invalid connection".
+			err = fmt.Errorf("the server closed the connection mid-query (%s; killed, restarted or cut off): %w", s.where(), err)
 		}
 		return source.Result{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -18,6 +19,14 @@ import (
 
 	"github.com/wharf-data/wharf/internal/source"
 )
+
+// The driver logs connection trouble (such as "packets.go:100 unexpected
+// EOF") straight to stderr, beside the error it returns: keep it at debug.
+func init() { _ = mysql.SetLogger(driverLog{}) }
+
+type driverLog struct{}
+
+func (driverLog) Print(v ...any) { slog.Debug("mysql driver", "msg", fmt.Sprint(v...)) }
 
 // Source reads tables of one MySQL or MariaDB server. Its methods may be
 // called from several goroutines. Connections broken by a cancelled or
