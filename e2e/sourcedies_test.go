@@ -47,7 +47,6 @@ workflows:
 
 	mustWharf(t, dir, env, "run", "events")
 	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, 'event ' || g, '2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(%d, %d) g`, sourceFirst+1, sourceTotal))
-	landed := parquetFiles(t, lakeDir)
 
 	// The run's COPY of the window, once it has streamed for half a second.
 	killer := func() string {
@@ -64,18 +63,7 @@ workflows:
 		}
 		return fmt.Sprint(pid)
 	}
-	r := runWhileKilling(t, dir, env, killer)
-	if r.code != 1 || !strings.Contains(r.stderr, "terminating connection due to administrator command") || !strings.Contains(r.stderr, "events") {
-		t.Fatalf("the killed run should fail naming the workflow and the server's reason:\n%s", r)
-	}
-	t.Logf("killed run: %s", strings.TrimSpace(r.stderr))
-	checkNothingLanded(t, dir, env, lakeDir, landed)
-
-	r = mustWharf(t, dir, env, "run", "events")
-	if !strings.Contains(r.stdout, fmt.Sprint(sourceTotal-sourceFirst)) {
-		t.Errorf("the retry should land the %d rows of the window:\n%s", sourceTotal-sourceFirst, r)
-	}
-	checkIDsOnce(t, lakeDir, sourceTotal)
+	killThenRetry(t, dir, env, lakeDir, killer, "terminating connection due to administrator command")
 }
 
 // TestMySQLConnectionKilledMidRun: the same with KILL on MariaDB/MySQL.
@@ -105,7 +93,6 @@ workflows:
 
 	mustWharf(t, dir, env, "run", "events")
 	insert(sourceFirst+1, sourceTotal)
-	landed := parquetFiles(t, lakeDir)
 
 	// The run's SELECT of the window's rows (not its MAX), once it has run
 	// for half a second.
@@ -122,9 +109,18 @@ workflows:
 		}
 		return fmt.Sprint(id)
 	}
-	r := runWhileKilling(t, dir, env, killer)
-	if r.code != 1 || !strings.Contains(r.stderr, "events") || !strings.Contains(r.stderr, "the server closed the connection mid-query") || strings.Contains(r.stderr, "packets.go") {
-		t.Fatalf("the killed run should fail naming the workflow:\n%s", r)
+	killThenRetry(t, dir, env, lakeDir, killer, "the server closed the connection mid-query")
+}
+
+// killThenRetry runs the workflow while kill kills its source session: the
+// run must fail saying why (want) with nothing landed; the next run lands
+// the window, and every id once.
+func killThenRetry(t *testing.T, dir string, env []string, lakeDir string, kill func() string, want string) {
+	t.Helper()
+	landed := parquetFiles(t, lakeDir)
+	r := runWhileKilling(t, dir, env, kill)
+	if r.code != 1 || !strings.Contains(r.stderr, "workflow events: ") || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "packets.go") {
+		t.Fatalf("the killed run should fail naming the workflow and saying %q:\n%s", want, r)
 	}
 	t.Logf("killed run: %s", strings.TrimSpace(r.stderr))
 	checkNothingLanded(t, dir, env, lakeDir, landed)
