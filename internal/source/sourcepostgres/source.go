@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wharf-data/wharf/internal/pgconnect"
 	"github.com/wharf-data/wharf/internal/source"
 )
 
@@ -156,7 +157,7 @@ func (s *Source) connection(ctx context.Context) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, s.config)
 	if err != nil {
-		return nil, s.red.wrap(fmt.Errorf("postgres source: connect (%s): %w", s.where(), err))
+		return nil, s.red.wrap(fmt.Errorf("postgres source: connect (%s): %w", s.where(), pgconnect.Explain(err)))
 	}
 	s.conn = conn
 	return conn, nil

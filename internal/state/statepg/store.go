@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wharf-data/wharf/internal/pgconnect"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/migration"
@@ -105,6 +106,7 @@ func connect(ctx context.Context, url string, readOnly bool) (*pgxpool.Pool, err
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		err = pgconnect.Explain(err)
 		return nil, &openError{url: red, msg: secret.ScrubURL("connect: "+err.Error(), url), err: err}
 	}
 	return pool, nil
