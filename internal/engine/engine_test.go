@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -563,7 +564,8 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	serve(t, f.engine(engine.Config{}))
+	var logs syncBuffer
+	serve(t, f.engine(engine.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
 	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 3})
 	qs, err := client.Trigger(t.Context(), "orders")
 	if err != nil {
@@ -580,6 +582,29 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 	if len(runs) != 1 {
 		t.Fatalf("%d runs, want 1: a permanent error is not retried", len(runs))
 	}
+	// River's error handler never sees a cancelled job; the worker logs it.
+	want := fmt.Sprintf("level=ERROR msg=\"run failed: it will not be retried (retrying cannot fix this error)\" workflow=orders job=%d attempt=1 run=%s err=", qs[0].JobID, qs[0].Run.ID)
+	if !strings.Contains(logs.String(), want) {
+		t.Fatalf("log has no line with\n%s\nlog:\n%s", want, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger that several goroutines use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // deployed is the state record deploy writes for a resolved workflow.

@@ -39,7 +39,10 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	d, err := deploy.Get(ctx, e.store, a.Workflow)
 	if err != nil {
 		if errors.Is(err, state.ErrNotFound) {
-			e.endQueued(ctx, a, state.StatusFailed, fmt.Sprintf("workflow %s is not deployed any more", a.Workflow))
+			reason := fmt.Sprintf("workflow %s is not deployed any more", a.Workflow)
+			e.endQueued(ctx, a, state.StatusFailed, reason)
+			// River's error handler never sees a cancelled job: log it here.
+			log.Error("run failed: it will not be retried", "run", a.RunID, "err", reason)
 			return river.JobCancel(err)
 		}
 		return err
@@ -109,7 +112,10 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		return err // River records the job cancelled
 	}
 	if blueprint.Permanent(err) {
-		// Retrying cannot fix it: end the job now instead of --attempts times.
+		// Retrying cannot fix it: end the job now instead of --attempts
+		// times. River's error handler never sees a cancelled job, so the
+		// failure is logged here.
+		log.Error("run failed: it will not be retried (retrying cannot fix this error)", "run", run.ID, "err", err)
 		return river.JobCancel(fmt.Errorf("run %s (not retried): %w", run.ID, err))
 	}
 	// River's error handler logs it (jobErrors), with the workflow and
