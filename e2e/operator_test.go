@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,4 +78,78 @@ workflows:
 	if r.code != 1 || !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr+r.stdout, "wrong-Pa55") {
 		t.Errorf("run with a wrong MySQL password: want exit 1 and stderr starting\n%s\ngot %s", want, r)
 	}
+}
+
+// TestOddTableNamesLand: a table whose schema and name hold ", . and spaces
+// is named in the catalog the SQL way ("my ""odd"". schema"."t.able ""x""")
+// and lands from PostgreSQL, twice (full, then incremental), into one safe,
+// stable lake directory; a MariaDB table with backticks and quotes too.
+func TestOddTableNamesLand(t *testing.T) {
+	t.Parallel()
+	conn, _, _ := pgSource(t)
+	suffix := testdb.RandomSuffix()
+	qs := `"my ""odd"". schema_` + suffix + `"`
+	sqlExec(t, conn, "CREATE SCHEMA "+qs)
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP SCHEMA "+qs+" CASCADE") })
+	sqlExec(t, conn, "CREATE TABLE "+qs+`."t.able ""x""" (id int PRIMARY KEY, updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, "INSERT INTO "+qs+`."t.able ""x""" SELECT g, '2024-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 5) g`)
+
+	dir := t.TempDir()
+	table := qs + `."t.able ""x"""`
+	writeFile(t, dir, "c.yaml", fmt.Sprintf(`connections:
+  pg: {engine: postgres, secret: env:PG_URL}
+lakes:
+  raw: {url: "file://%s/lake"}
+workflows:
+  - name: odd
+    table: '%s'
+    cursor: updated_at
+`, dir, table))
+	env := []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_STATE=sqlite://" + dir + "/state.db"}
+	mustWharf(t, dir, env, "validate", "-c", "c.yaml")
+	r := mustWharf(t, dir, env, "run", "-c", "c.yaml", "odd")
+	if !regexp.MustCompile(`(?m)^odd +succeeded +5 `).MatchString(r.stdout) {
+		t.Errorf("first run should land 5 rows:\n%s", r)
+	}
+	db := strings.TrimPrefix(must(url.Parse(testdb.PostgresURL())).Path, "/")
+	wantDir := db + "/my %22odd%22%2E schema_" + suffix + ".t%2Eable %22x%22/ingestion_date="
+	files := parquetFiles(t, filepath.Join(dir, "lake"))
+	if len(files) != 1 || !strings.HasPrefix(files[0], wantDir) {
+		t.Fatalf("want one file under %s..., got %v", wantDir, files)
+	}
+	sqlExec(t, conn, "INSERT INTO "+table+" VALUES (6, now())")
+	r = mustWharf(t, dir, env, "run", "-c", "c.yaml", "odd")
+	if !regexp.MustCompile(`(?m)^odd +succeeded +1 `).MatchString(r.stdout) {
+		t.Errorf("second run should land the 1 new row:\n%s", r)
+	}
+	if files = parquetFiles(t, filepath.Join(dir, "lake")); len(files) != 2 || !strings.HasPrefix(files[1], wantDir) {
+		t.Errorf("want both runs' files under %s..., got %v", wantDir, files)
+	}
+
+	tdb := testdb.MySQL(t)
+	mysqlExec(t, tdb.DB, "CREATE TABLE `odd ``tick`` \"q\" t` (id int primary key)")
+	mysqlExec(t, tdb.DB, "INSERT INTO `odd ``tick`` \"q\" t` VALUES (1), (2)")
+	my := must(url.Parse(testdb.MySQLURL()))
+	my.Path = "/" + tdb.Name
+	writeFile(t, dir, "m.yaml", fmt.Sprintf(`connections:
+  my: {engine: mysql, secret: env:MY_URL}
+lakes:
+  raw: {url: "file://%s/mlake"}
+workflows:
+  - {name: myodd, table: '%s."odd `+"`tick`"+` ""q"" t"'}
+`, dir, tdb.Name))
+	r = mustWharf(t, dir, []string{"MY_URL=" + my.String(), "WHARF_STATE=sqlite://" + dir + "/state.db"}, "run", "-c", "m.yaml", "myodd")
+	if !regexp.MustCompile(`(?m)^myodd +succeeded +2 `).MatchString(r.stdout) {
+		t.Errorf("MariaDB run should land 2 rows:\n%s", r)
+	}
+	if files = parquetFiles(t, filepath.Join(dir, "mlake")); len(files) != 1 || !strings.HasPrefix(files[0], tdb.Name+"/"+tdb.Name+".odd `tick` %22q%22 t/") {
+		t.Errorf("MariaDB: want one file under %[1]s/%[1]s.odd `tick` %%22q%%22 t/, got %[2]v", tdb.Name, files)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -142,7 +142,7 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
 	wf, conn, lk := &job.Workflow, &job.Connection, &job.Lake
 	log := l.logger().With("workflow", wf.Name, "run", run.ID)
-	ref, err := source.ParseTableRef(wf.Table)
+	ref, err := catalog.ParseTableRef(wf.Table)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	if err != nil {
 		return err
 	}
-	prefix := src.Database() + "/" + wf.Table
+	prefix := lakePrefix(src.Database(), ref)
 	// Leftovers of runs that crashed before committing are removed before this
 	// run can commit, so every row of a window lands once.
 	if err := l.cleanStale(ctx, lakeH, prefix, wf.Name, run.ID, log); err != nil {
@@ -604,4 +604,16 @@ func (s *stampColumn) release() {
 	if s.arr != nil {
 		s.arr.Release()
 	}
+}
+
+// lakePrefix is where a table lands in the lake: <database>/<schema>.<table>,
+// or <database>/<table> when the catalog names no schema. Each name is
+// escaped like a Hive path name, dots included, so any table name (quotes,
+// slashes, dots) is one safe path segment, and plain names stay as written.
+func lakePrefix(database string, ref catalog.TableRef) string {
+	esc := func(name string) string { return strings.ReplaceAll(lake.EscapePathName(name), ".", "%2E") }
+	if ref.Schema == "" {
+		return database + "/" + esc(ref.Name)
+	}
+	return database + "/" + esc(ref.Schema) + "." + esc(ref.Name)
 }

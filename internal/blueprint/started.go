@@ -89,7 +89,12 @@ func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reas
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", conn.Name, err)
 	}
-	db := src.Database()
+	ref, err := catalog.ParseTableRef(wf.Table)
+	if err != nil {
+		src.Close()
+		return err
+	}
+	prefix := lakePrefix(src.Database(), ref)
 	src.Close()
 	lk, err := l.lakes.open(ctx, &job.Lake, l.Secrets)
 	if err != nil {
@@ -102,7 +107,7 @@ func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reas
 	if run.Status != state.StatusRunning {
 		return fmt.Errorf("abandon run %s of workflow %s: status is %s: %w", runID, wf.Name, run.Status, state.ErrNotRunning)
 	}
-	n, err := lk.DeleteRunFiles(ctx, db+"/"+wf.Table, runID)
+	n, err := lk.DeleteRunFiles(ctx, prefix, runID)
 	if err != nil {
 		return fmt.Errorf("remove files of run %s: %w", runID, err)
 	}

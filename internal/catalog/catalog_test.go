@@ -14,6 +14,13 @@ import (
 // error Load returns: every problem of the file, one per line, in file
 // order, each with its line and column.
 var badFixtures = map[string]string{
+	"tables.bad.yaml": `testdata/tables.bad.yaml:6:22: workflows[0].table: 'my "odd" schema.t': write a name that holds quotes in double quotes, each " doubled: "my ""odd"" name"
+testdata/tables.bad.yaml:7:22: workflows[1].table: '"unterminated.t': unterminated quoted name (write a " inside a quoted name as "")
+testdata/tables.bad.yaml:8:22: workflows[2].table: '"s"x.t': unexpected "x.t" after the quoted name "s" (want "schema"."table")
+testdata/tables.bad.yaml:9:22: workflows[3].table: "public.t.able": want schema.table or table (one dot at most; write a name that holds dots in double quotes: schema."t.able")
+testdata/tables.bad.yaml:10:22: workflows[4].table: '"".t': want schema.table or table (empty part)
+testdata/tables.bad.yaml:14:22: workflows[8].table: public.regions is the table workflow h (line 13) already lands from connection hr into lake raw: its rows would land twice; keep one workflow
+testdata/tables.bad.yaml:16:22: workflows[10].table: "sales*.t": the schema must be written out; patterns (* ? [) apply to table names only`,
 	"same_table.bad.yaml": `testdata/same_table.bad.yaml:10:38: workflows[1].table: public.regions is the table workflow a (line 9) already lands from connection hr into lake raw: its rows would land twice; keep one workflow
 testdata/same_table.bad.yaml:14:39: workflows[5].table: main.regions is the table workflow e (line 13) already lands from connection app into lake raw: its rows would land twice; keep one workflow
 testdata/same_table.bad.yaml:15:38: workflows[6].table: other.regions is the table workflow c (line 11) already lands from connection hr into lake raw: its rows would land twice; keep one workflow`,
@@ -143,14 +150,14 @@ testdata/values.bad.yaml:18:10: lakes.nobucket.url: "s3:///prefix" has no bucket
 testdata/values.bad.yaml:19:3: lakes.nourl.url: required: the lake's URL (file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET, azblob://CONTAINER)
 testdata/values.bad.yaml:24:13: defaults.lookback: "ten minutes" is not a duration: want e.g. 0s, 10m, 1h30m
 testdata/values.bad.yaml:25:13: defaults.timezone: time zone "Mars/Olympus" is not a known IANA name (e.g. UTC, Europe/Paris)
-testdata/values.bad.yaml:28:12: workflows[0].table: "public.a.b": want schema.table or table (one dot at most)
+testdata/values.bad.yaml:28:12: workflows[0].table: "public.a.b": want schema.table or table (one dot at most; write a name that holds dots in double quotes: schema."t.able")
 testdata/values.bad.yaml:29:15: workflows[0].lookback: 10m needs a cursor: without one every run is a full load
 testdata/values.bad.yaml:31:12: workflows[1].table: ".b": want schema.table or table (empty part)
 testdata/values.bad.yaml:32:13: workflows[1].cursor: column "\"updated_at\"": write the name without quotes; wharf quotes identifiers itself
 testdata/values.bad.yaml:33:15: workflows[1].lookback: "-5m": a lookback cannot be negative
 testdata/values.bad.yaml:34:16: workflows[1].blueprint: "copy" is not supported: only "landing" for now
 testdata/values.bad.yaml:35:13: workflows[1].format: "csv": only parquet is supported for now
-testdata/values.bad.yaml:37:12: workflows[2].table: " public.c": leading or trailing spaces around a name
+testdata/values.bad.yaml:37:12: workflows[2].table: " public.c": leading or trailing spaces around a name (write the name in double quotes to keep them)
 testdata/values.bad.yaml:38:15: workflows[2].timezone: time zone "Local" depends on the machine: want an IANA name such as UTC or Europe/Paris
 testdata/values.bad.yaml:41:12: workflows[3].table: required: the source table, as schema.table or table
 testdata/values.bad.yaml:42:15: workflows[3].schedule: "yes": want on_demand, cron(M H DOM MON DOW Y), a 6-field AWS or 5-field standard cron pattern, @hourly/@daily/@weekly/@monthly/@yearly or rate(N minutes|hours|days)`,

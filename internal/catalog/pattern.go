@@ -27,23 +27,21 @@ type Pattern struct {
 // NamePlaceholder in a pattern's name is replaced by each table's name.
 const NamePlaceholder = "{table}"
 
-// IsTablePattern reports whether a catalog table value is a pattern.
+// IsTablePattern reports whether a catalog table value is a pattern: its
+// table name is written without quotes and holds *, ? or [.
 func IsTablePattern(table string) bool {
-	_, name, ok := strings.Cut(table, ".")
-	if !ok {
-		name = table
-	}
-	return strings.ContainsAny(name, "*?[")
+	ref, _, nameQuoted, err := parseTableRef(table)
+	return err == nil && !nameQuoted && isGlob(ref.Name)
 }
 
-// Schema returns the pattern's schema as written ("" = the source's
-// default) and its glob on table names.
+// Schema returns the pattern's schema ("" = the source's default) and its
+// glob on table names.
 func (p *Pattern) Schema() (schema, glob string) {
-	schema, glob, ok := strings.Cut(p.Table, ".")
-	if !ok {
+	ref, err := ParseTableRef(p.Table)
+	if err != nil { // validated: cannot happen
 		return "", p.Table
 	}
-	return schema, glob
+	return ref.Schema, ref.Name
 }
 
 // Match reports whether the table name (without schema) matches the
@@ -61,11 +59,11 @@ func (p *Pattern) Match(table string) bool {
 	return true
 }
 
-// excludeGlob drops an exclude's schema prefix (validation checked that it
-// is the pattern's schema).
+// excludeGlob drops an exclude's schema (validation checked that it is the
+// pattern's schema).
 func excludeGlob(ex string) string {
-	if _, name, ok := strings.Cut(ex, "."); ok {
-		return name
+	if ref, err := ParseTableRef(ex); err == nil {
+		return ref.Name
 	}
 	return ex
 }
@@ -89,21 +87,12 @@ func (p *Pattern) NameFor(table string) string {
 
 // Expand returns the workflow of one matching table: the pattern's
 // settings, the name from NameFor, and the table qualified as the pattern
-// writes its schema. resolved is the schema the source listed the table
-// in; it qualifies the table when the pattern has no schema but the table
-// name holds a dot (which would otherwise read as schema.table).
-func (p *Pattern) Expand(resolved, table string) *Workflow {
+// writes its schema, quoted where the names need it (TableRef.String).
+func (p *Pattern) Expand(table string) *Workflow {
 	w := p.Workflow
 	w.Name = p.NameFor(table)
 	schema, _ := p.Schema()
-	if schema == "" && strings.Contains(table, ".") {
-		schema = resolved
-	}
-	if schema != "" {
-		w.Table = schema + "." + table
-	} else {
-		w.Table = table
-	}
+	w.Table = TableRef{Schema: schema, Name: table}.String()
 	return &w
 }
 
@@ -137,19 +126,18 @@ func (v *validator) pattern(w *rawWorkflow, wf *Workflow) *Pattern {
 			continue
 		}
 		ex := strings.TrimSpace(f.Value)
-		exSchema, name, qualified := strings.Cut(ex, ".")
+		ref, err := ParseTableRef(ex)
+		name := ref.Name
 		switch {
-		case ex == "":
-			v.errorf(f, "empty table name")
+		case err != nil:
+			v.errorf(f, "%s", err.Error())
 			continue
-		case qualified && schema == "":
+		case ref.Schema != "" && schema == "":
 			v.errorf(f, "%q: write the table name only (the pattern %q has no schema)", f.Value, wf.Table)
 			continue
-		case qualified && exSchema != schema:
-			v.errorf(f, "%q: schema %q is not the pattern's schema %q", f.Value, exSchema, schema)
+		case ref.Schema != "" && ref.Schema != schema:
+			v.errorf(f, "%q: schema %q is not the pattern's schema %q", f.Value, ref.Schema, schema)
 			continue
-		case !qualified:
-			name = ex
 		}
 		if _, err := path.Match(name, ""); err != nil {
 			v.errorf(f, "%q: malformed table pattern ([ opens a class that ] must close)", f.Value)

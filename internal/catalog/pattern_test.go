@@ -51,22 +51,22 @@ func TestPatternMatch(t *testing.T) {
 
 func TestPatternExpand(t *testing.T) {
 	p := &Pattern{Workflow: Workflow{Name: "hr", Table: "public.*", Cursor: "updated_at", Connection: "hr"}}
-	w := p.Expand("public", "Mixed Case-1.x")
-	if w.Name != "hr_Mixed_Case-1.x" || w.Table != "public.Mixed Case-1.x" || w.Cursor != "updated_at" || w.Connection != "hr" {
+	w := p.Expand("Mixed Case-1.x")
+	if w.Name != "hr_Mixed_Case-1.x" || w.Table != `public."Mixed Case-1.x"` || w.Cursor != "updated_at" || w.Connection != "hr" {
 		t.Errorf("Expand = %s", dump(w))
 	}
 	if p.Name != "hr" || p.Table != "public.*" {
 		t.Errorf("Expand changed the pattern: %s", dump(p))
 	}
 	q := &Pattern{Workflow: Workflow{Name: "s_{table}_v2", Table: "*"}}
-	if w := q.Expand("main", "orders"); w.Name != "s_orders_v2" || w.Table != "orders" {
+	if w := q.Expand("orders"); w.Name != "s_orders_v2" || w.Table != "orders" {
 		t.Errorf("Expand = %s", dump(w))
 	}
 	// A dotted table name under a pattern without schema gets the listed schema.
-	if w := q.Expand("main", "a.b"); w.Name != "s_a.b_v2" || w.Table != "main.a.b" {
+	if w := q.Expand("a.b"); w.Name != "s_a.b_v2" || w.Table != `"a.b"` {
 		t.Errorf("Expand dotted = %s", dump(w))
 	}
-	if w := q.Expand("main", "ünï"); w.Name != "s__n__v2" {
+	if w := q.Expand("ünï"); w.Name != "s__n__v2" {
 		t.Errorf("Expand non-ASCII = %s", w.Name)
 	}
 }

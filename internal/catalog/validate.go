@@ -288,7 +288,7 @@ func (v *validator) column(f field, emptyOK bool) {
 	}
 }
 
-// table checks "schema.table" or "table".
+// table checks "schema.table" or "table" (names plain or SQL-quoted).
 func (v *validator) table(f field) {
 	if f.Bad {
 		return
@@ -297,33 +297,13 @@ func (v *validator) table(f field) {
 		v.errorf(f, "required: the source table, as schema.table or table")
 		return
 	}
-	parts := strings.Split(f.Value, ".")
-	if len(parts) > 2 {
-		v.errorf(f, "%q: want schema.table or table (one dot at most)", f.Value)
+	ref, _, nameQuoted, err := parseTableRef(f.Value)
+	if err != nil {
+		v.errorf(f, "%s", err.Error())
 		return
 	}
-	for _, p := range parts {
-		switch {
-		case p == "":
-			v.errorf(f, "%q: want schema.table or table (empty part)", f.Value)
-			return
-		case strings.TrimSpace(p) != p:
-			v.errorf(f, "%q: leading or trailing spaces around a name", f.Value)
-			return
-		case strings.ContainsAny(p, "\"`"):
-			v.errorf(f, "%q: write names without quotes; wharf quotes identifiers itself", f.Value)
-			return
-		case strings.ContainsFunc(p, unicode.IsControl):
-			v.errorf(f, "%q contains control characters", f.Value)
-			return
-		}
-	}
-	if len(parts) == 2 && IsTablePattern(parts[0]) {
-		v.errorf(f, "%q: the schema must be written out; patterns (* ? [) apply to table names only", f.Value)
-		return
-	}
-	if IsTablePattern(f.Value) {
-		if _, err := path.Match(parts[len(parts)-1], ""); err != nil {
+	if !nameQuoted && isGlob(ref.Name) {
+		if _, err := path.Match(ref.Name, ""); err != nil {
 			v.errorf(f, "%q: malformed table pattern (want e.g. public.* or sales.order_?; [ opens a class that ] must close)", f.Value)
 		}
 	}
@@ -474,19 +454,23 @@ func (v *validator) sameLanding(seen map[string]*rawWorkflow, w *rawWorkflow, wf
 	if !ok(w.table) || wf.Connection == "" || wf.Lake == "" {
 		return
 	}
-	table := wf.Table
-	if !strings.Contains(table, ".") {
+	ref, err := ParseTableRef(wf.Table)
+	if err != nil {
+		return
+	}
+	if ref.Schema == "" {
 		engine := ""
 		if c := v.doc.connection(wf.Connection); c != nil {
 			engine = c.engine.Value
 		}
 		switch engine {
 		case "postgres", "": // "" = from the secret; PostgreSQL's default schema
-			table = "public." + table
+			ref.Schema = "public"
 		case "sqlite":
-			table = "main." + table
+			ref.Schema = "main"
 		}
 	}
+	table := ref.String()
 	key := wf.Connection + "\x00" + wf.Lake + "\x00" + table
 	if first, dup := seen[key]; dup {
 		v.errorf(w.table, "%s is the table workflow %s (line %d) already lands from connection %s into lake %s: its rows would land twice; keep one workflow",

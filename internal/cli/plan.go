@@ -104,7 +104,7 @@ func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Res
 			continue
 		}
 		fail := func(err error) { errs = append(errs, fmt.Errorf("workflow %s: %w", r.Workflow.Name, err)) }
-		ref, err := source.ParseTableRef(r.Workflow.Table)
+		ref, err := catalog.ParseTableRef(r.Workflow.Table)
 		if err != nil {
 			fail(err)
 			continue

@@ -87,22 +87,20 @@ func Discover(ctx context.Context, cat *catalog.Catalog, connName, schema string
 	for _, w := range cat.Workflows {
 		taken[strings.ToLower(w.Name)] = true
 		if w.Connection == connName {
-			landed[w.Table] = "workflow " + w.Name
+			landed[canonicalTable(w.Table)] = "workflow " + w.Name
 		}
 	}
 	namer := catalog.Pattern{Workflow: catalog.Workflow{Name: connName}}
 	var out []Entry
 	for _, ref := range refs {
-		e := Entry{Table: ref.Name}
-		if schema != "" || strings.Contains(ref.Name, ".") {
-			e.Table = ref.Schema + "." + ref.Name
+		unqualified := catalog.TableRef{Name: ref.Name}.String()
+		e := Entry{Table: unqualified}
+		if schema != "" {
+			e.Table = ref.String()
 		}
-		by := landed[e.Table]
-		if by == "" {
-			by = landed[ref.Schema+"."+ref.Name]
-		}
+		by := landed[ref.String()]
 		if by == "" && schema == "" {
-			by = landed[ref.Name]
+			by = landed[unqualified]
 		}
 		if by == "" {
 			by = patternFor(cat, connName, schema, ref)

@@ -54,7 +54,7 @@ func Expand(ctx context.Context, cat *catalog.Catalog, l Lister) (*Expansion, er
 			return nil, fmt.Errorf("workflow %s (%s): the name is taken by %s", w.Name, where(w.Pos), prev)
 		}
 		owner[key] = fmt.Sprintf("workflow %s (%s)", w.Name, where(w.Pos))
-		explicit[w.Connection+"\x00"+w.Table] = true
+		explicit[w.Connection+"\x00"+canonicalTable(w.Table)] = true
 		e.Workflows = append(e.Workflows, *r)
 	}
 	type listKey struct{ conn, schema string }
@@ -83,10 +83,10 @@ func Expand(ctx context.Context, cat *catalog.Catalog, l Lister) (*Expansion, er
 			if !p.Match(t.Name) {
 				continue
 			}
-			w := p.Expand(t.Schema, t.Name)
+			w := p.Expand(t.Name)
 			if explicit[p.Connection+"\x00"+w.Table] ||
-				explicit[p.Connection+"\x00"+t.Schema+"."+t.Name] ||
-				(schema == "" && explicit[p.Connection+"\x00"+t.Name]) {
+				explicit[p.Connection+"\x00"+t.String()] ||
+				(schema == "" && explicit[p.Connection+"\x00"+catalog.TableRef{Name: t.Name}.String()]) {
 				matched++
 				continue // landed by an explicit workflow
 			}
@@ -114,4 +114,13 @@ func where(p catalog.Pos) string {
 		return p.File
 	}
 	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// canonicalTable is a validated catalog table value as TableRef.String
+// writes it, so that "public"."t" and public.t are the same table.
+func canonicalTable(table string) string {
+	if ref, err := catalog.ParseTableRef(table); err == nil {
+		return ref.String()
+	}
+	return table
 }

@@ -88,7 +88,7 @@ func TestExpand(t *testing.T) {
 	}
 	want := "hr_special=public.employees hr_also_public=public.regions_x " +
 		"hr_countries=public.countries hr_Mixed_Case=public.Mixed Case " +
-		"shop_orders=orders shop_order.items=main.order.items"
+		"shop_orders=orders shop_order.items=\"order.items\""
 	if got := names(e.Workflows); got != want {
 		t.Errorf("Expand =\n%s\nwant\n%s", got, want)
 	}

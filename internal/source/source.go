@@ -6,7 +6,6 @@ package source
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -14,36 +13,6 @@ import (
 
 	"github.com/wharf-data/wharf/internal/coltype"
 )
-
-// TableRef names a table as the catalog writes it: "schema.table" or "table".
-type TableRef struct {
-	Schema string // "" means the source's default (PostgreSQL: public; SQLite: main)
-	Name   string
-}
-
-// ParseTableRef splits "schema.table" at the first dot. Identifiers are taken
-// verbatim (case is preserved; they are always quoted when sent to the source).
-func ParseTableRef(s string) (TableRef, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return TableRef{}, errors.New("empty table name")
-	}
-	schema, name, ok := strings.Cut(s, ".")
-	if !ok {
-		return TableRef{Name: s}, nil
-	}
-	if schema == "" || name == "" {
-		return TableRef{}, fmt.Errorf("table %q: want schema.table or table", s)
-	}
-	return TableRef{Schema: schema, Name: name}, nil
-}
-
-func (t TableRef) String() string {
-	if t.Schema == "" {
-		return t.Name
-	}
-	return t.Schema + "." + t.Name
-}
 
 // Table is a described table: its columns in ordinal order.
 type Table struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/source"
 )
@@ -80,7 +81,7 @@ func openTest(t *testing.T, path string) *Source {
 
 func describe(t *testing.T, s *Source, table string) *source.Table {
 	t.Helper()
-	ref, err := source.ParseTableRef(table)
+	ref, err := catalog.ParseTableRef(table)
 	if err != nil {
 		t.Fatal(err)
 	}
