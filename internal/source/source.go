@@ -65,6 +65,10 @@ type Result struct {
 	// log ("" = none applied): rows a source transaction still in flight
 	// may write must stay above High, so that they land next run.
 	Bound string
+	// Chunks is how many chunks the window was read in (0 or 1: one), and
+	// Split how it was split, or why it was not, for the run's log.
+	Chunks int
+	Split  string
 }
 
 // RecordSink receives the records of an extract in order. The record is
@@ -84,6 +88,19 @@ type Source interface {
 	// rows come from one consistent snapshot.
 	Extract(ctx context.Context, req Request, sink RecordSink) (Result, error)
 	Close() error
+}
+
+// Parallel is implemented by sources that can read one window in several
+// streams at once.
+type Parallel interface {
+	// ExtractParallel reads what Extract reads, as one consistent picture
+	// with one High, in up to len(sinks) streams at once, each on a
+	// connection of its own: the window is split into chunks that the
+	// streams take in turn, and stream i hands its records to sinks[i]
+	// (one goroutine per sink; different sinks run concurrently). chunkDone,
+	// if not nil, is called after each chunk with the chunks done and the
+	// total, one call at a time.
+	ExtractParallel(ctx context.Context, req Request, sinks []RecordSink, chunkDone func(done, total int)) (Result, error)
 }
 
 // DefaultBatchRows is used when Request.BatchRows is 0.

@@ -21,120 +21,118 @@ func quoteIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
 // from one REPEATABLE READ snapshot. Records are never empty: a window without
 // rows calls the sink zero times.
 func (s *Source) Extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	res, err := s.extract(ctx, req, sink)
-	return res, s.red.wrap(err)
+	return s.ExtractParallel(ctx, req, []source.RecordSink{sink}, nil)
 }
 
-func (s *Source) extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
-	if req.Table == nil {
-		return source.Result{}, errors.New("extract: request has no table")
-	}
-	ref := req.Table.Ref
-	if len(req.Table.Columns) == 0 {
-		return source.Result{}, fmt.Errorf("extract table %s: no columns requested", ref)
-	}
-	if sink == nil {
-		return source.Result{}, fmt.Errorf("extract table %s: nil sink", ref)
-	}
-	batchRows := req.BatchRows
-	if batchRows == 0 {
-		batchRows = source.DefaultBatchRows
-	}
-	if batchRows < 0 {
-		return source.Result{}, fmt.Errorf("extract table %s: negative batch rows %d", ref, batchRows)
-	}
-	if req.After != nil && req.Cursor == "" {
-		return source.Result{}, fmt.Errorf("extract table %s: a lower bound (after %s) needs a cursor column", ref, req.After)
-	}
+// window is one run's read as decided in its snapshot: the transaction
+// holding the snapshot, the table as it is in it, the columns to read and
+// the window's predicate ("" = every row).
+type window struct {
+	tx   pgx.Tx
+	live *liveTable
+	cols []pgColumn
+	pred string
+	res  source.Result // High and Bound; Rows is filled by the read
+	// empty: nothing newer than the request's lower bound.
+	empty bool
+}
 
-	conn, err := s.connection(ctx)
-	if err != nil {
-		return source.Result{}, err
-	}
+// openWindow checks the request, starts the run's snapshot on conn and
+// decides the window in it. The caller ends w.tx.
+func (s *Source) openWindow(ctx context.Context, conn *pgx.Conn, req source.Request) (*window, error) {
+	ref := req.Table.Ref
 	tx, bound, err := beginSnapshot(ctx, conn, req)
 	if err != nil {
-		return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
+		return nil, fmt.Errorf("extract table %s: %w", ref, err)
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }() // no-op after Commit
+	w := &window{tx: tx}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = tx.Rollback(context.Background())
+		}
+	}()
 
 	// Describe again inside the snapshot: the decoders must match the
 	// table as it is now, not as it was when the caller described it.
-	live, err := describe(ctx, tx, ref, s.opts.NumericScale)
-	if err != nil {
-		return source.Result{}, fmt.Errorf("extract: %w", err)
+	if w.live, err = describe(ctx, tx, ref, s.opts.NumericScale); err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
 	}
-	cols, err := matchColumns(live, req.Table.Columns)
-	if err != nil {
-		return source.Result{}, err
+	if w.cols, err = matchColumns(w.live, req.Table.Columns); err != nil {
+		return nil, err
 	}
-
-	var res source.Result
+	if req.Cursor == "" {
+		ok = true
+		return w, nil
+	}
+	cur := w.live.column(req.Cursor)
+	if cur == nil {
+		return nil, fmt.Errorf("extract table %s: cursor column %q: %w", ref, req.Cursor, source.ErrNotFound)
+	}
+	if !coltype.CursorKind(cur.col.Kind) {
+		return nil, fmt.Errorf("extract table %s: column %q of type %s cannot be a cursor", ref, cur.col.Name, cur.col.SourceType)
+	}
+	curIdent := quoteIdent(cur.col.Name)
+	var after string
+	var conds []string
+	if req.After != nil {
+		if after, err = literal(req.After, cur); err != nil {
+			return nil, fmt.Errorf("extract table %s: %w", ref, err)
+		}
+		conds = append(conds, curIdent+" > "+after)
+	}
+	if bound != nil && boundsCursor(cur.col.Kind) {
+		w.res.Bound = bound.rule
+		if !bound.limit.IsZero() {
+			conds = append(conds, curIdent+" < "+bound.sqlLimit(cur.col.Kind))
+		}
+	}
 	where := ""
-	if req.Cursor != "" {
-		cur := live.column(req.Cursor)
-		if cur == nil {
-			return source.Result{}, fmt.Errorf("extract table %s: cursor column %q: %w", ref, req.Cursor, source.ErrNotFound)
-		}
-		if !coltype.CursorKind(cur.col.Kind) {
-			return source.Result{}, fmt.Errorf("extract table %s: column %q of type %s cannot be a cursor", ref, cur.col.Name, cur.col.SourceType)
-		}
-		curIdent := quoteIdent(cur.col.Name)
-		var after string
-		var conds []string
-		if req.After != nil {
-			if after, err = literal(req.After, cur); err != nil {
-				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
-			}
-			conds = append(conds, curIdent+" > "+after)
-		}
-		if bound != nil && boundsCursor(cur.col.Kind) {
-			res.Bound = bound.rule
-			if !bound.limit.IsZero() {
-				conds = append(conds, curIdent+" < "+bound.sqlLimit(cur.col.Kind))
-			}
-		}
-		if len(conds) > 0 {
-			where = " WHERE " + strings.Join(conds, " AND ")
-		}
-		res.High, err = queryHigh(ctx, tx, live.ident(), cur, where)
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	w.res.High, err = queryHigh(ctx, tx, w.live.ident(), cur, where)
+	if err != nil {
+		return nil, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
+	}
+	switch {
+	case w.res.High == nil && req.After != nil:
+		w.empty = true // nothing newer than After
+	case w.res.High == nil:
+		// Every row has a NULL cursor: a full load reads them all.
+	default:
+		high, err := literal(w.res.High, cur)
 		if err != nil {
-			return source.Result{}, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
+			return nil, fmt.Errorf("extract table %s: high %w", ref, err)
 		}
-		switch {
-		case res.High == nil && req.After != nil:
-			// Nothing newer than After.
-			return res, tx.Commit(ctx)
-		case res.High == nil:
-			// Every row has a NULL cursor: a full load reads them all.
-			where = ""
-		default:
-			high, err := literal(res.High, cur)
-			if err != nil {
-				return source.Result{}, fmt.Errorf("extract table %s: high %w", ref, err)
-			}
-			if req.After != nil {
-				where = " WHERE " + curIdent + " > " + after + " AND " + curIdent + " <= " + high
-			} else {
-				where = " WHERE " + curIdent + " <= " + high + " OR " + curIdent + " IS NULL"
-			}
+		if req.After != nil {
+			w.pred = curIdent + " > " + after + " AND " + curIdent + " <= " + high
+		} else {
+			w.pred = "(" + curIdent + " <= " + high + " OR " + curIdent + " IS NULL)"
 		}
 	}
+	ok = true
+	return w, nil
+}
 
-	sel := make([]string, len(cols))
-	for i, c := range cols {
+// copySQL is the COPY of the window's rows that also satisfy chunk ("" =
+// all of them).
+func (w *window) copySQL(chunk string) string {
+	sel := make([]string, len(w.cols))
+	for i, c := range w.cols {
 		sel[i] = c.selectExpr()
 	}
-	sql := "COPY (SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident() + where + ") TO STDOUT (FORMAT binary)"
-	res.Rows, err = s.copyRecords(ctx, conn, ref.String(), cols, keyIndices(live.key, cols), req.Table.Columns, sql, batchRows, sink)
-	if err != nil {
-		return source.Result{}, err
+	var conds []string
+	for _, c := range []string{w.pred, chunk} {
+		if c != "" {
+			conds = append(conds, c)
+		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return source.Result{}, fmt.Errorf("extract table %s: end snapshot: %w", ref, err)
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
 	}
-	return res, nil
+	return "COPY (SELECT " + strings.Join(sel, ", ") + " FROM " + w.live.ident() + where + ") TO STDOUT (FORMAT binary)"
 }
 
 // matchColumns finds each requested column in the live table and checks it
