@@ -85,7 +85,7 @@ type querier interface {
 }
 
 const columnsSQL = `
-SELECT TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, IS_NULLABLE,
+SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, IS_NULLABLE,
        COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0)
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
@@ -95,6 +95,32 @@ ORDER BY ORDINAL_POSITION`
 const jsonChecksSQL = `
 SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
 WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND LEVEL = 'Column'`
+
+// candidatesSQL lists the tables and views a missing name may have meant:
+// those of the databases named like the one asked for, ignoring case.
+const candidatesSQL = `
+SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
+WHERE LOWER(TABLE_SCHEMA) = LOWER(?)
+ORDER BY TABLE_SCHEMA, TABLE_NAME
+LIMIT 10000`
+
+// didYouMean names the table a missing ref most likely meant, or "".
+func didYouMean(ctx context.Context, q querier, ref source.TableRef, schema string) string {
+	rows, err := q.QueryContext(ctx, candidatesSQL, schema)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	var cands []source.TableRef
+	for rows.Next() {
+		var c source.TableRef
+		if rows.Scan(&c.Schema, &c.Name) != nil {
+			return ""
+		}
+		cands = append(cands, c)
+	}
+	return source.DidYouMeanTable(ref, cands)
+}
 
 // describe reads a table's columns. The information schema compares names
 // case-insensitively; only an exact match counts.
@@ -111,13 +137,13 @@ func (s *Source) describe(ctx context.Context, q querier, ref source.TableRef) (
 	defer rows.Close()
 	var raw []rawColumn
 	for rows.Next() {
-		var table string
+		var db, table string
 		var rc rawColumn
 		var nullable string
-		if err := rows.Scan(&table, &rc.name, &rc.dataType, &rc.columnType, &nullable, &rc.precision, &rc.scale); err != nil {
+		if err := rows.Scan(&db, &table, &rc.name, &rc.dataType, &rc.columnType, &nullable, &rc.precision, &rc.scale); err != nil {
 			return nil, fmt.Errorf("describe table %s: %w", t.ref, err)
 		}
-		if table != ref.Name {
+		if db != schema || table != ref.Name {
 			continue
 		}
 		rc.nullable = nullable == "YES"
@@ -127,7 +153,7 @@ func (s *Source) describe(ctx context.Context, q querier, ref source.TableRef) (
 		return nil, fmt.Errorf("describe table %s: %w", t.ref, err)
 	}
 	if len(raw) == 0 {
-		return nil, fmt.Errorf("table %s: %w in database %s (or no privilege on it)", t.ref, source.ErrNotFound, schema)
+		return nil, fmt.Errorf("table %s: %w in database %s (or no privilege on it)%s", t.ref, source.ErrNotFound, schema, didYouMean(ctx, q, ref, schema))
 	}
 	jsonCols := map[string]bool{}
 	if s.mariadb {

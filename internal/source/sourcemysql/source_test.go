@@ -2,6 +2,8 @@ package sourcemysql
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -94,5 +96,24 @@ func TestNoDatabase(t *testing.T) {
 	_, err = src.Describe(ctx, source.TableRef{Name: "t"})
 	if want := "table t: no database: write DATABASE.t, or name a database in the connection's secret (dbname)"; err == nil || err.Error() != want {
 		t.Errorf("Describe(t) = %v, want %s", err, want)
+	}
+}
+
+// TestDescribeSuggestsTheNameInAnotherCase: table and database names are
+// case-sensitive on Linux; REGIONS and DB.regions name the existing table.
+func TestDescribeSuggestsTheNameInAnotherCase(t *testing.T) {
+	src, db := openTest(t)
+	if err := db.Exec(t.Context(), "CREATE TABLE regions (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[source.TableRef]string{
+		{Name: "REGIONS"}: fmt.Sprintf(`table %[1]s.REGIONS: not found in database %[1]s (or no privilege on it) (did you mean "regions"?)`, db.name),
+		{Schema: strings.ToUpper(db.name), Name: "regions"}: fmt.Sprintf(`table %[2]s.regions: not found in database %[2]s (or no privilege on it) (did you mean "%[1]s.regions"?)`,
+			db.name, strings.ToUpper(db.name)),
+	} {
+		_, err := src.Describe(t.Context(), ref)
+		if !errors.Is(err, source.ErrNotFound) || err.Error() != want {
+			t.Errorf("Describe(%s) = %v\nwant %s", ref, err, want)
+		}
 	}
 }

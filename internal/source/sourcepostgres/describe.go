@@ -78,18 +78,17 @@ WHERE n.nspname = CASE WHEN $1 = '' THEN current_schema() ELSE $1 END
   AND c.relname = $2
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`
 
-// similarRelationSQL finds the relation a missing name most likely meant:
-// the same schema and table names in another case (PUBLIC.REGIONS for
-// public.regions).
-const similarRelationSQL = `
+// candidatesSQL lists the relations a missing name may have meant: those
+// of the schemas named like the one asked for, ignoring case (PUBLIC.REGIONS
+// for public.regions).
+const candidatesSQL = `
 SELECT n.nspname, c.relname
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE lower(n.nspname) = lower(CASE WHEN $1 = '' THEN current_schema() ELSE $1 END)
-  AND lower(c.relname) = lower($2)
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ORDER BY n.nspname, c.relname
-LIMIT 1`
+LIMIT 10000`
 
 const columnsSQL = `
 SELECT a.attname, a.attnotnull, a.atttypmod, a.attndims, pg_catalog.format_type(a.atttypid, a.atttypmod),
@@ -141,9 +140,10 @@ func describe(ctx context.Context, q querier, ref source.TableRef, numericScale 
 			where = "schema " + ref.Schema
 		}
 		hint := ""
-		var schema, name string
-		if q.QueryRow(ctx, similarRelationSQL, ref.Schema, ref.Name).Scan(&schema, &name) == nil {
-			hint = fmt.Sprintf(" (did you mean %s.%s? names are case-sensitive)", schema, name)
+		if rows, err := q.Query(ctx, candidatesSQL, ref.Schema); err == nil {
+			if cands, err := pgx.CollectRows(rows, pgx.RowToStructByPos[source.TableRef]); err == nil {
+				hint = source.DidYouMeanTable(ref, cands)
+			}
 		}
 		return nil, fmt.Errorf("table %s: no table or view %q in %s%s: %w", ref, ref.Name, where, hint, source.ErrNotFound)
 	}

@@ -64,7 +64,7 @@ func TestDescribeSuggestsTheNameInAnotherCase(t *testing.T) {
 	mustExec(t, db, `CREATE TABLE regions (id int)`)
 	upper := strings.ToUpper(db.schema)
 	_, err := src.Describe(t.Context(), source.TableRef{Schema: upper, Name: "REGIONS"})
-	want := fmt.Sprintf(`table %s.REGIONS: no table or view "REGIONS" in schema %s (did you mean %s.regions? names are case-sensitive)`,
+	want := fmt.Sprintf(`table %s.REGIONS: no table or view "REGIONS" in schema %s (did you mean "%s.regions"?)`,
 		upper, upper, db.schema)
 	if !errors.Is(err, source.ErrNotFound) || err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("Describe(%s.REGIONS) = %v\nwant %s", upper, err, want)

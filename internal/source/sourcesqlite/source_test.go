@@ -137,6 +137,10 @@ func TestDescribeNamesAndSchemas(t *testing.T) {
 	if !errors.Is(err, source.ErrNotFound) || !strings.Contains(err.Error(), "table nope") {
 		t.Errorf("missing table: err = %v, want ErrNotFound naming the table", err)
 	}
+	_, err = s.Describe(ctx, source.TableRef{Name: "Regoins"})
+	if want := `sqlite hr: table Regoins not found (did you mean "Regions"?)`; !errors.Is(err, source.ErrNotFound) || err.Error() != want {
+		t.Errorf("misspelt table: err = %v, want %s", err, want)
+	}
 }
 
 func TestDescribeUnsupportedDecimal(t *testing.T) {

@@ -47,7 +47,7 @@ func readTableMeta(ctx context.Context, q queryer, dbName string, ref source.Tab
 		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name = ?1 COLLATE NOCASE
 		ORDER BY name = ?1 DESC LIMIT 1`, ref.Name).Scan(&m.name, &m.typ, &wr)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite %s: table %s %w", dbName, ref, source.ErrNotFound)
+		return nil, fmt.Errorf("sqlite %s: table %s %w%s", dbName, ref, source.ErrNotFound, didYouMean(ctx, q, ref))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: table %s: %w", dbName, ref, err)
@@ -144,4 +144,23 @@ func (m *tableMeta) column(name string) (columnMeta, bool) {
 		}
 	}
 	return columnMeta{}, false
+}
+
+// didYouMean names the table or view a missing ref most likely meant, or "".
+func didYouMean(ctx context.Context, q queryer, ref source.TableRef) string {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_list
+		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') ORDER BY name LIMIT 10000`)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	var cands []source.TableRef
+	for rows.Next() {
+		c := source.TableRef{Schema: "main"}
+		if rows.Scan(&c.Name) != nil {
+			return ""
+		}
+		cands = append(cands, c)
+	}
+	return source.DidYouMeanTable(ref, cands)
 }

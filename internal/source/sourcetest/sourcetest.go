@@ -231,6 +231,13 @@ func testDescribeMissing(t *testing.T, h Harness) {
 	if _, err := src.Describe(ctx, source.TableRef{Schema: "wharf_no_such_schema", Name: "present"}); !errors.Is(err, source.ErrNotFound) {
 		t.Errorf("Describe in a missing schema = %v, want ErrNotFound", err)
 	}
+	// A misspelt name gets the existing one suggested, qualified as asked.
+	for _, ref := range []source.TableRef{{Name: "presnt"}, {Schema: db.Schema(), Name: "presnt"}} {
+		want := fmt.Sprintf(` (did you mean %q?)`, source.TableRef{Schema: ref.Schema, Name: "present"}.String())
+		if _, err := src.Describe(ctx, ref); !errors.Is(err, source.ErrNotFound) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Describe(%s) = %v, want ErrNotFound and %s", ref, err, want)
+		}
+	}
 }
 
 // checkRows compares the collected rows with the expected suite rows (whose
