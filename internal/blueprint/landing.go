@@ -95,7 +95,8 @@ type Lander struct {
 	// OpenSource opens a source for a connection (default: by engine).
 	OpenSource func(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error)
 
-	lakes lakeCache
+	lakes    lakeCache
+	catalogs catalogCache
 }
 
 func (l *Lander) now() time.Time {
@@ -113,7 +114,7 @@ func (l *Lander) logger() *slog.Logger {
 }
 
 // Close releases the lakes the lander opened.
-func (l *Lander) Close() error { return l.lakes.close() }
+func (l *Lander) Close() error { return errors.Join(l.catalogs.close(), l.lakes.close()) }
 
 // Land runs the landing blueprint for one workflow now: it records a run
 // (on this process, when WorkerID is set) and lands it with LandRun. The
@@ -243,7 +244,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		return err
 	}
 	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
-	if err := l.extractAndCommit(ctx, wf, lk, src, table, masker, cursor, after, lakeH, prefix, run, res); err != nil {
+	if err := l.extractAndCommit(ctx, wf, lk, src, table, masker, cursor, after, lakeH, prefix, run, res, log); err != nil {
 		return err
 	}
 	log.Info("landed", "rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String(), "bounded_by", res.Bound)
@@ -342,7 +343,7 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 }
 
 func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lakeCfg *catalog.Lake, src source.Source, table *source.Table,
-	masker *source.Masker, cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result) error {
+	masker *source.Masker, cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result, log *slog.Logger) error {
 
 	schema := coltype.ArrowSchema(table.Columns)
 	outFields := append(schema.Fields(), arrow.Field{Name: IngestionTimestamp, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
@@ -351,10 +352,29 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	res.Schema = &landed
 	meta := arrow.NewMetadata([]string{source.SchemaKey}, []string{landed.JSON()})
 	outSchema := arrow.NewSchema(outFields, &meta)
+	var snaps *snapshotter
+	var unwrap []int // columns written as their extension type's storage
+	if lakeCfg.Iceberg() {
+		landedSchema := outSchema
+		var err error
+		if snaps, outSchema, err = l.prepareIceberg(ctx, lakeCfg, lk, src.Database(), prefix, wf, outSchema, run, log); err != nil {
+			return err
+		}
+		for i, f := range landedSchema.Fields() {
+			if _, ext := f.Type.(arrow.ExtensionType); ext && !arrow.TypeEqual(f.Type, outSchema.Field(i).Type) {
+				unwrap = append(unwrap, i)
+			}
+		}
+	}
 
 	var part lake.Partitioner
 	if wf.PartitionBy != "" {
-		p, err := lake.ColumnPartition(table.Column(wf.PartitionBy).Name)
+		// Iceberg files keep the partition column; Hive-style files do not.
+		partition := lake.ColumnPartition
+		if snaps != nil {
+			partition = lake.ColumnPartitionInFiles
+		}
+		p, err := partition(table.Column(wf.PartitionBy).Name)
 		if err != nil {
 			return err
 		}
@@ -399,6 +419,9 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 			base = masked
 		}
 		cols := append(base[:len(base):len(base)], ts)
+		for _, i := range unwrap {
+			cols[i] = cols[i].(array.ExtensionArray).Storage()
+		}
 		outRec := array.NewRecordBatch(outSchema, cols, n)
 		defer outRec.Release()
 		if err := w.Write(outRec); err != nil {
@@ -451,7 +474,17 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		return fmt.Errorf("commit run: %w", err)
 	}
 	committed = true
-	// The run is committed (its rows will not land again); a manifest that
+	crashpoint.Hit(crashpoint.AfterCommit)
+	// The run is committed (its rows will not land again). Its snapshot
+	// (Iceberg lakes) comes next, then its manifest; either failing still
+	// fails the run, and the next run of the workflow makes what is missing.
+	if snaps != nil && len(files) > 0 {
+		if err := snaps.publish(ctx, run, res); err != nil {
+			res.manifestErr = fmt.Errorf("%d rows landed and committed (run %s), but its Iceberg snapshot could not be made (the next run makes it): %w", res.Rows, run.ID, err)
+			return nil
+		}
+	}
+	// A manifest that
 	// cannot be written still fails it, since a lake where manifests cannot
 	// be written needs attention, and the next run writes it.
 	if err := writeManifest(ctx, lk, prefix, run, res, w.FileSchema(), after); err != nil {

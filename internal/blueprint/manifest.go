@@ -37,7 +37,6 @@ const maxRepairScan = 20
 // after is the exclusive lower bound the run read from (its starting
 // watermark less the lookback; nil for a full load).
 func writeManifest(ctx context.Context, lk *lake.Lake, prefix string, run *state.Run, res *Result, schema *arrow.Schema, after *coltype.Watermark) error {
-	crashpoint.Hit(crashpoint.AfterCommit)
 	if len(res.Files) == 0 {
 		return nil
 	}

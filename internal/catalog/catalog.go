@@ -64,7 +64,23 @@ type Lake struct {
 	// holding the object store's keys; "" = the store's standard
 	// credentials (AWS chain, Google ADC, AZURE_STORAGE_*).
 	Secret string
+	// Format is how runs land: "parquet" (files plus wharf manifests, the
+	// default) or "iceberg" (the same files, each run also one snapshot of
+	// an Iceberg table).
+	Format string
+	// IcebergCatalog names the Iceberg catalog of an iceberg lake: "" = a
+	// SQL catalog in the state store; sql:sqlite:PATH, sql:postgres://...
+	IcebergCatalog string
 }
+
+// Iceberg reports whether the lake keeps Iceberg tables.
+func (l Lake) Iceberg() bool { return l.Format == LakeIceberg }
+
+// Lake formats.
+const (
+	LakeParquet = "parquet"
+	LakeIceberg = "iceberg"
+)
 
 // Workflow is one source table landing into one lake on one schedule.
 type Workflow struct {

@@ -63,6 +63,9 @@ testdata/glue.bad.json:22:5: WorkflowList[2].DestinationBucketName: required: an
 testdata/glue.bad.json:28:31: WorkflowList[2].DestinationFileCount: "1.5" is not a whole number of at least 1
 testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did you mean "WorkflowName"?)
 testdata/glue.bad.json:31:5: WorkflowList[3]: want a workflow entry (a JSON object), got string "rds_to_s3_public_employees"`,
+	"lake_format.bad.yaml": `testdata/lake_format.bad.yaml:6:13: lakes.delta.format: "delta" is not supported: want parquet or iceberg
+testdata/lake_format.bad.yaml:9:22: lakes.plain.iceberg_catalog: only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog
+testdata/lake_format.bad.yaml:13:22: lakes.rest.iceberg_catalog: "thrift://hive:9083" is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)`,
 	"lake_secret.bad.yaml": `testdata/lake_secret.bad.yaml:6:13: lakes.local.secret: a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)
 testdata/lake_secret.bad.yaml:9:13: lakes.pasted.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -`,
 	"no_connections.bad.yaml": `testdata/no_connections.bad.yaml:6:1: connections: none defined: every workflow needs a connection
@@ -256,7 +259,7 @@ func TestGlueSeedEntry(t *testing.T) {
 			"DemoDBSecret": {Name: "DemoDBSecret", Engine: "", Secret: "DemoDBSecret"},
 		},
 		Lakes: map[string]*Lake{
-			seedBucket: {Name: seedBucket, URL: "s3://" + seedBucket, Compression: "zstd", RowGroupRows: 262144, FileBytes: 256 << 20},
+			seedBucket: {Name: seedBucket, URL: "s3://" + seedBucket, Compression: "zstd", RowGroupRows: 262144, FileBytes: 256 << 20, Format: "parquet"},
 		},
 		Workflows: []*Workflow{{
 			Name: "rds_to_s3_public_regions", Connection: "DemoDBSecret", Table: "public.regions", Lake: seedBucket,
@@ -376,9 +379,9 @@ func TestWharfFull(t *testing.T) {
 		t.Errorf("connections: %s", dump(cat.Connections))
 	}
 	wantLakes := map[string]*Lake{
-		"raw":     {Name: "raw", URL: "file:///data/lake", Compression: "zstd", RowGroupRows: 262144, FileBytes: 256 << 20},
-		"archive": {Name: "archive", URL: "s3://acme-archive/raw?region=eu-west-1", Compression: "snappy", RowGroupRows: 100000, FileBytes: 1 << 30},
-		"cold":    {Name: "cold", URL: "gs://acme-cold/wharf", Compression: "none", RowGroupRows: 50000, FileBytes: 536870912},
+		"raw":     {Name: "raw", URL: "file:///data/lake", Compression: "zstd", RowGroupRows: 262144, FileBytes: 256 << 20, Format: "parquet"},
+		"archive": {Name: "archive", URL: "s3://acme-archive/raw?region=eu-west-1", Compression: "snappy", RowGroupRows: 100000, FileBytes: 1 << 30, Format: "parquet"},
+		"cold":    {Name: "cold", URL: "gs://acme-cold/wharf", Compression: "none", RowGroupRows: 50000, FileBytes: 536870912, Format: "parquet"},
 	}
 	if !reflect.DeepEqual(cat.Lakes, wantLakes) {
 		t.Errorf("lakes: %s", dump(cat.Lakes))

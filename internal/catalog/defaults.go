@@ -22,6 +22,7 @@ func (doc *document) withDefaults() {
 		fill(&l.compression, DefaultCompression)
 		fill(&l.rowGroupRows, strconv.Itoa(DefaultRowGroupRows))
 		fill(&l.fileSize, DefaultFileSize)
+		fill(&l.format, LakeParquet)
 	}
 	def := doc.defaults
 	for _, w := range doc.workflows {

@@ -31,6 +31,8 @@ type rawLake struct {
 	rowGroupRows field
 	fileSize     field
 	secret       field
+	format       field
+	icebergCat   field
 }
 
 type rawDefaults struct {

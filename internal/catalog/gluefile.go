@@ -179,6 +179,8 @@ func (d *decoder) glueLake(g *glueState, w *rawWorkflow, bucket field) {
 		rowGroupRows: unset(bucket.Path, pos),
 		fileSize:     unset(bucket.Path, pos),
 		secret:       unset(bucket.Path, pos),
+		format:       unset(bucket.Path, pos),
+		icebergCat:   unset(bucket.Path, pos),
 	})
 }
 

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -64,6 +65,10 @@ type (
 		RowGroupRows int    `json:"row_group_rows"`
 		FileBytes    int64  `json:"file_bytes"`
 		Secret       string `json:"secret"`
+		// Left out for parquet lakes, so that their specs (and hashes)
+		// stay what they were before lakes had a format.
+		Format         string `json:"format,omitempty"`
+		IcebergCatalog string `json:"iceberg_catalog,omitempty"`
 	}
 )
 
@@ -84,7 +89,11 @@ func EncodeSpec(r Resolved) []byte {
 		},
 		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret},
 		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
-			RowGroupRows: r.Lake.RowGroupRows, FileBytes: r.Lake.FileBytes, Secret: r.Lake.Secret},
+			RowGroupRows: r.Lake.RowGroupRows, FileBytes: r.Lake.FileBytes, Secret: r.Lake.Secret,
+			IcebergCatalog: r.Lake.IcebergCatalog},
+	}
+	if r.Lake.Format != LakeParquet {
+		doc.Lake.Format = r.Lake.Format
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -132,7 +141,8 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 		},
 		Connection: Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret},
 		Lake: Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
-			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret},
+			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret,
+			Format: cmp.Or(doc.Lake.Format, LakeParquet), IcebergCatalog: doc.Lake.IcebergCatalog},
 	}, nil
 }
 

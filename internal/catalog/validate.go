@@ -21,6 +21,7 @@ var (
 	lakeSchemes  = []string{"file", "s3", "gs", "azblob"}
 	blueprints   = []string{"landing"}
 	formats      = []string{"parquet"}
+	lakeFormats  = []string{LakeParquet, LakeIceberg}
 )
 
 // MaxNameLen is the longest workflow, connection or lake name: names
@@ -197,6 +198,21 @@ func (v *validator) lake(l *rawLake) *Lake {
 			v.errorf(f, "a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)")
 		}
 		lake.Secret = f.Value
+	}
+	if f := l.format; ok(f) {
+		lake.Format = strings.ToLower(f.Value)
+		if !contains(lakeFormats, lake.Format) {
+			v.errorf(f, "%q is not supported: want %s%s", f.Value, orList(lakeFormats), suggest.DidYouMean(f.Value, lakeFormats))
+		}
+	}
+	if f := l.icebergCat; ok(f) {
+		lake.IcebergCatalog = f.Value
+		switch {
+		case lake.Format != LakeIceberg:
+			v.errorf(f, "only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog")
+		case !strings.HasPrefix(f.Value, "sql:sqlite:") && !strings.HasPrefix(f.Value, "sql:postgres://") && !strings.HasPrefix(f.Value, "sql:postgresql://"):
+			v.errorf(f, "%q is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)", secret.RedactURL(f.Value))
+		}
 	}
 	return lake
 }

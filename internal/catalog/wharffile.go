@@ -10,7 +10,7 @@ import (
 var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows"}
 	wharfConnectionKeys = []string{"engine", "secret", "mask_salt"}
-	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret"}
+	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
 	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
 		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude"}, choiceKeys...)
@@ -72,8 +72,9 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 		l := &rawLake{name: field{Path: "lakes", Value: p.key, Pos: kpos, Set: true},
 			url: unset(path+".url", kpos), compression: unset(path+".compression", kpos),
 			rowGroupRows: unset(path+".row_group_rows", kpos), fileSize: unset(path+".file_size", kpos),
-			secret: unset(path+".secret", kpos)}
-		settings, _ := d.mapping(p.value, path, "a mapping of lake settings (url, compression, row_group_rows, file_size, secret)", wharfLakeKeys)
+			secret: unset(path+".secret", kpos), format: unset(path+".format", kpos),
+			icebergCat: unset(path+".iceberg_catalog", kpos)}
+		settings, _ := d.mapping(p.value, path, "a mapping of lake settings (url, compression, row_group_rows, file_size, secret, format, iceberg_catalog)", wharfLakeKeys)
 		for _, s := range settings {
 			f := d.scalar(s.value, path+"."+s.key)
 			switch s.key {
@@ -87,6 +88,10 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 				l.fileSize = f
 			case "secret":
 				l.secret = f
+			case "format":
+				l.format = f
+			case "iceberg_catalog":
+				l.icebergCat = f
 			}
 		}
 		doc.lakes = append(doc.lakes, l)

@@ -32,15 +32,18 @@ const (
 	// BeforeCommit: every object of the run is written; the state
 	// transaction has not started.
 	BeforeCommit = "before-commit"
-	// AfterCommit: the state transaction committed; the run's manifest is
-	// not written yet.
+	// AfterCommit: the state transaction committed; the run's snapshot
+	// (Iceberg lakes) and manifest are not written yet.
 	AfterCommit = "after-commit"
 	// AfterManifest: the run's manifest is written.
 	AfterManifest = "after-manifest"
+	// AfterSnapshot: an Iceberg lake's catalog committed the run's
+	// snapshot; the manifest is not written yet.
+	AfterSnapshot = "after-snapshot"
 )
 
 // Points lists every crash point.
-var Points = []string{UploadPart, FileWritten, BeforeCommit, AfterCommit, AfterManifest}
+var Points = []string{UploadPart, FileWritten, BeforeCommit, AfterCommit, AfterSnapshot, AfterManifest}
 
 var (
 	target string

@@ -77,6 +77,7 @@ func (o Options) withDefaults() Options {
 type store struct {
 	bucket    *blob.Bucket // prefixed with keyPrefix when the URL has a path
 	url       string       // printable, credentials redacted
+	root      string       // the location other engines name: scheme://bucket/prefix, file:///abs
 	keyPrefix string       // the URL's path inside the bucket, "" or ending in "/"
 	s3        *s3.Client   // set for s3:// lakes (multipart upload clean-up)
 	s3Bucket  string
@@ -148,9 +149,11 @@ func openBucket(ctx context.Context, raw string, opts Options) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake URL %s: %w", printable, err)
 	}
+	st.root = scheme + "://" + u.Host
 	if prefix != "" {
 		st.keyPrefix = prefix + "/"
 		st.bucket = blob.PrefixedBucket(st.bucket, st.keyPrefix)
+		st.root += "/" + prefix
 	}
 	return st, nil
 }
@@ -348,7 +351,7 @@ func openFileBucket(dir string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake %s: open directory: %w", printable, err)
 	}
-	return &store{bucket: b, url: printable}, nil
+	return &store{bucket: b, url: printable, root: strings.TrimSuffix(printable, "/")}, nil
 }
 
 func sortedKeys(q url.Values) []string {

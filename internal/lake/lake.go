@@ -37,6 +37,7 @@ import (
 type Lake struct {
 	bucket    *blob.Bucket
 	url       string // printable, credentials redacted
+	root      string // see Root
 	keyPrefix string // the URL's path inside the bucket ("" or ending in "/")
 	s3        *s3.Client
 	s3Bucket  string
@@ -67,7 +68,7 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Lake{bucket: st.bucket, url: st.url, keyPrefix: st.keyPrefix, s3: st.s3, s3Bucket: st.s3Bucket, s3Checksum: st.s3Checksum}, nil
+	return &Lake{bucket: st.bucket, url: st.url, root: st.root, keyPrefix: st.keyPrefix, s3: st.s3, s3Bucket: st.s3Bucket, s3Checksum: st.s3Checksum}, nil
 }
 
 // Check lists one object of the lake: it fails at once, naming the lake
@@ -83,6 +84,16 @@ func (l *Lake) Check(ctx context.Context) error {
 
 // URL returns the lake's URL for messages, credentials redacted.
 func (l *Lake) URL() string { return l.url }
+
+// Root is the lake's location as other engines name it, without query
+// parameters: file:///abs/dir, s3://BUCKET/PREFIX, gs://..., azblob://...
+// Root + "/" + a FileInfo.Path is that object's location (an Iceberg
+// table's metadata names its files this way).
+func (l *Lake) Root() string { return l.root }
+
+// Bucket is the lake's bucket, rooted at Root: keys are FileInfo paths.
+// It stays owned by the lake (closed by Close).
+func (l *Lake) Bucket() *blob.Bucket { return l.bucket }
 
 // Close releases the lake's resources.
 func (l *Lake) Close() error {

@@ -79,9 +79,22 @@ func ColumnPartition(column string) (Partitioner, error) {
 	return &columnPartition{column: column, dirPrefix: EscapePathName(column) + "="}, nil
 }
 
+// ColumnPartitionInFiles is ColumnPartition whose files keep the column:
+// Iceberg readers take a row's values from its file, and the table's
+// metadata (not the directory name) records each file's partition value.
+func ColumnPartitionInFiles(column string) (Partitioner, error) {
+	p, err := ColumnPartition(column)
+	if err != nil {
+		return nil, err
+	}
+	p.(*columnPartition).inFiles = true
+	return p, nil
+}
+
 type columnPartition struct {
 	column    string
 	dirPrefix string // escaped "column="
+	inFiles   bool   // the files keep the column
 }
 
 func (p *columnPartition) index(schema *arrow.Schema) (int, error) {
@@ -104,6 +117,9 @@ func (p *columnPartition) FileSchema(schema *arrow.Schema) (*arrow.Schema, error
 	f := schema.Field(i)
 	if !partitionable(f.Type) {
 		return nil, fmt.Errorf("partition column %q has type %s, which cannot be a partition value", p.column, f.Type)
+	}
+	if p.inFiles {
+		return schema, nil
 	}
 	if schema.NumFields() == 1 {
 		return nil, fmt.Errorf("partition column %q is the only column: the files would have none", p.column)

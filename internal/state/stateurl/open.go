@@ -5,9 +5,14 @@ package stateurl
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
@@ -83,3 +88,61 @@ type nothingDeployed struct{}
 
 func (nothingDeployed) DeployedWorkflows(context.Context) ([]state.Deployed, error) { return nil, nil }
 func (nothingDeployed) Close() error                                                { return nil }
+
+// SQLDB is a database/sql handle on a state store's database, for packages
+// that keep tables of their own beside wharf's (the Iceberg SQL catalog),
+// with its dialect ("sqlite" or "postgres"). The caller closes it with
+// Close, which leaves the store open.
+type SQLDB struct {
+	DB      *sql.DB
+	Dialect string
+	owned   bool
+}
+
+// Close releases the handle (not the store's own).
+func (d *SQLDB) Close() error {
+	if d.owned {
+		return d.DB.Close()
+	}
+	return nil
+}
+
+// StoreDB returns a handle on the database of st, an open state store.
+func StoreDB(st state.Store) (*SQLDB, error) {
+	switch s := st.(type) {
+	case *statesqlite.Store:
+		return &SQLDB{DB: s.DB(), Dialect: "sqlite"}, nil
+	case *statepg.Store:
+		return &SQLDB{DB: stdlib.OpenDBFromPool(s.Pool()), Dialect: "postgres", owned: true}, nil
+	}
+	return nil, fmt.Errorf("state store %T has no SQL database", st)
+}
+
+// OpenDB opens a database named as a state URL (sqlite:PATH or
+// postgres://...) without wharf's tables: for tables of other packages
+// kept in a database of their own.
+func OpenDB(url string) (*SQLDB, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		abs, err := filepath.Abs(path)
+		if path == "" || err != nil {
+			return nil, fmt.Errorf("open %s: no file path after sqlite:", url)
+		}
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return nil, fmt.Errorf("open %s: create directory: %w", url, err)
+		}
+		db, err := sql.Open("sqlite", statesqlite.DSN(abs))
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", url, err)
+		}
+		return &SQLDB{DB: db, Dialect: "sqlite", owned: true}, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %s", secret.RedactURL(url), secret.RedactString(err.Error()))
+		}
+		return &SQLDB{DB: db, Dialect: "postgres", owned: true}, nil
+	}
+	return nil, fmt.Errorf("open %s: unsupported URL (want sqlite:PATH or postgres://...)", secret.RedactURL(url))
+}

@@ -1,0 +1,263 @@
+package icetable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/secret"
+)
+
+// Snapshot summary keys wharf writes (and reads back for exactly-once).
+const (
+	SummaryRunID         = "wharf.run-id"
+	SummaryWorkflow      = "wharf.workflow"
+	SummaryRows          = "wharf.rows"
+	SummaryWatermarkFrom = "wharf.watermark-from"
+	SummaryWatermarkTo   = "wharf.watermark-to"
+	SummaryFullLoad      = "wharf.full-load"
+)
+
+// PropSince is the table property holding the start of the run that
+// created the table (RFC 3339): committed runs older than it landed before
+// the table existed and are never appended to it.
+const PropSince = "wharf.since"
+
+// fieldIDKey is the Arrow field metadata key arrow-go writes as a Parquet
+// field id.
+const fieldIDKey = "PARQUET:field_id"
+
+// Spec says which table a workflow lands into and how it is partitioned.
+type Spec struct {
+	Namespace string // the source database
+	Name      string // see TableName
+	Prefix    string // the table's folder in the lake: <database>/<table>
+	// PartitionBy is the workflow's partition column (identity transform);
+	// "" partitions by day(DayColumn).
+	PartitionBy string
+	DayColumn   string
+}
+
+// TableName is the Iceberg table name of a source table: schema_table (a
+// dot would read as a namespace level in SQL engines); a table without
+// schema (SQLite, MySQL) keeps its name.
+func TableName(schema, table string) string {
+	if schema == "" {
+		return table
+	}
+	return schema + "_" + table
+}
+
+// Table is an Iceberg table a workflow lands into.
+type Table struct {
+	cat   *Catalog
+	lk    *lake.Lake
+	ident table.Identifier
+	tbl   *table.Table
+}
+
+// Ident names the table for messages: namespace.name.
+func (t *Table) String() string { return strings.Join(t.ident, ".") }
+
+// Prepare loads the table of sp from the catalog, creating it (in lk,
+// at sp.Prefix) when missing, and adds to its schema the columns of schema
+// it lacks (new field ids; old files are never rewritten). It returns
+// schema with each field's Iceberg field id, which the run's Parquet files
+// must carry. since is the start of the run preparing it.
+func (c *Catalog) Prepare(ctx context.Context, lk *lake.Lake, sp Spec, schema *arrow.Schema, since time.Time) (*Table, *arrow.Schema, error) {
+	register(lk)
+	t := &Table{cat: c, lk: lk, ident: table.Identifier{sp.Namespace, sp.Name}}
+	fail := func(what string, err error) error {
+		return fmt.Errorf("iceberg table %s in %s: %s: %s", t, c, what, secret.RedactString(err.Error()))
+	}
+	want, err := icebergSchema(schema)
+	if err != nil {
+		return nil, nil, fail("schema", err)
+	}
+	location := lk.Root() + "/" + sp.Prefix
+	t.tbl, err = c.cat.LoadTable(ctx, t.ident)
+	switch {
+	case errors.Is(err, catalog.ErrNoSuchTable):
+		if t.tbl, err = c.create(ctx, t.ident, want, location, sp, since); err != nil {
+			return nil, nil, fail("create", err)
+		}
+	case err != nil:
+		return nil, nil, fail("load", err)
+	case t.tbl.Location() != location:
+		return nil, nil, fmt.Errorf("iceberg table %s in %s is at %s, not in this lake (%s): another lake's table has this name", t, c, t.tbl.Location(), location)
+	default:
+		if err := t.evolve(ctx, want); err != nil {
+			return nil, nil, fail("add new columns", err)
+		}
+	}
+	withIDs, err := t.withFieldIDs(schema)
+	if err != nil {
+		return nil, nil, fail("schema", err)
+	}
+	return t, withIDs, nil
+}
+
+func (c *Catalog) create(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, location string, sp Spec, since time.Time) (*table.Table, error) {
+	ns := catalog.NamespaceFromIdent(ident)
+	if err := c.cat.CreateNamespace(ctx, ns, iceberg.Properties{}); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		return nil, err
+	}
+	source, name, transform := sp.DayColumn, "ingestion_date", iceberg.Transform(iceberg.DayTransform{})
+	if sp.PartitionBy != "" {
+		source, name, transform = sp.PartitionBy, sp.PartitionBy, iceberg.IdentityTransform{}
+	}
+	spec, err := iceberg.NewPartitionSpecOpts(iceberg.AddPartitionFieldByName(source, name, transform, sc, nil))
+	if err != nil {
+		return nil, fmt.Errorf("partition by %s(%s): %w", transform, source, err)
+	}
+	return c.cat.CreateTable(ctx, ident, sc,
+		catalog.WithLocation(location),
+		catalog.WithPartitionSpec(&spec),
+		catalog.WithProperties(iceberg.Properties{PropSince: since.UTC().Format(time.RFC3339Nano)}))
+}
+
+// evolve adds the columns of want the table lacks (and widens types the
+// way Iceberg allows) in a metadata commit, then extends the name mapping.
+func (t *Table) evolve(ctx context.Context, want *iceberg.Schema) error {
+	have := t.tbl.Schema()
+	changed := false
+	for _, f := range want.Fields() {
+		if g, ok := have.FindFieldByName(f.Name); !ok || !g.Type.Equals(f.Type) {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		return nil
+	}
+	tx := t.tbl.NewTransaction()
+	if err := tx.UpdateSchema(true, false).UnionByNameWith(want).Commit(); err != nil {
+		return err
+	}
+	tbl, err := tx.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	t.tbl = tbl
+	// Readers map columns of files without field ids by the name mapping
+	// (iceberg-go's AddFiles sets one): it must know the new columns too.
+	if _, ok := tbl.Properties()[table.DefaultNameMappingKey]; ok {
+		mapping, err := jsonOf(tbl.Schema().NameMapping())
+		if err != nil {
+			return err
+		}
+		tx := tbl.NewTransaction()
+		if err := tx.SetProperties(iceberg.Properties{table.DefaultNameMappingKey: mapping}); err != nil {
+			return err
+		}
+		if t.tbl, err = tx.Commit(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withFieldIDs returns schema with each field's id in the table's schema,
+// and extension types Iceberg lacks as their storage type (plainFields).
+func (t *Table) withFieldIDs(schema *arrow.Schema) (*arrow.Schema, error) {
+	have := t.tbl.Schema()
+	fields := plainFields(schema)
+	for i, f := range fields {
+		g, ok := have.FindFieldByName(f.Name)
+		if !ok {
+			return nil, fmt.Errorf("column %s is not in the table's schema", f.Name)
+		}
+		keys, vals := f.Metadata.Keys(), f.Metadata.Values()
+		keys = append(keys[:len(keys):len(keys)], fieldIDKey)
+		vals = append(vals[:len(vals):len(vals)], strconv.Itoa(g.ID))
+		f.Metadata = arrow.NewMetadata(keys, vals)
+		fields[i] = f
+	}
+	md := schema.Metadata()
+	return arrow.NewSchema(fields, &md), nil
+}
+
+// Run is a committed run as its snapshot records it.
+type Run struct {
+	ID, Workflow string
+	Rows         int64
+	From, To     string // watermarks as printed; "" = none
+	FullLoad     bool
+	StartedAt    time.Time
+	Files        []string // lake paths (lake.FileInfo.Path)
+}
+
+// Since is when the table was created: committed runs that started
+// before it are not the table's.
+func (t *Table) Since() time.Time {
+	s, _ := time.Parse(time.RFC3339Nano, t.tbl.Properties()[PropSince])
+	return s
+}
+
+// RunSnapshots maps the run id of each snapshot wharf appended to the
+// snapshot's id.
+func (t *Table) RunSnapshots() map[string]int64 {
+	out := map[string]int64{}
+	for _, s := range t.tbl.Metadata().Snapshots() {
+		if s.Summary != nil {
+			if id := s.Summary.Properties[SummaryRunID]; id != "" {
+				out[id] = s.SnapshotID
+			}
+		}
+	}
+	return out
+}
+
+// Append adds a committed run's files to the table as one snapshot whose
+// summary names the run, unless a snapshot of that run already exists
+// (appended reports which). The catalog commit is atomic: readers see all
+// of the run's rows or none.
+func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
+	fail := func(what string, err error) error {
+		return fmt.Errorf("iceberg table %s in %s: %s run %s: %s", t, t.cat, what, r.ID, secret.RedactString(err.Error()))
+	}
+	// The table as the catalog has it now: an earlier attempt may have
+	// committed the snapshot and failed before hearing so.
+	tbl, err := t.cat.cat.LoadTable(ctx, t.ident)
+	if err != nil {
+		return false, fail("reload before appending", err)
+	}
+	t.tbl = tbl
+	if _, ok := t.RunSnapshots()[r.ID]; ok {
+		return false, nil
+	}
+	if len(r.Files) == 0 {
+		return false, nil
+	}
+	locs := make([]string, len(r.Files))
+	for i, p := range r.Files {
+		locs[i] = t.lk.Root() + "/" + p
+	}
+	props := iceberg.Properties{
+		SummaryRunID: r.ID, SummaryWorkflow: r.Workflow, SummaryRows: strconv.FormatInt(r.Rows, 10),
+		SummaryFullLoad: strconv.FormatBool(r.FullLoad),
+	}
+	if r.From != "" {
+		props[SummaryWatermarkFrom] = r.From
+	}
+	if r.To != "" {
+		props[SummaryWatermarkTo] = r.To
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.AddFiles(ctx, locs, props, false); err != nil {
+		return false, fail("add the files of", err)
+	}
+	if t.tbl, err = tx.Commit(ctx); err != nil {
+		return false, fail("commit the snapshot of", err)
+	}
+	return true, nil
+}
