@@ -80,18 +80,12 @@ type Lander struct {
 	// Secrets is the provider URI for bare secret names (file:DIR, ...).
 	Secrets string
 	Logger  *slog.Logger
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 	// OnProgress, if set, is called as batches arrive.
 	OnProgress func(Progress)
 	// WorkerID names this process in the state store's heartbeats
 	// (state.Fleet): runs are recorded with it, so that other processes can
 	// tell a run in progress from one whose process died. "" = not tracked.
 	WorkerID string
-	// DeadAfter is how long a silent process is trusted (default
-	// state.DefaultDeadAfter): an unfinished run of a process silent for longer
-	// is a leftover to clean up; one of a live process is left alone.
-	DeadAfter time.Duration
 	// OpenSource opens a source for a connection (default: by engine).
 	OpenSource func(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error)
 
@@ -99,12 +93,8 @@ type Lander struct {
 	catalogs catalogCache
 }
 
-func (l *Lander) now() time.Time {
-	if l.Now != nil {
-		return l.Now()
-	}
-	return time.Now()
-}
+// now is the store's clock (state.WithClock), shared with the engine.
+func (l *Lander) now() time.Time { return l.State.Now() }
 
 func (l *Lander) logger() *slog.Logger {
 	if l.Logger != nil {
@@ -292,52 +282,35 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 }
 
 // liveRuns returns, among runs, those recorded on a process that is still
-// alive (heartbeat within DeadAfter, not stopped), with that process's ID.
-// Runs recorded without a process are never live: only a crashed run of an
-// untracked process can be unfinished with nobody heartbeating for it.
+// alive (state.Worker.Alive, judged by that process's own dead-after), with
+// that process's ID. Runs recorded without a process are never live: only a
+// crashed run of an untracked process can be unfinished with nobody
+// heartbeating for it.
 func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string) (map[string]string, error) {
 	if len(runs) == 0 || (len(runs) == 1 && runs[0].ID == current) {
 		return nil, nil
 	}
-	deadAfter := l.DeadAfter
-	if deadAfter <= 0 {
-		deadAfter = state.DefaultDeadAfter
-	}
-	orphans, err := l.State.OrphanRuns(ctx, l.now().Add(-deadAfter))
+	ws, err := l.State.Workers(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list runs of dead processes: %w", err)
+		return nil, fmt.Errorf("list wharf processes: %w", err)
 	}
-	dead := make(map[string]bool, len(orphans))
-	for _, o := range orphans {
-		dead[o.RunID] = true
+	workers := make(map[string]state.Worker, len(ws))
+	for _, w := range ws {
+		workers[w.ID] = w
 	}
-	var workers map[string]state.Worker
+	now := l.now()
 	live := map[string]string{}
 	for _, r := range runs {
-		if r.ID == current || dead[r.ID] {
+		if r.ID == current {
 			continue
 		}
 		_, worker, err := l.State.RunJob(ctx, r.ID)
 		if err != nil {
 			return nil, fmt.Errorf("read process of run %s: %w", r.ID, err)
 		}
-		if worker == "" {
-			continue
+		if w, ok := workers[worker]; ok && w.Alive(now) {
+			live[r.ID] = worker
 		}
-		if workers == nil {
-			ws, err := l.State.Workers(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("list wharf processes: %w", err)
-			}
-			workers = make(map[string]state.Worker, len(ws))
-			for _, w := range ws {
-				workers[w.ID] = w
-			}
-		}
-		if w, ok := workers[worker]; ok && w.GoneHere() {
-			continue // killed on this machine: no need to wait out DeadAfter
-		}
-		live[r.ID] = worker
 	}
 	return live, nil
 }

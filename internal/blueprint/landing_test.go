@@ -33,6 +33,7 @@ type fixture struct {
 	lander  *blueprint.Lander
 	job     *catalog.Resolved
 	lakeDir string
+	now     func() time.Time // the clock; nil = time.Now
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -44,12 +45,19 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := stateurl.Open(context.Background(), "sqlite:"+filepath.Join(dir, "state.db"))
+	f := &fixture{t: t, dir: dir, db: db, lakeDir: filepath.Join(dir, "lake")}
+	// The store's clock is the lander's: a test may stop it (f.now).
+	st, err := stateurl.Open(context.Background(), "sqlite:"+filepath.Join(dir, "state.db"), state.WithClock(func() time.Time {
+		if f.now != nil {
+			return f.now()
+		}
+		return time.Now()
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, dir: dir, db: db, st: st, lakeDir: filepath.Join(dir, "lake")}
+	f.st = st
 	f.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY, region TEXT, amount DECIMAL(10,2), updated_at TIMESTAMP)`)
 	t.Setenv("SHOP_DB", "sqlite:"+dbPath)
 	f.job = &catalog.Resolved{
@@ -98,7 +106,7 @@ func TestLandingWindowsAndIngestionTimestamp(t *testing.T) {
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00'),(3,NULL,3.50,NULL)`)
 	now := time.Date(2026, 11, 25, 8, 30, 0, 123456789, time.UTC)
-	f.lander.Now = func() time.Time { return now }
+	f.now = func() time.Time { return now }
 
 	res := f.land()
 	if !res.FullLoad || res.Rows != 3 || res.WatermarkTo.String() != "2024-01-01T11:00:00.000000" {

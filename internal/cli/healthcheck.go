@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +20,7 @@ func (a *app) healthcheckCommand() *cobra.Command {
 		Short: "Exit 0 when a wharf serve or worker on this host is alive in the state store (for health checks)",
 		Long: `healthcheck is for container and service health and readiness checks. It exits 0 when the
 state store is reachable and a wharf process of the role on this host (same host name: the same
-container) is alive there (not stopped, heartbeat younger than the default dead-after), else 1
+container) is alive there (not stopped, heartbeat younger than its own --dead-after), else 1
 with the reason on stderr. A serve or worker writes its first heartbeat once it has started, so
 the check passes only when the process is ready to take work.`,
 		Args: cobra.NoArgs,
@@ -41,8 +40,8 @@ the check passes only when the process is ready to take work.`,
 			if err != nil {
 				return failed(fmt.Errorf("host name: %w", err))
 			}
-			now := time.Now().UTC()
-			ws, err := status.Workers(ctx, st, now, engine.DefaultDeadAfter)
+			now := st.Now()
+			ws, err := status.Workers(ctx, st, now)
 			if err != nil {
 				return failed(err)
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/status"
 )
 
@@ -30,12 +29,12 @@ serve/worker processes sharing the state.`,
 				return err
 			}
 			defer st.Close()
-			now := time.Now().UTC()
+			now := st.Now()
 			out := status.Report{}
 			if out.Workflows, err = status.Workflows(ctx, st, now); err != nil {
 				return failed(err)
 			}
-			if out.Workers, err = status.Workers(ctx, st, now, engine.DefaultDeadAfter); err != nil {
+			if out.Workers, err = status.Workers(ctx, st, now); err != nil {
 				return failed(err)
 			}
 			if asJSON {

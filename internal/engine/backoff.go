@@ -10,11 +10,14 @@ import (
 // backoff is the retry policy: attempt n (after the first) waits
 // base * 2^(n-1), capped at max, with ±10% jitter so that failing
 // workflows do not retry in lockstep.
-type backoff struct{ base, max time.Duration }
+type backoff struct {
+	base, max time.Duration
+	now       func() time.Time // the engine's clock
+}
 
 // NextRetry implements river.ClientRetryPolicy.
 func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(b.delay(job.Attempt))
+	return b.now().Add(b.delay(job.Attempt))
 }
 
 func (b *backoff) delay(attempt int) time.Duration {

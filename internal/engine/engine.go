@@ -30,8 +30,7 @@ import (
 // Engine runs, queues and cancels landing runs of deployed workflows.
 type Engine struct {
 	cfg    Config
-	store  state.Store
-	fleet  state.Fleet
+	store  state.Store // also the engine's clock (Now)
 	q      queue
 	lander *blueprint.Lander
 	log    *slog.Logger
@@ -65,16 +64,17 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 		return nil, err
 	}
 	e := &Engine{
-		cfg: cfg, store: store, fleet: store, log: cfg.Logger,
+		cfg: cfg, store: store, log: cfg.Logger,
 		self:     state.NewWorker(cfg.Role),
 		stopping: context.Background(),
 	}
+	e.self.DeadAfter = cfg.DeadAfter
 	e.releaseCtx, e.release = context.WithCancelCause(context.Background())
 	for _, o := range opts {
 		o(e)
 	}
 	if e.lander == nil {
-		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger, DeadAfter: cfg.DeadAfter}
+		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger}
 	}
 	q, err := newQueue(ctx, store, e.riverConfig(), e.riverLog())
 	if err != nil {
@@ -83,6 +83,10 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 	e.q = q
 	return e, nil
 }
+
+// now is the engine's clock: the store's, so that a test's clock
+// (state.WithClock) moves both.
+func (e *Engine) now() time.Time { return e.store.Now() }
 
 func (e *Engine) riverLog() *slog.Logger { return slog.New(quietHandler{e.log.Handler()}) }
 
@@ -95,7 +99,7 @@ func (e *Engine) riverConfig() *river.Config {
 		Logger:       e.riverLog(),
 		ErrorHandler: jobErrors{e},
 		MaxAttempts:  e.cfg.Attempts,
-		RetryPolicy:  &backoff{base: e.cfg.RetryBackoff, max: e.cfg.MaxBackoff},
+		RetryPolicy:  &backoff{base: e.cfg.RetryBackoff, max: e.cfg.MaxBackoff, now: e.now},
 		// River's default is one minute; a run gets the configured timeout
 		// (the worker's own timeout, with a cause, ends it first).
 		JobTimeout: e.cfg.RunTimeout + time.Minute,
@@ -148,7 +152,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.cfg.Role == RoleClient {
 		return fmt.Errorf("engine: a %s engine runs nothing", RoleClient)
 	}
-	if err := e.fleet.Heartbeat(ctx, &e.self); err != nil {
+	if err := e.store.Heartbeat(ctx, &e.self); err != nil {
 		return err
 	}
 	e.stopping = ctx
@@ -194,7 +198,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	stopBG()
 	wg.Wait()
-	if werr := e.fleet.WorkerStopped(context.WithoutCancel(ctx), e.self.ID); werr != nil {
+	if werr := e.store.WorkerStopped(context.WithoutCancel(ctx), e.self.ID); werr != nil {
 		e.log.Warn("record worker stop", "err", werr)
 	}
 	e.log.Info("engine stopped", "worker", e.self.ID)

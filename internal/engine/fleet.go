@@ -22,7 +22,7 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := e.fleet.Heartbeat(ctx, &e.self); err != nil && ctx.Err() == nil {
+			if err := e.store.Heartbeat(ctx, &e.self); err != nil && ctx.Err() == nil {
 				e.log.Warn("heartbeat", "err", err)
 			}
 			if err := e.Reap(ctx); err != nil && ctx.Err() == nil {
@@ -35,14 +35,14 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 // forgetAfter is how long rows of stopped or dead processes are kept.
 const forgetAfter = 24 * time.Hour
 
-// Reap finds runs still marked running on a process that stopped or has
-// been silent for DeadAfter, and makes their River jobs available again at
+// Reap finds runs still marked running on a process that is not alive
+// (state.Worker.Alive: stopped, or silent past its own dead-after), and makes their River jobs available again at
 // once (discarded when out of attempts), instead of after River's
 // RescueStuckJobsAfter. The next attempt removes the dead run's files and
 // records it failed before it lands (blueprint's stale-run cleanup); a run
 // whose job will not run again is abandoned here the same way.
 func (e *Engine) Reap(ctx context.Context) error {
-	orphans, err := e.fleet.OrphanRuns(ctx, time.Now().Add(-e.cfg.DeadAfter))
+	orphans, err := e.store.OrphanRuns(ctx, e.now())
 	if err != nil {
 		return err
 	}
@@ -52,14 +52,14 @@ func (e *Engine) Reap(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("run %s of workflow %s: %w", o.RunID, o.Workflow, err))
 		}
 	}
-	if _, err := e.fleet.ForgetWorkers(ctx, time.Now().Add(-forgetAfter)); err != nil {
+	if _, err := e.store.ForgetWorkers(ctx, e.now().Add(-forgetAfter)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 func (e *Engine) reapOne(ctx context.Context, o state.OrphanRun) error {
-	reason := fmt.Sprintf("wharf process %s stopped or has been silent for over %s", o.WorkerID, e.cfg.DeadAfter)
+	reason := fmt.Sprintf("wharf process %s stopped or has been silent past its dead-after", o.WorkerID)
 	if o.JobID != 0 {
 		job, err := e.q.get(ctx, o.JobID)
 		if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
@@ -69,7 +69,7 @@ func (e *Engine) reapOne(ctx context.Context, o state.OrphanRun) error {
 			job.AttemptedBy[len(job.AttemptedBy)-1] == o.WorkerID {
 			// Only the attempt the dead run belongs to (started before the
 			// run did) is rescued: never a newer attempt elsewhere.
-			if err := e.q.rescue(ctx, job, o.StartedAt, reason); err != nil {
+			if err := e.q.rescue(ctx, job, e.now(), o.StartedAt, reason); err != nil {
 				return err
 			}
 			e.log.Warn("took over the run of a dead process", "workflow", o.Workflow, "run", o.RunID,

@@ -70,7 +70,7 @@ func (e *Engine) jobFailed(ctx context.Context, job *rivertype.JobRow, msg strin
 // tickFailed records a failed scheduled run for each workflow a tick that
 // ran out of attempts left due (the next tick queues them, if it can).
 func (e *Engine) tickFailed(ctx context.Context, at time.Time, reason string) {
-	due, err := deploy.DecodeAll(e.fleet.DueWorkflows(ctx, at))
+	due, err := deploy.DecodeAll(e.store.DueWorkflows(ctx, at))
 	if err != nil {
 		e.log.Error("record the workflows of a failed schedule tick", "fire_at", at, "err", err)
 		return

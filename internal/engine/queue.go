@@ -47,7 +47,7 @@ type queue interface {
 	// rescue makes a job stuck on a dead process available again (or
 	// discards it when it has no attempts left), provided it is still
 	// running an attempt started before horizon.
-	rescue(ctx context.Context, job *rivertype.JobRow, horizon time.Time, reason string) error
+	rescue(ctx context.Context, job *rivertype.JobRow, now, horizon time.Time, reason string) error
 	periodic() *river.PeriodicJobBundle
 	// counts and riverUI serve the console (console.go).
 	counts(ctx context.Context) (map[string]int, error)
@@ -255,8 +255,7 @@ func (q *riverQueue[TTx]) get(ctx context.Context, jobID int64) (*rivertype.JobR
 	return q.client.JobGet(ctx, jobID)
 }
 
-func (q *riverQueue[TTx]) rescue(ctx context.Context, job *rivertype.JobRow, horizon time.Time, reason string) error {
-	now := time.Now().UTC()
+func (q *riverQueue[TTx]) rescue(ctx context.Context, job *rivertype.JobRow, now, horizon time.Time, reason string) error {
 	attemptErr, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 1), Error: reason})
 	if err != nil {
 		return err

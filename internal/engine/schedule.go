@@ -107,7 +107,7 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			return c.tick(), tickOpts()
 		}, nil),
 		river.NewPeriodicJob(never{}, func() (river.JobArgs, *river.InsertOpts) {
-			return c.lead(time.Now().UTC().Truncate(time.Microsecond)), tickOpts()
+			return c.lead(e.now()), tickOpts()
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
@@ -134,7 +134,7 @@ func (e *Engine) syncLoop(ctx context.Context) {
 // (the schedule changed), and clears it for workflows that are disabled or
 // on demand, all in one transaction.
 func (e *Engine) syncSchedules(ctx context.Context) error {
-	version, err := e.fleet.DeployedVersion(ctx)
+	version, err := e.store.DeployedVersion(ctx)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (e *Engine) syncSchedules(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := e.now()
 	var claims []state.FireClaim
 	n := 0
 	for i := range ds {
@@ -171,7 +171,7 @@ func (e *Engine) syncSchedules(ctx context.Context) error {
 	if len(claims) > 0 {
 		// A claim that lost to a tick changed nothing: that tick set the
 		// fire times from the same deployed spec.
-		if _, err := e.fleet.ClaimFires(ctx, claims); err != nil {
+		if _, err := e.store.ClaimFires(ctx, claims); err != nil {
 			return err
 		}
 	}
@@ -189,21 +189,21 @@ type tickWorker struct {
 
 // NextRetry retries a failed tick soon: runs are waiting for it.
 func (w *tickWorker) NextRetry(job *river.Job[TickArgs]) time.Time {
-	return time.Now().Add((&backoff{base: time.Second, max: 30 * time.Second}).delay(job.Attempt))
+	return w.e.now().Add((&backoff{base: time.Second, max: 30 * time.Second}).delay(job.Attempt))
 }
 
 // Work queues the runs of the workflows due by the tick's fire time (for a
 // catch-up tick: those whose fire time no pending tick covers).
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 	e, a := w.e, job.Args
-	if wait := time.Until(a.FireAt); wait > 0 {
+	if wait := a.FireAt.Sub(e.now()); wait > 0 {
 		select {
 		case <-time.After(wait):
 		case <-e.stopping.Done():
 			return river.JobSnooze(wait) // for whoever runs next
 		}
 	}
-	due, err := deploy.DecodeAll(e.fleet.DueWorkflows(ctx, a.FireAt))
+	due, err := deploy.DecodeAll(e.store.DueWorkflows(ctx, a.FireAt))
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 		e.awaitRunning(ctx, due)
 	}
 	from := a.FireAt
-	if now := time.Now().UTC(); now.After(from) {
+	if now := e.now(); now.After(from) {
 		from = now
 	}
 	var queued, skipped, taken int

@@ -47,7 +47,7 @@ func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, er
 		}
 		out[i] = Queued{Run: *run, Skip: skip}
 		if skip == "" {
-			if out[i].JobID, _, err = e.fleet.RunJob(ctx, run.ID); err != nil {
+			if out[i].JobID, _, err = e.store.RunJob(ctx, run.ID); err != nil {
 				return out[:i+1], err
 			}
 		}
@@ -82,7 +82,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (*state.Run, error) {
 	if run.Status.Final() {
 		return run, fmt.Errorf("cancel run %s of workflow %s: it is %s: %w", run.ID, run.Workflow, run.Status, ErrNotCancellable)
 	}
-	jobID, _, err := e.fleet.RunJob(ctx, runID)
+	jobID, _, err := e.store.RunJob(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (e *Engine) Wait(ctx context.Context, qs []Queued, poll time.Duration) ([]O
 			continue
 		}
 		for {
-			runs, err := e.fleet.JobRuns(ctx, q.JobID)
+			runs, err := e.store.JobRuns(ctx, q.JobID)
 			if err != nil {
 				return out, err
 			}
@@ -135,7 +135,7 @@ func (e *Engine) Wait(ctx context.Context, qs []Queued, poll time.Duration) ([]O
 			}
 			if (job == nil || finalJobState(job.State)) && len(runs) > 0 && runs[0].Status.Final() {
 				// Re-read: the job's last attempt ended after the runs were read.
-				if runs, err = e.fleet.JobRuns(ctx, q.JobID); err != nil {
+				if runs, err = e.store.JobRuns(ctx, q.JobID); err != nil {
 					return out, err
 				}
 				out[i].Run = runs[0]
@@ -176,18 +176,21 @@ func (e *Engine) awaitCompletion(ctx context.Context, workflow string) {
 	if err != nil || len(runs) == 0 || !runs[0].Status.Final() || runs[0].Status == state.StatusSkipped {
 		return
 	}
-	jobID, _, err := e.fleet.RunJob(ctx, runs[0].ID)
+	jobID, _, err := e.store.RunJob(ctx, runs[0].ID)
 	if err != nil || jobID == 0 {
 		return
 	}
-	deadline := time.Now().Add(completionWait)
-	for time.Now().Before(deadline) {
+	// A wait of real time, not a time of day: a timer, not the clock.
+	deadline := time.After(completionWait)
+	for {
 		job, err := e.q.get(ctx, jobID)
 		if err != nil || job.State != rivertype.JobStateRunning {
 			return
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-deadline:
 			return
 		case <-time.After(10 * time.Millisecond):
 		}

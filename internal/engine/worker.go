@@ -60,7 +60,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	holder := strconv.FormatInt(job.ID, 10)
 	if e.cfg.PerConnection > 0 {
 		key := d.Spec.Connection.Name
-		ok, err := e.fleet.AcquireLease(ctx, key, e.cfg.PerConnection, holder, e.self.ID, time.Now().Add(-e.cfg.DeadAfter))
+		ok, err := e.store.AcquireLease(ctx, key, e.cfg.PerConnection, holder, e.self.ID, e.now())
 		if err != nil {
 			return err
 		}
@@ -70,20 +70,20 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 			return river.JobSnooze(wait)
 		}
 		defer func() {
-			if err := e.fleet.ReleaseLease(context.WithoutCancel(ctx), key, holder); err != nil {
+			if err := e.store.ReleaseLease(context.WithoutCancel(ctx), key, holder); err != nil {
 				log.Warn("release connection slot", "connection", key, "err", err)
 			}
 		}()
 	}
 
 	if run.Status == state.StatusQueued {
-		if err := e.fleet.MarkRunning(ctx, run, e.self.ID); err != nil {
+		if err := e.store.MarkRunning(ctx, run, e.self.ID); err != nil {
 			if errors.Is(err, state.ErrNotQueued) {
 				return river.JobCancel(err)
 			}
 			return err
 		}
-	} else if err := e.fleet.StartJobRun(ctx, run, job.ID, e.self.ID); err != nil {
+	} else if err := e.store.StartJobRun(ctx, run, job.ID, e.self.ID); err != nil {
 		return err
 	}
 

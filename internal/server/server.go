@@ -41,10 +41,8 @@ type Config struct {
 	// Metrics is what /metrics serves; nil = no /metrics.
 	Metrics prometheus.Gatherer
 	// River is River's job UI, mounted under /river/ for admins; nil = none.
-	River http.Handler
-	// DeadAfter decides which wharf processes count as alive.
-	DeadAfter time.Duration
-	Logger    *slog.Logger
+	River  http.Handler
+	Logger *slog.Logger
 	// Now is the clock (tests); nil = time.Now.
 	Now func() time.Time
 }
@@ -79,9 +77,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.DeadAfter == 0 {
-		cfg.DeadAfter = state.DefaultDeadAfter
 	}
 	if cfg.AdminToken != "" && cfg.AdminToken == cfg.ReadToken {
 		return nil, errors.New("--http-token and --http-read-token are the same secret: the read role would be admin")

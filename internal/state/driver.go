@@ -133,8 +133,9 @@ type Queries struct {
 	SelectRuns, ListRunsOrder string
 	// RunJob (id) returns job_id, worker_id.
 	RunJob string
-	// OrphanRuns (before) returns id, workflow, worker_id, job_id (0 =
-	// none), started_at.
+	// OrphanRuns (now) returns id, workflow, worker_id, job_id (0 =
+	// none), started_at of running runs on workers not alive at now
+	// (unknown, or stopped_at set, or dead_at < now: Worker.Alive).
 	OrphanRuns string
 
 	// RunExists (id) returns a row when the run exists; Files (run_id)
@@ -181,15 +182,16 @@ type Queries struct {
 	// DeployedVersion () returns count, count enabled, max(updated_at).
 	DeployedVersion string
 
-	// Heartbeat (id, host, pid, role, started_at, heartbeat_at) inserts or
-	// refreshes a worker (clearing stopped_at); WorkerStopped (stopped_at,
-	// id); Workers () returns id, host, pid, role, started_at,
-	// heartbeat_at, stopped_at, newest heartbeat first; ForgetWorkers
+	// Heartbeat (id, host, pid, role, started_at, heartbeat_at, dead_at)
+	// inserts or refreshes a worker (clearing stopped_at); WorkerStopped
+	// (stopped_at, id); Workers () returns id, host, pid, role,
+	// started_at, heartbeat_at, stopped_at, dead_at, newest heartbeat
+	// first; ForgetWorkers
 	// (before) deletes workers gone since before that hold no running run.
 	Heartbeat, WorkerStopped, Workers, ForgetWorkers string
 
-	// FreeDeadLeases (lease_key, before) frees slots of workers gone since
-	// before; CountLeases (holder, lease_key) returns held, total;
+	// FreeDeadLeases (lease_key, now) frees slots of workers not alive at
+	// now (as OrphanRuns); CountLeases (holder, lease_key) returns held, total;
 	// InsertLease (lease_key, slot, holder, worker_id, acquired_at) takes a
 	// free slot or changes nothing; ReleaseLease (lease_key, holder).
 	FreeDeadLeases, CountLeases, InsertLease, ReleaseLease string

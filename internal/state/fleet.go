@@ -11,8 +11,9 @@ import (
 // shared by every process on the same state database. Both backends
 // implement it; package statetest's RunFleet checks them.
 type Fleet interface {
-	// Heartbeat records that w is alive now (inserting it the first time).
-	// w.HeartbeatAt is set to now; a zero w.StartedAt becomes now.
+	// Heartbeat records that w is alive now (inserting it the first time),
+	// and until when (now + w.DeadAfter). w.HeartbeatAt is set to now; a
+	// zero w.StartedAt becomes now, a zero w.DeadAfter DefaultDeadAfter.
 	Heartbeat(ctx context.Context, w *Worker) error
 	// WorkerStopped records a clean exit of worker id.
 	WorkerStopped(ctx context.Context, id string) error
@@ -34,15 +35,16 @@ type Fleet interface {
 	RunJob(ctx context.Context, runID string) (jobID int64, workerID string, err error)
 	// JobRuns lists the runs of River job jobID, newest first.
 	JobRuns(ctx context.Context, jobID int64) ([]Run, error)
-	// OrphanRuns lists runs marked running on a worker that stopped, that
-	// is unknown, or whose last heartbeat is before before; oldest first.
-	OrphanRuns(ctx context.Context, before time.Time) ([]OrphanRun, error)
+	// OrphanRuns lists runs marked running on a worker that is not alive
+	// at now (Worker.Alive: stopped, unknown, or past its own dead-after);
+	// oldest first.
+	OrphanRuns(ctx context.Context, now time.Time) ([]OrphanRun, error)
 
 	// AcquireLease takes one of limit slots of key (a connection name) for
 	// holder (a River job) on workerID, and reports whether it got one.
-	// Slots held on workers stopped or silent since before are freed first.
-	// A holder that already has a slot of key keeps it (true).
-	AcquireLease(ctx context.Context, key string, limit int, holder, workerID string, before time.Time) (bool, error)
+	// Slots held on workers not alive at now (Worker.Alive) are freed
+	// first. A holder that already has a slot of key keeps it (true).
+	AcquireLease(ctx context.Context, key string, limit int, holder, workerID string, now time.Time) (bool, error)
 	// ReleaseLease frees the slot holder holds of key, if any.
 	ReleaseLease(ctx context.Context, key, holder string) error
 

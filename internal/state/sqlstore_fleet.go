@@ -13,7 +13,7 @@ func (s *SQLStore) Heartbeat(ctx context.Context, w *Worker) error {
 		return err
 	}
 	if _, err := s.d.Executor().Exec(ctx, s.q.Heartbeat, c.ID, c.Host, c.PID, c.Role,
-		s.d.Time(c.StartedAt), s.d.Time(c.HeartbeatAt)); err != nil {
+		s.d.Time(c.StartedAt), s.d.Time(c.HeartbeatAt), s.d.Time(c.DeadAt())); err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", c.ID, err)
 	}
 	*w = c
@@ -33,7 +33,9 @@ func (s *SQLStore) Workers(ctx context.Context) ([]Worker, error) {
 	var out []Worker
 	err := queryEach(ctx, s.d.Executor(), func(rows Rows) error {
 		var w Worker
-		err := rows.Scan(&w.ID, &w.Host, &w.PID, &w.Role, TimeDest(&w.StartedAt), TimeDest(&w.HeartbeatAt), TimeDest(&w.StoppedAt))
+		var deadAt time.Time
+		err := rows.Scan(&w.ID, &w.Host, &w.PID, &w.Role, TimeDest(&w.StartedAt), TimeDest(&w.HeartbeatAt), TimeDest(&w.StoppedAt), TimeDest(&deadAt))
+		w.DeadAfter = deadAt.Sub(w.HeartbeatAt)
 		out = append(out, w)
 		return err
 	}, s.q.Workers)
@@ -87,15 +89,15 @@ func (s *SQLStore) JobRuns(ctx context.Context, jobID int64) ([]Run, error) {
 	return runs, nil
 }
 
-// OrphanRuns lists running runs whose worker is gone.
-func (s *SQLStore) OrphanRuns(ctx context.Context, before time.Time) ([]OrphanRun, error) {
+// OrphanRuns lists running runs whose worker is not alive at now.
+func (s *SQLStore) OrphanRuns(ctx context.Context, now time.Time) ([]OrphanRun, error) {
 	var out []OrphanRun
 	err := queryEach(ctx, s.d.Executor(), func(rows Rows) error {
 		var o OrphanRun
 		err := rows.Scan(&o.RunID, &o.Workflow, &o.WorkerID, &o.JobID, TimeDest(&o.StartedAt))
 		out = append(out, o)
 		return err
-	}, s.q.OrphanRuns, s.d.Time(Time(before)))
+	}, s.q.OrphanRuns, s.d.Time(Time(now)))
 	if err != nil {
 		return nil, fmt.Errorf("list orphan runs: %w", err)
 	}
@@ -104,13 +106,13 @@ func (s *SQLStore) OrphanRuns(ctx context.Context, before time.Time) ([]OrphanRu
 
 // AcquireLease takes one of limit slots of key for holder. The slot primary
 // key keeps concurrent acquirers on other machines within limit.
-func (s *SQLStore) AcquireLease(ctx context.Context, key string, limit int, holder, workerID string, before time.Time) (bool, error) {
+func (s *SQLStore) AcquireLease(ctx context.Context, key string, limit int, holder, workerID string, now time.Time) (bool, error) {
 	if limit < 1 {
 		return false, fmt.Errorf("acquire lease %s for %s: limit %d must be at least 1", key, holder, limit)
 	}
 	got := false
 	err := s.inTx(ctx, func(tx Tx) error {
-		if _, err := tx.Exec(ctx, s.q.FreeDeadLeases, key, s.d.Time(Time(before))); err != nil {
+		if _, err := tx.Exec(ctx, s.q.FreeDeadLeases, key, s.d.Time(Time(now))); err != nil {
 			return err
 		}
 		var held, total int

@@ -76,6 +76,10 @@ type Store interface {
 	// fire times (zero = none); the error wraps ErrNotFound when it is not
 	// deployed.
 	SetFireTimes(ctx context.Context, name string, last, next time.Time) error
+	// Now is the store's clock (state.WithClock; default time.Now), in UTC
+	// at the precision the store keeps: the one source of the current time
+	// for the store, the engine and the landing blueprint.
+	Now() time.Time
 	// Close releases the store's connections.
 	Close() error
 

@@ -12,17 +12,33 @@ import (
 	"github.com/google/uuid"
 )
 
-// Worker is one wharf serve or wharf worker process, as its heartbeat row in
-// the state store shows it. A process whose HeartbeatAt is older than the
-// engine's dead-after window, or that has a StoppedAt, runs nothing any more.
+// Worker is one wharf serve, worker or run process, as its heartbeat row in
+// the state store shows it. Whether it is alive is decided by Alive alone.
 type Worker struct {
 	ID   string // unique per process; also its River client ID
 	Host string
 	PID  int
-	Role string // serve | worker
+	Role string // serve | worker | run
 	// StartedAt, HeartbeatAt and StoppedAt are UTC microseconds; StoppedAt
 	// is zero while the process runs.
 	StartedAt, HeartbeatAt, StoppedAt time.Time
+	// DeadAfter is how long the process is trusted after each heartbeat:
+	// its own --dead-after, recorded with every heartbeat (as the time
+	// HeartbeatAt+DeadAfter), so that every reader judges it by its own
+	// setting. 0 when heartbeating means DefaultDeadAfter.
+	DeadAfter time.Duration
+}
+
+// DeadAt is when the process counts as dead unless it beats again.
+func (w Worker) DeadAt() time.Time { return w.HeartbeatAt.Add(w.DeadAfter) }
+
+// Alive is the one liveness rule: a process is alive while it has not
+// stopped, its last heartbeat is within its own DeadAfter at now, and it
+// is not known to be gone from this host (GoneHere). The stores apply the
+// recorded part of the same rule in SQL (stopped_at IS NULL AND dead_at >=
+// now) for OrphanRuns and AcquireLease; statetest checks that they agree.
+func (w Worker) Alive(now time.Time) bool {
+	return w.StoppedAt.IsZero() && !now.After(w.DeadAt()) && !w.GoneHere()
 }
 
 // Heartbeat defaults shared by every wharf process (serve, worker, run):
@@ -55,8 +71,8 @@ func (w Worker) GoneHere() bool {
 	return errors.Is(syscall.Kill(w.PID, 0), syscall.ESRCH)
 }
 
-// OrphanRun is a run still marked running whose worker is gone: stopped, or
-// silent for longer than the dead-after window.
+// OrphanRun is a run still marked running whose worker is not alive
+// (Worker.Alive): stopped, unknown, or silent past its own dead-after.
 type OrphanRun struct {
 	RunID, Workflow, WorkerID string
 	JobID                     int64     // the River job; 0 = none recorded
@@ -104,6 +120,13 @@ func (w *Worker) Check(now time.Time) error {
 	}
 	w.StartedAt = Time(w.StartedAt)
 	w.HeartbeatAt = Time(now)
+	if w.DeadAfter < 0 {
+		return fmt.Errorf("heartbeat of worker %s: negative dead-after %s", w.ID, w.DeadAfter)
+	}
+	if w.DeadAfter == 0 {
+		w.DeadAfter = DefaultDeadAfter
+	}
+	w.DeadAfter = w.DeadAfter.Truncate(time.Microsecond)
 	return nil
 }
 

@@ -350,10 +350,9 @@ func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRun
 	return nil
 }
 
-// Workers lists the wharf processes sharing st, newest heartbeat first; a
-// process is alive when it has not stopped and its heartbeat is younger
-// than deadAfter.
-func Workers(ctx context.Context, st state.Store, now time.Time, deadAfter time.Duration) ([]Worker, error) {
+// Workers lists the wharf processes sharing st, newest heartbeat first,
+// each alive or not at now by state.Worker.Alive (its own dead-after).
+func Workers(ctx context.Context, st state.Store, now time.Time) ([]Worker, error) {
 	ws, err := st.Workers(ctx)
 	if err != nil {
 		return nil, err
@@ -362,7 +361,7 @@ func Workers(ctx context.Context, st state.Store, now time.Time, deadAfter time.
 	for _, w := range ws {
 		out = append(out, Worker{ID: w.ID, Host: w.Host, PID: w.PID, Role: w.Role,
 			StartedAt: Time(w.StartedAt), HeartbeatAt: Time(w.HeartbeatAt),
-			Alive: w.StoppedAt.IsZero() && now.Sub(w.HeartbeatAt) < deadAfter})
+			Alive: w.Alive(now)})
 	}
 	return out, nil
 }

@@ -37,7 +37,7 @@ var queries = state.Queries{
 	OrphanRuns: `SELECT r.id, r.workflow, r.worker_id, coalesce(r.job_id, 0), r.started_at
 		FROM wharf_runs r LEFT JOIN wharf_workers w ON w.id = r.worker_id
 		WHERE r.status = 'running' AND r.worker_id IS NOT NULL
-		  AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.heartbeat_at < $1)
+		  AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.dead_at < $1)
 		ORDER BY r.started_at, r.id`,
 
 	RunExists: `SELECT 1 FROM wharf_runs WHERE id = $1`,
@@ -78,18 +78,18 @@ var queries = state.Queries{
 		WHERE name = $3 AND next_fire_at IS NOT DISTINCT FROM $4`,
 	DeployedVersion: `SELECT count(*), count(*) FILTER (WHERE enabled), max(updated_at) FROM wharf_workflows`,
 
-	Heartbeat: `INSERT INTO wharf_workers (id, host, pid, role, started_at, heartbeat_at, stopped_at)
-		VALUES ($1, $2, $3, $4, $5, $6, NULL)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+	Heartbeat: `INSERT INTO wharf_workers (id, host, pid, role, started_at, heartbeat_at, dead_at, stopped_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, dead_at = excluded.dead_at, stopped_at = NULL`,
 	WorkerStopped: `UPDATE wharf_workers SET stopped_at = $1 WHERE id = $2`,
-	Workers: `SELECT id, host, pid, role, started_at, heartbeat_at, stopped_at
+	Workers: `SELECT id, host, pid, role, started_at, heartbeat_at, stopped_at, dead_at
 		FROM wharf_workers ORDER BY heartbeat_at DESC, id`,
 	ForgetWorkers: `DELETE FROM wharf_workers w
 		WHERE w.heartbeat_at < $1
 		  AND NOT EXISTS (SELECT 1 FROM wharf_runs r WHERE r.worker_id = w.id AND r.status = 'running')`,
 
 	FreeDeadLeases: `DELETE FROM wharf_leases l WHERE l.lease_key = $1 AND NOT EXISTS (
-		SELECT 1 FROM wharf_workers w WHERE w.id = l.worker_id AND w.stopped_at IS NULL AND w.heartbeat_at >= $2)`,
+		SELECT 1 FROM wharf_workers w WHERE w.id = l.worker_id AND w.stopped_at IS NULL AND w.dead_at >= $2)`,
 	CountLeases: `SELECT count(*) FILTER (WHERE holder = $1), count(*) FROM wharf_leases WHERE lease_key = $2`,
 	InsertLease: `INSERT INTO wharf_leases (lease_key, slot, holder, worker_id, acquired_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,

@@ -35,7 +35,7 @@ var queries = state.Queries{
 	OrphanRuns: `SELECT r.id, r.workflow, r.worker_id, coalesce(r.job_id, 0), r.started_at
 		FROM wharf_runs r LEFT JOIN wharf_workers w ON w.id = r.worker_id
 		WHERE r.status = 'running' AND r.worker_id IS NOT NULL
-		  AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.heartbeat_at < ?)
+		  AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.dead_at < ?)
 		ORDER BY r.started_at, r.id`,
 
 	RunExists: `SELECT 1 FROM wharf_runs WHERE id = ?`,
@@ -74,18 +74,18 @@ var queries = state.Queries{
 	ClaimFire:       `UPDATE wharf_workflows SET last_fire_at = ?, next_fire_at = ? WHERE name = ? AND next_fire_at IS ?`,
 	DeployedVersion: `SELECT count(*), coalesce(sum(enabled), 0), max(updated_at) FROM wharf_workflows`,
 
-	Heartbeat: `INSERT INTO wharf_workers (id, host, pid, role, started_at, heartbeat_at, stopped_at)
-		VALUES (?, ?, ?, ?, ?, ?, NULL)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+	Heartbeat: `INSERT INTO wharf_workers (id, host, pid, role, started_at, heartbeat_at, dead_at, stopped_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, dead_at = excluded.dead_at, stopped_at = NULL`,
 	WorkerStopped: `UPDATE wharf_workers SET stopped_at = ? WHERE id = ?`,
-	Workers: `SELECT id, host, pid, role, started_at, heartbeat_at, stopped_at
+	Workers: `SELECT id, host, pid, role, started_at, heartbeat_at, stopped_at, dead_at
 		FROM wharf_workers ORDER BY heartbeat_at DESC, id`,
 	ForgetWorkers: `DELETE FROM wharf_workers
 		WHERE heartbeat_at < ?1
 		  AND NOT EXISTS (SELECT 1 FROM wharf_runs r WHERE r.worker_id = wharf_workers.id AND r.status = 'running')`,
 
 	FreeDeadLeases: `DELETE FROM wharf_leases WHERE lease_key = ?1 AND (
-		worker_id NOT IN (SELECT id FROM wharf_workers WHERE stopped_at IS NULL AND heartbeat_at >= ?2))`,
+		worker_id NOT IN (SELECT id FROM wharf_workers WHERE stopped_at IS NULL AND dead_at >= ?2))`,
 	CountLeases: `SELECT count(*) FILTER (WHERE holder = ?), count(*) FROM wharf_leases WHERE lease_key = ?`,
 	InsertLease: `INSERT INTO wharf_leases (lease_key, slot, holder, worker_id, acquired_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

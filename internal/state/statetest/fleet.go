@@ -142,9 +142,11 @@ func testQueueMarkRunning(t *testing.T, b Backend) {
 func testJobRunsAndOrphans(t *testing.T, b Backend) {
 	s, f := freshFleet(t, b)
 	ctx := t.Context()
-	alive := state.Worker{ID: "alive", Host: "h", PID: 1, Role: "serve"}
+	// Each worker is judged by its own dead-after: at cut, alive (trusted
+	// for an hour) still is, silent (the default 45s) is not.
+	alive := state.Worker{ID: "alive", Host: "h", PID: 1, Role: "serve", DeadAfter: time.Hour}
 	silent := state.Worker{ID: "silent", Host: "h", PID: 2, Role: "worker"}
-	stopped := state.Worker{ID: "stopped", Host: "h", PID: 3, Role: "worker"}
+	stopped := state.Worker{ID: "stopped", Host: "h", PID: 3, Role: "worker", DeadAfter: time.Hour}
 	for _, w := range []*state.Worker{&alive, &silent, &stopped} {
 		if err := f.Heartbeat(ctx, w); err != nil {
 			t.Fatal(err)
@@ -153,11 +155,7 @@ func testJobRunsAndOrphans(t *testing.T, b Backend) {
 	if err := f.WorkerStopped(ctx, stopped.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
-	cut := time.Now()
-	if err := f.Heartbeat(ctx, &alive); err != nil { // alive beats after the cut
-		t.Fatal(err)
-	}
+	cut := time.Now().Add(time.Minute)
 	runs := map[string]*state.Run{}
 	for i, w := range []string{"alive", "silent", "stopped", "unknown"} {
 		r := &state.Run{ID: newID(), Workflow: "wf" + w, Trigger: state.TriggerRetry}
@@ -189,6 +187,19 @@ func testJobRunsAndOrphans(t *testing.T, b Backend) {
 	if fmt.Sprint(got) != "[silent/101 stopped/102 unknown/103]" {
 		t.Fatalf("OrphanRuns = %v, want the runs of the silent, stopped and unknown workers", got)
 	}
+	// The store's rule is Worker.Alive's.
+	ws, err := f.Workers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if want := w.ID == "alive"; w.Alive(cut) != want {
+			t.Errorf("worker %s (dead-after %s): Alive(cut) = %v, want %v as OrphanRuns says", w.ID, w.DeadAfter, !want, want)
+		}
+		if want := map[string]time.Duration{"alive": time.Hour, "silent": state.DefaultDeadAfter, "stopped": time.Hour}[w.ID]; w.DeadAfter != want {
+			t.Errorf("worker %s: DeadAfter read back %s, want %s", w.ID, w.DeadAfter, want)
+		}
+	}
 	// Ended runs are no orphans.
 	r := runs["silent"]
 	r.Status = state.StatusFailed
@@ -207,17 +218,19 @@ func testJobRunsAndOrphans(t *testing.T, b Backend) {
 func testLeases(t *testing.T, b Backend) {
 	_, f := freshFleet(t, b)
 	ctx := t.Context()
-	w := state.Worker{ID: "w", Host: "h", PID: 1, Role: "serve"}
+	// dead is trusted for the default 45s after its heartbeat, w for an
+	// hour: at now+1m, dead is dead and w alive.
+	w := state.Worker{ID: "w", Host: "h", PID: 1, Role: "serve", DeadAfter: time.Hour}
 	dead := state.Worker{ID: "dead", Host: "h", PID: 2, Role: "serve"}
 	for _, x := range []*state.Worker{&dead, &w} {
 		if err := f.Heartbeat(ctx, x); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := time.Now().Add(-time.Minute)
+	now := time.Now()
 	acquire := func(key, holder, worker string, want bool) {
 		t.Helper()
-		got, err := f.AcquireLease(ctx, key, 2, holder, worker, before)
+		got, err := f.AcquireLease(ctx, key, 2, holder, worker, now)
 		if err != nil || got != want {
 			t.Fatalf("AcquireLease(%s, %s) = %v, %v; want %v", key, holder, got, err, want)
 		}
@@ -238,13 +251,9 @@ func testLeases(t *testing.T, b Backend) {
 	}
 	acquire("db", "5", "dead", true)
 	acquire("db", "6", "w", false)
-	time.Sleep(20 * time.Millisecond)
-	before = time.Now()
-	if err := f.Heartbeat(ctx, &w); err != nil {
-		t.Fatal(err)
-	}
+	now = now.Add(time.Minute)
 	acquire("db", "6", "w", true)
-	if _, err := f.AcquireLease(ctx, "db", 0, "7", "w", before); err == nil {
+	if _, err := f.AcquireLease(ctx, "db", 0, "7", "w", now); err == nil {
 		t.Fatal("AcquireLease accepted limit 0")
 	}
 }
@@ -269,7 +278,7 @@ func testLeasesConcurrent(t *testing.T, b Backend) {
 			if i%2 == 1 {
 				st = open(t, b, url) // another process's store
 			}
-			ok, err := st.AcquireLease(t.Context(), "db", limit, fmt.Sprint(i), "w", time.Now().Add(-time.Minute))
+			ok, err := st.AcquireLease(t.Context(), "db", limit, fmt.Sprint(i), "w", time.Now())
 			if err != nil {
 				errs <- err
 				return

@@ -26,7 +26,7 @@ import (
 //	postgres://..., postgresql://...  PostgreSQL; tables in the current schema
 //
 // Errors name the URL with any password redacted.
-func Open(ctx context.Context, url string) (state.Store, error) {
+func Open(ctx context.Context, url string, opts ...state.Option) (state.Store, error) {
 	switch {
 	case url == "":
 		return nil, fmt.Errorf("open state: empty URL (want sqlite:PATH or postgres://...)")
@@ -35,13 +35,13 @@ func Open(ctx context.Context, url string) (state.Store, error) {
 		if path == "" {
 			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, state.DefaultURL)
 		}
-		s, err := statesqlite.Open(ctx, path)
+		s, err := statesqlite.Open(ctx, path, opts...)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s, err := statepg.Open(ctx, url)
+		s, err := statepg.Open(ctx, url, opts...)
 		if err != nil {
 			return nil, err
 		}
