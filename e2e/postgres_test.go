@@ -114,7 +114,7 @@ func TestGlueCatalogAgainstPostgresEveryType(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := mustWharf(t, dir, nil, "validate", "-c", catPath)
+	r := mustWharf(t, dir, nil, "validate", "-c", catPath, "--secrets", "file:"+filepath.Join(dir, "secrets"))
 	if !strings.Contains(r.stdout, "valid glue catalog: 2 workflow(s)") || !strings.Contains(r.stderr, "GlueExecutionRole") {
 		t.Errorf("validate output:\n%s", r)
 	}

@@ -27,6 +27,9 @@ type Catalog struct {
 	// Notices are non-fatal remarks for the user, e.g. Glue fields accepted
 	// but not needed by wharf ("GlueExecutionRole is not needed by wharf").
 	Notices []string
+	// Warnings are values that load but cannot work as meant, each at its
+	// place in the file: a schedule that never fires.
+	Warnings Errors
 }
 
 // Workflow returns the named workflow or nil.

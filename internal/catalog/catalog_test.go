@@ -121,7 +121,10 @@ testdata/secrets.bad.yaml:7:13: connections.inline_dsn.secret: looks like an inl
 testdata/secrets.bad.yaml:10:13: connections.pasted_password.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -
 testdata/secrets.bad.yaml:13:13: connections.bad_env.secret: env:"HR-DB-URL": not an environment variable name (want letters, digits and _, not starting with a digit)
 testdata/secrets.bad.yaml:16:13: connections.empty.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog
-testdata/secrets.bad.yaml:19:10: lakes.raw.url: URL s3://AKIAEXAMPLE:xxxxx@bucket/raw carries a password: credentials never go in the catalog (use the cloud's own credentials)`,
+testdata/secrets.bad.yaml:19:10: lakes.raw.url: URL s3://AKIAEXAMPLE:xxxxx@bucket/raw carries a password: credentials never go in the catalog (use the cloud's own credentials)
+testdata/secrets.bad.yaml:21:10: lakes.keyid.url: URL carries a user name before @ (value not shown): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
+testdata/secrets.bad.yaml:23:10: lakes.query.url: URL s3://bucket/raw?access_key_id=xxxxx&region=eu-west-1&secret_access_key=xxxxx carries credentials in its query (access_key_id, secret_access_key): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
+testdata/secrets.bad.yaml:25:10: lakes.sas.url: URL azblob://container?sig=xxxxx&sv=2024-01-01 carries credentials in its query (sig): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials`,
 	"syntax.bad.json":   `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
 	"syntax.bad.yaml":   `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
 	"two_docs.bad.yaml": `testdata/two_docs.bad.yaml:3:1: more than one YAML document (---): a catalog is one document`,

@@ -190,3 +190,19 @@ func TestNextFire(t *testing.T) {
 		}
 	}
 }
+
+// TestNeverFiresWarns: a schedule no future date matches loads (the
+// workflow can still be triggered) with a warning at its place.
+func TestNeverFiresWarns(t *testing.T) {
+	const path = "testdata/never_fires.warn.yaml"
+	cat, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `testdata/never_fires.warn.yaml:6:39: workflows[0].schedule: cron(0 0 30 2 ? *) never fires: no date after today matches it, so the workflow runs only when triggered
+testdata/never_fires.warn.yaml:7:38: workflows[1].schedule: 0 12 * * ? 2020-2023 never fires: no date after today matches it, so the workflow runs only when triggered
+testdata/never_fires.warn.yaml:8:39: workflows[2].schedule: 0 0 31 4 * never fires: no date after today matches it, so the workflow runs only when triggered`
+	if got := cat.Warnings.Error(); got != want {
+		t.Errorf("warnings\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}

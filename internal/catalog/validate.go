@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // catalog. Every problem is added to errs; the catalog is complete only
 // when errs stays empty.
 func (doc *document) validate(errs *errorList) *Catalog {
-	v := &validator{doc: doc, errs: errs}
+	v := &validator{doc: doc, errs: errs, now: time.Now()}
 	cat := &Catalog{
 		Path:        doc.file,
 		Format:      doc.format,
@@ -90,6 +91,9 @@ func (doc *document) validate(errs *errorList) *Catalog {
 			}
 		}
 	}
+	if w := v.warns.result(); w != nil {
+		cat.Warnings = w.(Errors)
+	}
 	return cat
 }
 
@@ -97,7 +101,9 @@ func (doc *document) validate(errs *errorList) *Catalog {
 type validator struct {
 	doc                    *document
 	errs                   *errorList
+	warns                  errorList
 	noConnections, noLakes bool
+	now                    time.Time // for schedules that never fire again
 }
 
 func (v *validator) errorf(f field, format string, args ...any) {
@@ -225,6 +231,21 @@ func (v *validator) lakeURL(f field) {
 	}
 	if _, hasPw := u.User.Password(); hasPw {
 		v.errorf(f, "URL %s carries a password: credentials never go in the catalog (use the cloud's own credentials)", secret.RedactURL(f.Value))
+		return
+	}
+	if u.User != nil {
+		v.errorf(f, "URL carries a user name before @ (value not shown): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials")
+		return
+	}
+	var keys []string
+	for k := range u.Query() {
+		if secret.IsSecretParam(k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		v.errorf(f, "URL %s carries credentials in its query (%s): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials", secret.RedactURL(f.Value), strings.Join(keys, ", "))
 		return
 	}
 	if u.Scheme == "" {
@@ -370,6 +391,9 @@ func (v *validator) schedule(f field, tz string, tzOK, awsOnly bool) Schedule {
 	}
 	if tzOK {
 		s.TimeZone = tz
+	}
+	if s.Kind == Cron && s.Next(v.now).IsZero() {
+		v.warns.add(f.Pos, f.Path, "%s never fires: no date after today matches it, so the workflow runs only when triggered", s.Expr)
 	}
 	return s
 }

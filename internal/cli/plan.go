@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -87,7 +88,7 @@ func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalo
 	for _, n := range e.Notes {
 		a.note("%s", n)
 	}
-	if err := l.checkColumns(ctx, e.Workflows); err != nil {
+	if err := l.checkColumns(ctx, e.Workflows, nil); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -95,8 +96,10 @@ func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalo
 
 // checkColumns checks the column names of every workflow's column choices
 // against its table in the source, so that a misspelt column fails the plan
-// rather than the first run. Every problem is reported at once.
-func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Resolved) error {
+// (or validate) rather than the first run. Every problem is reported at
+// once. A source that cannot be opened is an error, or, when unreachable is
+// set, is passed to it and its workflows are not checked.
+func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Resolved, unreachable func(conn string, err error)) error {
 	var errs []error
 	for _, r := range workflows {
 		ch := blueprint.Choices(&r.Workflow)
@@ -110,6 +113,10 @@ func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Res
 			continue
 		}
 		src, err := l.source(ctx, &r.Connection)
+		if err != nil && unreachable != nil {
+			unreachable(r.Connection.Name, err)
+			continue
+		}
 		if err != nil {
 			fail(err)
 			continue
@@ -153,11 +160,15 @@ func printPlan(w io.Writer, p *deploy.Plan, withUnchanged bool) {
 }
 
 // sourceLister lists tables for table patterns, opening each connection's
-// source once.
+// source once (a source that failed to open is not tried again).
 type sourceLister struct {
 	secrets string
-	mu      sync.Mutex
-	open    map[string]source.Source
+	// openTimeout bounds opening a source (0: the source's own connect
+	// timeout).
+	openTimeout time.Duration
+	mu          sync.Mutex
+	open        map[string]source.Source
+	failed      map[string]error
 }
 
 func (l *sourceLister) source(ctx context.Context, conn *catalog.Connection) (source.Source, error) {
@@ -166,9 +177,26 @@ func (l *sourceLister) source(ctx context.Context, conn *catalog.Connection) (so
 	if src, ok := l.open[conn.Name]; ok {
 		return src, nil
 	}
-	src, err := blueprint.OpenSource(ctx, conn, l.secrets)
+	if err, ok := l.failed[conn.Name]; ok {
+		return nil, err
+	}
+	openCtx := ctx
+	if l.openTimeout > 0 {
+		var cancel context.CancelFunc
+		openCtx, cancel = context.WithTimeoutCause(ctx, l.openTimeout, fmt.Errorf("no answer within %s", l.openTimeout))
+		defer cancel()
+	}
+	src, err := blueprint.OpenSource(openCtx, conn, l.secrets)
 	if err != nil {
-		return nil, fmt.Errorf("connection %s: %w", conn.Name, err)
+		if cause := context.Cause(openCtx); cause != nil && ctx.Err() == nil {
+			err = cause
+		}
+		err = fmt.Errorf("connection %s: %w", conn.Name, err)
+		if l.failed == nil {
+			l.failed = map[string]error{}
+		}
+		l.failed[conn.Name] = err
+		return nil, err
 	}
 	if l.open == nil {
 		l.open = map[string]source.Source{}

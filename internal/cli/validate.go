@@ -1,20 +1,37 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/secret"
 )
 
+// sourceCheckTimeout bounds how long validate waits for one source.
+const sourceCheckTimeout = 10 * time.Second
+
 func (a *app) validateCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate [-c FILE]",
+	var offline bool
+	cmd := &cobra.Command{
+		Use:   "validate [-c FILE] [--offline]",
 		Short: "Check a catalog and print every error at once",
 		Long: `validate reads a catalog (wharf's YAML/JSON or a Glue workflow catalog), applies
-defaults and prints every error, each naming the file, line, column and field.`,
+defaults and prints every error, each naming the file, line, column and field. It also refuses
+what a run on this machine would refuse: a secret name with no secrets provider (--secrets or
+WHARF_SECRETS), an s3:// lake with no region (?region= or the AWS configuration). Schedules that
+never fire are warnings.
+
+Then it checks the column names of columns, exclude_columns, cast and mask against each
+workflow's table in its source, as plan does. A source it cannot reach (within 10 s) is a note
+("source X not checked: ..."), not an error; --offline connects to nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat, err := a.loadCatalog()
@@ -22,6 +39,17 @@ defaults and prints every error, each naming the file, line, column and field.`,
 				return err
 			}
 			a.catalogNotes(cat)
+			ctx := cmd.Context()
+			problems, badConns := a.checkHere(ctx, cat)
+			if !offline {
+				problems = append(problems, a.checkSources(ctx, cat, badConns)...)
+			}
+			if len(problems) > 0 {
+				for _, p := range problems {
+					fmt.Fprintln(a.stderr, p)
+				}
+				return failed(fmt.Errorf("%s: %d error(s)", cat.Path, len(problems)))
+			}
 			patterns := ""
 			if len(cat.Patterns) > 0 {
 				patterns = fmt.Sprintf(" and %d table pattern(s) (expanded by plan and deploy)", len(cat.Patterns))
@@ -31,6 +59,93 @@ defaults and prints every error, each naming the file, line, column and field.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&offline, "offline", false, "connect to no source: check the file and this machine's settings only")
+	return cmd
+}
+
+// checkHere finds what a run on this machine would refuse before reaching
+// any server: secret references that cannot be looked up here (a name with
+// no secrets provider) and lakes that cannot be opened here (an s3:// lake
+// with no region). It returns one message per problem and the connections
+// whose secret cannot be looked up.
+func (a *app) checkHere(ctx context.Context, cat *catalog.Catalog) (problems []string, badConns map[string]bool) {
+	badConns = map[string]bool{}
+	for _, name := range sortedNames(cat.Connections) {
+		c := cat.Connections[name]
+		if err := secret.Check(ctx, c.Secret, a.secrets); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: connection %s: %v", cat.Path, name, err))
+			badConns[name] = true
+		}
+	}
+	for _, name := range sortedNames(cat.Lakes) {
+		l := cat.Lakes[name]
+		if err := lake.Check(ctx, l.URL); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: lake %s: %v", cat.Path, name, err))
+		}
+		if l.Secret != "" {
+			if err := secret.Check(ctx, l.Secret, a.secrets); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: lake %s: %v", cat.Path, name, err))
+			}
+		}
+	}
+	salts := map[string]bool{}
+	for _, w := range cat.Workflows {
+		if s := w.Choices.MaskSalt; s != "" && !salts[s] {
+			salts[s] = true
+			if err := secret.Check(ctx, s, a.secrets); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: mask_salt of workflow %s: %v", cat.Path, w.Name, err))
+			}
+		}
+	}
+	return problems, badConns
+}
+
+// checkSources checks the column names of the workflows' column choices
+// against their sources, as plan does (checkColumns). A source that cannot
+// be reached is a note, not an error: validate also runs where the
+// databases are not reachable.
+func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns map[string]bool) []string {
+	var workflows []catalog.Resolved
+	for _, w := range cat.Workflows {
+		if r := cat.Resolve(w.Name); r != nil && !badConns[r.Connection.Name] {
+			workflows = append(workflows, *r)
+		}
+	}
+	l := &sourceLister{secrets: a.secrets, openTimeout: sourceCheckTimeout}
+	defer l.close()
+	noted := map[string]bool{}
+	err := l.checkColumns(ctx, workflows, func(conn string, err error) {
+		if !noted[conn] {
+			noted[conn] = true
+			msg := strings.TrimPrefix(err.Error(), "connection "+conn+": ")
+			a.note("source %s not checked: %s", conn, secret.RedactString(msg))
+		}
+	})
+	if err == nil {
+		return nil
+	}
+	var problems []string
+	for _, e := range unjoin(err) {
+		problems = append(problems, fmt.Sprintf("%s: %v", cat.Path, e))
+	}
+	return problems
+}
+
+// unjoin lists the errors errors.Join joined.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // loadCatalog loads the catalog named by -c and turns validation errors
@@ -54,10 +169,13 @@ func (a *app) loadCatalog() (*catalog.Catalog, error) {
 	return cat, nil
 }
 
-// catalogNotes prints the catalog's notices (Glue fields wharf does not
-// need, unused connections and lakes): remarks about the file, for the
-// commands that check it.
+// catalogNotes prints the catalog's warnings (schedules that never fire)
+// and notices (Glue fields wharf does not need, unused connections and
+// lakes): remarks about the file, for the commands that check it.
 func (a *app) catalogNotes(cat *catalog.Catalog) {
+	for _, w := range cat.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+	}
 	for _, n := range cat.Notices {
 		a.note("%s", n)
 	}

@@ -171,9 +171,50 @@ const (
 	s3KMSKeyID           = "kmskeyid"
 )
 
+// Check reports, without reaching the store, what opening the lake at raw
+// would refuse that depends on this machine: an s3:// lake whose region
+// neither the URL (?region=) nor the AWS configuration (AWS_REGION, the
+// shared config's profile) gives, or an s3:// query parameter that is not
+// known. The URL's form is the catalog's to check.
+func Check(ctx context.Context, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "s3") {
+		return nil
+	}
+	if _, err := s3Config(ctx, u, Options{}.withDefaults()); err != nil {
+		return fmt.Errorf("lake URL %s: %w", secret.RedactURL(raw), err)
+	}
+	return nil
+}
+
+// s3Setup is what an S3 client is built from.
+type s3Setup struct {
+	cfg    aws.Config
+	s3opts []func(*s3.Options)
+	bopts  s3blob.Options
+}
+
 // openS3 builds the S3 client the way gocloud.dev's s3blob URL opener does
 // (same query parameters), then sets wharf's credentials and retry policy.
 func openS3(ctx context.Context, u *url.URL, opts Options, st *store) error {
+	setup, err := s3Config(ctx, u, opts)
+	if err != nil {
+		return err
+	}
+	cfg, s3opts, bopts := setup.cfg, setup.s3opts, setup.bopts
+	client := s3.NewFromConfig(cfg, s3opts...)
+	bopts.RequestChecksumCalculation = cfg.RequestChecksumCalculation
+	b, err := s3blob.OpenBucket(ctx, client, u.Host, &bopts)
+	if err != nil {
+		return err
+	}
+	st.bucket, st.s3, st.s3Bucket, st.s3Checksum = b, client, u.Host, cfg.RequestChecksumCalculation
+	return nil
+}
+
+// s3Config reads an s3:// URL's query parameters and the AWS configuration
+// into a client setup, reaching no server.
+func s3Config(ctx context.Context, u *url.URL, opts Options) (*s3Setup, error) {
 	q := u.Query()
 	var s3opts []func(*s3.Options)
 	for _, key := range []string{s3UsePathStyle, s3LegacyUsePathStyle, s3DisableHTTPS, s3Accelerate} {
@@ -184,7 +225,7 @@ func openS3(ctx context.Context, u *url.URL, opts Options, st *store) error {
 		q.Del(key)
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return fmt.Errorf("query parameter %s=%q: want true or false", key, v)
+			return nil, fmt.Errorf("query parameter %s=%q: want true or false", key, v)
 		}
 		switch key {
 		case s3UsePathStyle, s3LegacyUsePathStyle:
@@ -205,7 +246,7 @@ func openS3(ctx context.Context, u *url.URL, opts Options, st *store) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("query parameter %s=%q: want AES256, aws:kms or aws:kms:dsse", s3SSEType, v)
+			return nil, fmt.Errorf("query parameter %s=%q: want AES256, aws:kms or aws:kms:dsse", s3SSEType, v)
 		}
 	}
 	if v := q.Get(s3KMSKeyID); v != "" {
@@ -214,13 +255,13 @@ func openS3(ctx context.Context, u *url.URL, opts Options, st *store) error {
 	}
 	cfg, err := gcaws.V2ConfigFromURLParams(ctx, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if c := opts.Credentials; c != nil {
 		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
 	}
 	if cfg.Region == "" {
-		return fmt.Errorf("no region: add ?region=REGION to the URL or set AWS_REGION")
+		return nil, fmt.Errorf("no region: add ?region=REGION to the URL or set AWS_REGION")
 	}
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -234,14 +275,7 @@ func openS3(ctx context.Context, u *url.URL, opts Options, st *store) error {
 	// S3-compatible stores often send no response checksum; the SDK would
 	// log a line per read about it.
 	s3opts = append(s3opts, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
-	client := s3.NewFromConfig(cfg, s3opts...)
-	bopts.RequestChecksumCalculation = cfg.RequestChecksumCalculation
-	b, err := s3blob.OpenBucket(ctx, client, u.Host, &bopts)
-	if err != nil {
-		return err
-	}
-	st.bucket, st.s3, st.s3Bucket, st.s3Checksum = b, client, u.Host, cfg.RequestChecksumCalculation
-	return nil
+	return &s3Setup{cfg: cfg, s3opts: s3opts, bopts: bopts}, nil
 }
 
 // openGCS opens a gs:// bucket through gocloud.dev's gcsblob: Application

@@ -107,6 +107,16 @@ func lookup(ctx context.Context, r Ref, providerURI string) (content Secret, whe
 		}
 		return Secret(b), "", nil
 	}
+	p, err := providerFor(ctx, r, providerURI)
+	if err != nil {
+		return "", "", err
+	}
+	content, err = p.Lookup(ctx, r.Target)
+	return content, p.String(), err
+}
+
+// providerFor opens the provider that looks a name or aws-sm: reference up.
+func providerFor(ctx context.Context, r Ref, providerURI string) (Provider, error) {
 	if providerURI == "" {
 		providerURI = os.Getenv(EnvProvider)
 	}
@@ -118,12 +128,25 @@ func lookup(ctx context.Context, r Ref, providerURI string) (content Secret, whe
 		}
 	}
 	if providerURI == "" {
-		return "", "", errors.New("a secret name needs a secrets provider: pass --secrets or set " + EnvProvider + " (e.g. file:/etc/wharf/secrets), or write env:VAR or file:PATH")
+		return nil, errors.New("a secret name needs a secrets provider: pass --secrets or set " + EnvProvider + " (e.g. --secrets aws-sm: or file:/etc/wharf/secrets), or write env:VAR or file:PATH")
 	}
-	p, err := OpenProvider(ctx, providerURI)
+	return OpenProvider(ctx, providerURI)
+}
+
+// Check reports, without reading the secret, what would stop ref from being
+// looked up on this machine: a malformed reference, or a secret name with no
+// secrets provider configured (or one that cannot be opened). Whether the
+// variable, file or secret exists is the run's to find out.
+func Check(ctx context.Context, ref string, providerURI string) error {
+	r, err := ParseRef(ref)
 	if err != nil {
-		return "", "", err
+		return &Error{Err: err}
 	}
-	content, err = p.Lookup(ctx, r.Target)
-	return content, p.String(), err
+	if r.Kind != RefName && r.Kind != RefAWSSM {
+		return nil
+	}
+	if _, err := providerFor(ctx, r, providerURI); err != nil {
+		return &Error{Ref: r.String(), Err: err}
+	}
+	return nil
 }

@@ -158,7 +158,7 @@ func TestResolveErrors(t *testing.T) {
 		{"env:WHARF_TEST_UNSET_VAR", "", `secret "env:WHARF_TEST_UNSET_VAR": secret not found: environment variable WHARF_TEST_UNSET_VAR is not set`, true},
 		{"env:WHARF_TEST_EMPTY", "", `secret "env:WHARF_TEST_EMPTY": environment variable WHARF_TEST_EMPTY is empty`, false},
 		{"file:" + dir + "/nope.txt", "", `secret "file:` + dir + `/nope.txt": secret not found: no such file`, true},
-		{"DemoDBSecret", "", `secret "DemoDBSecret": a secret name needs a secrets provider: pass --secrets or set WHARF_SECRETS (e.g. file:/etc/wharf/secrets), or write env:VAR or file:PATH`, false},
+		{"DemoDBSecret", "", `secret "DemoDBSecret": a secret name needs a secrets provider: pass --secrets or set WHARF_SECRETS (e.g. --secrets aws-sm: or file:/etc/wharf/secrets), or write env:VAR or file:PATH`, false},
 		{"DemoDBSecret", "file:" + dir, `secret "DemoDBSecret" (` + fp + `): secret not found: no file ` + dir + `/DemoDBSecret.json`, true},
 		{"DemoDBSecret", "vault://token@vault:8200", `secret "DemoDBSecret": secrets provider: unknown scheme "vault" (known schemes: aws-sm, file, maptest)`, false},
 		{"DemoDBSecret", "file:" + dir + "/missing", `secret "DemoDBSecret": secrets provider file:` + dir + `/missing: no such file or directory`, false},

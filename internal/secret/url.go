@@ -9,7 +9,9 @@ import (
 // values RedactURL masks: password, sslpassword, secret, token, sig, ...
 var secretParams = []string{"password", "secret", "token", "key", "sig", "signature", "credential"}
 
-func isSecretParam(k string) bool {
+// IsSecretParam reports whether a URL query parameter named k holds a
+// secret (its value is masked when the URL is printed).
+func IsSecretParam(k string) bool {
 	lk := strings.ToLower(k)
 	for _, s := range secretParams {
 		if strings.Contains(lk, s) {
@@ -43,7 +45,7 @@ func RedactURL(s string) string {
 	if u.RawQuery != "" {
 		q, masked := u.Query(), false
 		for k := range q {
-			if isSecretParam(k) {
+			if IsSecretParam(k) {
 				q[k] = []string{redactedText}
 				masked = true
 			}
@@ -131,7 +133,7 @@ func urlPasswords(s string) []string {
 			if uk, err := url.QueryUnescape(k); err == nil {
 				k = uk
 			}
-			if isSecretParam(k) && v != "" {
+			if IsSecretParam(k) && v != "" {
 				out = append(out, v)
 				if uv, err := url.QueryUnescape(v); err == nil && uv != v {
 					out = append(out, uv)
