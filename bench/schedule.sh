@@ -20,6 +20,13 @@
 #   BIN       a wharf binary to measure instead of building this checkout
 #   LEAD      seconds from start to the fire time (default 150: deploy and
 #             start-up of 10,000 workflows on a loaded machine)
+#   PROFILE=DIR  write Go CPU profiles of serve (DIR/serve.prof) and worker
+#             (DIR/worker.prof) for `go tool pprof`
+#
+# Every workflow lands through the catalog's one connection, so the most runs
+# in flight at once is what that connection saw; with --per-connection N in
+# SERVE_ARGS it must not exceed N (checked from the runs' start and end
+# times, across all processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,11 +51,16 @@ lead=${LEAD:-150}
 [ -n "${IDLE:-}" ] && lead=1800
 fire=$(( ( $(date +%s) + lead + 59 ) / 60 * 60 ))
 minute=$(date -u -d "@$fire" +%M | sed 's/^0//')
+# One table may land into one lake once (validate refuses a second
+# workflow landing it): each group of five workflows (one per table) has a
+# lake of its own, all through quickstart's one connection.
 {
-  sed -n '/^connections:/,/^workflows:/p' qs/wharf.yaml | sed '/^  schedule:/d; /^  cursor:/d'
+  sed -n '/^connections:/,/^lakes:/p' qs/wharf.yaml
+  for g in $(seq 0 $(( (N - 1) / 5 ))); do printf '  l%05d:\n    url: file://%s/lakes/l%05d\n' "$g" "$WORK" "$g"; done
+  printf 'defaults:\n  connection: hr\nworkflows:\n'
   tables=(regions countries locations departments jobs)
   for i in $(seq 1 "$N"); do
-    printf '  - {name: wf_%05d, table: %s, schedule: "cron(%d * * * ? *)"}\n' "$i" "${tables[$((i % 5))]}" "$minute"
+    printf '  - {name: wf_%05d, table: %s, lake: l%05d, schedule: "cron(%d * * * ? *)"}\n' "$i" "${tables[$((i % 5))]}" $(( (i - 1) / 5 )) "$minute"
   done
 } > catalog.yaml
 
@@ -57,10 +69,11 @@ start=$(date +%s.%N)
 "$W" deploy >/dev/null
 printf 'deploy of %d workflows: %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $start" | bc)"
 
-"$W" serve --log-level warn ${SERVE_ARGS:-} 2>serve.log &
+prof() { [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && echo "--cpuprofile $(realpath "$PROFILE")/$1.prof"; true; }
+"$W" serve --log-level warn $(prof serve) ${SERVE_ARGS:-} 2>serve.log &
 PIDS+=($!)
 if [ -n "${WORKER:-}" ]; then
-  "$W" worker --log-level warn ${SERVE_ARGS:-} 2>worker.log &
+  "$W" worker --log-level warn $(prof worker) ${SERVE_ARGS:-} 2>worker.log &
   PIDS+=($!)
 fi
 
@@ -85,9 +98,11 @@ if [[ "$WHARF_STATE" == postgres* ]]; then
   pgurl=$(sed 's/[?&]search_path=[^&]*//' <<<"$WHARF_STATE")
   q() { PGOPTIONS="${sp:+-c search_path=$sp}" psql "$pgurl" -Atqc "$1"; }
   epoch() { echo "extract(epoch from $1)"; }
+  micros() { echo "(extract(epoch from $1) * 1000000)::bigint"; }
 else
   q() { sqlite3 -cmd '.timeout 10000' "${WHARF_STATE#sqlite:}" "$1"; }
   epoch() { echo "$1 / 1e6"; }
+  micros() { echo "$1"; }
 fi
 
 now=$(date +%s)
@@ -115,6 +130,14 @@ printf 'fire time -> last run finished: %.1f s (%s of %d workflows ran; measured
 echo "lost: $(q "SELECT $N - count(DISTINCT workflow) FROM wharf_runs WHERE run_trigger = 'schedule'")," \
   "doubled: $(q "SELECT count(*) FROM (SELECT workflow FROM wharf_runs WHERE run_trigger = 'schedule' GROUP BY workflow HAVING count(*) > 1) d")," \
   "skipped: $(q "SELECT count(*) FROM wharf_runs WHERE status = 'skipped'")"
+# Runs in flight at once: a sweep over start (+1) and end (-1) times; an
+# end sorts before a start at the same instant.
+inflight=$(q "SELECT $(micros started_at) || ' 1' FROM wharf_runs WHERE started_at IS NOT NULL AND finished_at IS NOT NULL
+  UNION ALL SELECT $(micros finished_at) || ' 0' FROM wharf_runs WHERE started_at IS NOT NULL AND finished_at IS NOT NULL" |
+  sort -k1,1n -k2,2n | awk '{ n += ($2 == 1 ? 1 : -1); if (n > m) m = n } END { print m + 0 }')
+cap=$(sed -n 's/.*--per-connection[= ]\([0-9]*\).*/\1/p' <<<"${SERVE_ARGS:-}")
+echo "most runs in flight at once on the one connection: $inflight${cap:+ (--per-connection $cap)}"
+if [ -n "$cap" ] && [ "$cap" -gt 0 ] && [ "$inflight" -gt "$cap" ]; then echo "PER-CONNECTION CAP EXCEEDED"; fi
 printf 'CPU %s%% of one core (all wharf processes, fire time to end), peak RSS %.0f MB (sum)\n' "$cpu" "$(echo "$peak / 1024" | bc -l)"
 [ -n "$drained" ] || echo "NOT DRAINED within $MAX s"
 echo "WARN+ERROR log lines: $(cat serve.log ${WORKER:+worker.log} | grep -c 'level=WARN\|level=ERROR')"
