@@ -105,9 +105,15 @@ else
   micros() { echo "$1"; }
 fi
 
+# PostgreSQL: the database's committed transactions and row writes
+# (pg_stat_database; River's included, and anything else using the
+# database: give the bench a database of its own to read them per run).
+pgstat() { [[ "$WHARF_STATE" == postgres* ]] && q "SELECT pg_stat_force_next_flush(); SELECT xact_commit || ' ' || (tup_inserted + tup_updated + tup_deleted) FROM pg_stat_database WHERE datname = current_database()" | tail -1; true; }
+
 now=$(date +%s)
 [ "$now" -lt "$fire" ] || { echo "start-up took past the fire time; raise lead" >&2; exit 1; }
 sleep $((fire - now))
+st0=$(pgstat)
 t0=$(ticks); peak=0; drained=""
 for s in $(seq 1 "$MAX"); do
   r=$(rss); [ "$r" -gt "$peak" ] && peak=$r
@@ -119,6 +125,7 @@ for s in $(seq 1 "$MAX"); do
   sleep 1
 done
 t1=$(ticks); el=$(( $(date +%s) - fire ))
+sleep 1; st1=$(pgstat)
 cpu=$(echo "scale=1; 100 * ($t1 - $t0) / $hz / $el" | bc)
 
 echo "runs by trigger and status: $(q "SELECT run_trigger || ' ' || status || ' ' || count(*) FROM wharf_runs GROUP BY run_trigger, status" | tr '\n' ',')"
@@ -139,6 +146,13 @@ cap=$(sed -n 's/.*--per-connection[= ]\([0-9]*\).*/\1/p' <<<"${SERVE_ARGS:-}")
 echo "most runs in flight at once on the one connection: $inflight${cap:+ (--per-connection $cap)}"
 if [ -n "$cap" ] && [ "$cap" -gt 0 ] && [ "$inflight" -gt "$cap" ]; then echo "PER-CONNECTION CAP EXCEEDED"; fi
 printf 'CPU %s%% of one core (all wharf processes, fire time to end), peak RSS %.0f MB (sum)\n' "$cpu" "$(echo "$peak / 1024" | bc -l)"
+printf 'CPU per run: %.1f ms\n' "$(echo "1000 * ($t1 - $t0) / $hz / $(q "SELECT count(*) FROM wharf_runs WHERE finished_at IS NOT NULL")" | bc -l)"
+if [ -n "$st0" ]; then
+  read -r x0 w0 <<<"$st0"; read -r x1 w1 <<<"$st1"
+  n=$(q "SELECT count(*) FROM wharf_runs WHERE finished_at IS NOT NULL")
+  printf 'database %s, per finished run: %.1f transactions committed, %.1f rows written (pg_stat_database)\n' \
+    "$(q "SELECT current_database()")" "$(echo "($x1 - $x0) / $n" | bc -l)" "$(echo "($w1 - $w0) / $n" | bc -l)"
+fi
 [ -n "$drained" ] || echo "NOT DRAINED within $MAX s"
 echo "WARN+ERROR log lines: $(cat serve.log ${WORKER:+worker.log} | grep -c 'level=WARN\|level=ERROR')"
 cat serve.log ${WORKER:+worker.log} | grep 'level=WARN\|level=ERROR' | sed 's/.*msg="\([^"]*\)".*/  \1/' | sort | uniq -c || true
