@@ -195,6 +195,10 @@ func (w *tickWorker) NextRetry(job *river.Job[TickArgs]) time.Time {
 // Work queues the runs of the workflows due by the tick's fire time (for a
 // catch-up tick: those whose fire time no pending tick covers).
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
+	return w.e.waitIfBusy(w.e.log.With("kind", KindTick, "job", job.ID, "fire_at", job.Args.FireAt), w.work(ctx, job))
+}
+
+func (w *tickWorker) work(ctx context.Context, job *river.Job[TickArgs]) error {
 	e, a := w.e, job.Args
 	if wait := a.FireAt.Sub(e.now()); wait > 0 {
 		select {

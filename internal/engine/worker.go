@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -45,12 +46,12 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 			log.Error("run failed: it will not be retried", "run", a.RunID, "err", reason)
 			return river.JobCancel(err)
 		}
-		return err
+		return e.waitIfBusy(log, err)
 	}
 
 	run, err := e.store.Run(ctx, a.RunID)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
-		return err
+		return e.waitIfBusy(log, err)
 	}
 	if err != nil || run.Status != state.StatusQueued {
 		// A later attempt: its own run.
@@ -62,7 +63,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		key := d.Spec.Connection.Name
 		ok, err := e.store.AcquireLease(ctx, key, e.cfg.PerConnection, holder, e.self.ID, e.now())
 		if err != nil {
-			return err
+			return e.waitIfBusy(log, err)
 		}
 		if !ok {
 			wait := e.cfg.LeaseWait + time.Duration(rand.Int64N(int64(e.cfg.LeaseWait)))
@@ -81,10 +82,10 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 			if errors.Is(err, state.ErrNotQueued) {
 				return river.JobCancel(err)
 			}
-			return err
+			return e.waitIfBusy(log, err)
 		}
 	} else if err := e.store.StartJobRun(ctx, run, job.ID, e.self.ID); err != nil {
-		return err
+		return e.waitIfBusy(log, err)
 	}
 
 	// The run ends at --run-timeout, or when this process releases it.
@@ -121,6 +122,20 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	// River's error handler logs it (jobErrors), with the workflow and
 	// attempt.
 	return fmt.Errorf("run %s: %w", run.ID, err)
+}
+
+// waitIfBusy is the error of a job whose state store call failed (a
+// landing job's: before its run started). A busy state database
+// (state.ErrBusy) is no failed attempt: the job waits a moment (LeaseWait,
+// with jitter) and tries again with its attempts untouched (River does not
+// count a snooze).
+func (e *Engine) waitIfBusy(log *slog.Logger, err error) error {
+	if !errors.Is(err, state.ErrBusy) {
+		return err
+	}
+	wait := e.cfg.LeaseWait + time.Duration(rand.Int64N(int64(e.cfg.LeaseWait)))
+	log.Warn("state database busy: the job tries again shortly, its attempts untouched", "wait", wait, "err", err)
+	return river.JobSnooze(wait)
 }
 
 // endQueued ends a job's queued run without running it.

@@ -34,6 +34,13 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("list runs: RunFilter.Limit %d is negative", e.Limit)
 }
 
+// ErrBusy is wrapped by errors of a statement the state database kept
+// refusing because other writers held it (SQLite's SQLITE_BUSY after its
+// busy timeout and the store's own retries): nothing was changed, and the
+// same call may succeed a moment later. The engine retries such a call
+// without counting it as one of a run's attempts.
+var ErrBusy = errors.New("the state database is busy")
+
 // ErrNoState is wrapped by read-only opens of a state store that does not
 // exist yet (no SQLite file, or no wharf tables): nothing is deployed.
 var ErrNoState = errors.New("no wharf state here yet")

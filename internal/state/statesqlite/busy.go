@@ -3,16 +3,21 @@ package statesqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/wharf-data/wharf/internal/state"
 )
 
 // retryBusy runs fn again (up to 10 tries, backing off) while it fails with
-// SQLITE_BUSY. Connections opening a fresh file together can get
-// SQLITE_BUSY without the busy timeout applying while one of them switches
-// the file to WAL mode; a moment later the same statement succeeds.
+// SQLITE_BUSY, which a statement gets when another writer held the lock
+// for longer than the busy timeout (a loaded machine), or, without the
+// timeout applying, while a connection switches a fresh file to WAL mode.
+// A moment later the same statement succeeds. An error still busy after the
+// last try wraps state.ErrBusy, so that callers can tell it from a failure.
 func retryBusy(ctx context.Context, fn func() error) error {
 	var err error
 	for i := range 10 {
@@ -21,11 +26,11 @@ func retryBusy(ctx context.Context, fn func() error) error {
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return fmt.Errorf("%w: %w", state.ErrBusy, err)
 		case <-time.After(time.Duration(i+1) * 20 * time.Millisecond):
 		}
 	}
-	return err
+	return fmt.Errorf("%w: %w", state.ErrBusy, err)
 }
 
 func isBusy(err error) bool {

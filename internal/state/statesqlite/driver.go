@@ -21,17 +21,22 @@ type driver struct{ db *sql.DB }
 var _ state.Driver = driver{}
 
 func (d driver) Queries() *state.Queries  { return &queries }
-func (d driver) Executor() state.Executor { return executor{d.db} }
+func (d driver) Executor() state.Executor { return executor{q: d.db, retry: true} }
 func (d driver) Param(i int) string       { return "?" + strconv.Itoa(i) }
 func (d driver) Close() error             { return d.db.Close() }
 func (d driver) Time(t time.Time) any     { return micros(t) }
 func (d driver) Begin(ctx context.Context) (state.Tx, error) {
-	// BEGIN IMMEDIATE (the DSN's _txlock): writers queue for the lock.
-	tx, err := d.db.BeginTx(ctx, nil)
+	// BEGIN IMMEDIATE (the DSN's _txlock): writers queue for the lock,
+	// and once it is taken no statement of the transaction waits for it.
+	var tx *sql.Tx
+	err := retryBusy(ctx, func() (err error) {
+		tx, err = d.db.BeginTx(ctx, nil)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return txn{executor{tx}, tx}, nil
+	return txn{executor{q: tx}, tx}, nil
 }
 
 // uniqueFailed finds "table.column" in SQLite's "UNIQUE constraint
@@ -69,10 +74,27 @@ type execQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-type executor struct{ q execQuerier }
+// executor runs statements on the database (retry: a statement that
+// found the database locked runs again, see retryBusy) or in a transaction
+// (which holds the write lock already).
+type executor struct {
+	q     execQuerier
+	retry bool
+}
+
+func (e executor) run(ctx context.Context, fn func() error) error {
+	if e.retry {
+		return retryBusy(ctx, fn)
+	}
+	return fn()
+}
 
 func (e executor) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := e.q.ExecContext(ctx, query, args...)
+	var res sql.Result
+	err := e.run(ctx, func() (err error) {
+		res, err = e.q.ExecContext(ctx, query, args...)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -80,7 +102,11 @@ func (e executor) Exec(ctx context.Context, query string, args ...any) (int64, e
 }
 
 func (e executor) Query(ctx context.Context, query string, args ...any) (state.Rows, error) {
-	rows, err := e.q.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	err := e.run(ctx, func() (err error) {
+		rows, err = e.q.QueryContext(ctx, query, args...)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/wharf-data/wharf/internal/state"
 )
 
+// maxIdleConns is how many unused connections the store keeps open.
+const maxIdleConns = 16
+
 // BusyTimeout is how long a connection waits for another writer's lock
 // before failing with SQLITE_BUSY.
 const BusyTimeout = 5 * time.Second
@@ -53,6 +56,12 @@ func Open(ctx context.Context, path string, opts ...state.Option) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("open state sqlite:%s: %w", path, err)
 	}
+	// Keep the connections a busy serve uses open (database/sql keeps 2):
+	// a new connection runs the DSN's pragmas and parses the schema
+	// before its first statement, which cost a landing run more CPU than
+	// any of its statements. An idle serve closes them after a minute.
+	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxIdleTime(time.Minute)
 	ss, err := state.NewSQLStore(driver{db}, opts...)
 	if err != nil {
 		db.Close()
@@ -107,13 +116,20 @@ func OpenReadOnly(ctx context.Context, path string, opts ...state.Option) (*Stor
 // DSN returns the modernc.org/sqlite data source name for the state file at
 // an absolute path: a SQLite URI with the path's '%', '?' and '#'
 // percent-escaped, the busy timeout set first (so that the switch to WAL
-// also waits for locks), WAL mode, foreign keys on, and BEGIN IMMEDIATE
-// for every transaction.
+// also waits for locks), WAL mode, synchronous=NORMAL, foreign keys on,
+// and BEGIN IMMEDIATE for every transaction.
+//
+// synchronous=NORMAL in WAL mode syncs the log at checkpoints instead of at
+// every commit: a commit is durable once it returns as far as any process
+// crash goes (kill -9 included); an OS crash or power loss may roll back the
+// last transactions committed before it, never part of one, which leaves
+// their runs as a killed process leaves them (docs/state.md). FULL, SQLite's
+// default, made every commit wait for the disk while holding the write lock.
 func DSN(absPath string) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(absPath)
 	return "file:" + esc +
 		fmt.Sprintf("?_pragma=busy_timeout(%d)", BusyTimeout.Milliseconds()) +
-		"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 // DB returns the underlying database handle, for packages that keep their

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/state"
@@ -79,7 +80,7 @@ func TestOpenCreatesDirectoryAndSetsPragmas(t *testing.T) {
 		conns[i] = c
 	}
 	for i, c := range conns {
-		for pragma, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "5000", "foreign_keys": "1"} {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "5000", "foreign_keys": "1", "synchronous": "1"} {
 			var got string
 			if err := c.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
 				t.Fatalf("PRAGMA %s: %v", pragma, err)
@@ -88,6 +89,36 @@ func TestOpenCreatesDirectoryAndSetsPragmas(t *testing.T) {
 				t.Errorf("connection %d: PRAGMA %s = %s, want %s", i, pragma, got, want)
 			}
 		}
+	}
+}
+
+// TestBusyStatementRetried holds the write lock longer than the busy
+// timeout: the store's statement gets SQLITE_BUSY once and runs again
+// instead of failing.
+func TestBusyStatementRetried(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := openStore(t, path)
+	holder, err := rawDB(t, path).Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(statesqlite.BusyTimeout + time.Second)
+		_, err := holder.ExecContext(context.Background(), "COMMIT")
+		released <- err
+	}()
+	w := state.NewWorker("serve")
+	if err := s.Heartbeat(t.Context(), &w); err != nil {
+		t.Fatalf("Heartbeat while another connection held the write lock for longer than the busy timeout: %v", err)
+	}
+	if err := <-released; err != nil {
+		t.Fatal(err)
 	}
 }
 
