@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
 
@@ -152,4 +154,81 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestDiscoverGlueAndIngestionColumn: discover against a Glue catalog
+// prints Glue entries; a table with its own ingestion_timestamp fails a run
+// with a message naming the fix, and lands once the discovered entry
+// (WharfIngestionColumn) is pasted into the catalog.
+func TestDiscoverGlueAndIngestionColumn(t *testing.T) {
+	t.Parallel()
+	conn, schema, u := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE regions (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`)
+	sqlExec(t, conn, `CREATE TABLE events (id int PRIMARY KEY, ingestion_timestamp timestamptz NOT NULL)`)
+	sqlExec(t, conn, `INSERT INTO events VALUES (1, '2020-01-01'), (2, '2020-01-02')`)
+	dir := t.TempDir()
+	rdsSecret(t, filepath.Join(dir, "secrets"), "DemoDBSecret", u)
+	entry := `{"WorkflowName": "%s", "SecretName": "DemoDBSecret", "SourceTable": "%s.%s", "DestinationBucketName": "file://` + dir + `/lake"}`
+	writeFile(t, dir, "glue.json", `{"WorkflowList": [`+fmt.Sprintf(entry, "regions", schema, "regions")+`,
+`+fmt.Sprintf(entry, "events", schema, "events")+`]}`)
+	args := []string{"--secrets", "file:" + filepath.Join(dir, "secrets"), "--state", "sqlite://" + dir + "/state.db"}
+
+	r := wharf(t, dir, nil, append([]string{"run", "-c", "glue.json", "events"}, args...)...)
+	want := fmt.Sprintf("error: workflow events: table %s.events already has a column named ingestion_timestamp, which the landing blueprint adds: set ingestion_column (Glue: WharfIngestionColumn) to another name for the added column\n", schema)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("run of a table with its own ingestion_timestamp: want exit 1 and\n%s\ngot %s", want, r)
+	}
+
+	// discover lists the tables the catalog does not land: none, here.
+	writeFile(t, dir, "one.json", `{"WorkflowList": [`+fmt.Sprintf(entry, "regions", schema, "regions")+`]}`)
+	r = mustWharf(t, dir, nil, append([]string{"discover", "-c", "one.json", "--connection", "DemoDBSecret", "--schema", schema}, args...)...)
+	wantOut := fmt.Sprintf(`{
+  "WorkflowList": [
+    {
+      "WorkflowName": "DemoDBSecret_events",
+      "SecretName": "DemoDBSecret",
+      "SourceTable": "%s.events",
+      "DestinationBucketName": "file://%s/lake",
+      "DeltaColumnName": "",
+      "JobScheduleType": "OnDemand",
+      "WharfIngestionColumn": "wharf_ingestion_timestamp"
+    }
+  ]
+}
+`, schema, dir)
+	wantErr := fmt.Sprintf(`note: %[1]s.events: no cursor column found: every run is a full load
+note: %[1]s.events: the table has its own ingestion_timestamp column: the column wharf adds is named wharf_ingestion_timestamp (WharfIngestionColumn)
+note: %[1]s.regions: already landed by workflow regions
+`, schema)
+	if r.stdout != wantOut || r.stderr != wantErr {
+		t.Errorf("discover --format glue (the catalog's): want stdout\n%s\nstderr\n%s\ngot %s", wantOut, wantErr, r)
+	}
+	r = mustWharf(t, dir, nil, append([]string{"discover", "-c", "one.json", "--connection", "DemoDBSecret", "--schema", schema, "--format", "wharf"}, args...)...)
+	if !strings.Contains(r.stdout, "    ingestion_column: wharf_ingestion_timestamp  # the table has its own ingestion_timestamp column") {
+		t.Errorf("discover --format wharf:\n%s", r)
+	}
+	if r = wharf(t, dir, nil, "discover", "-c", "one.json", "--connection", "DemoDBSecret", "--format", "csv"); r.code != 2 || r.stderr != "error: --format \"csv\": want glue or wharf\n" {
+		t.Errorf("discover --format csv: want exit 2 and a usage error, got %s", r)
+	}
+
+	// The discovered entry pasted into the catalog lands.
+	var doc struct{ WorkflowList []map[string]any }
+	if err := json.Unmarshal([]byte(wantOut), &doc); err != nil {
+		t.Fatal(err)
+	}
+	pasted, _ := json.Marshal(doc.WorkflowList[0])
+	writeFile(t, dir, "two.json", `{"WorkflowList": [`+fmt.Sprintf(entry, "regions", schema, "regions")+`, `+string(pasted)+`]}`)
+	mustWharf(t, dir, nil, append([]string{"run", "-c", "two.json", "DemoDBSecret_events"}, args...)...)
+	files := parquetFiles(t, filepath.Join(dir, "lake"))
+	if len(files) != 1 {
+		t.Fatalf("want one file, got %v", files)
+	}
+	tbl := parquettest.ReadFile(t, filepath.Join(dir, "lake", files[0]))
+	var names []string
+	for _, f := range tbl.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "id,ingestion_timestamp,wharf_ingestion_timestamp" || tbl.NumRows() != 2 {
+		t.Errorf("landed columns %s (%d rows), want id,ingestion_timestamp,wharf_ingestion_timestamp (2 rows)", got, tbl.NumRows())
+	}
 }

@@ -47,7 +47,7 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 	}
 	tbl, withIDs, err := cat.Prepare(ctx, lakeH, icetable.Spec{
 		Namespace: database, Name: icetable.TableName(ref.Schema, ref.Name), Prefix: prefix,
-		PartitionBy: wf.PartitionBy, DayColumn: IngestionTimestamp,
+		PartitionBy: wf.PartitionBy, DayColumn: wf.AddedColumn(),
 	}, schema, run.StartedAt)
 	if err != nil {
 		return nil, nil, err

@@ -28,10 +28,6 @@ import (
 	"github.com/wharf-data/wharf/internal/state"
 )
 
-// IngestionTimestamp is the column the landing blueprint adds to every row:
-// the run's start time (UTC, microseconds), the same for every row of a run.
-const IngestionTimestamp = "ingestion_timestamp"
-
 // batchRows is the number of rows per Arrow record between source and lake.
 // 16k rows keep the records in flight (the source decodes one while the lake
 // encodes another) small: on the mixed 5M-row benchmark peak RSS fell from
@@ -152,8 +148,11 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	if err != nil {
 		return err
 	}
-	if table.Column(IngestionTimestamp) != nil {
-		return fmt.Errorf("table %s already has a column named %s, which the landing blueprint adds", ref, IngestionTimestamp)
+	// The landing blueprint adds a column: the run's start time (UTC,
+	// microseconds), the same for every row of a run.
+	added := wf.AddedColumn()
+	if c := table.Column(added); c != nil {
+		return fmt.Errorf("table %s already has a column named %s, which the landing blueprint adds: set ingestion_column (Glue: WharfIngestionColumn) to another name for the added column", ref, c.Name)
 	}
 
 	// Cursor: explicit, defaulted (used only if the table has it), or none.
@@ -319,7 +318,7 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	masker *source.Masker, cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result, log *slog.Logger) error {
 
 	schema := coltype.ArrowSchema(table.Columns)
-	outFields := append(schema.Fields(), arrow.Field{Name: IngestionTimestamp, Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
+	outFields := append(schema.Fields(), arrow.Field{Name: wf.AddedColumn(), Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
 	// Every file carries the schema the run landed (source.SchemaKey).
 	landed := source.SchemaOf(table.Columns)
 	res.Schema = &landed

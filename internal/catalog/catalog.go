@@ -24,12 +24,24 @@ type Catalog struct {
 	// Patterns are workflow entries whose table is a glob ("public.*"),
 	// expanded against the source at plan time; not in Workflows.
 	Patterns []*Pattern
+	// IngestionColumn is defaults.ingestion_column ("" = not set): what
+	// `wharf discover` checks new tables against.
+	IngestionColumn string
 	// Notices are non-fatal remarks for the user, e.g. Glue fields accepted
 	// but not needed by wharf ("GlueExecutionRole is not needed by wharf").
 	Notices []string
 	// Warnings are values that load but cannot work as meant, each at its
 	// place in the file: a schedule that never fires.
 	Warnings Errors
+}
+
+// AddedColumn is the name of the column the landing blueprint adds to
+// every row: IngestionColumn, or DefaultIngestionColumn.
+func (w *Workflow) AddedColumn() string {
+	if w.IngestionColumn != "" {
+		return w.IngestionColumn
+	}
+	return DefaultIngestionColumn
 }
 
 // Workflow returns the named workflow or nil.
@@ -108,6 +120,10 @@ type Workflow struct {
 	// PartitionBy partitions output by this column's value (Hive style,
 	// col=value) instead of ingestion_date.
 	PartitionBy string
+	// IngestionColumn names the column the landing blueprint adds (the
+	// time of the run); "" = DefaultIngestionColumn. Set for tables that
+	// already have a column of that name.
+	IngestionColumn string
 	// Format is the destination file format; only "parquet" for now.
 	Format string
 	// FileCountHint is accepted from Glue's DestinationFileCount; files roll by size.

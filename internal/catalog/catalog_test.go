@@ -58,7 +58,7 @@ testdata/glue.bad.json:14:5: WorkflowList[1].SecretName: required: the name of t
 testdata/glue.bad.json:15:23: WorkflowList[1].WorkflowName: duplicate workflow name "rds_to_s3_public_regions" (first at line 4)
 testdata/glue.bad.json:17:32: WorkflowList[1].DestinationBucketName: "Data_Lake" is neither an S3 bucket name (3-63 of a-z 0-9 . -) nor a URL (s3://..., gs://..., azblob://..., file:///...)
 testdata/glue.bad.json:19:30: WorkflowList[1].ScheduleCronPattern: "10 21 * * *": want an AWS cron pattern of 6 fields (minutes hours day-of-month month day-of-week year), e.g. "10 21 * * ? *"
-testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfLookback, WharfSettle, WorkflowName)
+testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfIngestionColumn, WharfLookback, WharfSettle, WorkflowName)
 testdata/glue.bad.json:22:5: WorkflowList[2].DestinationBucketName: required: an S3 bucket name or a lake URL (s3://, gs://, azblob://, file:///)
 testdata/glue.bad.json:28:31: WorkflowList[2].DestinationFileCount: "1.5" is not a whole number of at least 1
 testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did you mean "WorkflowName"?)
@@ -142,7 +142,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, lake, lookback, mask, name, on_schema_change, partition_by, schedule, settle, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, ingestion_column, lake, lookback, mask, name, on_schema_change, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog
@@ -166,7 +166,8 @@ testdata/values.bad.yaml:35:13: workflows[1].format: "csv": only parquet is supp
 testdata/values.bad.yaml:37:12: workflows[2].table: " public.c": leading or trailing spaces around a name (write the name in double quotes to keep them)
 testdata/values.bad.yaml:38:15: workflows[2].timezone: time zone "Local" depends on the machine: want an IANA name such as UTC or Europe/Paris
 testdata/values.bad.yaml:41:12: workflows[3].table: required: the source table, as schema.table or table
-testdata/values.bad.yaml:42:15: workflows[3].schedule: "yes": want on_demand, cron(M H DOM MON DOW Y), a 6-field AWS or 5-field standard cron pattern, @hourly/@daily/@weekly/@monthly/@yearly or rate(N minutes|hours|days)`,
+testdata/values.bad.yaml:42:15: workflows[3].schedule: "yes": want on_demand, cron(M H DOM MON DOW Y), a 6-field AWS or 5-field standard cron pattern, @hourly/@daily/@weekly/@monthly/@yearly or rate(N minutes|hours|days)
+testdata/values.bad.yaml:45:23: workflows[4].ingestion_column: column "\"landed\"": write the name without quotes; wharf quotes identifiers itself`,
 }
 
 func TestBadFixtures(t *testing.T) {
@@ -319,7 +320,7 @@ func TestGlueVariants(t *testing.T) {
 		{Name: "hr_job_history", Connection: "prod/hr/postgres", Table: "public.job_history", Lake: "lake-raw",
 			Blueprint: "landing", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 25, 5}},
 		{Name: "sales_orders", Connection: "sales-mysql", Table: "shop.orders", Lake: "lake-raw",
-			Blueprint: "landing", Cursor: "updated", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 34, 5}},
+			Blueprint: "landing", Cursor: "updated", IngestionColumn: "wharf_ingested_at", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 34, 5}},
 	}
 	if !reflect.DeepEqual(cat.Workflows, want) {
 		t.Errorf("got\n%s\nwant\n%s", dump(cat.Workflows), dump(want))
@@ -364,11 +365,11 @@ func TestWharfFull(t *testing.T) {
 			Cursor: "modified_at", Lookback: 5 * time.Minute, Format: "parquet",
 			Schedule: Schedule{Kind: Rate, Expr: "rate(15 minutes)", Every: 15 * time.Minute, TimeZone: paris}, Pos: Pos{path, 46, 5}},
 		{Name: "sales_customers", Connection: "sales", Table: "shop.customers", Lake: "archive", Blueprint: "landing",
-			Cursor: "updated_at", CursorAuto: true, Lookback: 5 * time.Minute, Format: "parquet",
+			Cursor: "updated_at", CursorAuto: true, Lookback: 5 * time.Minute, IngestionColumn: "landed_at", Format: "parquet",
 			Schedule: Schedule{Kind: Cron, Expr: "@daily", Dialect: "standard", TimeZone: paris}, Pos: Pos{path, 53, 5}},
 		{Name: "local_events", Connection: "local", Table: "events", Lake: "cold", Blueprint: "landing",
 			Cursor: "id", Format: "parquet",
-			Schedule: Schedule{Kind: Cron, Expr: "0 6 L * ? 2026-2030", Dialect: "aws", TimeZone: paris}, Pos: Pos{path, 58, 5}},
+			Schedule: Schedule{Kind: Cron, Expr: "0 6 L * ? 2026-2030", Dialect: "aws", TimeZone: paris}, Pos: Pos{path, 59, 5}},
 	}
 	if !reflect.DeepEqual(cat.Workflows, want) {
 		t.Errorf("got\n%s\nwant\n%s", dump(cat.Workflows), dump(want))

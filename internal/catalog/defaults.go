@@ -9,6 +9,9 @@ const (
 	DefaultFileSize     = "256MiB"
 	DefaultBlueprint    = "landing"
 	DefaultFormat       = "parquet"
+	// DefaultIngestionColumn is the column the landing blueprint adds
+	// (ingestion_column renames it).
+	DefaultIngestionColumn = "ingestion_timestamp"
 )
 
 // withDefaults fills in every value the file left out: lake options, and
@@ -45,6 +48,7 @@ func (doc *document) withDefaults() {
 			inherit(&w.settle, def.settle)
 		}
 		inherit(&w.timezone, def.timezone)
+		inherit(&w.ingestionColumn, def.ingestionColumn)
 		inherit(&w.schedule, def.schedule)
 		fill(&w.schedule, string(OnDemand))
 		fill(&w.blueprint, DefaultBlueprint)

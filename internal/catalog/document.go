@@ -38,6 +38,7 @@ type rawLake struct {
 type rawDefaults struct {
 	connection, lake, schedule, cursor, lookback, settle, timezone field
 	maskSalt                                                       field
+	ingestionColumn                                                field
 	choices                                                        rawChoices
 }
 
@@ -48,6 +49,7 @@ type rawWorkflow struct {
 	name, table, connection, lake field
 	cursor, lookback, timezone    field
 	settle                        field
+	ingestionColumn               field
 	schedule                      field
 	partitionBy, blueprint        field
 	format, fileCount             field

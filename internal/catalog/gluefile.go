@@ -19,7 +19,7 @@ var glueKeys = []string{
 	"JobScheduleType", "ScheduleCronPattern",
 	"GlueExecutionRole", "NetworkConnectionName", "NumberOfWorkers",
 	// wharf's extensions of the format (docs/catalog.md).
-	"WharfLookback", "WharfSettle",
+	"WharfLookback", "WharfSettle", "WharfIngestionColumn",
 }
 
 // glueIgnored are Glue keys wharf accepts but does not need, with the
@@ -108,15 +108,16 @@ func (d *decoder) glueEntry(g *glueState, i int, n *yaml.Node) {
 	}
 	w := &rawWorkflow{
 		path: path, pos: pos,
-		name:        f["WorkflowName"],
-		table:       f["SourceTable"],
-		partitionBy: f["S3PartitionColumnName"],
-		format:      f["DestinationFileFormat"],
-		fileCount:   f["DestinationFileCount"],
-		lookback:    f["WharfLookback"],
-		settle:      f["WharfSettle"],
-		timezone:    unset(path+".timezone", pos),
-		blueprint:   unset(path+".blueprint", pos),
+		name:            f["WorkflowName"],
+		table:           f["SourceTable"],
+		partitionBy:     f["S3PartitionColumnName"],
+		format:          f["DestinationFileFormat"],
+		fileCount:       f["DestinationFileCount"],
+		lookback:        f["WharfLookback"],
+		settle:          f["WharfSettle"],
+		ingestionColumn: f["WharfIngestionColumn"],
+		timezone:        unset(path+".timezone", pos),
+		blueprint:       unset(path+".blueprint", pos),
 	}
 	if w.fileCount.Set && !w.fileCount.Bad {
 		g.notice("DestinationFileCount", "DestinationFileCount is kept as a hint only: wharf rolls files by size (lake file_size, default 256MiB)")

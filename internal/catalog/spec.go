@@ -22,19 +22,21 @@ type (
 		Lake       specLake       `json:"lake"`
 	}
 	specWorkflow struct {
-		Name          string       `json:"name"`
-		Connection    string       `json:"connection"`
-		Table         string       `json:"table"`
-		Lake          string       `json:"lake"`
-		Blueprint     string       `json:"blueprint"`
-		Cursor        string       `json:"cursor"`
-		CursorAuto    bool         `json:"cursor_auto"`
-		Lookback      string       `json:"lookback"`
-		Settle        string       `json:"settle,omitempty"` // omitted when 0: specs deployed before settle keep their hash
-		PartitionBy   string       `json:"partition_by"`
-		Format        string       `json:"format"`
-		FileCountHint int          `json:"file_count_hint"`
-		Schedule      specSchedule `json:"schedule"`
+		Name        string `json:"name"`
+		Connection  string `json:"connection"`
+		Table       string `json:"table"`
+		Lake        string `json:"lake"`
+		Blueprint   string `json:"blueprint"`
+		Cursor      string `json:"cursor"`
+		CursorAuto  bool   `json:"cursor_auto"`
+		Lookback    string `json:"lookback"`
+		Settle      string `json:"settle,omitempty"` // omitted when 0: specs deployed before settle keep their hash
+		PartitionBy string `json:"partition_by"`
+		// omitted when unset: specs deployed before it keep their hash
+		IngestionColumn string       `json:"ingestion_column,omitempty"`
+		Format          string       `json:"format"`
+		FileCountHint   int          `json:"file_count_hint"`
+		Schedule        specSchedule `json:"schedule"`
 		// Column choices are left out when unset (omitempty, unlike the
 		// fields above), so adding them did not change the hash of
 		// workflows deployed before they existed.
@@ -80,7 +82,7 @@ func EncodeSpec(r Resolved) []byte {
 		Workflow: specWorkflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(), Settle: settleText(w.Settle),
-			PartitionBy: w.PartitionBy, Format: w.Format, FileCountHint: w.FileCountHint,
+			PartitionBy: w.PartitionBy, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: s.Every.String(), TimeZone: s.TimeZone},
 			Columns: w.Choices.Columns, ExcludeColumns: w.Choices.ExcludeColumns, Cast: w.Choices.Cast,
@@ -133,7 +135,7 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 		Workflow: Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, PartitionBy: w.PartitionBy,
-			Format: w.Format, FileCountHint: w.FileCountHint,
+			IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: Schedule{Kind: ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},
 			Choices: ColumnChoices{Columns: w.Columns, ExcludeColumns: w.ExcludeColumns, Cast: w.Cast,

@@ -38,11 +38,12 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 func (doc *document) validate(errs *errorList) *Catalog {
 	v := &validator{doc: doc, errs: errs, now: time.Now()}
 	cat := &Catalog{
-		Path:        doc.file,
-		Format:      doc.format,
-		Connections: map[string]*Connection{},
-		Lakes:       map[string]*Lake{},
-		Notices:     append([]string(nil), doc.notices...),
+		Path:            doc.file,
+		Format:          doc.format,
+		Connections:     map[string]*Connection{},
+		Lakes:           map[string]*Lake{},
+		Notices:         append([]string(nil), doc.notices...),
+		IngestionColumn: doc.defaults.ingestionColumn.Value,
 	}
 	v.version()
 	for _, c := range doc.connections {
@@ -275,6 +276,7 @@ func (v *validator) defaults() {
 	v.column(d.cursor, true)
 	v.duration(d.lookback)
 	v.duration(d.settle)
+	v.column(d.ingestionColumn, false)
 	v.checkChoices(&d.choices)
 	if d.choices.columnsKey.Set {
 		v.errorf(d.choices.columnsKey, "columns is a choice per workflow: tables differ; use exclude_columns in defaults")
@@ -400,16 +402,17 @@ func (v *validator) schedule(f field, tz string, tzOK, awsOnly bool) Schedule {
 
 func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Workflow {
 	wf := &Workflow{
-		Name:        w.name.Value,
-		Table:       w.table.Value,
-		Connection:  w.connection.Value,
-		Lake:        w.lake.Value,
-		Cursor:      w.cursor.Value,
-		CursorAuto:  w.cursorAuto && w.cursor.Value != "",
-		PartitionBy: w.partitionBy.Value,
-		Blueprint:   w.blueprint.Value,
-		Format:      strings.ToLower(w.format.Value),
-		Pos:         w.pos,
+		Name:            w.name.Value,
+		Table:           w.table.Value,
+		Connection:      w.connection.Value,
+		Lake:            w.lake.Value,
+		Cursor:          w.cursor.Value,
+		CursorAuto:      w.cursorAuto && w.cursor.Value != "",
+		PartitionBy:     w.partitionBy.Value,
+		IngestionColumn: w.ingestionColumn.Value,
+		Blueprint:       w.blueprint.Value,
+		Format:          strings.ToLower(w.format.Value),
+		Pos:             w.pos,
 	}
 	// Name: required, safe, unique (also ignoring case: names become file
 	// names, and some file systems ignore case).
@@ -451,6 +454,7 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 
 	v.column(w.cursor, true)
 	v.column(w.partitionBy, true)
+	v.column(w.ingestionColumn, false)
 	if d, good := v.duration(w.lookback); good {
 		wf.Lookback = d
 		if d > 0 && w.cursor.Value == "" && !w.cursor.Bad {

@@ -11,9 +11,9 @@ var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows"}
 	wharfConnectionKeys = []string{"engine", "secret", "mask_salt"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
-	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt"}, choiceKeys...)
+	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude"}, choiceKeys...)
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column"}, choiceKeys...)
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -122,6 +122,8 @@ func (d *decoder) wharfDefaults(doc *document, n *yaml.Node) {
 			doc.defaults.settle = f
 		case "timezone":
 			doc.defaults.timezone = f
+		case "ingestion_column":
+			doc.defaults.ingestionColumn = f
 		}
 	}
 }
@@ -136,6 +138,7 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		timezone: unset(path+".timezone", pos), schedule: unset(path+".schedule", pos),
 		partitionBy: unset(path+".partition_by", pos), blueprint: unset(path+".blueprint", pos),
 		format: unset(path+".format", pos), fileCount: unset(path+".file_count", pos),
+		ingestionColumn: unset(path+".ingestion_column", pos),
 	}
 	pairs, ok := d.mapping(n, path, "a mapping of workflow settings", wharfWorkflowKeys)
 	if !ok {
@@ -170,6 +173,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 			w.lookback = f
 		case "settle":
 			w.settle = f
+		case "ingestion_column":
+			w.ingestionColumn = f
 		case "partition_by":
 			w.partitionBy = f
 		case "blueprint":

@@ -37,6 +37,7 @@ var fields = []field{
 		return a.Workflow.Schedule.TimeZone != b.Workflow.Schedule.TimeZone
 	}},
 	{"partition_by", func(a, b *catalog.Resolved) bool { return a.Workflow.PartitionBy != b.Workflow.PartitionBy }},
+	{"ingestion_column", func(a, b *catalog.Resolved) bool { return a.Workflow.IngestionColumn != b.Workflow.IngestionColumn }},
 	{"blueprint", func(a, b *catalog.Resolved) bool { return a.Workflow.Blueprint != b.Workflow.Blueprint }},
 	{"format", func(a, b *catalog.Resolved) bool { return a.Workflow.Format != b.Workflow.Format }},
 	{"file_count", func(a, b *catalog.Resolved) bool { return a.Workflow.FileCountHint != b.Workflow.FileCountHint }},

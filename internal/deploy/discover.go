@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
@@ -63,8 +64,14 @@ type Entry struct {
 	Table  string // schema.table, or table when no schema was asked for
 	Cursor string // guessed; "" = none found (full loads)
 	// Problem says why the table cannot land as is (an unsupported column
-	// type, a describe error); the entry is printed commented out.
+	// type, a describe error, a name the catalog cannot hold); the entry is
+	// printed commented out.
 	Problem string
+	// IngestionColumn is set when the table already has a column named as
+	// the one the landing blueprint adds: the entry renames the added
+	// column to this (ingestion_column), and Flag says why.
+	IngestionColumn string
+	Flag            string
 	// LandedBy names the catalog workflow or table pattern that already
 	// lands the table; the entry is not printed, only a comment.
 	LandedBy string
@@ -118,6 +125,9 @@ func Discover(ctx context.Context, cat *catalog.Catalog, connName, schema string
 		if err := catalog.CheckName(e.Name); err != nil {
 			e.Problem = err.Error()
 		}
+		if _, err := catalog.ParseTableRef(e.Table); err != nil {
+			e.Problem = err.Error() // what validate would say of the entry
+		}
 		t, err := src.Describe(ctx, ref)
 		switch {
 		case ctx.Err() != nil:
@@ -128,10 +138,28 @@ func Discover(ctx context.Context, cat *catalog.Catalog, connName, schema string
 			e.Problem = err.Error()
 		default:
 			e.Cursor = GuessCursor(t.Columns)
+			e.IngestionColumn, e.Flag = renameAdded(cat, t)
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// renameAdded returns a name for the column the landing blueprint adds
+// when table already has a column of the catalog's name for it
+// (defaults.ingestion_column, else ingestion_timestamp), and why; "" when
+// the table has none.
+func renameAdded(cat *catalog.Catalog, table *source.Table) (name, why string) {
+	w := catalog.Workflow{IngestionColumn: cat.IngestionColumn}
+	own := table.Column(w.AddedColumn())
+	if own == nil {
+		return "", ""
+	}
+	name = "wharf_" + w.AddedColumn()
+	for i := 2; table.Column(name) != nil; i++ {
+		name = fmt.Sprintf("wharf_%s_%d", w.AddedColumn(), i)
+	}
+	return name, fmt.Sprintf("the table has its own %s column: the column wharf adds is named %s", own.Name, name)
 }
 
 // patternFor names the catalog's table pattern on the connection that
@@ -163,12 +191,15 @@ func WriteEntries(w io.Writer, connName, schema string, entries []Entry) error {
 	for _, e := range entries {
 		switch {
 		case e.LandedBy != "":
-			fmt.Fprintf(&b, "  # %s: already landed by %s\n", e.Table, e.LandedBy)
+			fmt.Fprintf(&b, "  # %s: already landed by %s\n", oneLine(e.Table), e.LandedBy)
 		case e.Problem != "":
-			fmt.Fprintf(&b, "  # %s cannot land as is: %s\n", e.Table, oneLine(e.Problem))
+			fmt.Fprintf(&b, "  # %s cannot land as is: %s\n", oneLine(e.Table), oneLine(e.Problem))
 			fmt.Fprintf(&b, "  # - name: %s\n  #   connection: %s\n  #   table: %s\n", yamlString(e.Name), yamlString(connName), yamlString(e.Table))
 		default:
 			fmt.Fprintf(&b, "  - name: %s\n    connection: %s\n    table: %s\n", yamlString(e.Name), yamlString(connName), yamlString(e.Table))
+			if e.IngestionColumn != "" {
+				fmt.Fprintf(&b, "    ingestion_column: %s  # %s\n", yamlString(e.IngestionColumn), e.Flag)
+			}
 			if e.Cursor != "" {
 				fmt.Fprintf(&b, "    cursor: %s  # guessed\n", yamlString(e.Cursor))
 			} else {
@@ -178,6 +209,53 @@ func WriteEntries(w io.Writer, connName, schema string, entries []Entry) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// GlueEntry is one workflow entry of a Glue workflow catalog, as wharf
+// reads it (docs/catalog.md).
+type GlueEntry struct {
+	WorkflowName                   string
+	SecretName                     string
+	SourceTable                    string
+	DestinationBucketName          string
+	DeltaColumnName                *string `json:",omitempty"` // "" = full loads
+	TransactionTimestampColumnName string  `json:",omitempty"`
+	JobScheduleType                string
+	WharfIngestionColumn           string `json:",omitempty"`
+}
+
+// WriteGlueEntries prints entries as a Glue workflow catalog
+// ({"WorkflowList": [...]}) whose entries paste into one: the connection
+// is the SecretName, lake the DestinationBucketName. JSON has no comments,
+// so what the YAML form says in comments (tables already landed or that
+// cannot land, renamed added columns) is returned as notes.
+func WriteGlueEntries(w io.Writer, connName, lake string, entries []Entry) (notes []string, err error) {
+	list := []GlueEntry{}
+	for _, e := range entries {
+		switch {
+		case e.LandedBy != "":
+			notes = append(notes, fmt.Sprintf("%s: already landed by %s", e.Table, e.LandedBy))
+			continue
+		case e.Problem != "":
+			notes = append(notes, fmt.Sprintf("%s cannot land as is (left out): %s", oneLine(e.Table), oneLine(e.Problem)))
+			continue
+		}
+		g := GlueEntry{WorkflowName: e.Name, SecretName: connName, SourceTable: e.Table, DestinationBucketName: lake,
+			TransactionTimestampColumnName: e.Cursor, JobScheduleType: "OnDemand", WharfIngestionColumn: e.IngestionColumn}
+		if e.Cursor == "" {
+			none := ""
+			g.DeltaColumnName = &none
+			notes = append(notes, fmt.Sprintf("%s: no cursor column found: every run is a full load", e.Table))
+		}
+		if e.Flag != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s (WharfIngestionColumn)", e.Table, e.Flag))
+		}
+		list = append(list, g)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return notes, enc.Encode(map[string]any{"WorkflowList": list})
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -194,6 +272,9 @@ func yamlString(s string) string {
 	}
 	if plainYAML.MatchString(s) {
 		return s
+	}
+	if strings.Contains(s, `"`) && !strings.ContainsAny(s, "'\\") && !strings.ContainsFunc(s, unicode.IsControl) {
+		return "'" + s + "'" // SQL-quoted table names read better single-quoted
 	}
 	q, _ := json.Marshal(s)
 	return string(q)

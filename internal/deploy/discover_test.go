@@ -164,3 +164,75 @@ workflows:
 		t.Errorf("missing schema: %v", err)
 	}
 }
+
+// TestDiscoverOddTablesAndGlue: names that need quotes are written quoted,
+// names no catalog can hold are flagged, a table with its own
+// ingestion_timestamp gets the added column renamed; the Glue form is a
+// Glue catalog that loads back to the same workflows.
+func TestDiscoverOddTablesAndGlue(t *testing.T) {
+	glue := parse(t, `{"WorkflowList": [{"WorkflowName": "w", "SecretName": "DemoDBSecret",
+  "SourceTable": "public.regions", "DestinationBucketName": "file:///lake"}]}`)
+	id := coltype.Column{Name: "id", Kind: coltype.Int64}
+	own := coltype.Column{Name: "ingestion_timestamp", Kind: coltype.TimestampTZ}
+	src := &fakeSource{
+		order: []string{"../up", `a"b.c`, "events", "tab\tle"},
+		tables: map[string][]coltype.Column{
+			"../up": {id}, `a"b.c`: {id}, "tab\tle": {id},
+			"events": {id, own, {Name: "wharf_ingestion_timestamp", Kind: coltype.Int64}},
+		},
+	}
+	entries, err := Discover(t.Context(), glue, "DemoDBSecret", "public", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yaml strings.Builder
+	if err := WriteEntries(&yaml, "DemoDBSecret", "public", entries); err != nil {
+		t.Fatal(err)
+	}
+	want := `# wharf discover: 4 table(s) in schema public of connection DemoDBSecret
+workflows:
+  - name: DemoDBSecret_.._up
+    connection: DemoDBSecret
+    table: 'public."../up"'
+    cursor: ""  # no cursor column found: every run is a full load
+  - name: DemoDBSecret_a_b.c
+    connection: DemoDBSecret
+    table: 'public."a""b.c"'
+    cursor: ""  # no cursor column found: every run is a full load
+  - name: DemoDBSecret_events
+    connection: DemoDBSecret
+    table: public.events
+    ingestion_column: wharf_ingestion_timestamp_2  # the table has its own ingestion_timestamp column: the column wharf adds is named wharf_ingestion_timestamp_2
+    cursor: ""  # no cursor column found: every run is a full load
+  # public.tab le cannot land as is: "public.tab\tle" contains control characters
+  # - name: DemoDBSecret_tab_le
+  #   connection: DemoDBSecret
+  #   table: "public.tab\tle"
+`
+	if yaml.String() != want {
+		t.Errorf("discover =\n%s\nwant\n%s", yaml.String(), want)
+	}
+
+	var js strings.Builder
+	notes, err := WriteGlueEntries(&js, "DemoDBSecret", "file:///lake", entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNotes := []string{
+		`public."../up": no cursor column found: every run is a full load`,
+		`public."a""b.c": no cursor column found: every run is a full load`,
+		`public.events: no cursor column found: every run is a full load`,
+		`public.events: the table has its own ingestion_timestamp column: the column wharf adds is named wharf_ingestion_timestamp_2 (WharfIngestionColumn)`,
+		`public.tab le cannot land as is (left out): "public.tab\tle" contains control characters`,
+	}
+	if strings.Join(notes, "\n") != strings.Join(wantNotes, "\n") {
+		t.Errorf("notes:\n%s\nwant\n%s", strings.Join(notes, "\n"), strings.Join(wantNotes, "\n"))
+	}
+	// Pasted into the Glue catalog, the entries load.
+	round := parse(t, js.String())
+	if len(round.Workflows) != 3 || round.Workflows[1].Table != `public."a""b.c"` ||
+		round.Workflows[2].IngestionColumn != "wharf_ingestion_timestamp_2" || round.Workflows[2].Cursor != "" ||
+		round.Workflows[0].Lake != "file:///lake" || round.Workflows[0].Connection != "DemoDBSecret" {
+		t.Errorf("discovered Glue catalog:\n%s\nloads as %+v", js.String(), round.Workflows)
+	}
+}
