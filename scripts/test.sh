@@ -53,3 +53,9 @@ echo "== go vet"
 go vet ./...
 echo "== go test"
 go test -count=1 -timeout 20m "$@" ./...
+# Each fuzz target briefly, from its corpus (testdata/fuzz/) on: a parser
+# change that panics or loses an error's position fails here.
+echo "== go test -fuzz (${WHARF_FUZZTIME:=10s} per target)"
+for target in FuzzWharfCatalog FuzzGlueCatalog; do
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$WHARF_FUZZTIME" ./internal/catalog
+done

@@ -127,6 +127,7 @@ testdata/secrets.bad.yaml:23:10: lakes.query.url: URL s3://bucket/raw?access_key
 testdata/secrets.bad.yaml:25:10: lakes.sas.url: URL azblob://container?sig=xxxxx&sv=2024-01-01 carries credentials in its query (sig): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials`,
 	"syntax.bad.json":   `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
 	"syntax.bad.yaml":   `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
+	"utf8.bad.yaml":     `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
 	"two_docs.bad.yaml": `testdata/two_docs.bad.yaml:3:1: more than one YAML document (---): a catalog is one document`,
 	"types.bad.yaml": `testdata/types.bad.yaml:2:3: connections: want a mapping of connection names to settings, got a list
 testdata/types.bad.yaml:5:10: lakes.raw.url: want a single value, got a list

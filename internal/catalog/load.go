@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -67,6 +69,18 @@ func parseYAML(path string, data []byte) (*yaml.Node, *Error) {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		syntax = "JSON"
 	}
+	if !utf8.Valid(data) {
+		i := 0
+		for i < len(data) {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+		}
+		line, col := lineCol(data, i+1)
+		return nil, &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: fmt.Sprintf("byte 0x%02x is not UTF-8: a catalog is UTF-8 text", data[i])}
+	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
@@ -76,8 +90,12 @@ func parseYAML(path string, data []byte) (*yaml.Node, *Error) {
 		return nil, syntaxError(path, syntax, data, err)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		pos := Pos{File: path}
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, syntaxError(path, syntax, data, err)
+	default:
+		pos := Pos{File: path, Line: extra.Line, Column: extra.Column}
 		if len(extra.Content) > 0 {
 			pos.Line, pos.Column = extra.Content[0].Line, extra.Content[0].Column
 		}
@@ -123,6 +141,11 @@ func syntaxError(path, syntax string, data []byte, err error) *Error {
 		}
 	} else if line := firstFailingLine(data, msg); line > 0 {
 		pos.Line = line
+	}
+	if pos.Line == 0 {
+		// yaml.v3 gives no line for what it finds at the end of the input
+		// ("found unexpected end of stream"): the last line.
+		pos.Line = bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
 	}
 	return &Error{Pos: pos, Msg: syntax + " syntax error: " + msg}
 }
