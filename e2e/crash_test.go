@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -66,7 +67,7 @@ func TestKilledRunsLandEveryRowOnce(t *testing.T) {
 			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id <= %d`, table, crashFirstRows))
 			s := testdb.S3Bucket(t)
 			dir := t.TempDir()
-			env := s3Catalog(t, dir, s, schema, table)
+			env := s3Catalog(t, dir, s, schema, table, "")
 			prefix := "postgres/" + schema + "." + table
 
 			mustWharf(t, dir, env, "run", "events")
@@ -125,8 +126,9 @@ func TestKilledRunsLandEveryRowOnce(t *testing.T) {
 }
 
 // s3Catalog writes a catalog landing <schema>.<table> into the test bucket,
-// with the lake's keys in a secret file, and returns the environment.
-func s3Catalog(t *testing.T, dir string, s *testdb.S3Server, schema, table string) []string {
+// with the lake's keys in a secret file (and lakeFormat: "" = parquet), and
+// returns the environment.
+func s3Catalog(t *testing.T, dir string, s *testdb.S3Server, schema, table, lakeFormat string) []string {
 	t.Helper()
 	keys := filepath.Join(dir, "lake-keys.json")
 	if err := os.WriteFile(keys, []byte(s.Secret()), 0o600); err != nil {
@@ -139,9 +141,10 @@ lakes:
     url: %q
     secret: file:%s
     file_size: 32MiB
+    format: %s
 workflows:
   - {name: events, table: %s.%s, cursor: updated_at}
-`, s.URL(""), keys, schema, table)
+`, s.URL(""), keys, cmp.Or(lakeFormat, "parquet"), schema, table)
 	catPath := filepath.Join(dir, "wharf.yaml")
 	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
 		t.Fatal(err)
@@ -195,7 +198,7 @@ func checkExactlyOnce(t *testing.T, s *testdb.S3Server, prefix string, total int
 	type obj struct{ rows, size int64 }
 	objects := map[string]obj{}
 	for _, k := range s.Keys(t) {
-		if strings.HasPrefix(k, "_wharf/") {
+		if strings.HasPrefix(k, "_wharf/") || strings.HasPrefix(k, prefix+"/metadata/") { // Iceberg's metadata
 			continue
 		}
 		if !strings.HasPrefix(k, prefix+"/") || !strings.HasSuffix(k, ".parquet") {

@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	iceio "github.com/apache/iceberg-go/io"
+	_ "github.com/apache/iceberg-go/io/gocloud/s3" // iceberg-go's own S3 reader: independent of wharf's
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/wharf-data/wharf/internal/state/statesqlite"
+	"github.com/wharf-data/wharf/internal/testdb"
+)
+
+// TestKilledIcebergRunsLandEveryRowOnce is the crash test of an iceberg
+// lake on S3 (versitygw): the real wharf is SIGKILLed after its last file,
+// before its state commit, after the state commit but before the catalog
+// commit, after the catalog commit and after the manifest; then run again.
+// Read back with iceberg-go's own S3 reader, the table's current snapshot
+// holds every row of the source once, and there is one snapshot per run
+// that landed rows, each naming a succeeded run; the bucket holds every row
+// once, as on a parquet lake.
+func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lands ~125 MB into S3")
+	}
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE template AS SELECT g AS id,
+		md5(g::text) || md5((g * 3)::text) || md5((g * 5)::text) || md5((g * 7)::text) ||
+		md5((g * 11)::text) || md5((g * 13)::text) || md5((g * 17)::text) || md5((g * 19)::text) AS payload,
+		'2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' AS updated_at
+		FROM generate_series(1, %d) g`, crashTotalRows))
+	cases := []struct {
+		point     string
+		committed bool // the killed run committed in the state store
+	}{
+		{"file-written", false},
+		{"before-commit", false},
+		{"after-commit", true},   // before the catalog commit
+		{"after-snapshot", true}, // after it
+		{"after-manifest", true},
+	}
+	for i, c := range cases {
+		t.Run(c.point, func(t *testing.T) {
+			tname := fmt.Sprintf("ice_events_%d", i)
+			sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE %s (id integer PRIMARY KEY, payload text NOT NULL, updated_at timestamptz NOT NULL)`, tname))
+			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id <= %d`, tname, crashFirstRows))
+			s := testdb.S3Bucket(t)
+			dir := t.TempDir()
+			env := s3Catalog(t, dir, s, schema, tname, "iceberg")
+			prefix := "postgres/" + schema + "." + tname
+
+			mustWharf(t, dir, env, "run", "events")
+			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id > %d`, tname, crashFirstRows))
+			r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+c.point), "run", "events")
+			if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
+				t.Fatalf("the run should have been killed at %s:\n%s", c.point, r)
+			}
+			tbl := icebergTable(t, s, filepath.Join(dir, "state.db"), schema+"_"+tname)
+			wantSnaps := 1
+			if c.point == "after-snapshot" || c.point == "after-manifest" {
+				wantSnaps = 2
+			}
+			if n := len(tbl.Metadata().Snapshots()); n != wantSnaps {
+				t.Errorf("killed at %s: the table has %d snapshots, want %d", c.point, n, wantSnaps)
+			}
+
+			r = mustWharf(t, dir, env, "run", "events")
+			if c.committed && !strings.Contains(r.stdout, "Nothing new to land") {
+				t.Errorf("the killed run had committed: its retry should land nothing:\n%s", r)
+			}
+			if c.point == "after-commit" && !strings.Contains(r.stderr, "appended the missing snapshot of a committed run") {
+				t.Errorf("the retry should have appended the killed run's snapshot:\n%s", r)
+			}
+			checkExactlyOnce(t, s, prefix, crashTotalRows)
+
+			tbl = icebergTable(t, s, filepath.Join(dir, "state.db"), schema+"_"+tname)
+			var succeeded, named []string
+			for _, run := range runsJSON(t, dir, env, "events") {
+				if run.Status == "succeeded" && run.Rows > 0 {
+					succeeded = append(succeeded, run.ID)
+				}
+			}
+			for _, snap := range tbl.Metadata().Snapshots() {
+				named = append(named, snap.Summary.Properties["wharf.run-id"])
+			}
+			slices.Sort(succeeded)
+			slices.Sort(named)
+			if len(named) != 2 || !slices.Equal(named, succeeded) {
+				t.Errorf("snapshots name runs %v; the succeeded runs with rows are %v", named, succeeded)
+			}
+			seen := make([]int, crashTotalRows+1)
+			at, err := tbl.Scan(table.WithSelectedFields("id")).ToArrowTable(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer at.Release()
+			for _, ch := range at.Column(0).Data().Chunks() {
+				for i := 0; i < ch.Len(); i++ {
+					seen[ch.(*array.Int32).Value(i)]++
+				}
+			}
+			bad := 0
+			for id := 1; id <= crashTotalRows; id++ {
+				if seen[id] != 1 {
+					bad++
+				}
+			}
+			if bad > 0 || seen[0] != 0 {
+				t.Errorf("the table's current snapshot: %d of %d ids are not there exactly once", bad, crashTotalRows)
+			}
+			v := wharf(t, dir, env, "lake", "verify", "events")
+			if v.code != 0 || !strings.Contains(v.stdout, "events: OK") {
+				t.Errorf("lake verify after the retry:\n%s", v)
+			}
+		})
+	}
+}
+
+// icebergTable loads a table from the SQL catalog in a wharf state file,
+// with iceberg-go's own S3 file IO for the test bucket.
+func icebergTable(t *testing.T, s *testdb.S3Server, statePath, name string) *table.Table {
+	t.Helper()
+	db, err := sql.Open("sqlite", statesqlite.DSN(statePath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := sqlcat.NewCatalog("wharf", db, sqlcat.SQLite, iceberg.Properties{
+		iceio.S3EndpointURL: s.Endpoint, iceio.S3Region: s.Region,
+		iceio.S3AccessKeyID: s.AccessKey, iceio.S3SecretAccessKey: s.SecretKey,
+		"s3.force-virtual-addressing": "false",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := c.LoadTable(context.Background(), table.Identifier{"postgres", name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
