@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wharf-data/wharf/internal/testdb"
 )
@@ -38,15 +39,7 @@ const (
 // exactly once, no unfinished upload, and manifests that claim exactly the
 // lake's files with their true row counts and sizes.
 func TestKilledRunsLandEveryRowOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lands ~150 MB into S3")
-	}
-	conn, schema, _ := pgSource(t)
-	sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE template AS SELECT g AS id,
-		md5(g::text) || md5((g * 3)::text) || md5((g * 5)::text) || md5((g * 7)::text) ||
-		md5((g * 11)::text) || md5((g * 13)::text) || md5((g * 17)::text) || md5((g * 19)::text) AS payload,
-		'2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' AS updated_at
-		FROM generate_series(1, %d) g`, crashTotalRows))
+	conn, schema := crashSource(t)
 
 	cases := []struct {
 		point string
@@ -62,21 +55,7 @@ func TestKilledRunsLandEveryRowOnce(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.point, func(t *testing.T) {
-			table := fmt.Sprintf("events_%d", i)
-			sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE %s (id integer PRIMARY KEY, payload text NOT NULL, updated_at timestamptz NOT NULL)`, table))
-			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id <= %d`, table, crashFirstRows))
-			s := testdb.S3Bucket(t)
-			dir := t.TempDir()
-			env := s3Catalog(t, dir, s, schema, table, "")
-			prefix := "postgres/" + schema + "." + table
-
-			mustWharf(t, dir, env, "run", "events")
-			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id > %d`, table, crashFirstRows))
-
-			r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+c.point), "run", "events")
-			if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
-				t.Fatalf("the run should have been killed at %s:\n%s", c.point, r)
-			}
+			s, dir, env, prefix := killedRun(t, conn, schema, fmt.Sprintf("events_%d", i), "", c.point)
 			afterCrash := s.Keys(t)
 			switch c.point {
 			case "upload-part", "upload-part:2":
@@ -93,7 +72,7 @@ func TestKilledRunsLandEveryRowOnce(t *testing.T) {
 				}
 			}
 
-			r = mustWharf(t, dir, env, "run", "events")
+			r := mustWharf(t, dir, env, "run", "events")
 			if c.committed && !strings.Contains(r.stdout, "Nothing new to land") {
 				t.Errorf("the killed run had committed: its retry should land nothing:\n%s", r)
 			}
@@ -123,6 +102,43 @@ func TestKilledRunsLandEveryRowOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// crashSource makes the crash tests' source schema with its template
+// table of crashTotalRows rows.
+func crashSource(t *testing.T) (*pgx.Conn, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("lands over 100 MB into S3")
+	}
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE template AS SELECT g AS id,
+		md5(g::text) || md5((g * 3)::text) || md5((g * 5)::text) || md5((g * 7)::text) ||
+		md5((g * 11)::text) || md5((g * 13)::text) || md5((g * 17)::text) || md5((g * 19)::text) AS payload,
+		'2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' AS updated_at
+		FROM generate_series(1, %d) g`, crashTotalRows))
+	return conn, schema
+}
+
+// killedRun makes table (the template's first window), a bucket and a
+// catalog landing the table into it (lakeFormat: "" = parquet), lands the
+// first window, adds the rest, and runs wharf killed at point. It returns
+// the bucket, the directory and environment of the catalog, and the
+// table's lake prefix.
+func killedRun(t *testing.T, conn *pgx.Conn, schema, table, lakeFormat, point string) (*testdb.S3Server, string, []string, string) {
+	t.Helper()
+	sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE %s (id integer PRIMARY KEY, payload text NOT NULL, updated_at timestamptz NOT NULL)`, table))
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id <= %d`, table, crashFirstRows))
+	s := testdb.S3Bucket(t)
+	dir := t.TempDir()
+	env := s3Catalog(t, dir, s, schema, table, lakeFormat)
+	mustWharf(t, dir, env, "run", "events")
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id > %d`, table, crashFirstRows))
+	r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+point), "run", "events")
+	if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
+		t.Fatalf("the run should have been killed at %s:\n%s", point, r)
+	}
+	return s, dir, env, "postgres/" + schema + "." + table
 }
 
 // s3Catalog writes a catalog landing <schema>.<table> into the test bucket,

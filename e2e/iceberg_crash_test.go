@@ -29,15 +29,7 @@ import (
 // that landed rows, each naming a succeeded run; the bucket holds every row
 // once, as on a parquet lake.
 func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lands ~125 MB into S3")
-	}
-	conn, schema, _ := pgSource(t)
-	sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE template AS SELECT g AS id,
-		md5(g::text) || md5((g * 3)::text) || md5((g * 5)::text) || md5((g * 7)::text) ||
-		md5((g * 11)::text) || md5((g * 13)::text) || md5((g * 17)::text) || md5((g * 19)::text) AS payload,
-		'2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' AS updated_at
-		FROM generate_series(1, %d) g`, crashTotalRows))
+	conn, schema := crashSource(t)
 	cases := []struct {
 		point     string
 		committed bool // the killed run committed in the state store
@@ -51,19 +43,7 @@ func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.point, func(t *testing.T) {
 			tname := fmt.Sprintf("ice_events_%d", i)
-			sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE %s (id integer PRIMARY KEY, payload text NOT NULL, updated_at timestamptz NOT NULL)`, tname))
-			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id <= %d`, tname, crashFirstRows))
-			s := testdb.S3Bucket(t)
-			dir := t.TempDir()
-			env := s3Catalog(t, dir, s, schema, tname, "iceberg")
-			prefix := "postgres/" + schema + "." + tname
-
-			mustWharf(t, dir, env, "run", "events")
-			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id > %d`, tname, crashFirstRows))
-			r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+c.point), "run", "events")
-			if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
-				t.Fatalf("the run should have been killed at %s:\n%s", c.point, r)
-			}
+			s, dir, env, prefix := killedRun(t, conn, schema, tname, "iceberg", c.point)
 			tbl := icebergTable(t, s, filepath.Join(dir, "state.db"), schema+"_"+tname)
 			wantSnaps := 1
 			if c.point == "after-snapshot" || c.point == "after-manifest" {
@@ -73,7 +53,7 @@ func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
 				t.Errorf("killed at %s: the table has %d snapshots, want %d", c.point, n, wantSnaps)
 			}
 
-			r = mustWharf(t, dir, env, "run", "events")
+			r := mustWharf(t, dir, env, "run", "events")
 			if c.committed && !strings.Contains(r.stdout, "Nothing new to land") {
 				t.Errorf("the killed run had committed: its retry should land nothing:\n%s", r)
 			}
