@@ -220,6 +220,11 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		return err
 	}
 	prefix := lakePrefix(src.Database(), ref)
+	// Where the run writes is recorded before it writes anything, so that
+	// its files can be removed if it dies, without its source.
+	if err := l.State.RecordLakePrefix(ctx, run, lakeLocation(lakeH, prefix)); err != nil {
+		return err
+	}
 	// Leftovers of runs that crashed before committing are removed before this
 	// run can commit, so every row of a window lands once.
 	if err := l.cleanStale(ctx, lakeH, prefix, wf.Name, run.ID, log); err != nil {
@@ -265,7 +270,11 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 		if worker, ok := live[r.ID]; ok {
 			return fmt.Errorf("workflow %s: run %s is in progress on %s: %w", workflow, r.ID, worker, ErrAlreadyRunning)
 		}
-		n, err := lk.DeleteRunFiles(ctx, prefix, r.ID)
+		path, err := runPath(lk, &r, prefix)
+		if err != nil {
+			return err
+		}
+		n, err := lk.DeleteRunFiles(ctx, path, r.ID)
 		if err != nil {
 			return fmt.Errorf("remove leftovers of unfinished run %s: %w", r.ID, err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
+	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
@@ -340,5 +341,55 @@ func TestManifestNotWrittenFailsRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(f.lakeDir, "_wharf", "manifests")); err != nil {
 		t.Errorf("the next run should write the missing manifest: %v", err)
+	}
+}
+
+// TestDeadRunCleanedWithoutSource: a run records where it writes in the
+// lake, so a dead run's files are removed and the run ended (Abandon)
+// while its source is unreachable.
+func TestDeadRunCleanedWithoutSource(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	ctx := context.Background()
+	first := f.land()
+	where := "file://" + f.lakeDir + "/shop/orders"
+	if r, err := f.st.Run(ctx, first.RunID); err != nil || r.LakePrefix != where {
+		t.Fatalf("run recorded lake prefix %q (%v), want %q", r.LakePrefix, err, where)
+	}
+
+	dead := &state.Run{ID: "01900000-0000-7000-8000-000000000009", Workflow: "orders", Trigger: state.TriggerManual}
+	if err := f.st.StartRun(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.RecordLakePrefix(ctx, dead, where); err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(f.lakeDir, "shop", "orders", "ingestion_date=2024-01-01", "part-"+dead.ID+"-00000.parquet")
+	if err := os.MkdirAll(filepath.Dir(leftover), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(leftover, []byte("half written"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	opened := 0
+	f.lander.OpenSource = func(context.Context, *catalog.Connection, string) (source.Source, error) {
+		opened++
+		return nil, errors.New("connection refused")
+	}
+	if err := f.lander.Abandon(ctx, f.job, dead.ID, "its process died"); err != nil {
+		t.Fatalf("Abandon with the source down: %v", err)
+	}
+	if opened != 0 {
+		t.Errorf("Abandon opened the source %d time(s)", opened)
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dead run's file is still there: %v", err)
+	}
+	if r, _ := f.st.Run(ctx, dead.ID); r == nil || r.Status != state.StatusFailed || !strings.Contains(r.Error, "1 leftover file(s) removed") {
+		t.Errorf("dead run recorded as %+v", r)
+	}
+	if fmt.Sprint(f.ids(first)) != "[1]" {
+		t.Errorf("the committed run's files changed: %v", f.ids(first))
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -78,28 +80,10 @@ func (l *Lander) runStarted(ctx context.Context, job *catalog.Resolved, run *sta
 
 // Abandon ends a run that will never finish (its process died): it removes
 // the files the run left in the lake, then records it failed with reason.
+// It needs no source: the run recorded where it writes (Run.LakePrefix).
 // It wraps state.ErrNotRunning when the run already ended.
 func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reason string) error {
-	wf, conn := &job.Workflow, &job.Connection
-	open := l.OpenSource
-	if open == nil {
-		open = OpenSource
-	}
-	src, err := open(ctx, conn, l.Secrets)
-	if err != nil {
-		return fmt.Errorf("connection %s: %w", conn.Name, err)
-	}
-	ref, err := catalog.ParseTableRef(wf.Table)
-	if err != nil {
-		src.Close()
-		return err
-	}
-	prefix := lakePrefix(src.Database(), ref)
-	src.Close()
-	lk, err := l.lakes.open(ctx, &job.Lake, l.Secrets)
-	if err != nil {
-		return err
-	}
+	wf := &job.Workflow
 	run, err := l.State.Run(ctx, runID)
 	if err != nil {
 		return err
@@ -107,7 +91,24 @@ func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reas
 	if run.Status != state.StatusRunning {
 		return fmt.Errorf("abandon run %s of workflow %s: status is %s: %w", runID, wf.Name, run.Status, state.ErrNotRunning)
 	}
-	n, err := lk.DeleteRunFiles(ctx, prefix, runID)
+	lk, err := l.lakes.open(ctx, &job.Lake, l.Secrets)
+	if err != nil {
+		return err
+	}
+	// A run that recorded no prefix wrote nothing; only a run started by a
+	// wharf older than the lake_prefix column needs its source to say
+	// where it wrote.
+	var legacy string
+	if run.LakePrefix == "" {
+		if legacy, err = l.legacyPrefix(ctx, job); err != nil {
+			return err
+		}
+	}
+	path, err := runPath(lk, run, legacy)
+	if err != nil {
+		return err
+	}
+	n, err := lk.DeleteRunFiles(ctx, path, runID)
 	if err != nil {
 		return fmt.Errorf("remove files of run %s: %w", runID, err)
 	}
@@ -116,4 +117,42 @@ func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reas
 	run.Rows, run.Bytes, run.Files = 0, 0, 0
 	run.Error = secret.RedactString(fmt.Sprintf("abandoned: %s; %d leftover file(s) removed", reason, n))
 	return l.State.FinishRun(ctx, run)
+}
+
+// legacyPrefix is where a run of job writes, learned from its source: only
+// for runs recorded before runs kept their lake prefix.
+func (l *Lander) legacyPrefix(ctx context.Context, job *catalog.Resolved) (string, error) {
+	open := l.OpenSource
+	if open == nil {
+		open = OpenSource
+	}
+	src, err := open(ctx, &job.Connection, l.Secrets)
+	if err != nil {
+		return "", fmt.Errorf("connection %s: %w", job.Connection.Name, err)
+	}
+	defer src.Close()
+	ref, err := catalog.ParseTableRef(job.Workflow.Table)
+	if err != nil {
+		return "", err
+	}
+	return lakePrefix(src.Database(), ref), nil
+}
+
+// lakeLocation is what a run records as its lake prefix: the lake's URL
+// (credentials redacted) and the path prefix under it.
+func lakeLocation(lk *lake.Lake, prefix string) string { return lk.URL() + "/" + prefix }
+
+// runPath is the path prefix under lk where run wrote: from its recorded
+// lake prefix, or fallback when it recorded none. A run that wrote into
+// another lake (the workflow's lake changed since) is an error naming both.
+func runPath(lk *lake.Lake, run *state.Run, fallback string) (string, error) {
+	if run.LakePrefix == "" {
+		return fallback, nil
+	}
+	path, ok := strings.CutPrefix(run.LakePrefix, lk.URL()+"/")
+	if !ok || path == "" {
+		return "", fmt.Errorf("run %s of workflow %s wrote under %s, which is not in the workflow's lake %s now: remove its files (part-%s-*) there by hand",
+			run.ID, run.Workflow, run.LakePrefix, lk.URL(), run.ID)
+	}
+	return path, nil
 }

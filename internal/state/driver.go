@@ -109,7 +109,7 @@ func (d *timeDest) Scan(src any) error {
 // in order: id, workflow, run_trigger, status, started_at, finished_at,
 // row_count, byte_count, file_count, watermark_from_kind, watermark_from,
 // watermark_to_kind, watermark_to, full_load, error_message, schema_hash,
-// schema (RunColumns lists them for SELECTs; scanRun reads them).
+// schema, lake_prefix (RunColumns lists them for SELECTs; scanRun reads them).
 type Queries struct {
 	// RunColumns is the run column list of every SELECT of runs.
 	RunColumns string
@@ -119,9 +119,9 @@ type Queries struct {
 	// SetRunIf (status, started_at (NULL = keep), worker_id (NULL = keep),
 	// finished_at, row_count, byte_count, file_count, watermark_from_kind,
 	// watermark_from, watermark_to_kind, watermark_to, full_load,
-	// error_message, schema_hash, schema, id, workflow, from1, from2) is the
-	// one status change: it applies only while the run's status is from1
-	// or from2.
+	// error_message, schema_hash, schema, id, workflow, from1, from2,
+	// lake_prefix ('' = keep)) is the one status change: it applies only
+	// while the run's status is from1 or from2.
 	SetRunIf string
 	// RunStatus (id) returns status, workflow.
 	RunStatus string

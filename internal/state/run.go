@@ -62,6 +62,12 @@ type Run struct {
 	// the store). The landing blueprint fills them; the store keeps them.
 	SchemaHash string
 	Schema     string
+	// LakePrefix is where the run writes in the lake: the lake's URL
+	// (redacted) and the path prefix under it, as lake.Location joins them
+	// ("" = not recorded, for runs recorded before wharf kept it). Recorded
+	// before the run writes a file (Store.RecordLakePrefix), so a dead run's
+	// files can be removed without its source. Once recorded it is kept.
+	LakePrefix string
 }
 
 // Final reports whether s is an end state (succeeded, failed, cancelled or
@@ -164,6 +170,21 @@ func (r *Run) PrepareCommit(now time.Time, files []File, wm *coltype.Watermark, 
 	r.Error = ""
 	r.finishTime(now)
 	return out, r.checkStats("commit")
+}
+
+// PrepareLakePrefix checks r before RecordLakePrefix records
+// r.LakePrefix on the running run.
+func (r *Run) PrepareLakePrefix() error {
+	if err := r.checkIdentity("record lake prefix of"); err != nil {
+		return err
+	}
+	if r.Status != StatusRunning {
+		return fmt.Errorf("record lake prefix of run %s of workflow %s: status %q, want %s", r.ID, r.Workflow, r.Status, StatusRunning)
+	}
+	if r.LakePrefix == "" || !storable(r.LakePrefix) {
+		return fmt.Errorf("record lake prefix of run %s of workflow %s: prefix %q must be non-empty valid UTF-8 without NUL", r.ID, r.Workflow, r.LakePrefix)
+	}
+	return r.checkStats("record lake prefix of")
 }
 
 // PrepareFinish checks r before FinishRun records a non-success end, and

@@ -99,7 +99,7 @@ func (s *SQLStore) runArgs(c *Run) []any {
 	fromKind, from := EncodeWatermark(c.WatermarkFrom)
 	toKind, to := EncodeWatermark(c.WatermarkTo)
 	return []any{c.ID, c.Workflow, c.Trigger, c.Status, s.d.Time(c.StartedAt), s.d.Time(c.FinishedAt),
-		c.Rows, c.Bytes, c.Files, fromKind, from, toKind, to, c.FullLoad, c.Error, c.SchemaHash, nullText(c.Schema)}
+		c.Rows, c.Bytes, c.Files, fromKind, from, toKind, to, c.FullLoad, c.Error, c.SchemaHash, nullText(c.Schema), c.LakePrefix}
 }
 
 // scanRun reads the run columns (Queries.RunColumns).
@@ -111,7 +111,7 @@ func scanRun(rows Rows) (Run, error) {
 	)
 	if err := rows.Scan(&r.ID, &r.Workflow, &r.Trigger, &r.Status, TimeDest(&r.StartedAt), TimeDest(&r.FinishedAt),
 		&r.Rows, &r.Bytes, &r.Files, &fromKind, &from, &toKind, &toText, &r.FullLoad, &r.Error,
-		&r.SchemaHash, &schema); err != nil {
+		&r.SchemaHash, &schema, &r.LakePrefix); err != nil {
 		return Run{}, err
 	}
 	if schema != nil {
@@ -218,7 +218,7 @@ func (s *SQLStore) setRunIf(ctx context.Context, e Executor, t transition) error
 	toKind, to := EncodeWatermark(c.WatermarkTo)
 	n, err := e.Exec(ctx, s.q.SetRunIf, c.Status, s.d.Time(t.startedAt), t.workerID, s.d.Time(c.FinishedAt),
 		c.Rows, c.Bytes, c.Files, fromKind, from, toKind, to, c.FullLoad, c.Error, c.SchemaHash, nullText(c.Schema),
-		c.ID, c.Workflow, t.from[0], t.from[1])
+		c.ID, c.Workflow, t.from[0], t.from[1], c.LakePrefix)
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.what(), err)
 	}
@@ -277,6 +277,20 @@ func (s *SQLStore) FinishRun(ctx context.Context, r *Run) error {
 		return err
 	}
 	if err := s.inTx(ctx, func(tx Tx) error { return s.setRunIf(ctx, tx, finishOf(&c)) }); err != nil {
+		return err
+	}
+	*r = c
+	return nil
+}
+
+// RecordLakePrefix records where running run r writes in the lake.
+func (s *SQLStore) RecordLakePrefix(ctx context.Context, r *Run, prefix string) error {
+	c := *r
+	c.LakePrefix = prefix
+	if err := c.PrepareLakePrefix(); err != nil {
+		return err
+	}
+	if err := s.setRunIf(ctx, s.d.Executor(), lakePrefixOf(&c)); err != nil {
 		return err
 	}
 	*r = c

@@ -43,6 +43,11 @@ type Store interface {
 	// window. A zero r.FinishedAt becomes now. It wraps ErrNotRunning when
 	// the run already ended, and ErrNotFound when it was never started.
 	FinishRun(ctx context.Context, r *Run) error
+	// RecordLakePrefix records prefix as where running run r writes in
+	// the lake (r.LakePrefix, with r's window and other fields as they
+	// are), before it writes anything. It wraps ErrNotRunning when the run
+	// is not running.
+	RecordLakePrefix(ctx context.Context, r *Run, prefix string) error
 	// StaleRuns lists the runs of a workflow ("" = every workflow) still
 	// marked running, oldest first: a crashed process's leftovers, or runs
 	// in progress elsewhere.

@@ -29,6 +29,12 @@ func finishOf(c *Run) transition {
 	return transition{op: "finish", run: c, from: [2]RunStatus{StatusQueued, StatusRunning}}
 }
 
+// lakePrefixOf: running → running, recording where the run writes
+// (Run.LakePrefix) before it writes anything.
+func lakePrefixOf(c *Run) transition {
+	return transition{op: "record lake prefix of", run: c, from: [2]RunStatus{StatusRunning, StatusRunning}}
+}
+
 // markRunningOf: queued → running on workerID.
 func markRunningOf(c *Run, workerID string) transition {
 	return transition{op: "mark running", run: c, from: [2]RunStatus{StatusQueued, StatusQueued},

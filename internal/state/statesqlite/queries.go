@@ -7,7 +7,7 @@ import (
 
 const runColumns = `id, workflow, run_trigger, status, started_at, finished_at, row_count, byte_count, file_count,
 	watermark_from_kind, watermark_from, watermark_to_kind, watermark_to, full_load, error_message,
-	schema_hash, schema`
+	schema_hash, schema, lake_prefix`
 
 const deployedColumns = `name, id, spec, spec_hash, enabled, created_at, updated_at, last_fire_at, next_fire_at`
 
@@ -16,11 +16,11 @@ const deployedColumns = `name, id, spec, spec_hash, enabled, created_at, updated
 var queries = state.Queries{
 	RunColumns: runColumns,
 	InsertRun: `INSERT INTO wharf_runs (` + runColumns + `, job_id, worker_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	SetRunIf: `UPDATE wharf_runs SET status = ?1, started_at = coalesce(?2, started_at), worker_id = coalesce(?3, worker_id),
 			finished_at = ?4, row_count = ?5, byte_count = ?6, file_count = ?7, watermark_from_kind = ?8,
 			watermark_from = ?9, watermark_to_kind = ?10, watermark_to = ?11, full_load = ?12, error_message = ?13,
-			schema_hash = ?14, schema = ?15
+			schema_hash = ?14, schema = ?15, lake_prefix = coalesce(nullif(?20, ''), lake_prefix)
 		WHERE id = ?16 AND workflow = ?17 AND status IN (?18, ?19)`,
 	RunStatus:         `SELECT status, workflow FROM wharf_runs WHERE id = ?`,
 	RunByID:           `SELECT ` + runColumns + ` FROM wharf_runs WHERE id = ?`,

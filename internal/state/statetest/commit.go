@@ -75,6 +75,44 @@ func testCommitRun(t *testing.T, b Backend) {
 	}
 }
 
+// testRecordLakePrefix: a running run records where it writes; the
+// prefix is read back, survives the run's end, and only a running run
+// takes one.
+func testRecordLakePrefix(t *testing.T, b Backend) {
+	s := fresh(t, b)
+	r := startRun(t, s, "orders", base)
+	r.FullLoad = true
+	const prefix = "s3://bucket/raw/shop/orders"
+	if err := s.RecordLakePrefix(t.Context(), r, prefix); err != nil {
+		t.Fatalf("RecordLakePrefix: %v", err)
+	}
+	if r.LakePrefix != prefix {
+		t.Errorf("RecordLakePrefix left r.LakePrefix %q", r.LakePrefix)
+	}
+	checkRun(t, s, r)
+	// A copy that does not carry the prefix ends the run without losing it.
+	ended := *r
+	ended.LakePrefix = ""
+	ended.Status, ended.Error = state.StatusFailed, "boom"
+	if err := s.FinishRun(t.Context(), &ended); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRun(t, s, r.ID); got.LakePrefix != prefix || got.Status != state.StatusFailed {
+		t.Errorf("after FinishRun: %s, want the prefix kept", fmtRun(*got))
+	}
+	if err := s.RecordLakePrefix(t.Context(), &ended, "file:///x"); err == nil {
+		t.Error("RecordLakePrefix accepted a run that is not running")
+	}
+	stale := *r // believes it still runs
+	if err := s.RecordLakePrefix(t.Context(), &stale, "file:///x"); !errors.Is(err, state.ErrNotRunning) {
+		t.Errorf("RecordLakePrefix of a run that ended = %v, want ErrNotRunning", err)
+	}
+	r2 := startRun(t, s, "orders", base.Add(time.Hour))
+	if err := s.RecordLakePrefix(t.Context(), r2, ""); err == nil {
+		t.Error("RecordLakePrefix accepted an empty prefix")
+	}
+}
+
 func testCommitRunWithoutWatermark(t *testing.T, b Backend) {
 	s := fresh(t, b)
 	prev := &coltype.Watermark{Kind: coltype.Date, Text: "2024-05-05"}

@@ -48,6 +48,7 @@ func Run(t *testing.T, b Backend) {
 		{"StartRunRoundTrip", testStartRunRoundTrip},
 		{"StartRunRejected", testStartRunRejected},
 		{"CommitRun", testCommitRun},
+		{"RecordLakePrefix", testRecordLakePrefix},
 		{"CommitRunWithoutWatermark", testCommitRunWithoutWatermark},
 		{"CommitRunNotRunning", testCommitRunNotRunning},
 		{"CommitRunRollsBackHalfDone", testCommitRunRollsBackHalfDone},
@@ -186,8 +187,8 @@ func diffRun(got, want *state.Run) string {
 }
 
 func fmtRun(r state.Run) string {
-	return fmt.Sprintf("{ID:%s Workflow:%s Trigger:%s Status:%s Rows:%d Bytes:%d Files:%d From:%+v To:%+v FullLoad:%v Error:%q SchemaHash:%q Schema:%q}",
-		r.ID, r.Workflow, r.Trigger, r.Status, r.Rows, r.Bytes, r.Files, r.WatermarkFrom, r.WatermarkTo, r.FullLoad, r.Error, r.SchemaHash, r.Schema)
+	return fmt.Sprintf("{ID:%s Workflow:%s Trigger:%s Status:%s Rows:%d Bytes:%d Files:%d From:%+v To:%+v FullLoad:%v Error:%q SchemaHash:%q Schema:%q LakePrefix:%q}",
+		r.ID, r.Workflow, r.Trigger, r.Status, r.Rows, r.Bytes, r.Files, r.WatermarkFrom, r.WatermarkTo, r.FullLoad, r.Error, r.SchemaHash, r.Schema, r.LakePrefix)
 }
 
 // queue queues r with an enqueue that returns jobID and skip.
