@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 
@@ -69,6 +70,8 @@ var fields = []field{
 	{"lake.row_group_rows", func(a, b *catalog.Resolved) bool { return a.Lake.RowGroupRows != b.Lake.RowGroupRows }},
 	{"lake.file_size", func(a, b *catalog.Resolved) bool { return a.Lake.FileBytes != b.Lake.FileBytes }},
 	{"lake.secret", func(a, b *catalog.Resolved) bool { return a.Lake.Secret != b.Lake.Secret }},
+	{"lake.format", func(a, b *catalog.Resolved) bool { return lakeFormat(a) != lakeFormat(b) }},
+	{"lake.iceberg_catalog", func(a, b *catalog.Resolved) bool { return a.Lake.IcebergCatalog != b.Lake.IcebergCatalog }},
 }
 
 // Changes names the settings that differ between a deployed spec and the
@@ -76,7 +79,8 @@ var fields = []field{
 // lookback, schedule, timezone, partition_by, blueprint, format,
 // file_count, columns, exclude_columns, cast, mask, on_schema_change,
 // defaults.columns, mask_salt, connection.engine, connection.secret, lake, lake.url,
-// lake.compression, lake.row_group_rows, lake.file_size, lake.secret. The name of the
+// lake.compression, lake.row_group_rows, lake.file_size, lake.secret, lake.format,
+// lake.iceberg_catalog. The name of the
 // workflow's connection or lake entry ("connection", "lake") is compared
 // through the workflow's reference; where it sits in the file is not.
 func Changes(old, new catalog.Resolved) []string {
@@ -95,3 +99,7 @@ func Changes(old, new catalog.Resolved) []string {
 func ResetsWatermark(old, new catalog.Resolved) bool {
 	return old.Workflow.Cursor != new.Workflow.Cursor || old.Workflow.Table != new.Workflow.Table
 }
+
+// lakeFormat is the lake's format, "" (a spec written before lakes had a
+// format, or a lake built in code) being parquet.
+func lakeFormat(r *catalog.Resolved) string { return cmp.Or(r.Lake.Format, catalog.LakeParquet) }
