@@ -211,6 +211,14 @@ note: %[1]s.regions: already landed by workflow regions
 		t.Errorf("discover --format csv: want exit 2 and a usage error, got %s", r)
 	}
 
+	// A renamed added column that collides too fails plan, before any run.
+	writeFile(t, dir, "clash.json", `{"WorkflowList": [`+strings.Replace(fmt.Sprintf(entry, "events", schema, "events"), "}", `, "WharfIngestionColumn": "id"}`, 1)+`]}`)
+	r = wharf(t, dir, nil, append([]string{"plan", "-c", "clash.json"}, args...)...)
+	want = fmt.Sprintf("workflow events: table %s.events already has a column named id, which the landing blueprint adds: set ingestion_column (Glue: WharfIngestionColumn) to another name for the added column\n", schema)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("plan with a colliding WharfIngestionColumn: want exit 1 and\n%s\ngot %s", want, r)
+	}
+
 	// The discovered entry pasted into the catalog lands.
 	var doc struct{ WorkflowList []map[string]any }
 	if err := json.Unmarshal([]byte(wantOut), &doc); err != nil {

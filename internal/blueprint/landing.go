@@ -148,11 +148,8 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	if err != nil {
 		return err
 	}
-	// The landing blueprint adds a column: the run's start time (UTC,
-	// microseconds), the same for every row of a run.
-	added := wf.AddedColumn()
-	if c := table.Column(added); c != nil {
-		return fmt.Errorf("table %s already has a column named %s, which the landing blueprint adds: set ingestion_column (Glue: WharfIngestionColumn) to another name for the added column", ref, c.Name)
+	if err := CheckAddedColumn(wf, table); err != nil {
+		return err
 	}
 
 	// Cursor: explicit, defaulted (used only if the table has it), or none.
@@ -630,4 +627,14 @@ func lakePrefix(database string, ref catalog.TableRef) string {
 		return database + "/" + esc(ref.Name)
 	}
 	return database + "/" + esc(ref.Schema) + "." + esc(ref.Name)
+}
+
+// CheckAddedColumn fails when table already has a column named as the one
+// the landing blueprint adds to every row (the run's start time, UTC,
+// microseconds, the same for every row of a run): wf.AddedColumn.
+func CheckAddedColumn(wf *catalog.Workflow, table *source.Table) error {
+	if c := table.Column(wf.AddedColumn()); c != nil {
+		return fmt.Errorf("table %s already has a column named %s, which the landing blueprint adds: set ingestion_column (Glue: WharfIngestionColumn) to another name for the added column", table.Ref, c.Name)
+	}
+	return nil
 }

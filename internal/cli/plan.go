@@ -94,16 +94,17 @@ func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalo
 	return p, nil
 }
 
-// checkColumns checks the column names of every workflow's column choices
-// against its table in the source, so that a misspelt column fails the plan
-// (or validate) rather than the first run. Every problem is reported at
+// checkColumns checks the column names of every workflow's column choices,
+// and a renamed added column (ingestion_column), against its table in the
+// source, so that a misspelt or colliding column fails the plan (or
+// validate) rather than the first run. Every problem is reported at
 // once. A source that cannot be opened is an error, or, when unreachable is
 // set, is passed to it and its workflows are not checked.
 func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Resolved, unreachable func(conn string, err error)) error {
 	var errs []error
 	for _, r := range workflows {
 		ch := blueprint.Choices(&r.Workflow)
-		if len(ch.Columns)+len(ch.ExcludeColumns)+len(ch.Cast)+len(ch.Mask) == 0 {
+		if len(ch.Columns)+len(ch.ExcludeColumns)+len(ch.Cast)+len(ch.Mask) == 0 && r.Workflow.IngestionColumn == "" {
 			continue
 		}
 		fail := func(err error) { errs = append(errs, fmt.Errorf("workflow %s: %w", r.Workflow.Name, err)) }
@@ -127,6 +128,9 @@ func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Res
 			continue
 		}
 		if _, _, err := source.Choose(t, ch); err != nil {
+			fail(err)
+		}
+		if err := blueprint.CheckAddedColumn(&r.Workflow, t); err != nil {
 			fail(err)
 		}
 	}
