@@ -53,6 +53,12 @@ func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
 				t.Errorf("killed at %s: the table has %d snapshots, want %d", c.point, n, wantSnaps)
 			}
 
+			if c.point == "after-commit" {
+				v := wharf(t, dir, env, "lake", "verify", "events")
+				if v.code != 1 || !strings.Contains(v.stdout, "committed in the state store but has no snapshot in Iceberg table") {
+					t.Errorf("lake verify should report the committed run without a snapshot:\n%s", v)
+				}
+			}
 			r := mustWharf(t, dir, env, "run", "events")
 			if c.committed && !strings.Contains(r.stdout, "Nothing new to land") {
 				t.Errorf("the killed run had committed: its retry should land nothing:\n%s", r)
@@ -98,7 +104,7 @@ func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
 				t.Errorf("the table's current snapshot: %d of %d ids are not there exactly once", bad, crashTotalRows)
 			}
 			v := wharf(t, dir, env, "lake", "verify", "events")
-			if v.code != 0 || !strings.Contains(v.stdout, "events: OK") {
+			if v.code != 0 || !strings.Contains(v.stdout, "events: OK") || !strings.Contains(v.stdout, "2 snapshot(s); the current one has") {
 				t.Errorf("lake verify after the retry:\n%s", v)
 			}
 		})

@@ -67,6 +67,11 @@ workflows:
 	sqlExec(t, conn, `INSERT INTO orders VALUES (502, 2.00, 'y', NULL, NULL, NULL, NULL, now(), 'web')`)
 	runBoth()
 
+	v := mustWharf(t, dir, env, "lake", "verify", "orders_ice")
+	if !strings.Contains(v.stdout, "orders_ice: OK") || !strings.Contains(v.stdout, "3 snapshot(s); the current one has 3 file(s), 504 rows") {
+		t.Errorf("lake verify:\n%s", v)
+	}
+
 	// The table, through the catalog in the state store.
 	db, err := sql.Open("sqlite", statesqlite.DSN(statePath))
 	if err != nil {

@@ -2,15 +2,20 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/icetable"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
@@ -168,11 +173,13 @@ func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.R
 		return 0, err
 	}
 	committed := map[string][]state.File{}
+	started := map[string]time.Time{}
 	prefix := ""
 	for _, r := range runs {
 		if r.Status != state.StatusSucceeded || r.Files == 0 {
 			continue // a run that landed nothing has no manifest
 		}
+		started[r.ID] = r.StartedAt
 		files, err := st.Files(ctx, r.ID)
 		if err != nil {
 			return 0, err
@@ -250,6 +257,13 @@ func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.R
 			}
 		}
 	}
+	if job.Lake.Iceberg() && prefix != "" {
+		found, err := a.verifyIceberg(ctx, st, lk, job, prefix, committed, started)
+		if err != nil {
+			return 0, err
+		}
+		problems = append(problems, found...)
+	}
 	for _, p := range problems {
 		fmt.Fprintf(a.stdout, "%s: %s\n", wf.Name, p)
 	}
@@ -312,4 +326,73 @@ func tablePrefix(p string) string {
 		return ""
 	}
 	return parts[0] + "/" + parts[1]
+}
+
+// verifyIceberg checks an iceberg lake's table against the state store:
+// every committed run since the table was created has a snapshot naming it,
+// every snapshot names a committed run, and the current snapshot's data
+// files are exactly those runs' files with their row counts. It prints a
+// summary line and returns the problems.
+func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, job *catalog.Resolved, prefix string,
+	committed map[string][]state.File, started map[string]time.Time) ([]string, error) {
+	ref, err := catalog.ParseTableRef(job.Workflow.Table)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := icetable.Open(ctx, job.Lake.IcebergCatalog, st)
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	namespace, _, _ := strings.Cut(prefix, "/")
+	tbl, err := cat.Load(ctx, lk, namespace, icetable.TableName(ref.Schema, ref.Name))
+	if errors.Is(err, icetable.ErrNoSuchTable) {
+		return []string{fmt.Sprintf("no Iceberg table %s.%s in %s, though runs are committed (the workflow's next run creates it)",
+			namespace, icetable.TableName(ref.Schema, ref.Name), cat)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	snaps, since := tbl.RunSnapshots(), tbl.Since()
+	want := map[string]state.File{}
+	for _, id := range slices.Sorted(maps.Keys(committed)) {
+		if started[id].Before(since) {
+			continue // landed before the table existed
+		}
+		if _, ok := snaps[id]; !ok {
+			problems = append(problems, fmt.Sprintf("run %s: committed in the state store but has no snapshot in Iceberg table %s (the workflow's next run appends it)", id, tbl))
+			continue
+		}
+		for _, f := range committed[id] {
+			want[f.Path] = f
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(snaps)) {
+		if _, ok := committed[id]; !ok {
+			problems = append(problems, fmt.Sprintf("snapshot %d of Iceberg table %s names run %s, which is not committed in the state store", snaps[id], tbl, id))
+		}
+	}
+	files, err := tbl.CurrentFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows int64
+	for _, f := range files {
+		rows += f.Rows
+		w, ok := want[f.Path]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s: in the current snapshot of Iceberg table %s but no committed run recorded it", f.Path, tbl))
+		case w.Rows != f.Rows || w.Bytes != f.Size:
+			problems = append(problems, fmt.Sprintf("%s: Iceberg table %s says %d rows, %d bytes; the state store %d rows, %d bytes", f.Path, tbl, f.Rows, f.Size, w.Rows, w.Bytes))
+		}
+		delete(want, f.Path)
+	}
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		problems = append(problems, fmt.Sprintf("%s: recorded for run %s in the state store but not in the current snapshot of Iceberg table %s", p, want[p].RunID, tbl))
+	}
+	fmt.Fprintf(a.stdout, "%s: Iceberg table %s in %s: %d snapshot(s); the current one has %d file(s), %d rows\n",
+		job.Workflow.Name, tbl, cat, tbl.Snapshots(), len(files), rows)
+	return problems, nil
 }

@@ -261,3 +261,47 @@ func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
 	}
 	return true, nil
 }
+
+// Load opens the existing table namespace.name whose files are in lk;
+// the error wraps catalog.ErrNoSuchTable when there is none.
+func (c *Catalog) Load(ctx context.Context, lk *lake.Lake, namespace, name string) (*Table, error) {
+	register(lk)
+	t := &Table{cat: c, lk: lk, ident: table.Identifier{namespace, name}}
+	tbl, err := c.cat.LoadTable(ctx, t.ident)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg table %s in %s: %w", t, c, err)
+	}
+	t.tbl = tbl
+	return t, nil
+}
+
+// ErrNoSuchTable is wrapped by Load's error for a table the catalog lacks.
+var ErrNoSuchTable = catalog.ErrNoSuchTable
+
+// DataFile is a data file of the table's current snapshot.
+type DataFile struct {
+	Path string // lake path (the full location when not in the table's lake)
+	Rows int64
+	Size int64
+}
+
+// CurrentFiles lists the data files of the table's current snapshot
+// (none before the first).
+func (t *Table) CurrentFiles(ctx context.Context) ([]DataFile, error) {
+	if t.tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	tasks, err := t.tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg table %s: list data files: %s", t, secret.RedactString(err.Error()))
+	}
+	out := make([]DataFile, len(tasks))
+	for i, task := range tasks {
+		p, _ := strings.CutPrefix(task.File.FilePath(), t.lk.Root()+"/")
+		out[i] = DataFile{Path: p, Rows: task.File.Count(), Size: task.File.FileSizeBytes()}
+	}
+	return out, nil
+}
+
+// Snapshots counts the table's snapshots.
+func (t *Table) Snapshots() int { return len(t.tbl.Metadata().Snapshots()) }
