@@ -501,12 +501,18 @@ func testQuotedIdentifiers(t *testing.T, h Harness) {
 		{Name: "Mixed Case", Kind: coltype.Int64, Nullable: true},
 		{Name: `sel"ect`, Kind: coltype.String, Nullable: true},
 	}
-	const table = "Wharf Odd-Name"
+	// Any table name: quotes of every engine, a dot, spaces.
+	const table = "Wharf \"Odd\".Na`me"
 	have := createTable(ctx, t, db, table, cols)
 	rows := [][]any{{int64(1), int64(10), "a"}, {int64(2), int64(20), "b"}}
 	insert(ctx, t, db, table, cols, have, rows)
 	tbl := describe(ctx, t, src, table)
 	sameColumns(t, tbl.Columns, have)
+	if qualified, err := src.Describe(ctx, source.TableRef{Schema: db.Schema(), Name: table}); err != nil {
+		t.Errorf("Describe(%s): %v", source.TableRef{Schema: db.Schema(), Name: table}, err)
+	} else {
+		sameColumns(t, qualified.Columns, have)
+	}
 	got, res := extract(ctx, t, src, source.Request{Table: tbl, Cursor: "Mixed Case", After: &coltype.Watermark{Kind: coltype.Int64, Text: "10"}})
 	if g := ids(t, got); !slices.Equal(g, []int64{2}) || !sameWatermark(res.High, coltype.Int64, "20") {
 		t.Errorf("ids %v High %v, want [2] and 20", g, res.High)
