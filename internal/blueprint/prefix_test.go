@@ -1,0 +1,31 @@
+package blueprint
+
+import (
+	"testing"
+
+	"github.com/wharf-data/wharf/internal/catalog"
+)
+
+// TestLakePrefix: plain names keep the path they always had; any other
+// name is one escaped path segment, never a traversal or a partition.
+func TestLakePrefix(t *testing.T) {
+	for table, want := range map[string]string{
+		`regions`:                      "hr/regions",
+		`public.regions`:               "hr/public.regions",
+		`"public"."regions"`:           "hr/public.regions",
+		`public."Mixed Case-1"`:        "hr/public.Mixed Case-1",
+		`public."../up"`:               "hr/public.%2E%2E%2Fup",
+		`"a.b".c`:                      "hr/a%2Eb.c",
+		`a."b.c"`:                      "hr/a.b%2Ec",
+		`"my ""odd"" schema"."t.able"`: "hr/my %22odd%22 schema.t%2Eable",
+		`public."k=v"`:                 "hr/public.k%3Dv",
+	} {
+		ref, err := catalog.ParseTableRef(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lakePrefix("hr", ref); got != want {
+			t.Errorf("lakePrefix(%s) = %s, want %s", table, got, want)
+		}
+	}
+}
