@@ -82,11 +82,14 @@ type Lander struct {
 	// (state.Fleet): runs are recorded with it, so that other processes can
 	// tell a run in progress from one whose process died. "" = not tracked.
 	WorkerID string
-	// OpenSource opens a source for a connection (default: by engine).
+	// OpenSource opens a source for a connection (default: by engine, and
+	// a finished run's source serves the next run of its connection: see
+	// sourcePool).
 	OpenSource func(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error)
 
 	lakes    lakeCache
 	catalogs catalogCache
+	sources  sourcePool
 }
 
 // now is the store's clock (state.WithClock), shared with the engine.
@@ -99,8 +102,10 @@ func (l *Lander) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Close releases the lakes the lander opened.
-func (l *Lander) Close() error { return errors.Join(l.catalogs.close(), l.lakes.close()) }
+// Close releases the lakes and idle sources the lander opened.
+func (l *Lander) Close() error {
+	return errors.Join(l.catalogs.close(), l.lakes.close(), l.sources.close())
+}
 
 // Land runs the landing blueprint for one workflow now: it records a run
 // (on this process, when WorkerID is set) and lands it with LandRun. The
@@ -136,7 +141,7 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 
 	open := l.OpenSource
 	if open == nil {
-		open = OpenSource
+		open = l.sources.open // Close gives it back for the next run
 	}
 	src, err := open(ctx, conn, l.Secrets)
 	if err != nil {
