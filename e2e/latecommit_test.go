@@ -69,9 +69,14 @@ workflows:
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The next run lands both rows. Other tests' transactions on the shared
-	// server may hold a run back too, so allow a few runs; every row must
-	// still land exactly once.
+	bothLandOnce(t, dir, env, lakeDir)
+}
+
+// bothLandOnce runs the workflow until A's and B's rows have landed: other
+// tests' transactions on the shared server may hold a run back too, so a
+// few runs are allowed; every row must still land exactly once.
+func bothLandOnce(t *testing.T, dir string, env []string, lakeDir string) {
+	t.Helper()
 	var landed []string
 	for i := 0; i < 5 && len(landed) < 2; i++ {
 		mustWharf(t, dir, env, "run", "regions")
@@ -97,4 +102,57 @@ func landedNames(t *testing.T, lakeDir string) []string {
 		tbl.Release()
 	}
 	return names
+}
+
+// TestMySQLLateCommitLandsNextRun is the same late commit on MariaDB:
+// session A updates region 2 (updated_at = NOW(6)) and stays open while B
+// updates region 3 and commits. The run's window ends below A's start
+// (information_schema.innodb_trx), so it lands neither and says why; once A
+// commits both land, once each.
+func TestMySQLLateCommitLandsNextRun(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	mysqlExec(t, tdb.DB, "CREATE TABLE regions (id int PRIMARY KEY, name varchar(40) NOT NULL, updated_at timestamp(6) NOT NULL)")
+	mysqlExec(t, tdb.DB, "INSERT INTO regions VALUES (1, 'Europe', '2024-01-01'), (2, 'Americas', '2024-01-01'), (3, 'Asia', '2024-01-01'), (4, 'Africa', '2024-01-01')")
+
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	catPath := filepath.Join(dir, "wharf.yaml")
+	writeText(t, catPath, fmt.Sprintf(`connections:
+  hr: {engine: mysql, secret: env:HR_DB_URL}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+  - {name: regions, table: %s.regions, cursor: updated_at}
+`, lakeDir, tdb.Name))
+	env := []string{"HR_DB_URL=" + tdb.URL, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	mustWharf(t, dir, env, "run", "regions")
+
+	ctx := context.Background()
+	a, err := tdb.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	mustExec := func(q string) {
+		t.Helper()
+		if _, err := a.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustExec("BEGIN")
+	defer a.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // after COMMIT, a no-op
+	mustExec("UPDATE regions SET name = 'Americas (late)', updated_at = NOW(6) WHERE id = 2")
+	time.Sleep(10 * time.Millisecond)
+	mysqlExec(t, tdb.DB, "UPDATE regions SET name = 'Asia (B)', updated_at = NOW(6) WHERE id = 3")
+
+	r := mustWharf(t, dir, env, "run", "regions", "--log-level", "info")
+	if !strings.Contains(r.stderr, "bounded_by=\"a transaction in flight since") {
+		t.Errorf("the run's log should say a transaction in flight bounded it:\n%s", r)
+	}
+	if got := landedNames(t, lakeDir); len(got) != 0 {
+		t.Errorf("rows landed while A was in flight: %q; A's row would be lost", got)
+	}
+	mustExec("COMMIT")
+	bothLandOnce(t, dir, env, lakeDir)
 }

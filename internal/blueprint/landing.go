@@ -243,7 +243,11 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 	if err := l.extractAndCommit(ctx, wf, lk, src, table, masker, cursor, after, lakeH, prefix, run, res, log); err != nil {
 		return err
 	}
-	log.Info("landed", "rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String(), "bounded_by", res.Bound)
+	attrs := []any{"rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String()}
+	if res.Bound != "" { // only timestamp cursors are bounded below max(cursor)
+		attrs = append(attrs, "bounded_by", res.Bound)
+	}
+	log.Info("landed", attrs...)
 	return nil
 }
 

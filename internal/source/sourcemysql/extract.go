@@ -51,6 +51,14 @@ func (s *Source) Extract(ctx context.Context, req source.Request, sink source.Re
 
 func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request, batchRows int, sink source.RecordSink) (source.Result, error) {
 	ref := req.Table.Ref
+	// Writers in flight are read before the snapshot and again inside it
+	// (inFlight).
+	var flight inFlight
+	if req.Cursor != "" {
+		if err := flight.read(ctx, conn); err != nil {
+			return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
+		}
+	}
 	for _, stmt := range []string{
 		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
@@ -93,26 +101,36 @@ func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request
 			where, args = " WHERE "+curExpr+" > "+after, []any{afterArg}
 		}
 		highWhere, highArgs := where, args
-		if req.Settle > 0 && (cur.col.Kind == coltype.Timestamp || cur.col.Kind == coltype.TimestampTZ) {
-			limit, err := settleLimit(ctx, conn, req.Settle)
-			if err != nil {
-				return source.Result{}, fmt.Errorf("extract table %s: settle: %w", ref, err)
+		// Timestamp cursors only: dates are coarser than a transaction, and
+		// sequences are not transactional (docs/guarantees.md).
+		if cur.col.Kind == coltype.Timestamp || cur.col.Kind == coltype.TimestampTZ {
+			if err := flight.read(ctx, conn); err != nil {
+				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
 			}
-			res.Bound = fmt.Sprintf("settle %s: cursor values from %s on wait for the next run", req.Settle, limit.Format("2006-01-02T15:04:05.999999Z"))
-			cond := curExpr + " < ?"
-			if highWhere == "" {
-				highWhere = " WHERE " + cond
-			} else {
-				highWhere += " AND " + cond
+			var settled time.Time
+			if req.Settle > 0 {
+				if settled, err = settleLimit(ctx, conn, req.Settle); err != nil {
+					return source.Result{}, fmt.Errorf("extract table %s: settle: %w", ref, err)
+				}
 			}
-			highArgs = append(append([]any{}, args...), limit.Format("2006-01-02 15:04:05.000000"))
+			var limit time.Time
+			limit, res.Bound = flight.limit(settled, req.Settle)
+			if !limit.IsZero() {
+				cond := curExpr + " < ?"
+				if highWhere == "" {
+					highWhere = " WHERE " + cond
+				} else {
+					highWhere += " AND " + cond
+				}
+				highArgs = append(append([]any{}, args...), limit.Format("2006-01-02 15:04:05.000000"))
+			}
 		}
 		res.High, err = queryHigh(ctx, conn, live.ident(), cur, highWhere, highArgs)
 		if err != nil {
 			return source.Result{}, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
 		}
 		switch {
-		case res.High == nil && (req.After != nil || res.Bound != ""):
+		case res.High == nil && (req.After != nil || highWhere != where):
 			// Nothing newer than After, or everything is held back by settle.
 			return res, commit(ctx, conn, ref)
 		case res.High == nil:
