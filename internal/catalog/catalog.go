@@ -21,6 +21,8 @@ type Catalog struct {
 	Connections map[string]*Connection
 	Lakes       map[string]*Lake
 	Workflows   []*Workflow
+	// Alerts is the alerts section (wharf format only); zero when none.
+	Alerts Alerts
 	// Patterns are workflow entries whose table is a glob ("public.*"),
 	// expanded against the source at plan time; not in Workflows.
 	Patterns []*Pattern
@@ -129,6 +131,9 @@ type Workflow struct {
 	// FileCountHint is accepted from Glue's DestinationFileCount; files roll by size.
 	FileCountHint int
 	Schedule      Schedule
+	// FreshnessSLA is how old the workflow's data may get before it is
+	// late (status) and alerts (alerts.on freshness); 0 = no SLA.
+	FreshnessSLA time.Duration
 	// Choices say which columns land and how.
 	Choices ColumnChoices
 	// Pos is where the workflow is defined, for messages.
@@ -173,6 +178,9 @@ type Resolved struct {
 	Workflow   Workflow
 	Connection Connection
 	Lake       Lake
+	// Alerts is the catalog's alerts section, deployed with every workflow
+	// (serve runs from the deployed state, not the file).
+	Alerts Alerts
 }
 
 // Resolve returns the named workflow with its connection and lake, or nil.
@@ -185,5 +193,5 @@ func (c *Catalog) Resolve(name string) *Resolved {
 	if conn == nil || lk == nil {
 		return nil // Load validates references; only hand-built catalogs get here
 	}
-	return &Resolved{Workflow: *w, Connection: *conn, Lake: *lk}
+	return &Resolved{Workflow: *w, Connection: *conn, Lake: *lk, Alerts: c.Alerts}
 }

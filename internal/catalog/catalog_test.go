@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,6 +22,14 @@ testdata/tables.bad.yaml:9:22: workflows[3].table: "public.t.able": want schema.
 testdata/tables.bad.yaml:10:22: workflows[4].table: '"".t': want schema.table or table (empty part)
 testdata/tables.bad.yaml:14:22: workflows[8].table: public.regions is the table workflow h (line 13) already lands from connection hr into lake raw: its rows would land twice; keep one workflow
 testdata/tables.bad.yaml:16:22: workflows[10].table: "sales*.t": the schema must be written out; patterns (* ? [) apply to table names only`,
+	"alerts.bad.yaml": `testdata/alerts.bad.yaml:9:18: defaults.freshness_sla: "soon" is not a duration: want e.g. 0s, 10m, 1h30m
+testdata/alerts.bad.yaml:11:12: alerts.webhook: a webhook URL carries its token: keep it in a secret and write its reference here (env:VAR, file:PATH or a secret name)
+testdata/alerts.bad.yaml:12:17: alerts.on[1]: "freshnes" is not an event: want failure, freshness or schema_change (did you mean "freshness"?)
+testdata/alerts.bad.yaml:12:27: alerts.on[2]: "failure" is listed twice
+testdata/alerts.bad.yaml:13:3: alerts: unknown key "channel" (known keys: on, webhook)
+testdata/alerts.bad.yaml:17:20: workflows[0].freshness_sla: "500ms": a freshness SLA must be at least 1s (e.g. 26h)`,
+	"alerts_empty.bad.yaml": `testdata/alerts_empty.bad.yaml:8:1: alerts.webhook: required: a secret reference (env:VAR, file:PATH or a secret name) holding the webhook URL
+testdata/alerts_empty.bad.yaml:9:3: alerts.on: no events: list some of failure, freshness, schema_change, or leave on out for all of them`,
 	"same_table.bad.yaml": `testdata/same_table.bad.yaml:10:38: workflows[1].table: public.regions is the table workflow a (line 9) already lands from connection hr into lake raw: its rows would land twice; keep one workflow
 testdata/same_table.bad.yaml:14:39: workflows[5].table: main.regions is the table workflow e (line 13) already lands from connection app into lake raw: its rows would land twice; keep one workflow
 testdata/same_table.bad.yaml:15:38: workflows[6].table: other.regions is the table workflow c (line 11) already lands from connection hr into lake raw: its rows would land twice; keep one workflow`,
@@ -143,7 +152,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, ingestion_column, lake, lookback, mask, name, on_schema_change, partition_by, schedule, settle, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, on_schema_change, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog
@@ -550,5 +559,35 @@ func TestLoadFromDisk(t *testing.T) {
 	cat := mustLoad(t, p)
 	if cat.Format != FormatGlue || cat.Workflows[0].Pos.File != p {
 		t.Errorf("format %q, pos %v", cat.Format, cat.Workflows[0].Pos)
+	}
+}
+
+func TestAlertsAndFreshnessSLA(t *testing.T) {
+	cat := mustLoad(t, "testdata/alerts.good.yaml")
+	want := Alerts{Webhook: "env:SLACK_URL", On: []string{AlertFailure, AlertSchemaChange}}
+	if !reflect.DeepEqual(cat.Alerts, want) {
+		t.Errorf("alerts = %+v, want %+v", cat.Alerts, want)
+	}
+	if !cat.Alerts.Wants(AlertFailure) || cat.Alerts.Wants(AlertFreshness) {
+		t.Errorf("Wants: %+v", cat.Alerts)
+	}
+	if a, b := cat.Workflow("regions").FreshnessSLA, cat.Workflow("jobs").FreshnessSLA; a != 26*time.Hour || b != 90*time.Minute {
+		t.Errorf("freshness_sla: regions %s (defaults), jobs %s", a, b)
+	}
+	// Deployed with every workflow: serve reads it from the spec.
+	r := cat.Resolve("jobs")
+	got, err := DecodeSpec("jobs", EncodeSpec(*r))
+	if err != nil || !reflect.DeepEqual(got.Alerts, want) || got.Workflow.FreshnessSLA != 90*time.Minute {
+		t.Errorf("spec round trip: %+v, %v", got, err)
+	}
+	// on left out: every event.
+	all, err := Parse("all.yaml", []byte("connections: {hr: {engine: sqlite, secret: env:X}}\nlakes: {raw: {url: file:///l}}\n"+
+		"alerts: {webhook: env:HOOK}\nworkflows: [{name: a, table: a}]\n"))
+	if err != nil || !reflect.DeepEqual(all.Alerts.On, AlertEvents) {
+		t.Errorf("alerts without on: %+v, %v", all.Alerts, err)
+	}
+	// No alerts section: the spec is what it was before alerts existed.
+	if spec := EncodeSpec(*mustLoad(t, "testdata/minimal.good.yaml").Resolve("regions")); bytes.Contains(spec, []byte("alerts")) || bytes.Contains(spec, []byte("freshness")) {
+		t.Errorf("spec without alerts: %s", spec)
 	}
 }

@@ -49,6 +49,7 @@ func (doc *document) withDefaults() {
 		}
 		inherit(&w.timezone, def.timezone)
 		inherit(&w.ingestionColumn, def.ingestionColumn)
+		inherit(&w.freshnessSLA, def.freshnessSLA)
 		inherit(&w.schedule, def.schedule)
 		fill(&w.schedule, string(OnDemand))
 		fill(&w.blueprint, DefaultBlueprint)

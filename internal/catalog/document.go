@@ -11,6 +11,7 @@ type document struct {
 	lakes       []*rawLake
 	defaults    rawDefaults
 	workflows   []*rawWorkflow
+	alerts      *rawAlerts // nil when the file has no alerts section
 	// workflowsPos is where the list of workflows starts, for messages
 	// about the catalog as a whole.
 	workflowsPos Pos
@@ -37,7 +38,7 @@ type rawLake struct {
 
 type rawDefaults struct {
 	connection, lake, schedule, cursor, lookback, settle, timezone field
-	maskSalt                                                       field
+	maskSalt, freshnessSLA                                         field
 	ingestionColumn                                                field
 	choices                                                        rawChoices
 }
@@ -53,6 +54,7 @@ type rawWorkflow struct {
 	schedule                      field
 	partitionBy, blueprint        field
 	format, fileCount             field
+	freshnessSLA                  field
 	choices                       rawChoices
 
 	// exclude lists a pattern's excluded tables; excludeKey is where the

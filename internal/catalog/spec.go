@@ -20,6 +20,13 @@ type (
 		Workflow   specWorkflow   `json:"workflow"`
 		Connection specConnection `json:"connection"`
 		Lake       specLake       `json:"lake"`
+		// Alerts is left out when the catalog has none, so adding it did
+		// not change the hash of workflows deployed before.
+		Alerts *specAlerts `json:"alerts,omitempty"`
+	}
+	specAlerts struct {
+		Webhook string   `json:"webhook"`
+		On      []string `json:"on"`
 	}
 	specWorkflow struct {
 		Name        string `json:"name"`
@@ -47,6 +54,7 @@ type (
 		OnSchemaChange string            `json:"on_schema_change,omitempty"`
 		Defaulted      []string          `json:"defaulted_columns,omitempty"`
 		MaskSalt       string            `json:"mask_salt,omitempty"`
+		FreshnessSLA   string            `json:"freshness_sla,omitempty"` // omitted when 0
 	}
 	specSchedule struct {
 		Kind     string `json:"kind"`
@@ -87,7 +95,7 @@ func EncodeSpec(r Resolved) []byte {
 				Every: s.Every.String(), TimeZone: s.TimeZone},
 			Columns: w.Choices.Columns, ExcludeColumns: w.Choices.ExcludeColumns, Cast: w.Choices.Cast,
 			Mask: w.Choices.Mask, OnSchemaChange: w.Choices.OnSchemaChange, Defaulted: w.Choices.Defaulted,
-			MaskSalt: w.Choices.MaskSalt,
+			MaskSalt: w.Choices.MaskSalt, FreshnessSLA: settleText(w.FreshnessSLA),
 		},
 		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret},
 		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
@@ -96,6 +104,9 @@ func EncodeSpec(r Resolved) []byte {
 	}
 	if r.Lake.Format != LakeParquet {
 		doc.Lake.Format = r.Lake.Format
+	}
+	if r.Alerts.Webhook != "" {
+		doc.Alerts = &specAlerts{Webhook: r.Alerts.Webhook, On: r.Alerts.On}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -126,16 +137,25 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, fmt.Errorf("%s: spec: workflow.settle: %w", what, err)
 	}
+	sla, err := parseDuration(doc.Workflow.FreshnessSLA)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("%s: spec: workflow.freshness_sla: %w", what, err)
+	}
 	every, err := parseDuration(doc.Workflow.Schedule.Every)
 	if err != nil {
 		return Resolved{}, fmt.Errorf("%s: spec: workflow.schedule.every: %w", what, err)
 	}
 	w, s := doc.Workflow, doc.Workflow.Schedule
+	var alerts Alerts
+	if doc.Alerts != nil {
+		alerts = Alerts{Webhook: doc.Alerts.Webhook, On: doc.Alerts.On}
+	}
 	return Resolved{
+		Alerts: alerts,
 		Workflow: Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, PartitionBy: w.PartitionBy,
-			IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
+			IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint, FreshnessSLA: sla,
 			Schedule: Schedule{Kind: ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},
 			Choices: ColumnChoices{Columns: w.Columns, ExcludeColumns: w.ExcludeColumns, Cast: w.Cast,
@@ -155,7 +175,8 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// settleText is a settle duration as the spec keeps it: "" for none.
+// settleText is a settle (or freshness SLA) duration as the spec keeps
+// it: "" for none.
 func settleText(d time.Duration) string {
 	if d == 0 {
 		return ""

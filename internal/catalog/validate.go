@@ -57,6 +57,7 @@ func (doc *document) validate(errs *errorList) *Catalog {
 		}
 	}
 	v.defaults()
+	cat.Alerts = v.alerts()
 	if len(doc.workflows) > 0 {
 		if len(doc.connections) == 0 && doc.format == FormatWharf {
 			errs.add(doc.workflowsPos, "connections", "none defined: every workflow needs a connection")
@@ -277,6 +278,7 @@ func (v *validator) defaults() {
 	v.duration(d.lookback)
 	v.duration(d.settle)
 	v.column(d.ingestionColumn, false)
+	v.freshnessSLA(d.freshnessSLA)
 	v.checkChoices(&d.choices)
 	if d.choices.columnsKey.Set {
 		v.errorf(d.choices.columnsKey, "columns is a choice per workflow: tables differ; use exclude_columns in defaults")
@@ -467,6 +469,7 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 			v.errorf(w.settle, "%s needs a cursor: without one every run is a full load", w.settle.Value)
 		}
 	}
+	wf.FreshnessSLA = v.freshnessSLA(w.freshnessSLA)
 	tzOK := v.timezone(w.timezone)
 	wf.Schedule = v.schedule(w.schedule, w.timezone.Value, tzOK, w.awsCron)
 	salt := v.doc.defaults.maskSalt

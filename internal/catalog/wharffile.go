@@ -8,12 +8,12 @@ import (
 
 // Keys of wharf's own format, per section.
 var (
-	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows"}
+	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows", "alerts"}
 	wharfConnectionKeys = []string{"engine", "secret", "mask_salt"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
-	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column"}, choiceKeys...)
+	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column"}, choiceKeys...)
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla"}, choiceKeys...)
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -30,6 +30,8 @@ func (d *decoder) wharf(top *yaml.Node) *document {
 			d.wharfLakes(doc, p.value)
 		case "defaults":
 			d.wharfDefaults(doc, p.value)
+		case "alerts":
+			d.wharfAlerts(doc, p.keyNode, p.value)
 		case "workflows":
 			doc.workflowsPos = d.pos(p.keyNode)
 			items, _ := d.sequence(p.value, "workflows", "a list of workflows")
@@ -120,6 +122,8 @@ func (d *decoder) wharfDefaults(doc *document, n *yaml.Node) {
 			doc.defaults.lookback = f
 		case "settle":
 			doc.defaults.settle = f
+		case "freshness_sla":
+			doc.defaults.freshnessSLA = f
 		case "timezone":
 			doc.defaults.timezone = f
 		case "ingestion_column":
@@ -139,6 +143,7 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		partitionBy: unset(path+".partition_by", pos), blueprint: unset(path+".blueprint", pos),
 		format: unset(path+".format", pos), fileCount: unset(path+".file_count", pos),
 		ingestionColumn: unset(path+".ingestion_column", pos),
+		freshnessSLA:    unset(path+".freshness_sla", pos),
 	}
 	pairs, ok := d.mapping(n, path, "a mapping of workflow settings", wharfWorkflowKeys)
 	if !ok {
@@ -175,6 +180,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 			w.settle = f
 		case "ingestion_column":
 			w.ingestionColumn = f
+		case "freshness_sla":
+			w.freshnessSLA = f
 		case "partition_by":
 			w.partitionBy = f
 		case "blueprint":

@@ -36,7 +36,7 @@ func (h *httpFlags) add(fs *pflag.FlagSet, defAddr string) {
 
 // addAlerts adds --alert-webhook to f.
 func (f *engineFlags) addAlerts(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cfg.AlertWebhook, "alert-webhook", "", "secret reference (env:VAR, file:PATH or a name) of a Slack-compatible webhook URL: alerts on failed runs")
+	fs.StringVar(&f.cfg.AlertWebhook, "alert-webhook", "", "secret reference (env:VAR, file:PATH or a name) of a Slack-compatible webhook URL: alerts on failed runs, freshness_sla breaches and schema changes of workflows deployed without a catalog alerts section")
 }
 
 // token reads a token secret; "" when ref is "".

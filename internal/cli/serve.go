@@ -25,13 +25,18 @@ share the work; each schedule tick runs once across them.
 
 With -c, serve checks that the catalog matches what is deployed and warns when it does not
 (it never deploys). On SIGINT or SIGTERM it stops taking work, waits --stop-timeout for running
-runs, then releases the others to run again elsewhere.`,
+runs, then releases the others to run again elsewhere.
+
+Alerts (failed runs, freshness_sla breaches, schema changes) go to the webhook of the catalog's
+alerts section, deployed with the workflows; --alert-webhook serves workflows deployed without
+one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runEngine(cmd, &f, engine.RoleServe)
 		},
 	}
 	f.addWork(cmd.Flags())
+	cmd.Flags().DurationVar(&f.cfg.FreshnessInterval, "freshness-check", engine.DefaultFreshnessInterval, "how often the leader checks freshness_sla and alerts late workflows")
 	cmd.Flags().StringVar(&f.cfg.CatchUp, "catch-up", engine.CatchUpOne, "schedule ticks missed while no serve ran: one (one run per workflow) or none")
 	return cmd
 }

@@ -18,8 +18,8 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "Show every workflow: schedule, next run, last run, health, watermark, freshness",
 		Long: `status shows every deployed workflow, and every workflow that only has run history, with
 its schedule, next run (computed from the deployed schedule), when it last ran, its health (the
-last real outcome, or "failing ×N since TIME" after N failed runs in a row; a skipped tick is no
-outcome), watermark, and freshness (time since its last successful run ended), then the wharf
+last real outcome, "failing ×N since TIME" after N failed runs in a row, or "late" when its data
+is older than its freshness_sla; a skipped tick is no outcome), watermark, and freshness (time since its last successful run ended), then the wharf
 serve/worker processes sharing the state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

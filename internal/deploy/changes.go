@@ -61,6 +61,10 @@ var fields = []field{
 		// Which choices came from defaults (applied where the table has the column).
 		return !slices.Equal(a.Workflow.Choices.Defaulted, b.Workflow.Choices.Defaulted)
 	}},
+	{"freshness_sla", func(a, b *catalog.Resolved) bool { return a.Workflow.FreshnessSLA != b.Workflow.FreshnessSLA }},
+	{"alerts", func(a, b *catalog.Resolved) bool {
+		return a.Alerts.Webhook != b.Alerts.Webhook || !slices.Equal(a.Alerts.On, b.Alerts.On)
+	}},
 	{"mask_salt", func(a, b *catalog.Resolved) bool { return a.Workflow.Choices.MaskSalt != b.Workflow.Choices.MaskSalt }},
 	{"connection.engine", func(a, b *catalog.Resolved) bool { return a.Connection.Engine != b.Connection.Engine }},
 	{"connection.secret", func(a, b *catalog.Resolved) bool { return a.Connection.Secret != b.Connection.Secret }},
@@ -78,8 +82,8 @@ var fields = []field{
 // catalog's, in a fixed order: connection, table, cursor, defaults.cursor,
 // lookback, schedule, timezone, partition_by, blueprint, format,
 // file_count, columns, exclude_columns, cast, mask, on_schema_change,
-// defaults.columns, mask_salt, connection.engine, connection.secret, lake, lake.url,
-// lake.compression, lake.row_group_rows, lake.file_size, lake.secret, lake.format,
+// defaults.columns, freshness_sla, alerts, mask_salt, connection.engine, connection.secret, lake,
+// lake.url, lake.compression, lake.row_group_rows, lake.file_size, lake.secret, lake.format,
 // lake.iceberg_catalog. The name of the
 // workflow's connection or lake entry ("connection", "lake") is compared
 // through the workflow's reference; where it sits in the file is not.

@@ -100,7 +100,7 @@ func Expand(ctx context.Context, cat *catalog.Catalog, l Lister) (*Expansion, er
 			}
 			owner[key] = fmt.Sprintf("%s for table %s", what, t)
 			matched++
-			e.Workflows = append(e.Workflows, catalog.Resolved{Workflow: *w, Connection: *conn, Lake: *lk})
+			e.Workflows = append(e.Workflows, catalog.Resolved{Workflow: *w, Connection: *conn, Lake: *lk, Alerts: cat.Alerts})
 		}
 		if matched == 0 {
 			e.Notes = append(e.Notes, fmt.Sprintf("%s matches no table of connection %s", what, p.Connection))

@@ -10,14 +10,18 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wharf-data/wharf/internal/alert"
+	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
-// River job kind and queue of alerts.
+// River job kinds and queue of alerts.
 const (
-	KindAlert  = "wharf_alert"
-	QueueAlert = "wharf_alert"
+	KindAlert     = "wharf_alert"
+	KindFreshness = "wharf_freshness"
+	QueueAlert    = "wharf_alert"
 )
 
 // AlertArgs is one alert: post Text to the webhook that the secret
@@ -65,29 +69,149 @@ func (w *alertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error
 	return nil
 }
 
-// runEnded reports a run this process ended: to Config.OnRunEnd (metrics),
-// and as an alert when it failed. It never fails the run: an alert that
-// cannot be queued is logged.
-func (e *Engine) runEnded(ctx context.Context, run *state.Run) {
+// alertHook is the secret reference of the webhook that alerts on event
+// for a deployed workflow: the catalog's alerts section deployed with it,
+// else --alert-webhook (every event); "" = no alert.
+func (e *Engine) alertHook(spec *catalog.Resolved, event string) string {
+	if spec.Alerts.Webhook != "" {
+		if spec.Alerts.Wants(event) {
+			return spec.Alerts.Webhook
+		}
+		return ""
+	}
+	return e.cfg.AlertWebhook
+}
+
+// runEnded reports a run this process ended: to Config.OnRunEnd (metrics);
+// as an alert when it failed for good (final: its job will not try again,
+// so --attempts 3 sends one message, not three); and as an alert when it
+// landed a schema that differs from the previous run's. It never fails the
+// run: an alert that cannot be queued is logged.
+func (e *Engine) runEnded(ctx context.Context, spec *catalog.Resolved, run *state.Run, res *blueprint.Result, final bool, attempt int) {
 	if e.cfg.OnRunEnd != nil {
 		e.cfg.OnRunEnd(*run)
 	}
-	if run.Status != state.StatusFailed {
-		return
+	switch {
+	case run.Status == state.StatusFailed && final:
+		e.queueAlert(ctx, e.alertHook(spec, catalog.AlertFailure), AlertArgs{Event: "run_failed:" + run.ID, Workflow: run.Workflow,
+			Text: fmt.Sprintf("wharf: run %s of workflow %s failed (attempt %d, not retried) after %s: %s", run.ID, run.Workflow, attempt,
+				run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), run.Error)})
+	case run.Status == state.StatusSucceeded && res != nil && res.SchemaChange != nil:
+		e.queueAlert(ctx, e.alertHook(spec, catalog.AlertSchemaChange), AlertArgs{Event: "schema_change:" + run.ID, Workflow: run.Workflow,
+			Text: fmt.Sprintf("wharf: workflow %s landed a new schema in run %s: %s", run.Workflow, run.ID, res.SchemaChange)})
 	}
-	e.queueAlert(ctx, AlertArgs{Event: "run_failed:" + run.ID, Workflow: run.Workflow,
-		Text: fmt.Sprintf("wharf: run %s of workflow %s failed after %s: %s", run.ID, run.Workflow,
-			run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), run.Error)})
 }
 
-// queueAlert queues an alert job when an alert webhook is configured.
-func (e *Engine) queueAlert(ctx context.Context, a AlertArgs) {
-	if e.cfg.AlertWebhook == "" {
+// queueAlert queues an alert job for webhook ("" = none).
+func (e *Engine) queueAlert(ctx context.Context, webhook string, a AlertArgs) {
+	if webhook == "" {
 		return
 	}
-	a.Webhook = e.cfg.AlertWebhook
+	a.Webhook = webhook
 	a.Text = secret.RedactString(a.Text)
 	if _, err := e.q.insert(context.WithoutCancel(ctx), a, alertOpts()); err != nil {
 		e.log.Warn("queue alert", "event", a.Event, "err", err)
 	}
+}
+
+// Freshness SLAs.
+//
+// River's leader queues a freshness check every FreshnessInterval (and one
+// when it becomes leader); any process working the alert queue runs it. A
+// check alerts each late workflow once per breach: the alert's event names
+// the workflow and the time its data's age counts from, so River's
+// uniqueness drops the same breach noticed again, and a run that lands new
+// data starts a new one. River forgets completed alerts after a day
+// (CompletedJobRetentionPeriod), so clock checks announce only breaches
+// younger than alertMemory; the first check of a leadership term announces
+// older ones too (a fleet that was down when the breach began), which can
+// repeat a breach older than a day once per new leader.
+
+// alertMemory is how old a breach a clock check still announces: less than
+// River's retention of completed jobs, so the first announcement is still
+// there to make the next one a duplicate.
+const alertMemory = 23 * time.Hour
+
+// FreshnessArgs is one freshness check at At; First marks the check of a
+// new leadership term.
+type FreshnessArgs struct {
+	At    time.Time `json:"at" river:"unique"`
+	First bool      `json:"first,omitempty" river:"unique"`
+}
+
+// Kind is the River job kind.
+func (FreshnessArgs) Kind() string { return KindFreshness }
+
+func freshnessOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueAlert, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// freshnessJobs are the periodic freshness checks: one per
+// FreshnessInterval, and one when this process becomes leader.
+func (e *Engine) freshnessJobs() []*river.PeriodicJob {
+	every := e.cfg.FreshnessInterval
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+			return FreshnessArgs{At: time.Now().UTC().Truncate(every)}, freshnessOpts()
+		}, nil),
+		river.NewPeriodicJob(never{}, func() (river.JobArgs, *river.InsertOpts) {
+			return FreshnessArgs{At: time.Now().UTC().Truncate(time.Microsecond), First: true}, freshnessOpts()
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}
+
+// Late reports whether deployed workflow d, which has a freshness SLA, is
+// late at now, and since when its data's age counts: the DataTime of its
+// newest succeeded run (lastSucceeded), or when it was deployed if none
+// succeeded. Disabled workflows are never late. Status and the freshness
+// check share this rule.
+func Late(d *deploy.Workflow, lastSucceeded *state.Run, now time.Time) (since time.Time, late bool) {
+	sla := d.Spec.Workflow.FreshnessSLA
+	if sla <= 0 || !d.Enabled {
+		return time.Time{}, false
+	}
+	since = d.CreatedAt
+	if lastSucceeded != nil {
+		since = lastSucceeded.DataTime()
+	}
+	return since, now.Sub(since) > sla
+}
+
+type freshnessWorker struct {
+	river.WorkerDefaults[FreshnessArgs]
+	e *Engine
+}
+
+// Work alerts the late workflows whose breach is new (see alertMemory).
+func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs]) error {
+	e := w.e
+	ds, err := deploy.List(ctx, e.store)
+	if err != nil {
+		return err
+	}
+	last, err := e.store.LastRuns(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for i := range ds {
+		d := &ds[i]
+		hook := e.alertHook(&d.Spec, catalog.AlertFreshness)
+		if hook == "" {
+			continue
+		}
+		since, late := Late(d, last[d.Name].LastSucceeded, now)
+		sla := d.Spec.Workflow.FreshnessSLA
+		if !late || (now.Sub(since.Add(sla)) >= alertMemory && !job.Args.First) {
+			continue
+		}
+		what := "its newest data is from " + since.UTC().Format(time.RFC3339)
+		if last[d.Name].LastSucceeded == nil {
+			what = "it has landed nothing since it was deployed at " + since.UTC().Format(time.RFC3339)
+		}
+		e.queueAlert(ctx, hook, AlertArgs{Event: "late:" + d.Name + ":" + since.UTC().Format(time.RFC3339Nano), Workflow: d.Name,
+			Text: fmt.Sprintf("wharf: workflow %s is late: %s, %s old, past its freshness SLA of %s", d.Name, what,
+				now.Sub(since).Round(time.Second), sla)})
+	}
+	return nil
 }

@@ -69,6 +69,9 @@ type Config struct {
 	// to a Slack-compatible webhook URL for alerts (--alert-webhook);
 	// "" = no alerts.
 	AlertWebhook string
+	// FreshnessInterval is how often the leader checks freshness SLAs
+	// (--freshness-check).
+	FreshnessInterval time.Duration
 	// OnRunEnd, when set, is told of every run this process ended (the
 	// console's metrics).
 	OnRunEnd func(state.Run)
@@ -88,6 +91,7 @@ const (
 	DefaultDeadAfter         = state.DefaultDeadAfter
 	DefaultStopTimeout       = 30 * time.Second
 	DefaultLeaseWait         = 2 * time.Second
+	DefaultFreshnessInterval = time.Minute
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -119,6 +123,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.DeadAfter, DefaultDeadAfter)
 	set(&c.StopTimeout, DefaultStopTimeout)
 	set(&c.LeaseWait, DefaultLeaseWait)
+	set(&c.FreshnessInterval, DefaultFreshnessInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -153,6 +158,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--poll-interval %s: want at least 1ms", c.PollInterval)
 	case c.DeadAfter < 2*c.HeartbeatInterval:
 		return fmt.Errorf("dead-after %s must be at least twice the heartbeat interval %s", c.DeadAfter, c.HeartbeatInterval)
+	case c.FreshnessInterval < time.Second:
+		return fmt.Errorf("--freshness-check %s: want at least 1s", c.FreshnessInterval)
 	case c.StopTimeout < 0:
 		return fmt.Errorf("--stop-timeout %s: want 0 or more", c.StopTimeout)
 	}

@@ -122,6 +122,7 @@ func (e *Engine) riverConfig() *river.Config {
 	river.AddWorker(workers, &landingWorker{e: e})
 	river.AddWorker(workers, &tickWorker{e: e})
 	river.AddWorker(workers, &alertWorker{e: e, client: &http.Client{}})
+	river.AddWorker(workers, &freshnessWorker{e: e})
 	c.Workers = workers
 	c.Queues = map[string]river.QueueConfig{
 		QueueLanding: {MaxWorkers: e.cfg.Workers},
@@ -165,7 +166,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := e.syncSchedules(ctx); err != nil {
 			return err
 		}
-		if _, err := e.q.periodic().AddManySafely(e.periodicJobs()); err != nil {
+		if _, err := e.q.periodic().AddManySafely(append(e.periodicJobs(), e.freshnessJobs()...)); err != nil {
 			return fmt.Errorf("schedule: %w", err)
 		}
 	}

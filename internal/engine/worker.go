@@ -98,12 +98,14 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 
 	log.Info("run started", "run", run.ID, "trigger", run.Trigger)
 	res, err := e.lander.LandRun(runCtx, &d.Spec, run)
-	e.runEnded(ctx, run)
+	cause := context.Cause(runCtx)
+	// final: River will not try this job again (a released run will).
+	final := !errors.Is(cause, errReleased) && (err == nil || job.Attempt >= job.MaxAttempts || blueprint.Permanent(err))
+	e.runEnded(ctx, &d.Spec, run, res, final, job.Attempt)
 	if err == nil {
 		log.Info("run succeeded", "run", run.ID, "rows", res.Rows, "files", len(res.Files), "duration", res.Duration)
 		return nil
 	}
-	cause := context.Cause(runCtx)
 	switch {
 	case errors.Is(cause, errReleased):
 		log.Warn("run released", "run", run.ID)

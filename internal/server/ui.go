@@ -237,11 +237,14 @@ func freshOf(w status.Workflow) float64 {
 }
 
 // statusOf is the table's status of a workflow: its last run's status,
-// "never" without runs, "disabled" when it left the catalog.
+// "never" without runs, "disabled" when it left the catalog, "late" past
+// its freshness_sla unless its last run failed or is under way.
 func statusOf(w status.Workflow) string {
 	switch {
 	case !w.Enabled:
 		return "disabled"
+	case w.Late && (w.Last == nil || (w.Last.Status.Final() && w.Last.Status != state.StatusFailed)):
+		return "late"
 	case w.Last == nil:
 		return "never"
 	}

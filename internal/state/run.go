@@ -266,3 +266,29 @@ func StorableText(s string) string {
 func storable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
+
+// DataTime is how recent the data a succeeded run landed is: its upper
+// watermark when that is a time (the newest row's cursor), else when it
+// finished. Freshness (status, metrics, freshness_sla) counts from it.
+func (r Run) DataTime() time.Time {
+	wm := r.WatermarkTo
+	if wm == nil {
+		return r.FinishedAt
+	}
+	var layout string
+	switch wm.Kind {
+	case coltype.Timestamp:
+		layout = coltype.TimestampLayout
+	case coltype.TimestampTZ:
+		layout = coltype.TimestampTZLayout
+	case coltype.Date:
+		layout = coltype.DateLayout
+	default:
+		return r.FinishedAt
+	}
+	t, err := time.Parse(layout, wm.Text)
+	if err != nil {
+		return r.FinishedAt
+	}
+	return t
+}

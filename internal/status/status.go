@@ -178,6 +178,11 @@ type Workflow struct {
 	// FreshnessSeconds how old its data is (see Freshness; null when none).
 	LastSuccessAt    *string  `json:"last_success_at"`
 	FreshnessSeconds *float64 `json:"freshness_seconds"`
+	// FreshnessSLASeconds is the workflow's freshness_sla (null when
+	// none); Late is true past it (engine.Late: counted from the deploy
+	// when no run succeeded).
+	FreshnessSLASeconds *float64 `json:"freshness_sla_seconds"`
+	Late                bool     `json:"late"`
 
 	// The same as records, for pages and tables: the next fire time (zero
 	// when none or disabled), the newest run and the newest succeeded run.
@@ -190,7 +195,8 @@ type Workflow struct {
 }
 
 // Health is the workflow's state in a few words, for tables: "failing ×3
-// since 2026-11-29 23:00" after failed runs, else the last real outcome
+// since 2026-11-29 23:00" after failed runs, "late" past the freshness_sla,
+// else the last real outcome
 // ("succeeded", "cancelled"; "-" when none), with " (running)" while a run
 // is queued or running.
 func (w *Workflow) Health() string {
@@ -198,6 +204,8 @@ func (w *Workflow) Health() string {
 	switch {
 	case w.ConsecutiveFailures > 0:
 		out = fmt.Sprintf("failing ×%d since %s", w.ConsecutiveFailures, w.FailingSinceAt.UTC().Format("2006-01-02 15:04"))
+	case w.Late:
+		out = "late"
 	case w.Outcome != nil:
 		out = string(w.Outcome.Status)
 	}
@@ -323,6 +331,11 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 		if err := w.setRuns(ctx, st, last[d.Name], wms, now); err != nil {
 			return nil, err
 		}
+		if sla := d.Spec.Workflow.FreshnessSLA; sla > 0 {
+			secs := sla.Seconds()
+			w.FreshnessSLASeconds = &secs
+			_, w.Late = engine.Late(d, last[d.Name].LastSucceeded, now)
+		}
 		out = append(out, w)
 	}
 	slices.SortFunc(out, func(a, b Workflow) int { return strings.Compare(a.Workflow, b.Workflow) })
@@ -380,33 +393,9 @@ func Schedule(s catalog.Schedule) string {
 }
 
 // Freshness is how old the data a succeeded run landed is at now: now
-// minus its upper watermark when that is a time (the newest row's cursor),
-// else minus when the run finished.
-func Freshness(r state.Run, now time.Time) time.Duration {
-	if t, ok := watermarkTime(r.WatermarkTo); ok {
-		return now.Sub(t)
-	}
-	return now.Sub(r.FinishedAt)
-}
-
-func watermarkTime(wm *coltype.Watermark) (time.Time, bool) {
-	if wm == nil {
-		return time.Time{}, false
-	}
-	var layout string
-	switch wm.Kind {
-	case coltype.Timestamp:
-		layout = coltype.TimestampLayout
-	case coltype.TimestampTZ:
-		layout = coltype.TimestampTZLayout
-	case coltype.Date:
-		layout = coltype.DateLayout
-	default:
-		return time.Time{}, false
-	}
-	t, err := time.Parse(layout, wm.Text)
-	return t, err == nil
-}
+// minus its DataTime (the upper watermark when that is a time, else when
+// it finished).
+func Freshness(r state.Run, now time.Time) time.Duration { return now.Sub(r.DataTime()) }
 
 // HumanBytes formats a byte count for people: 512 B, 1.4 KiB, 3.0 GiB.
 func HumanBytes(n int64) string {
