@@ -15,6 +15,7 @@ import (
 	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/status"
 )
 
 // River job kinds and queue of alerts.
@@ -87,14 +88,14 @@ func (e *Engine) alertHook(spec *catalog.Resolved, event string) string {
 // so --attempts 3 sends one message, not three); and as an alert when it
 // landed a schema that differs from the previous run's. It never fails the
 // run: an alert that cannot be queued is logged.
-func (e *Engine) runEnded(ctx context.Context, spec *catalog.Resolved, run *state.Run, res *blueprint.Result, final bool, attempt int) {
+func (e *Engine) runEnded(ctx context.Context, spec *catalog.Resolved, run *state.Run, res *blueprint.Result, final bool, attempt, attempts int) {
 	if e.cfg.OnRunEnd != nil {
 		e.cfg.OnRunEnd(*run)
 	}
 	switch {
 	case run.Status == state.StatusFailed && final:
 		e.queueAlert(ctx, e.alertHook(spec, catalog.AlertFailure), AlertArgs{Event: "run_failed:" + run.ID, Workflow: run.Workflow,
-			Text: fmt.Sprintf("wharf: run %s of workflow %s failed (attempt %d, not retried) after %s: %s", run.ID, run.Workflow, attempt,
+			Text: fmt.Sprintf("wharf: run %s of workflow %s failed for good (attempt %d of %d) after %s: %s", run.ID, run.Workflow, attempt, attempts,
 				run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), run.Error)})
 	case run.Status == state.StatusSucceeded && res != nil && res.SchemaChange != nil:
 		e.queueAlert(ctx, e.alertHook(spec, catalog.AlertSchemaChange), AlertArgs{Event: "schema_change:" + run.ID, Workflow: run.Workflow,
@@ -160,23 +161,6 @@ func (e *Engine) freshnessJobs() []*river.PeriodicJob {
 	}
 }
 
-// Late reports whether deployed workflow d, which has a freshness SLA, is
-// late at now, and since when its data's age counts: the DataTime of its
-// newest succeeded run (lastSucceeded), or when it was deployed if none
-// succeeded. Disabled workflows are never late. Status and the freshness
-// check share this rule.
-func Late(d *deploy.Workflow, lastSucceeded *state.Run, now time.Time) (since time.Time, late bool) {
-	sla := d.Spec.Workflow.FreshnessSLA
-	if sla <= 0 || !d.Enabled {
-		return time.Time{}, false
-	}
-	since = d.CreatedAt
-	if lastSucceeded != nil {
-		since = lastSucceeded.DataTime()
-	}
-	return since, now.Sub(since) > sla
-}
-
 type freshnessWorker struct {
 	river.WorkerDefaults[FreshnessArgs]
 	e *Engine
@@ -200,7 +184,7 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 		if hook == "" {
 			continue
 		}
-		since, late := Late(d, last[d.Name].LastSucceeded, now)
+		since, late := status.Late(d, last[d.Name].LastSucceeded, now)
 		sla := d.Spec.Workflow.FreshnessSLA
 		if !late || (now.Sub(since.Add(sla)) >= alertMemory && !job.Args.First) {
 			continue

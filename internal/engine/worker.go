@@ -101,7 +101,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	cause := context.Cause(runCtx)
 	// final: River will not try this job again (a released run will).
 	final := !errors.Is(cause, errReleased) && (err == nil || job.Attempt >= job.MaxAttempts || blueprint.Permanent(err))
-	e.runEnded(ctx, &d.Spec, run, res, final, job.Attempt)
+	e.runEnded(ctx, &d.Spec, run, res, final, job.Attempt, job.MaxAttempts)
 	if err == nil {
 		log.Info("run succeeded", "run", run.ID, "rows", res.Rows, "files", len(res.Files), "duration", res.Duration)
 		return nil

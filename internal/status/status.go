@@ -179,7 +179,7 @@ type Workflow struct {
 	LastSuccessAt    *string  `json:"last_success_at"`
 	FreshnessSeconds *float64 `json:"freshness_seconds"`
 	// FreshnessSLASeconds is the workflow's freshness_sla (null when
-	// none); Late is true past it (engine.Late: counted from the deploy
+	// none); Late is true past it (Late: counted from the deploy
 	// when no run succeeded).
 	FreshnessSLASeconds *float64 `json:"freshness_sla_seconds"`
 	Late                bool     `json:"late"`
@@ -334,7 +334,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 		if sla := d.Spec.Workflow.FreshnessSLA; sla > 0 {
 			secs := sla.Seconds()
 			w.FreshnessSLASeconds = &secs
-			_, w.Late = engine.Late(d, last[d.Name].LastSucceeded, now)
+			_, w.Late = Late(d, last[d.Name].LastSucceeded, now)
 		}
 		out = append(out, w)
 	}
@@ -396,6 +396,23 @@ func Schedule(s catalog.Schedule) string {
 // minus its DataTime (the upper watermark when that is a time, else when
 // it finished).
 func Freshness(r state.Run, now time.Time) time.Duration { return now.Sub(r.DataTime()) }
+
+// Late reports whether deployed workflow d, which has a freshness SLA, is
+// late at now, and since when its data's age counts: the DataTime of its
+// newest succeeded run (lastSucceeded), or when it was deployed if none
+// succeeded. Disabled workflows are never late. The status views and the
+// engine's freshness check share this rule.
+func Late(d *deploy.Workflow, lastSucceeded *state.Run, now time.Time) (since time.Time, late bool) {
+	sla := d.Spec.Workflow.FreshnessSLA
+	if sla <= 0 || !d.Enabled {
+		return time.Time{}, false
+	}
+	since = d.CreatedAt
+	if lastSucceeded != nil {
+		since = lastSucceeded.DataTime()
+	}
+	return since, now.Sub(since) > sla
+}
 
 // HumanBytes formats a byte count for people: 512 B, 1.4 KiB, 3.0 GiB.
 func HumanBytes(n int64) string {
