@@ -153,10 +153,10 @@ func (e *Engine) freshnessJobs() []*river.PeriodicJob {
 	every := e.cfg.FreshnessInterval
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
-			return FreshnessArgs{At: time.Now().UTC().Truncate(every)}, freshnessOpts()
+			return FreshnessArgs{At: e.now().UTC().Truncate(every)}, freshnessOpts()
 		}, nil),
 		river.NewPeriodicJob(never{}, func() (river.JobArgs, *river.InsertOpts) {
-			return FreshnessArgs{At: time.Now().UTC().Truncate(time.Microsecond), First: true}, freshnessOpts()
+			return FreshnessArgs{At: e.now().UTC().Truncate(time.Microsecond), First: true}, freshnessOpts()
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
@@ -177,7 +177,7 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := e.now()
 	for i := range ds {
 		d := &ds[i]
 		hook := e.alertHook(&d.Spec, catalog.AlertFreshness)
