@@ -88,6 +88,11 @@ func (a *app) checkHere(ctx context.Context, cat *catalog.Catalog) (problems []s
 			}
 		}
 	}
+	if h := cat.Alerts.Webhook; h != "" {
+		if err := secret.Check(ctx, h, a.secrets); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: alerts.webhook: %v", cat.Path, err))
+		}
+	}
 	salts := map[string]bool{}
 	for _, w := range cat.Workflows {
 		if s := w.Choices.MaskSalt; s != "" && !salts[s] {

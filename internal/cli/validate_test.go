@@ -52,6 +52,19 @@ error: ` + s3 + `: 3 error(s)
 	if code != ExitFailed || stdout != "" || stderr != want {
 		t.Errorf("s3 lakes without a region: exit %d, stdout %q\nstderr\n%s\nwant\n%s", code, stdout, stderr, want)
 	}
+	// The alerts webhook is a secret like the others.
+	hook := writeFile(t, "hook.yaml", `connections:
+  db: {engine: sqlite, secret: env:DB}
+lakes:
+  raw: {url: "file:///tmp/lake"}
+alerts: {webhook: slack-hook}
+workflows:
+  - {name: a, table: a}
+`)
+	code, _, stderr = runCLI(t, "validate", "-c", hook, "--offline")
+	if want := hook + `: alerts.webhook: secret "slack-hook": a secret name needs a secrets provider`; code != ExitFailed || !strings.HasPrefix(stderr, want) {
+		t.Errorf("alerts webhook name without --secrets: exit %d, stderr %q", code, stderr)
+	}
 	t.Setenv("AWS_REGION", "us-east-1")
 	code, stdout, stderr = runCLI(t, "validate", "-c", s3, "--secrets", "file:"+t.TempDir())
 	if code != ExitOK || !strings.HasPrefix(stderr, "warning: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stdout, "valid wharf catalog") {
