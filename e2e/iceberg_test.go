@@ -14,6 +14,7 @@ import (
 	"github.com/apache/iceberg-go"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
@@ -22,13 +23,29 @@ import (
 )
 
 // TestIcebergLake lands one PostgreSQL table into a parquet lake and an
-// iceberg lake (catalog in the state store), over three runs, the last one
-// after a new column. The Iceberg table, read back through iceberg-go's scan,
-// holds every source row once; its data files, read by DuckDB, hold the same
-// rows with the same types as the parquet lake's; it has one snapshot per
-// run that landed rows, each naming its run and window.
+// iceberg lake (catalog in the state store: the SQLite file, or a fleet's
+// PostgreSQL), over three runs, the last one after a new column. The
+// Iceberg table, read back through iceberg-go's scan, holds every source
+// row once; its data files, read by DuckDB, hold the same rows with the
+// same types as the parquet lake's; it has one snapshot per run that landed
+// rows, each naming its run and window.
 func TestIcebergLake(t *testing.T) {
 	t.Parallel()
+	t.Run("sqlite-state", func(t *testing.T) {
+		t.Parallel()
+		statePath := filepath.Join(t.TempDir(), "state.db")
+		testIcebergLake(t, "sqlite:"+statePath, "sqlite", statesqlite.DSN(statePath))
+	})
+	t.Run("postgres-state", func(t *testing.T) {
+		t.Parallel()
+		stateURL, _ := testdb.PostgresSchema(t)
+		testIcebergLake(t, stateURL, "pgx", stateURL)
+	})
+}
+
+// testIcebergLake runs TestIcebergLake with the state store at stateURL,
+// which the test opens as database/sql driver, dsn.
+func testIcebergLake(t *testing.T, stateURL, driver, dsn string) {
 	conn, schema, _ := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2) NOT NULL, note text,
 		ref uuid, doc jsonb, day date, paid boolean, updated_at timestamptz NOT NULL)`)
@@ -37,7 +54,6 @@ func TestIcebergLake(t *testing.T) {
 
 	dir := t.TempDir()
 	pqDir, iceDir := filepath.Join(dir, "pq"), filepath.Join(dir, "ice")
-	statePath := filepath.Join(dir, "state.db")
 	cat := fmt.Sprintf(`connections:
   shop: {engine: postgres, secret: env:SHOP_DB_URL}
 lakes:
@@ -51,7 +67,7 @@ workflows:
 	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"SHOP_DB_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + statePath}
+	env := []string{"SHOP_DB_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=" + stateURL}
 	runBoth := func() {
 		t.Helper()
 		mustWharf(t, dir, env, "run", "orders_pq")
@@ -73,12 +89,16 @@ workflows:
 	}
 
 	// The table, through the catalog in the state store.
-	db, err := sql.Open("sqlite", statesqlite.DSN(statePath))
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	c, err := sqlcat.NewCatalog("wharf", db, sqlcat.SQLite, iceberg.Properties{})
+	dialect := sqlcat.SQLite
+	if driver == "pgx" {
+		dialect = sqlcat.Postgres
+	}
+	c, err := sqlcat.NewCatalog("wharf", db, dialect, iceberg.Properties{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,4 +201,57 @@ func deref(rows [][]*string) [][]string {
 		}
 	}
 	return out
+}
+
+// TestIcebergObjectStores lands an iceberg lake under a prefix of a GCS
+// bucket (fake-gcs-server) and of an Azure container (Azurite), twice, and
+// has lake verify read the table (through the lake's own bucket) against
+// the state store.
+func TestIcebergObjectStores(t *testing.T) {
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE items (id integer PRIMARY KEY, name text, updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, `INSERT INTO items SELECT g, 'i' || g, '2024-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 100) g`)
+	stores := []struct {
+		name string
+		lake func(t *testing.T, dir string) string // the lake's catalog lines
+	}{
+		{"gcs", func(t *testing.T, dir string) string {
+			return fmt.Sprintf("url: gs://%s/raw?anonymous=true", testdb.GCSBucket(t))
+		}},
+		{"azure", func(t *testing.T, dir string) string {
+			a := testdb.AzureContainer(t)
+			keys := filepath.Join(dir, "keys.json")
+			if err := os.WriteFile(keys, []byte(a.Secret()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("url: %q\n    secret: file:%s", a.URL("raw"), keys)
+		}},
+	}
+	for i, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cat := fmt.Sprintf(`connections:
+  pg: {engine: postgres, secret: env:PG_URL}
+lakes:
+  raw:
+    %s
+    format: iceberg
+workflows:
+  - {name: items, table: %s.items, cursor: updated_at}
+`, s.lake(t, dir), schema)
+			catPath := filepath.Join(dir, "wharf.yaml")
+			if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+			mustWharf(t, dir, env, "run", "items")
+			sqlExec(t, conn, fmt.Sprintf(`INSERT INTO items VALUES (%d, 'new', now())`, 1000+i))
+			mustWharf(t, dir, env, "run", "items")
+			v := mustWharf(t, dir, env, "lake", "verify", "items")
+			want := fmt.Sprintf("2 snapshot(s); the current one has 2 file(s), %d rows", 101+i)
+			if !strings.Contains(v.stdout, "items: OK") || !strings.Contains(v.stdout, want) {
+				t.Errorf("lake verify (want %q):\n%s", want, v)
+			}
+		})
+	}
 }
