@@ -41,7 +41,9 @@ type Progress struct {
 	Bytes    int64 // in-memory (Arrow) bytes read so far
 }
 
-// Result is the outcome of one landing run.
+// Result is the outcome of one landing run: its record's fields (status,
+// rows, bytes, window; see landing.result, the one place that derives them)
+// and what the run found on the way.
 type Result struct {
 	Workflow      string
 	RunID         string
@@ -56,8 +58,6 @@ type Result struct {
 	Started       time.Time
 	Duration      time.Duration
 	Notes         []string // e.g. "no updated_at column: full load"
-	// manifestErr: committed, but the manifest could not be written.
-	manifestErr error
 	// Bound is the rule that capped the window's high end below max(cursor)
 	// (transactions in flight, settle), from the source; "" = none.
 	Bound string
@@ -116,7 +116,7 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 	// The run is recorded first, so that every failure is in the run history.
 	run := &state.Run{
 		ID: uuid.Must(uuid.NewV7()).String(), Workflow: wf.Name, Trigger: trigger,
-		Status: state.StatusRunning, StartedAt: l.now().UTC().Truncate(time.Microsecond),
+		Status: state.StatusRunning, StartedAt: l.now(),
 	}
 	var err error
 	if l.WorkerID != "" {
@@ -125,29 +125,28 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 		err = l.State.StartRun(ctx, run)
 	}
 	if err != nil {
+		run.Status = state.StatusFailed
 		err = fmt.Errorf("workflow %s: record run start: %w", wf.Name, err)
-		return &Result{Workflow: wf.Name, RunID: run.ID, Started: run.StartedAt, Status: state.StatusFailed, Err: err}, err
+		return l.newLanding(job, run).result(err), err
 	}
 	return l.LandRun(ctx, job, run)
 }
 
-func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
-	wf, conn, lk := &job.Workflow, &job.Connection, &job.Lake
-	log := l.logger().With("workflow", wf.Name, "run", run.ID)
+// execute lands the run: source, window, lake, cleanup of leftovers, schema
+// policy, then extractAndCommit. It returns why the run failed.
+func (ld *landing) execute(ctx context.Context) error {
+	l, wf, conn, lk, run, res, log := ld.Lander, ld.wf, &ld.job.Connection, &ld.job.Lake, ld.run, ld.res, ld.log
 	ref, err := catalog.ParseTableRef(wf.Table)
 	if err != nil {
 		return err
 	}
 
-	open := l.OpenSource
-	if open == nil {
-		open = l.sources.open // Close gives it back for the next run
-	}
-	src, err := open(ctx, conn, l.Secrets)
+	src, err := l.openSource(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("connection %s: %w", conn.Name, err)
+		return err
 	}
 	defer src.Close()
+	ld.src = src
 
 	table, err := src.Describe(ctx, ref)
 	if err != nil {
@@ -208,20 +207,21 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		case !sameCursorFamily(wm.Kind, colKind):
 			res.Notes = append(res.Notes, fmt.Sprintf("cursor %s changed type from %s to %s: full load", cursor, wm.Kind, colKind))
 		default:
-			res.WatermarkFrom = wm
+			run.WatermarkFrom = wm
 			if after, err = wm.Minus(wf.Lookback); err != nil {
 				return fmt.Errorf("cursor %s: %w", cursor, err)
 			}
 		}
 	}
-	res.FullLoad = after == nil
-	run.WatermarkFrom, run.FullLoad = res.WatermarkFrom, res.FullLoad
+	run.FullLoad = after == nil
+	ld.after = after
 
 	lakeH, err := l.lakes.open(ctx, lk, l.Secrets)
 	if err != nil {
 		return err
 	}
 	prefix := lakePrefix(src.Database(), ref)
+	ld.lake, ld.prefix = lakeH, prefix
 	// Where the run writes is recorded before it writes anything, so that
 	// its files can be removed if it dies, without its source.
 	if err := l.State.RecordLakePrefix(ctx, run, lakeLocation(lakeH, prefix)); err != nil {
@@ -240,10 +240,10 @@ func (l *Lander) execute(ctx context.Context, job *catalog.Resolved, run *state.
 		return err
 	}
 	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
-	if err := l.extractAndCommit(ctx, wf, lk, src, table, masker, cursor, after, lakeH, prefix, run, res, log); err != nil {
+	if err := ld.extractAndCommit(ctx, table, masker); err != nil {
 		return err
 	}
-	attrs := []any{"rows", res.Rows, "files", len(res.Files), "bytes", res.Bytes, "watermark", res.WatermarkTo.String()}
+	attrs := []any{"rows", run.Rows, "files", run.Files, "bytes", run.Bytes, "watermark", run.WatermarkTo.String()}
 	if res.Bound != "" { // only timestamp cursors are bounded below max(cursor)
 		attrs = append(attrs, "bounded_by", res.Bound)
 	}
@@ -329,8 +329,13 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 	return live, nil
 }
 
-func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lakeCfg *catalog.Lake, src source.Source, table *source.Table,
-	masker *source.Masker, cursor string, after *coltype.Watermark, lk *lake.Lake, prefix string, run *state.Run, res *Result, log *slog.Logger) error {
+// extractAndCommit reads the window into the lake and commits the run with
+// its files and new watermark; a failure before the commit removes what it
+// wrote. A snapshot or manifest that cannot be made after the commit is
+// ld.afterCommit.
+func (ld *landing) extractAndCommit(ctx context.Context, table *source.Table, masker *source.Masker) error {
+	l, wf, lakeCfg, src, lk, prefix, run, res, log := ld.Lander, ld.wf, &ld.job.Lake, ld.src, ld.lake, ld.prefix, ld.run, ld.res, ld.log
+	cursor, after := res.Cursor, ld.after
 
 	schema := coltype.ArrowSchema(table.Columns)
 	outFields := append(schema.Fields(), arrow.Field{Name: wf.AddedColumn(), Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
@@ -414,12 +419,12 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		if err := w.Write(outRec); err != nil {
 			return err
 		}
-		res.Rows += n
+		run.Rows += n
 		for _, c := range rec.Columns() {
 			readBytes += int64(c.Data().SizeInBytes())
 		}
 		if l.OnProgress != nil {
-			l.OnProgress(Progress{Workflow: wf.Name, Rows: res.Rows, Bytes: readBytes})
+			l.OnProgress(Progress{Workflow: wf.Name, Rows: run.Rows, Bytes: readBytes})
 		}
 		return nil
 	})
@@ -432,11 +437,12 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 		return err
 	}
 	res.Files = files
+	run.Bytes, run.Files = 0, len(files)
 	for _, f := range files {
-		res.Bytes += f.Bytes
+		run.Bytes += f.Bytes
 	}
-	if res.Rows != out.Rows {
-		return fmt.Errorf("internal error: source reported %d rows, %d were written", out.Rows, res.Rows)
+	if run.Rows != out.Rows {
+		return fmt.Errorf("internal error: source reported %d rows, %d were written", out.Rows, run.Rows)
 	}
 
 	stFiles := make([]state.File, len(files))
@@ -447,14 +453,10 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	if cursor != "" && out.High != nil {
 		newWM = out.High
 	}
-	res.WatermarkTo = res.WatermarkFrom
+	run.WatermarkTo = run.WatermarkFrom
 	if newWM != nil {
-		res.WatermarkTo = newWM
+		run.WatermarkTo = newWM
 	}
-	run.Status = state.StatusSucceeded
-	run.FinishedAt = l.now().UTC()
-	run.Rows, run.Bytes, run.Files = res.Rows, res.Bytes, len(files)
-	run.WatermarkTo = res.WatermarkTo
 	run.SchemaHash, run.Schema = landed.Hash, landed.JSON()
 	crashpoint.Hit(crashpoint.BeforeCommit)
 	if err := l.State.CommitRun(ctx, run, stFiles, newWM, cursor); err != nil {
@@ -465,17 +467,18 @@ func (l *Lander) extractAndCommit(ctx context.Context, wf *catalog.Workflow, lak
 	// The run is committed (its rows will not land again). Its snapshot
 	// (Iceberg lakes) comes next, then its manifest; either failing still
 	// fails the run, and the next run of the workflow makes what is missing.
+	committedRes := ld.result(nil)
 	if snaps != nil && len(files) > 0 {
-		if err := snaps.publish(ctx, run, res); err != nil {
-			res.manifestErr = fmt.Errorf("%d rows landed and committed (run %s), but its Iceberg snapshot could not be made (the next run makes it): %w", res.Rows, run.ID, err)
+		if err := snaps.publish(ctx, run, committedRes); err != nil {
+			ld.afterCommit = fmt.Errorf("%d rows landed and committed (run %s), but its Iceberg snapshot could not be made (the next run makes it): %w", run.Rows, run.ID, err)
 			return nil
 		}
 	}
 	// A manifest that
 	// cannot be written still fails it, since a lake where manifests cannot
 	// be written needs attention, and the next run writes it.
-	if err := writeManifest(ctx, lk, prefix, run, res, w.FileSchema(), after); err != nil {
-		res.manifestErr = fmt.Errorf("%d rows landed and committed (run %s), but its manifest could not be written (the next run writes it): %w", res.Rows, run.ID, err)
+	if err := writeManifest(ctx, lk, prefix, run, committedRes, w.FileSchema(), after); err != nil {
+		ld.afterCommit = fmt.Errorf("%d rows landed and committed (run %s), but its manifest could not be written (the next run writes it): %w", run.Rows, run.ID, err)
 	}
 	return nil
 }

@@ -4,78 +4,113 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
 // LandRun runs the landing blueprint for run, which the caller has already
-// recorded as running (the engine queues runs before a worker starts them,
-// so that `wharf trigger` can print their IDs). Like Land, the returned
-// Result always names the workflow and its Err is set when it failed; the
-// run ends succeeded, failed, or cancelled when ctx was cancelled (its
+// recorded as running: the one path of every run (Land records one for
+// wharf run; the engine queues runs before a worker starts them, so that
+// `wharf trigger` can print their IDs). Like Land, the returned Result
+// always names the workflow and its Err is set when it failed; the run
+// ends succeeded, failed, skipped, or cancelled when ctx was cancelled (its
 // error then names the cancellation's cause).
 func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.Run) (*Result, error) {
 	wf := &job.Workflow
 	if run.Workflow != wf.Name {
 		return nil, fmt.Errorf("land run %s: it belongs to workflow %s, not %s", run.ID, run.Workflow, wf.Name)
 	}
-	start := run.StartedAt
-	if start.IsZero() {
-		start = l.now().UTC().Truncate(time.Microsecond)
-		run.StartedAt = start
+	if run.StartedAt.IsZero() {
+		run.StartedAt = l.now()
 	}
-	res := &Result{Workflow: wf.Name, RunID: run.ID, Started: start, Status: state.StatusFailed}
-	err := l.runStarted(ctx, job, run, res)
-	res.Duration = l.now().Sub(start)
-	if err != nil {
-		res.Err = fmt.Errorf("workflow %s: %w", wf.Name, err)
-		if errors.Is(err, ErrAlreadyRunning) {
-			res.Status = state.StatusSkipped
-		}
-		return res, res.Err
+	ld := l.newLanding(job, run)
+	if err := ld.execute(ctx); err != nil {
+		ld.fail(ctx, err)
+		err = fmt.Errorf("workflow %s: %w", wf.Name, err)
+		return ld.result(err), err
 	}
-	res.Status = state.StatusSucceeded
-	if res.manifestErr != nil {
-		res.Status, res.Err = state.StatusFailed, fmt.Errorf("workflow %s: %w", wf.Name, res.manifestErr)
-		return res, res.Err
+	if ld.afterCommit != nil {
+		err := fmt.Errorf("workflow %s: %w", wf.Name, ld.afterCommit)
+		return ld.result(err), err
 	}
-	return res, nil
+	return ld.result(nil), nil
 }
 
-// runStarted executes a run already recorded as running and records its
-// end when it fails.
-func (l *Lander) runStarted(ctx context.Context, job *catalog.Resolved, run *state.Run, res *Result) error {
-	err := l.execute(ctx, job, run, res)
-	if err != nil {
-		run.Status = state.StatusFailed
-		switch {
-		case errors.Is(err, context.Canceled):
-			run.Status = state.StatusCancelled
-		case errors.Is(err, ErrAlreadyRunning):
-			run.Status = state.StatusSkipped
-		}
-		run.FinishedAt = l.now().UTC()
-		run.Rows, run.Bytes, run.Files = 0, 0, 0
-		msg := err.Error()
-		// Say why the context ended when its cause says more than
-		// "context canceled" (e.g. wharf cancel, a shutdown, a timeout).
-		if ctx.Err() != nil {
-			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
-				msg += " (" + cause.Error() + ")"
-			}
-		}
-		run.Error = secret.RedactString(msg)
-		// The run's context may be cancelled; record the end regardless.
-		if ferr := l.State.FinishRun(context.WithoutCancel(ctx), run); ferr != nil {
-			l.logger().Error("record run failure", "workflow", job.Workflow.Name, "run", run.ID, "err", ferr)
+// landing is one run of the landing blueprint on its way from running to
+// its end. The run record is the truth about it; the Result is derived
+// from the record (result) plus what the run found on the way (res).
+type landing struct {
+	*Lander
+	job *catalog.Resolved
+	wf  *catalog.Workflow
+	run *state.Run
+	log *slog.Logger
+	// res holds what the record does not: notes, files, cursor, bound,
+	// schema and its change.
+	res *Result
+
+	src    source.Source      // set once opened (closed by execute)
+	lake   *lake.Lake         // set once opened
+	prefix string             // the path under lake the run writes in
+	after  *coltype.Watermark // the window's low end (exclusive); nil = full load
+	// afterCommit: the run committed, but its snapshot or manifest could
+	// not be made; the run is reported failed (the next run makes them).
+	afterCommit error
+}
+
+func (l *Lander) newLanding(job *catalog.Resolved, run *state.Run) *landing {
+	return &landing{Lander: l, job: job, wf: &job.Workflow, run: run, res: &Result{},
+		log: l.logger().With("workflow", job.Workflow.Name, "run", run.ID)}
+}
+
+// result is the Result of the run as its record stands, with err.
+func (ld *landing) result(err error) *Result {
+	r, res := ld.run, *ld.res
+	res.Workflow, res.RunID, res.Status, res.Err = r.Workflow, r.ID, r.Status, err
+	res.Rows, res.Bytes = r.Rows, r.Bytes
+	res.FullLoad, res.WatermarkFrom, res.WatermarkTo = r.FullLoad, r.WatermarkFrom, r.WatermarkTo
+	res.Started, res.Duration = r.StartedAt, ld.now().Sub(r.StartedAt)
+	if err != nil && r.Status == state.StatusSucceeded {
+		res.Status = state.StatusFailed // committed, but its snapshot or manifest is missing
+	}
+	return &res
+}
+
+// fail records the end of a run that did not commit: failed, cancelled
+// (ctx cancelled) or skipped (ErrAlreadyRunning), with the reason.
+func (ld *landing) fail(ctx context.Context, err error) {
+	run := ld.run
+	run.Status = state.StatusFailed
+	switch {
+	case errors.Is(err, context.Canceled):
+		run.Status = state.StatusCancelled
+	case errors.Is(err, ErrAlreadyRunning):
+		run.Status = state.StatusSkipped
+	}
+	run.FinishedAt = time.Time{} // the store's clock says when
+	run.Rows, run.Bytes, run.Files = 0, 0, 0
+	ld.res.Files = nil
+	msg := err.Error()
+	// Say why the context ended when its cause says more than
+	// "context canceled" (e.g. wharf cancel, a shutdown, a timeout).
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			msg += " (" + cause.Error() + ")"
 		}
 	}
-	return err
+	run.Error = secret.RedactString(msg)
+	// The run's context may be cancelled; record the end regardless.
+	if ferr := ld.State.FinishRun(context.WithoutCancel(ctx), run); ferr != nil {
+		ld.log.Error("record run failure", "err", ferr)
+	}
 }
 
 // Abandon ends a run that will never finish (its process died): it removes
@@ -122,13 +157,9 @@ func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reas
 // legacyPrefix is where a run of job writes, learned from its source: only
 // for runs recorded before runs kept their lake prefix.
 func (l *Lander) legacyPrefix(ctx context.Context, job *catalog.Resolved) (string, error) {
-	open := l.OpenSource
-	if open == nil {
-		open = OpenSource
-	}
-	src, err := open(ctx, &job.Connection, l.Secrets)
+	src, err := l.openSource(ctx, &job.Connection)
 	if err != nil {
-		return "", fmt.Errorf("connection %s: %w", job.Connection.Name, err)
+		return "", err
 	}
 	defer src.Close()
 	ref, err := catalog.ParseTableRef(job.Workflow.Table)
@@ -136,6 +167,20 @@ func (l *Lander) legacyPrefix(ctx context.Context, job *catalog.Resolved) (strin
 		return "", err
 	}
 	return lakePrefix(src.Database(), ref), nil
+}
+
+// openSource opens conn's source (Lander.OpenSource; by default from the
+// lander's pool, to which Close gives it back for the next run).
+func (l *Lander) openSource(ctx context.Context, conn *catalog.Connection) (source.Source, error) {
+	open := l.OpenSource
+	if open == nil {
+		open = l.sources.open
+	}
+	src, err := open(ctx, conn, l.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: %w", conn.Name, err)
+	}
+	return src, nil
 }
 
 // lakeLocation is what a run records as its lake prefix: the lake's URL
