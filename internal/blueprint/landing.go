@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -39,6 +40,10 @@ type Progress struct {
 	Workflow string
 	Rows     int64 // rows read so far
 	Bytes    int64 // in-memory (Arrow) bytes read so far
+	// Chunks is how many chunks a run read in parallel streams is split
+	// into (0 until known, or when it is read in one), ChunksDone how many
+	// have landed.
+	Chunks, ChunksDone int
 }
 
 // Result is the outcome of one landing run: its record's fields (status,
@@ -61,6 +66,10 @@ type Result struct {
 	// Bound is the rule that capped the window's high end below max(cursor)
 	// (transactions in flight, settle), from the source; "" = none.
 	Bound string
+	// Chunks and Split say how the window was read in parallel streams
+	// (Workflow.Parallel > 1): in how many chunks, split how, or why not.
+	Chunks int
+	Split  string
 	// Schema is what the run landed (nil when it failed before knowing);
 	// SchemaChange how it differs from the workflow's previous landed
 	// schema (nil when it does not, or there is none).
@@ -243,6 +252,9 @@ func (ld *landing) execute(ctx context.Context) error {
 	if err := ld.extractAndCommit(ctx, table, masker); err != nil {
 		return err
 	}
+	if wf.Parallel > 1 {
+		log.Info("read in parallel", "streams", wf.Parallel, "chunks", res.Chunks, "split", res.Split)
+	}
 	attrs := []any{"rows", run.Rows, "files", run.Files, "bytes", run.Bytes, "watermark", run.WatermarkTo.String()}
 	if res.Bound != "" { // only timestamp cursors are bounded below max(cursor)
 		attrs = append(attrs, "bounded_by", res.Bound)
@@ -380,62 +392,104 @@ func (ld *landing) extractAndCommit(ctx context.Context, table *source.Table, ma
 	if err != nil {
 		return err
 	}
+	// One writer per stream: parallel streams encode Parquet at once, each
+	// into files of its own.
+	writers := []*lake.RunWriter{w}
+	for range max(wf.Parallel, 1) - 1 {
+		writers = append(writers, w.Stream())
+	}
 	committed := false
 	defer func() {
 		if !committed {
-			if aerr := w.Abort(); aerr != nil {
-				l.logger().Error("remove files of failed run", "workflow", wf.Name, "run", run.ID, "err", aerr)
+			for _, w := range writers {
+				if aerr := w.Abort(); aerr != nil {
+					l.logger().Error("remove files of failed run", "workflow", wf.Name, "run", run.ID, "err", aerr)
+				}
 			}
 		}
 	}()
 
-	stamp := newStampColumn(run.StartedAt)
-	defer stamp.release()
-	var readBytes int64
-	out, err := src.Extract(ctx, source.Request{Table: table, Cursor: cursor, After: after, BatchRows: batchRows, Settle: wf.Settle}, func(rec arrow.RecordBatch) error {
-		n := rec.NumRows()
-		ts := stamp.slice(int(n))
-		defer ts.Release()
-		base := rec.Columns()
-		if !masker.Empty() {
-			// Masked values replace the raw ones before anything is written.
-			masked, err := masker.Apply(memory.DefaultAllocator, rec)
-			if err != nil {
+	var (
+		mu        sync.Mutex // guards run.Rows, readBytes and progress
+		readBytes int64
+		chunks    [2]int // done, total
+	)
+	progress := func() {
+		if l.OnProgress != nil {
+			l.OnProgress(Progress{Workflow: wf.Name, Rows: run.Rows, Bytes: readBytes, ChunksDone: chunks[0], Chunks: chunks[1]})
+		}
+	}
+	sinks := make([]source.RecordSink, len(writers))
+	for i, w := range writers {
+		stamp := newStampColumn(run.StartedAt)
+		defer stamp.release()
+		sinks[i] = func(rec arrow.RecordBatch) error {
+			n := rec.NumRows()
+			ts := stamp.slice(int(n))
+			defer ts.Release()
+			base := rec.Columns()
+			if !masker.Empty() {
+				// Masked values replace the raw ones before anything is written.
+				masked, err := masker.Apply(memory.DefaultAllocator, rec)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					for _, c := range masked {
+						c.Release()
+					}
+				}()
+				base = masked
+			}
+			cols := append(base[:len(base):len(base)], ts)
+			for _, i := range unwrap {
+				cols[i] = cols[i].(array.ExtensionArray).Storage()
+			}
+			outRec := array.NewRecordBatch(outSchema, cols, n)
+			defer outRec.Release()
+			if err := w.Write(outRec); err != nil {
 				return err
 			}
-			defer func() {
-				for _, c := range masked {
-					c.Release()
-				}
-			}()
-			base = masked
+			var size int64
+			for _, c := range rec.Columns() {
+				size += int64(c.Data().SizeInBytes())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			run.Rows += n
+			readBytes += size
+			progress()
+			return nil
 		}
-		cols := append(base[:len(base):len(base)], ts)
-		for _, i := range unwrap {
-			cols[i] = cols[i].(array.ExtensionArray).Storage()
+	}
+	req := source.Request{Table: table, Cursor: cursor, After: after, BatchRows: batchRows, Settle: wf.Settle}
+	var out source.Result
+	if ps, ok := src.(source.Parallel); ok && len(sinks) > 1 {
+		out, err = ps.ExtractParallel(ctx, req, sinks, func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			chunks = [2]int{done, total}
+			progress()
+		})
+	} else {
+		out, err = src.Extract(ctx, req, sinks[0])
+		if len(sinks) > 1 {
+			out.Split = "one stream: this source reads one stream"
 		}
-		outRec := array.NewRecordBatch(outSchema, cols, n)
-		defer outRec.Release()
-		if err := w.Write(outRec); err != nil {
+	}
+	res.Bound, res.Chunks, res.Split = out.Bound, out.Chunks, out.Split
+	if err != nil {
+		return err
+	}
+	var files []lake.FileInfo
+	for _, w := range writers {
+		fs, err := w.Close()
+		if err != nil {
 			return err
 		}
-		run.Rows += n
-		for _, c := range rec.Columns() {
-			readBytes += int64(c.Data().SizeInBytes())
-		}
-		if l.OnProgress != nil {
-			l.OnProgress(Progress{Workflow: wf.Name, Rows: run.Rows, Bytes: readBytes})
-		}
-		return nil
-	})
-	res.Bound = out.Bound
-	if err != nil {
-		return err
+		files = append(files, fs...)
 	}
-	files, err := w.Close()
-	if err != nil {
-		return err
-	}
+	slices.SortFunc(files, func(a, b lake.FileInfo) int { return strings.Compare(a.Path, b.Path) })
 	res.Files = files
 	run.Bytes, run.Files = 0, len(files)
 	for _, f := range files {

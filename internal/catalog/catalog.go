@@ -119,6 +119,10 @@ type Workflow struct {
 	// source's transactions cannot bound (app-supplied timestamps, a role
 	// that cannot see other sessions' transactions).
 	Settle time.Duration
+	// Parallel is how many streams read one run's window at once, each
+	// from its own connection (1..MaxParallel; 0 = 1). Glue's
+	// NumberOfWorkers maps to it.
+	Parallel int
 	// PartitionBy partitions output by this column's value (Hive style,
 	// col=value) instead of ingestion_date.
 	PartitionBy string

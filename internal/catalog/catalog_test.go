@@ -152,7 +152,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, on_schema_change, partition_by, schedule, settle, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, on_schema_change, parallel, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog
@@ -166,18 +166,20 @@ testdata/values.bad.yaml:18:10: lakes.nobucket.url: "s3:///prefix" has no bucket
 testdata/values.bad.yaml:19:3: lakes.nourl.url: required: the lake's URL (file:///PATH, s3://BUCKET/PREFIX, gs://BUCKET, azblob://CONTAINER)
 testdata/values.bad.yaml:24:13: defaults.lookback: "ten minutes" is not a duration: want e.g. 0s, 10m, 1h30m
 testdata/values.bad.yaml:25:13: defaults.timezone: time zone "Mars/Olympus" is not a known IANA name (e.g. UTC, Europe/Paris)
-testdata/values.bad.yaml:28:12: workflows[0].table: "public.a.b": want schema.table or table (one dot at most; write a name that holds dots in double quotes: schema."t.able")
-testdata/values.bad.yaml:29:15: workflows[0].lookback: 10m needs a cursor: without one every run is a full load
-testdata/values.bad.yaml:31:12: workflows[1].table: ".b": want schema.table or table (empty part)
-testdata/values.bad.yaml:32:13: workflows[1].cursor: column "\"updated_at\"": write the name without quotes; wharf quotes identifiers itself
-testdata/values.bad.yaml:33:15: workflows[1].lookback: "-5m": a lookback cannot be negative
-testdata/values.bad.yaml:34:16: workflows[1].blueprint: "copy" is not supported: only "landing" for now
-testdata/values.bad.yaml:35:13: workflows[1].format: "csv": only parquet is supported for now
-testdata/values.bad.yaml:37:12: workflows[2].table: " public.c": leading or trailing spaces around a name (write the name in double quotes to keep them)
-testdata/values.bad.yaml:38:15: workflows[2].timezone: time zone "Local" depends on the machine: want an IANA name such as UTC or Europe/Paris
-testdata/values.bad.yaml:41:12: workflows[3].table: required: the source table, as schema.table or table
-testdata/values.bad.yaml:42:15: workflows[3].schedule: "yes": want on_demand, cron(M H DOM MON DOW Y), a 6-field AWS or 5-field standard cron pattern, @hourly/@daily/@weekly/@monthly/@yearly or rate(N minutes|hours|days)
-testdata/values.bad.yaml:45:23: workflows[4].ingestion_column: column "\"landed\"": write the name without quotes; wharf quotes identifiers itself`,
+testdata/values.bad.yaml:26:13: defaults.parallel: "0" is not a whole number from 1 to 64 (streams reading one run at once)
+testdata/values.bad.yaml:29:12: workflows[0].table: "public.a.b": want schema.table or table (one dot at most; write a name that holds dots in double quotes: schema."t.able")
+testdata/values.bad.yaml:30:15: workflows[0].lookback: 10m needs a cursor: without one every run is a full load
+testdata/values.bad.yaml:32:12: workflows[1].table: ".b": want schema.table or table (empty part)
+testdata/values.bad.yaml:33:13: workflows[1].cursor: column "\"updated_at\"": write the name without quotes; wharf quotes identifiers itself
+testdata/values.bad.yaml:34:15: workflows[1].lookback: "-5m": a lookback cannot be negative
+testdata/values.bad.yaml:35:16: workflows[1].blueprint: "copy" is not supported: only "landing" for now
+testdata/values.bad.yaml:36:13: workflows[1].format: "csv": only parquet is supported for now
+testdata/values.bad.yaml:37:15: workflows[1].parallel: "65" is not a whole number from 1 to 64 (streams reading one run at once)
+testdata/values.bad.yaml:39:12: workflows[2].table: " public.c": leading or trailing spaces around a name (write the name in double quotes to keep them)
+testdata/values.bad.yaml:40:15: workflows[2].timezone: time zone "Local" depends on the machine: want an IANA name such as UTC or Europe/Paris
+testdata/values.bad.yaml:43:12: workflows[3].table: required: the source table, as schema.table or table
+testdata/values.bad.yaml:44:15: workflows[3].schedule: "yes": want on_demand, cron(M H DOM MON DOW Y), a 6-field AWS or 5-field standard cron pattern, @hourly/@daily/@weekly/@monthly/@yearly or rate(N minutes|hours|days)
+testdata/values.bad.yaml:47:23: workflows[4].ingestion_column: column "\"landed\"": write the name without quotes; wharf quotes identifiers itself`,
 }
 
 func TestBadFixtures(t *testing.T) {
@@ -322,10 +324,10 @@ func TestGlueVariants(t *testing.T) {
 	cat := mustLoad(t, path)
 	want := []*Workflow{
 		{Name: "hr_employees", Connection: "prod/hr/postgres", Table: "public.employees", Lake: "s3://lake-raw/hr?region=eu-west-1",
-			Blueprint: "landing", Cursor: "last_modified", PartitionBy: "department_id", Format: "parquet", FileCountHint: 4,
+			Blueprint: "landing", Cursor: "last_modified", PartitionBy: "department_id", Format: "parquet", FileCountHint: 4, Parallel: 10,
 			Schedule: Schedule{Kind: Cron, Expr: "cron(0/15 8-18 ? * MON-FRI *)", Dialect: "aws"}, Pos: Pos{path, 3, 5}},
 		{Name: "hr_jobs", Connection: "prod/hr/postgres", Table: "jobs", Lake: "file:///var/lib/wharf/lake",
-			Blueprint: "landing", Cursor: "updated_at", CursorAuto: true, Format: "parquet", FileCountHint: 2,
+			Blueprint: "landing", Cursor: "updated_at", CursorAuto: true, Format: "parquet", FileCountHint: 2, Parallel: 2,
 			Schedule: Schedule{Kind: Cron, Expr: "10 21 * * ? *", Dialect: "aws"}, Pos: Pos{path, 16, 5}},
 		{Name: "hr_job_history", Connection: "prod/hr/postgres", Table: "public.job_history", Lake: "lake-raw",
 			Blueprint: "landing", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 25, 5}},
@@ -349,7 +351,6 @@ func TestGlueVariants(t *testing.T) {
 		t.Errorf("%d lakes, %d connections; want 3 and 2", len(cat.Lakes), len(cat.Connections))
 	}
 	wantNotices := []string{
-		"NumberOfWorkers is not needed by wharf (ignored): one wharf worker streams a table",
 		"DestinationFileCount is kept as a hint only: wharf rolls files by size (lake file_size, default 256MiB)",
 		"ScheduleCronPattern is ignored where JobScheduleType is OnDemand (hr_job_history)",
 	}
@@ -589,5 +590,28 @@ func TestAlertsAndFreshnessSLA(t *testing.T) {
 	// No alerts section: the spec is what it was before alerts existed.
 	if spec := EncodeSpec(*mustLoad(t, "testdata/minimal.good.yaml").Resolve("regions")); bytes.Contains(spec, []byte("alerts")) || bytes.Contains(spec, []byte("freshness")) {
 		t.Errorf("spec without alerts: %s", spec)
+	}
+}
+
+// parallel is set per workflow or under defaults; a workflow's own value wins.
+func TestParallel(t *testing.T) {
+	cat, err := Parse("p.yaml", []byte(`
+connections: {hr: {engine: postgres, secret: env:HR}}
+lakes: {raw: {url: "file:///tmp/lake"}}
+defaults: {parallel: 4}
+workflows:
+  - {name: a, table: public.a}
+  - {name: b, table: public.b, parallel: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := cat.Workflows[0].Parallel, cat.Workflows[1].Parallel; a != 4 || b != 1 {
+		t.Errorf("parallel a=%d b=%d, want 4 and 1", a, b)
+	}
+	r := Resolved{Workflow: *cat.Workflows[0]}
+	back, err := DecodeSpec("a", EncodeSpec(r))
+	if err != nil || back.Workflow.Parallel != 4 {
+		t.Errorf("spec round trip: parallel %d, %v", back.Workflow.Parallel, err)
 	}
 }

@@ -50,6 +50,7 @@ func (doc *document) withDefaults() {
 		inherit(&w.timezone, def.timezone)
 		inherit(&w.ingestionColumn, def.ingestionColumn)
 		inherit(&w.freshnessSLA, def.freshnessSLA)
+		inherit(&w.parallel, def.parallel)
 		inherit(&w.schedule, def.schedule)
 		fill(&w.schedule, string(OnDemand))
 		fill(&w.blueprint, DefaultBlueprint)

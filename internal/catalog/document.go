@@ -38,7 +38,7 @@ type rawLake struct {
 
 type rawDefaults struct {
 	connection, lake, schedule, cursor, lookback, settle, timezone field
-	maskSalt, freshnessSLA                                         field
+	maskSalt, freshnessSLA, parallel                               field
 	ingestionColumn                                                field
 	choices                                                        rawChoices
 }
@@ -49,7 +49,7 @@ type rawWorkflow struct {
 
 	name, table, connection, lake field
 	cursor, lookback, timezone    field
-	settle                        field
+	settle, parallel              field
 	ingestionColumn               field
 	schedule                      field
 	partitionBy, blueprint        field

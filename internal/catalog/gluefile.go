@@ -27,7 +27,6 @@ var glueKeys = []string{
 var glueIgnored = map[string]string{
 	"GlueExecutionRole":     "GlueExecutionRole is not needed by wharf (ignored): no IAM role runs the job",
 	"NetworkConnectionName": "NetworkConnectionName is not needed by wharf (ignored): wharf connects to the database directly",
-	"NumberOfWorkers":       "NumberOfWorkers is not needed by wharf (ignored): one wharf worker streams a table",
 }
 
 const (
@@ -115,6 +114,7 @@ func (d *decoder) glueEntry(g *glueState, i int, n *yaml.Node) {
 		fileCount:       f["DestinationFileCount"],
 		lookback:        f["WharfLookback"],
 		settle:          f["WharfSettle"],
+		parallel:        f["NumberOfWorkers"],
 		ingestionColumn: f["WharfIngestionColumn"],
 		timezone:        unset(path+".timezone", pos),
 		blueprint:       unset(path+".blueprint", pos),

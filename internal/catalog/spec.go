@@ -37,7 +37,8 @@ type (
 		Cursor      string `json:"cursor"`
 		CursorAuto  bool   `json:"cursor_auto"`
 		Lookback    string `json:"lookback"`
-		Settle      string `json:"settle,omitempty"` // omitted when 0: specs deployed before settle keep their hash
+		Settle      string `json:"settle,omitempty"`   // omitted when 0: specs deployed before settle keep their hash
+		Parallel    int    `json:"parallel,omitempty"` // omitted when unset: specs deployed before it keep their hash
 		PartitionBy string `json:"partition_by"`
 		// omitted when unset: specs deployed before it keep their hash
 		IngestionColumn string       `json:"ingestion_column,omitempty"`
@@ -90,7 +91,7 @@ func EncodeSpec(r Resolved) []byte {
 		Workflow: specWorkflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(), Settle: settleText(w.Settle),
-			PartitionBy: w.PartitionBy, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
+			Parallel: w.Parallel, PartitionBy: w.PartitionBy, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: s.Every.String(), TimeZone: s.TimeZone},
 			Columns: w.Choices.Columns, ExcludeColumns: w.Choices.ExcludeColumns, Cast: w.Choices.Cast,
@@ -154,7 +155,7 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 		Alerts: alerts,
 		Workflow: Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
-			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, PartitionBy: w.PartitionBy,
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, Parallel: w.Parallel, PartitionBy: w.PartitionBy,
 			IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint, FreshnessSLA: sla,
 			Schedule: Schedule{Kind: ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},

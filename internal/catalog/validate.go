@@ -277,6 +277,7 @@ func (v *validator) defaults() {
 	v.column(d.cursor, true)
 	v.duration(d.lookback)
 	v.duration(d.settle)
+	v.parallel(d.parallel)
 	v.column(d.ingestionColumn, false)
 	v.freshnessSLA(d.freshnessSLA)
 	v.checkChoices(&d.choices)
@@ -365,6 +366,23 @@ func (v *validator) duration(f field) (time.Duration, bool) {
 		return 0, false
 	}
 	return d, true
+}
+
+// MaxParallel is the most streams one run may read at once.
+const MaxParallel = 64
+
+// parallel checks a parallel setting (Glue: NumberOfWorkers): a whole
+// number in 1..MaxParallel. It returns 0 when unset or bad.
+func (v *validator) parallel(f field) int {
+	if !ok(f) {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(f.Value))
+	if err != nil || n < 1 || n > MaxParallel {
+		v.errorf(f, "%q is not a whole number from 1 to %d (streams reading one run at once)", f.Value, MaxParallel)
+		return 0
+	}
+	return n
 }
 
 func (v *validator) timezone(f field) bool {
@@ -470,6 +488,7 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 		}
 	}
 	wf.FreshnessSLA = v.freshnessSLA(w.freshnessSLA)
+	wf.Parallel = v.parallel(w.parallel)
 	tzOK := v.timezone(w.timezone)
 	wf.Schedule = v.schedule(w.schedule, w.timezone.Value, tzOK, w.awsCron)
 	salt := v.doc.defaults.maskSalt

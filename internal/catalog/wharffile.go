@@ -11,9 +11,9 @@ var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows", "alerts"}
 	wharfConnectionKeys = []string{"engine", "secret", "mask_salt"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
-	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla"}, choiceKeys...)
+	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla"}, choiceKeys...)
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -124,6 +124,8 @@ func (d *decoder) wharfDefaults(doc *document, n *yaml.Node) {
 			doc.defaults.settle = f
 		case "freshness_sla":
 			doc.defaults.freshnessSLA = f
+		case "parallel":
+			doc.defaults.parallel = f
 		case "timezone":
 			doc.defaults.timezone = f
 		case "ingestion_column":
@@ -139,6 +141,7 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		name: unset(path+".name", pos), table: unset(path+".table", pos),
 		connection: unset(path+".connection", pos), lake: unset(path+".lake", pos),
 		cursor: unset(path+".cursor", pos), lookback: unset(path+".lookback", pos), settle: unset(path+".settle", pos),
+		parallel: unset(path+".parallel", pos),
 		timezone: unset(path+".timezone", pos), schedule: unset(path+".schedule", pos),
 		partitionBy: unset(path+".partition_by", pos), blueprint: unset(path+".blueprint", pos),
 		format: unset(path+".format", pos), fileCount: unset(path+".file_count", pos),
@@ -178,6 +181,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 			w.lookback = f
 		case "settle":
 			w.settle = f
+		case "parallel":
+			w.parallel = f
 		case "ingestion_column":
 			w.ingestionColumn = f
 		case "freshness_sla":

@@ -33,6 +33,7 @@ type progress struct {
 type wfProgress struct {
 	started     time.Time
 	rows, bytes int64
+	chunks      [2]int // done, total (0 total: read in one stream)
 	lastLog     time.Time
 }
 
@@ -60,7 +61,7 @@ func (p *progress) update(u blueprint.Progress) {
 	if wp == nil {
 		return
 	}
-	wp.rows, wp.bytes = u.Rows, u.Bytes
+	wp.rows, wp.bytes, wp.chunks = u.Rows, u.Bytes, [2]int{u.ChunksDone, u.Chunks}
 	if !p.tty && time.Since(wp.lastLog) >= p.logEvery {
 		wp.lastLog = time.Now()
 		fmt.Fprintf(p.w, "landing %s: %s\n", u.Workflow, wp.describe())
@@ -69,7 +70,11 @@ func (p *progress) update(u blueprint.Progress) {
 
 func (wp *wfProgress) describe() string {
 	el := time.Since(wp.started)
-	return fmt.Sprintf("%d rows, %s read, %s rows/s", wp.rows, status.HumanBytes(wp.bytes), rate(wp.rows, el))
+	s := fmt.Sprintf("%d rows, %s read, %s rows/s", wp.rows, status.HumanBytes(wp.bytes), rate(wp.rows, el))
+	if wp.chunks[1] > 0 {
+		s += fmt.Sprintf(", %d/%d chunks", wp.chunks[0], wp.chunks[1])
+	}
+	return s
 }
 
 func (p *progress) done(r *blueprint.Result) {

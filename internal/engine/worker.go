@@ -75,6 +75,30 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 				log.Warn("release connection slot", "connection", key, "err", err)
 			}
 		}()
+		// Every stream of a parallel run is a connection: it reads with as
+		// many streams as it gets slots (at least the one above).
+		if want := d.Spec.Workflow.Parallel; want > 1 {
+			got := 1
+			for ; got < want; got++ {
+				h := holder + "/" + strconv.Itoa(got)
+				ok, err := e.store.AcquireLease(ctx, key, e.cfg.PerConnection, h, e.self.ID, e.now())
+				if err != nil {
+					return e.waitIfBusy(log, err)
+				}
+				if !ok {
+					break
+				}
+				defer func() {
+					if err := e.store.ReleaseLease(context.WithoutCancel(ctx), key, h); err != nil {
+						log.Warn("release connection slot", "connection", key, "err", err)
+					}
+				}()
+			}
+			if got < want {
+				log.Info("connection at its --per-connection cap: fewer streams", "connection", key, "parallel", want, "streams", got)
+			}
+			d.Spec.Workflow.Parallel = got
+		}
 	}
 
 	if run.Status == state.StatusQueued {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,7 +17,8 @@ import (
 )
 
 // RunWriter writes one run's records as Parquet objects under a prefix.
-// It is not safe for concurrent use.
+// It is not safe for concurrent use; Stream gives another writer of the
+// same run for another goroutine.
 type RunWriter struct {
 	lake       *Lake
 	ctx        context.Context
@@ -31,7 +33,7 @@ type RunWriter struct {
 	arrowProps pqarrow.ArrowWriterProperties
 
 	open    map[string]*partFile // by partition directory
-	nextNum map[string]int       // next file number per directory
+	nums    *fileNumbers         // next file number per directory, shared by the run's streams
 	done    []FileInfo           // files closed so far
 	created []string             // keys of every object started
 	spans   []Span               // scratch for Split
@@ -92,8 +94,35 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 		props:      props,
 		arrowProps: arrowProps,
 		open:       map[string]*partFile{},
-		nextNum:    map[string]int{},
+		nums:       &fileNumbers{next: map[string]int{}},
 	}, nil
+}
+
+// fileNumbers hands out file numbers per partition directory to every
+// stream of a run, so that their files never share a name.
+type fileNumbers struct {
+	mu   sync.Mutex
+	next map[string]int
+}
+
+func (n *fileNumbers) take(dir string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := n.next[dir]
+	n.next[dir] = k + 1
+	return k
+}
+
+// Stream returns another writer of the same run, with the same schema and
+// options, for records written concurrently with w's (a run read in
+// parallel streams): its files are numbered on from the run's, so no two
+// streams write the same name. Each writer is closed or aborted on its own.
+func (w *RunWriter) Stream() *RunWriter {
+	return &RunWriter{
+		lake: w.lake, ctx: w.ctx, prefix: w.prefix, runID: w.runID, schema: w.schema, fileSchema: w.fileSchema,
+		keep: w.keep, part: w.part, opts: w.opts, props: w.props, arrowProps: w.arrowProps,
+		open: map[string]*partFile{}, nums: w.nums,
+	}
 }
 
 // FileSchema is the schema of the run's files: the records' schema less
@@ -197,8 +226,7 @@ func (w *RunWriter) fileFor(dir string) (*partFile, error) {
 			return nil, err
 		}
 	}
-	n := w.nextNum[dir]
-	w.nextNum[dir] = n + 1
+	n := w.nums.take(dir)
 	key := joinKey(w.prefix, dir, fileName(w.runID, n))
 	w.created = append(w.created, key)
 	f, err := openPartFile(w.ctx, w.lake, key, dir, w.fileSchema, w.props, w.arrowProps, w.opts)

@@ -610,3 +610,54 @@ func TestDictionaryPolicy(t *testing.T) {
 		}
 	}
 }
+
+// Streams of one run write at once into the same partitions and never
+// share a file name; every row is read back once.
+func TestStreamsShareFileNumbers(t *testing.T) {
+	ctx := context.Background()
+	l, root := openLake(t)
+	w, err := l.NewRunWriter(ctx, "t", "r1", coltype.ArrowSchema(mixedColumns()), lake.StaticPartition("d=1"), lake.WriterOptions{FileBytes: 16 << 10, RowGroupRows: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writers := []*lake.RunWriter{w, w.Stream(), w.Stream()}
+	errs := make(chan error, len(writers))
+	for i, sw := range writers {
+		go func() {
+			for first := i * 6000; first < (i+1)*6000; first += 2000 {
+				rec := buildMixed(t, first, 2000)
+				err := sw.Write(rec)
+				rec.Release()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var paths []string
+	var rows int64
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sw := range writers {
+		files, err := sw.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			paths = append(paths, f.Path)
+			rows += f.Rows
+		}
+	}
+	slices.Sort(paths)
+	if len(slices.Compact(slices.Clone(paths))) != len(paths) || len(paths) < 3 {
+		t.Fatalf("file names %v: want several, none twice", paths)
+	}
+	if n := len(filesUnder(t, root)); n != len(paths) || rows != 18000 {
+		t.Errorf("%d files on disk for %d written; %d rows, want 18000", n, len(paths), rows)
+	}
+}

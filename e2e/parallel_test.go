@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wharf-data/wharf/internal/testdb"
+	"github.com/wharf-data/wharf/internal/testdb/duckread"
+)
+
+// parallelRows is the parallel tests' table size: with 4 streams the
+// PostgreSQL table (~2,000 blocks) is read in 15 ctid chunks.
+const parallelRows = 200000
+
+// parallelCatalog lands one table twice, into lake one with parallel: 1 and
+// into lake four with parallel: 4 (from defaults), with small files so that
+// every stream writes several.
+func parallelCatalog(t *testing.T, dir, engine, secret, table string) []string {
+	t.Helper()
+	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
+  src: {engine: %s, secret: %q}
+lakes:
+  one: {url: "file://%s/one"}
+  four: {url: "file://%s/four", file_size: 1MiB}
+defaults: {parallel: 4}
+workflows:
+  - {name: events_one, table: %s, cursor: updated_at, lake: one, parallel: 1}
+  - {name: events_four, table: %s, cursor: updated_at, lake: four}
+`, engine, secret, dir, dir, table, table))
+	return []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"), "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml")}
+}
+
+// sameLanding reads both lakes with DuckDB: each holds every source row
+// once (count = count distinct = want), and the same values.
+func sameLanding(t *testing.T, dir string, want int) {
+	t.Helper()
+	duck := duckread.Open(t)
+	read := func(lake string) string {
+		rows := duckread.Strings(t, duck, fmt.Sprintf(`SELECT count(*)::VARCHAR || ' rows, ' || count(DISTINCT id)::VARCHAR || ' ids, hash ' ||
+			sum(hash(id, payload, amount, updated_at))::VARCHAR FROM read_parquet('%s/**/*.parquet')`, filepath.Join(dir, lake)))
+		return *rows[0][0]
+	}
+	one, four := read("one"), read("four")
+	if !strings.HasPrefix(one, fmt.Sprintf("%d rows, %d ids,", want, want)) {
+		t.Errorf("parallel: 1 landed %s; the source has %d rows", one, want)
+	}
+	if four != one {
+		t.Errorf("parallel: 4 landed %s; parallel: 1 landed %s", four, one)
+	}
+}
+
+// TestParallelPostgres lands a table with parallel: 4 and with parallel: 1
+// (full load, then an incremental window): DuckDB reads the same rows from
+// both, each once; the run's log says how the window was split.
+func TestParallelPostgres(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	insert := func(from, to int) {
+		sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, md5(g::text) || md5((g*7)::text), g * 1.25,
+			'2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(%d, %d) g`, from, to))
+	}
+	sqlExec(t, conn, `CREATE TABLE events (id bigint PRIMARY KEY, payload text, amount numeric(14,2), updated_at timestamptz NOT NULL)`)
+	insert(1, parallelRows)
+	dir := t.TempDir()
+	env := append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL())
+
+	r := mustWharf(t, dir, env, "run", "--all")
+	if !strings.Contains(r.stderr, "workflow=events_four") || !strings.Contains(r.stderr, "chunks by ctid block ranges") {
+		t.Errorf("the log should say events_four was read in ctid chunks:\n%s", r)
+	}
+	sameLanding(t, dir, parallelRows)
+
+	insert(parallelRows+1, parallelRows+20000)
+	mustWharf(t, dir, env, "run", "--all")
+	sameLanding(t, dir, parallelRows+20000)
+}
+
+// TestParallelMariaDB: the same on MariaDB/MySQL.
+func TestParallelMariaDB(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	mysqlExec(t, tdb.DB, `CREATE TABLE events (id bigint PRIMARY KEY, payload varchar(64), amount decimal(14,2), updated_at datetime(6) NOT NULL)`)
+	insert := func(db *sql.DB, from, to int) {
+		mysqlExec(t, db, fmt.Sprintf(`INSERT INTO events
+			WITH RECURSIVE g(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM g WHERE n < %d)
+			SELECT n, CONCAT(MD5(n), MD5(n * 7)), n * 1.25, TIMESTAMP('2026-01-01') + INTERVAL n SECOND FROM g`, from, to))
+	}
+	for from := 1; from <= parallelRows; from += 1000 { // MySQL's default CTE depth is 1000
+		insert(tdb.DB, from, from+999)
+	}
+	dir := t.TempDir()
+	env := append(parallelCatalog(t, dir, "mysql", "env:SHOP_DB_URL", tdb.Name+".events"), "SHOP_DB_URL="+tdb.URL)
+
+	r := mustWharf(t, dir, env, "run", "--all")
+	if !strings.Contains(r.stderr, "workflow=events_four") || !strings.Contains(r.stderr, "split=") {
+		t.Errorf("the log should say how events_four was read:\n%s", r)
+	}
+	sameLanding(t, dir, parallelRows)
+
+	for from := parallelRows + 1; from <= parallelRows+20000; from += 1000 {
+		insert(tdb.DB, from, from+999)
+	}
+	mustWharf(t, dir, env, "run", "--all")
+	sameLanding(t, dir, parallelRows+20000)
+}
+
+// TestParallelRunKilled: wharf run reading with 4 streams is killed
+// (SIGKILL) once its streams have written files; the next run removes them
+// and lands the window: every id once.
+func TestParallelRunKilled(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE events (id bigint PRIMARY KEY, payload text, amount numeric(14,2), updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, md5(g::text) || md5((g*7)::text), g * 1.25,
+		'2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, %d) g`, parallelRows))
+	dir := t.TempDir()
+	env := append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL())
+
+	r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT=file-written:3"), "run", "events_four")
+	if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
+		t.Fatalf("the run should have been killed after its third file:\n%s", r)
+	}
+	if len(parquetFiles(t, filepath.Join(dir, "four"))) < 3 {
+		t.Fatalf("the killed run should have left files behind")
+	}
+	mustWharf(t, dir, env, "run", "events_four")
+	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
+}
