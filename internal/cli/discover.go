@@ -61,13 +61,17 @@ column wharf adds) gets ingestion_column (Glue: WharfIngestionColumn) set to ano
 				return failed(err)
 			}
 			if format == string(catalog.FormatGlue) {
-				notes, err := deploy.WriteGlueEntries(a.stdout, connName, glueLake(cat, connName), entries)
+				notes, err := deploy.WriteGlueEntries(a.stdout, connName, discoverLake(cat, connName), entries)
 				for _, n := range notes {
 					a.note("%s", n)
 				}
 				return err
 			}
-			return deploy.WriteEntries(a.stdout, connName, schema, entries)
+			lake := "" // the only lake, or defaults.lake, applies
+			if len(cat.Lakes) > 1 {
+				lake = discoverLake(cat, connName)
+			}
+			return deploy.WriteEntries(a.stdout, connName, lake, schema, entries)
 		},
 	}
 	cmd.Flags().StringVar(&connName, "connection", "", "the catalog connection to read (required)")
@@ -76,10 +80,11 @@ column wharf adds) gets ingestion_column (Glue: WharfIngestionColumn) set to ano
 	return cmd
 }
 
-// glueLake is the DestinationBucketName of discovered Glue entries: the lake
-// of the connection's first workflow (or pattern), else of the catalog's
-// first workflow, else the first lake by name.
-func glueLake(cat *catalog.Catalog, connName string) string {
+// discoverLake is the lake of discovered entries (a Glue entry's
+// DestinationBucketName): the lake of the connection's first workflow (or
+// pattern), else of the catalog's first workflow, else the first lake by
+// name.
+func discoverLake(cat *catalog.Catalog, connName string) string {
 	var all []*catalog.Workflow
 	all = append(all, cat.Workflows...)
 	for _, p := range cat.Patterns {

@@ -179,8 +179,9 @@ func patternFor(cat *catalog.Catalog, connName, schema string, ref source.TableR
 
 // WriteEntries prints entries as catalog YAML: a workflows: list to paste
 // into the catalog. Guessed cursors are marked "# guessed"; tables the
-// catalog already lands, and tables that cannot land, are comments.
-func WriteEntries(w io.Writer, connName, schema string, entries []Entry) error {
+// catalog already lands, and tables that cannot land, are comments. A
+// non-empty lake is written on every entry (catalogs of several lakes).
+func WriteEntries(w io.Writer, connName, lake, schema string, entries []Entry) error {
 	where := "the default schema"
 	if schema != "" {
 		where = "schema " + schema
@@ -197,6 +198,9 @@ func WriteEntries(w io.Writer, connName, schema string, entries []Entry) error {
 			fmt.Fprintf(&b, "  # - name: %s\n  #   connection: %s\n  #   table: %s\n", yamlString(e.Name), yamlString(connName), yamlString(e.Table))
 		default:
 			fmt.Fprintf(&b, "  - name: %s\n    connection: %s\n    table: %s\n", yamlString(e.Name), yamlString(connName), yamlString(e.Table))
+			if lake != "" {
+				fmt.Fprintf(&b, "    lake: %s\n", yamlString(lake))
+			}
 			if e.IngestionColumn != "" {
 				fmt.Fprintf(&b, "    ingestion_column: %s  # %s\n", yamlString(e.IngestionColumn), e.Flag)
 			}

@@ -120,7 +120,7 @@ workflows:
 			t.Fatal(err)
 		}
 		var b strings.Builder
-		if err := WriteEntries(&b, "hr", tc.schema, entries); err != nil {
+		if err := WriteEntries(&b, "hr", "", tc.schema, entries); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(b.String(), tc.want) {
@@ -131,11 +131,18 @@ workflows:
 	// lakes, it loads, with the guessed cursors.
 	entries, _ := Discover(t.Context(), cat, "hr", "", src)
 	var b strings.Builder
-	_ = WriteEntries(&b, "hr", "", entries)
+	_ = WriteEntries(&b, "hr", "", "", entries)
 	round := parse(t, "connections: {hr: {engine: postgres, secret: env:HR}}\nlakes: {raw: {url: \"file:///lake\"}}\n"+b.String())
 	if len(round.Workflows) != 3 || round.Workflows[0].Table != "Order Lines" || round.Workflows[0].Cursor != "LastModified" ||
 		round.Workflows[2].Name != "hr_yes" || round.Workflows[2].Cursor != "" {
 		t.Errorf("discovered catalog: %+v", round.Workflows)
+	}
+	// In a catalog of several lakes (no defaults.lake) every entry names one.
+	b.Reset()
+	_ = WriteEntries(&b, "hr", "cold", "", entries)
+	two := parse(t, "connections: {hr: {engine: postgres, secret: env:HR}}\nlakes: {raw: {url: \"file:///lake\"}, cold: {url: \"file:///cold\"}}\n"+b.String())
+	if len(two.Workflows) != 3 || two.Workflows[0].Lake != "cold" || two.Workflows[2].Lake != "cold" {
+		t.Errorf("discovered entries with a lake: %+v\n%s", two.Workflows, b.String())
 	}
 	// Tables a pattern of the connection matches are landed already.
 	withPattern := parse(t, `
@@ -186,7 +193,7 @@ func TestDiscoverOddTablesAndGlue(t *testing.T) {
 		t.Fatal(err)
 	}
 	var yaml strings.Builder
-	if err := WriteEntries(&yaml, "DemoDBSecret", "public", entries); err != nil {
+	if err := WriteEntries(&yaml, "DemoDBSecret", "", "public", entries); err != nil {
 		t.Fatal(err)
 	}
 	want := `# wharf discover: 4 table(s) in schema public of connection DemoDBSecret
