@@ -41,9 +41,11 @@ func openSource(ctx context.Context, conn *catalog.Connection, secrets string) (
 	engine := creds.NormalizedEngine()
 	switch engine {
 	case secret.EnginePostgres:
-		return sourcepostgres.Open(ctx, creds.DSN().Reveal())
+		opts := sourcepostgres.DefaultOptions()
+		opts.StatementTimeout = conn.StatementTimeout
+		return sourcepostgres.OpenWithOptions(ctx, creds.DSN().Reveal(), opts)
 	case secret.EngineMySQL:
-		return sourcemysql.Open(ctx, creds.DSN().Reveal())
+		return sourcemysql.OpenWithOptions(ctx, creds.DSN().Reveal(), sourcemysql.Options{StatementTimeout: conn.StatementTimeout})
 	case secret.EngineSQLite:
 		return sourcesqlite.Open(ctx, creds.DSN().Reveal())
 	case "":

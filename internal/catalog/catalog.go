@@ -65,6 +65,10 @@ type Connection struct {
 	// Secret is a secret reference: env:VAR, file:PATH, or a bare name
 	// resolved by the secrets provider (--secrets / WHARF_SECRETS).
 	Secret string
+	// StatementTimeout makes the source server end any one statement of
+	// wharf's that runs longer (0: no limit; --run-timeout still ends the
+	// run).
+	StatementTimeout time.Duration
 }
 
 // Lake is a destination: a URL plus layout and format options.

@@ -23,6 +23,8 @@ type rawConnection struct {
 	engine   field
 	secret   field
 	maskSalt field
+	// statementTimeout bounds each statement wharf runs on the source.
+	statementTimeout field
 }
 
 type rawLake struct {

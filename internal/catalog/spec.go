@@ -65,9 +65,10 @@ type (
 		TimeZone string `json:"timezone"`
 	}
 	specConnection struct {
-		Name   string `json:"name"`
-		Engine string `json:"engine"`
-		Secret string `json:"secret"`
+		Name             string `json:"name"`
+		Engine           string `json:"engine"`
+		Secret           string `json:"secret"`
+		StatementTimeout string `json:"statement_timeout,omitempty"`
 	}
 	specLake struct {
 		Name         string `json:"name"`
@@ -98,7 +99,8 @@ func EncodeSpec(r Resolved) []byte {
 			Mask: w.Choices.Mask, OnSchemaChange: w.Choices.OnSchemaChange, Defaulted: w.Choices.Defaulted,
 			MaskSalt: w.Choices.MaskSalt, FreshnessSLA: settleText(w.FreshnessSLA),
 		},
-		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret},
+		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret,
+			StatementTimeout: settleText(r.Connection.StatementTimeout)},
 		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
 			RowGroupRows: r.Lake.RowGroupRows, FileBytes: r.Lake.FileBytes, Secret: r.Lake.Secret,
 			IcebergCatalog: r.Lake.IcebergCatalog},
@@ -146,6 +148,10 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, fmt.Errorf("%s: spec: workflow.schedule.every: %w", what, err)
 	}
+	stmtTimeout, err := parseDuration(doc.Connection.StatementTimeout)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("%s: spec: connection.statement_timeout: %w", what, err)
+	}
 	w, s := doc.Workflow, doc.Workflow.Schedule
 	var alerts Alerts
 	if doc.Alerts != nil {
@@ -162,7 +168,8 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 			Choices: ColumnChoices{Columns: w.Columns, ExcludeColumns: w.ExcludeColumns, Cast: w.Cast,
 				Mask: w.Mask, OnSchemaChange: w.OnSchemaChange, Defaulted: w.Defaulted, MaskSalt: w.MaskSalt},
 		},
-		Connection: Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret},
+		Connection: Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret,
+			StatementTimeout: stmtTimeout},
 		Lake: Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
 			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret,
 			Format: cmp.Or(doc.Lake.Format, LakeParquet), IcebergCatalog: doc.Lake.IcebergCatalog},
@@ -176,7 +183,7 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// settleText is a settle (or freshness SLA) duration as the spec keeps
+// settleText is a settle (freshness SLA or statement timeout) duration as the spec keeps
 // it: "" for none.
 func settleText(d time.Duration) string {
 	if d == 0 {

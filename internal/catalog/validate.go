@@ -162,6 +162,12 @@ func (v *validator) connection(c *rawConnection) *Connection {
 		}
 		conn.Secret = f.Value
 	}
+	if d, good := v.duration(c.statementTimeout); good && d > 0 {
+		if d < time.Millisecond {
+			v.errorf(c.statementTimeout, "%q: a statement timeout is at least 1ms (0s: none)", c.statementTimeout.Value)
+		}
+		conn.StatementTimeout = d
+	}
 	return conn
 }
 

@@ -9,7 +9,7 @@ import (
 // Keys of wharf's own format, per section.
 var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows", "alerts"}
-	wharfConnectionKeys = []string{"engine", "secret", "mask_salt"}
+	wharfConnectionKeys = []string{"engine", "secret", "mask_salt", "statement_timeout"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
 	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
@@ -49,7 +49,8 @@ func (d *decoder) wharfConnections(doc *document, n *yaml.Node) {
 		path := "connections." + p.key
 		kpos := d.pos(p.keyNode)
 		c := &rawConnection{name: field{Path: "connections", Value: p.key, Pos: kpos, Set: true},
-			engine: unset(path+".engine", kpos), secret: unset(path+".secret", kpos), maskSalt: unset(path+".mask_salt", kpos)}
+			engine: unset(path+".engine", kpos), secret: unset(path+".secret", kpos), maskSalt: unset(path+".mask_salt", kpos),
+			statementTimeout: unset(path+".statement_timeout", kpos)}
 		settings, _ := d.mapping(p.value, path, "a mapping of connection settings (engine, secret)", wharfConnectionKeys)
 		for _, s := range settings {
 			f := d.scalar(s.value, path+"."+s.key)
@@ -60,6 +61,8 @@ func (d *decoder) wharfConnections(doc *document, n *yaml.Node) {
 				c.secret = f
 			case "mask_salt":
 				c.maskSalt = f
+			case "statement_timeout":
+				c.statementTimeout = f
 			}
 		}
 		doc.connections = append(doc.connections, c)

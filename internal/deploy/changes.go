@@ -68,6 +68,9 @@ var fields = []field{
 	{"mask_salt", func(a, b *catalog.Resolved) bool { return a.Workflow.Choices.MaskSalt != b.Workflow.Choices.MaskSalt }},
 	{"connection.engine", func(a, b *catalog.Resolved) bool { return a.Connection.Engine != b.Connection.Engine }},
 	{"connection.secret", func(a, b *catalog.Resolved) bool { return a.Connection.Secret != b.Connection.Secret }},
+	{"connection.statement_timeout", func(a, b *catalog.Resolved) bool {
+		return a.Connection.StatementTimeout != b.Connection.StatementTimeout
+	}},
 	{"lake", func(a, b *catalog.Resolved) bool { return a.Workflow.Lake != b.Workflow.Lake }},
 	{"lake.url", func(a, b *catalog.Resolved) bool { return a.Lake.URL != b.Lake.URL }},
 	{"lake.compression", func(a, b *catalog.Resolved) bool { return a.Lake.Compression != b.Lake.Compression }},
@@ -82,8 +85,9 @@ var fields = []field{
 // catalog's, in a fixed order: connection, table, cursor, defaults.cursor,
 // lookback, schedule, timezone, partition_by, blueprint, format,
 // file_count, columns, exclude_columns, cast, mask, on_schema_change,
-// defaults.columns, freshness_sla, alerts, mask_salt, connection.engine, connection.secret, lake,
-// lake.url, lake.compression, lake.row_group_rows, lake.file_size, lake.secret, lake.format,
+// defaults.columns, freshness_sla, alerts, mask_salt, connection.engine, connection.secret,
+// connection.statement_timeout, lake, lake.url, lake.compression, lake.row_group_rows, lake.file_size,
+// lake.secret, lake.format,
 // lake.iceberg_catalog. The name of the
 // workflow's connection or lake entry ("connection", "lake") is compared
 // through the workflow's reference; where it sits in the file is not.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,11 +50,25 @@ var _ source.Source = (*Source)(nil)
 // DefaultConnectTimeout bounds dialing the server when the DSN sets no timeout.
 const DefaultConnectTimeout = 30 * time.Second
 
+// Options tune a Source; the zero value is Open's.
+type Options struct {
+	// StatementTimeout makes the server end any one statement that runs
+	// longer: MariaDB's max_statement_time (every statement), MySQL's
+	// max_execution_time (SELECT statements, which are all wharf runs).
+	// 0: the DSN's or the server's setting.
+	StatementTimeout time.Duration
+}
+
 // Open connects to the server a go-sql-driver/mysql DSN
 // (user:password@tcp(host:port)/dbname?params) names and checks it answers.
 // The session reads TIMESTAMP values in UTC and text as utf8mb4, whatever
 // the DSN says. Errors never contain the password.
 func Open(ctx context.Context, dsn string) (*Source, error) {
+	return OpenWithOptions(ctx, dsn, Options{})
+}
+
+// OpenWithOptions is Open with options.
+func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		// The driver's parse errors may quote the DSN: say what is wrong without it.
@@ -84,15 +99,35 @@ func Open(ctx context.Context, dsn string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql source: %w", err)
 	}
-	s := &Source{db: sql.OpenDB(conn), cfg: cfg, database: cfg.DBName, mem: memory.DefaultAllocator, pipelined: true}
-	s.db.SetMaxIdleConns(2)
-	s.db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Source{db: pool(conn), cfg: cfg, database: cfg.DBName, mem: memory.DefaultAllocator, pipelined: true}
 	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s.version); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("mysql source: connect (%s): %w", s.where(), err)
 	}
 	s.mariadb = strings.Contains(strings.ToLower(s.version), "mariadb")
+	if opts.StatementTimeout > 0 {
+		// The variable's name and unit depend on the server, known only
+		// now: every connection of the pool sets it when it opens.
+		s.db.Close()
+		if s.mariadb {
+			cfg.Params["max_statement_time"] = strconv.FormatFloat(opts.StatementTimeout.Seconds(), 'f', -1, 64)
+		} else {
+			cfg.Params["max_execution_time"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+		}
+		if conn, err = mysql.NewConnector(cfg); err != nil {
+			return nil, fmt.Errorf("mysql source: %w", err)
+		}
+		s.db = pool(conn)
+	}
 	return s, nil
+}
+
+// pool is the source's connection pool over conn.
+func pool(conn driver.Connector) *sql.DB {
+	db := sql.OpenDB(conn)
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db
 }
 
 // verifyWithCA applies ssl-ca=PATH (also spelled sslrootcert, as for

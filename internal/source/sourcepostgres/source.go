@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,9 @@ type Options struct {
 	NumericScale int
 	// Allocator allocates the Arrow buffers (nil = memory.DefaultAllocator).
 	Allocator memory.Allocator
+	// StatementTimeout is the session's statement_timeout: the server ends
+	// any one statement that runs longer (0: the DSN's or the server's).
+	StatementTimeout time.Duration
 }
 
 // DefaultOptions returns the options Open uses.
@@ -104,6 +108,14 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 		if !hasParam(cfg.RuntimeParams, name) {
 			cfg.RuntimeParams[name] = value
 		}
+	}
+	if opts.StatementTimeout > 0 {
+		for k := range cfg.RuntimeParams {
+			if strings.EqualFold(k, "statement_timeout") {
+				delete(cfg.RuntimeParams, k)
+			}
+		}
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	}
 	if !hasParam(cfg.RuntimeParams, "application_name") {
 		cfg.RuntimeParams["application_name"] = "wharf"
