@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,17 @@ import (
 
 	_ "modernc.org/sqlite"
 )
+
+// freeAddr returns a loopback HOST:PORT that nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
 
 // hookReceiver is a Slack-style incoming webhook: it keeps the text of
 // every message posted to path.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,12 +59,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	base := "http://" + addr
 	env := []string{"CONSOLE_ADMIN=" + admin, "CONSOLE_READ=" + read, "CONSOLE_HOOK=" + hook.URL + hookPath}
 	d := startWharf(t, dir, env, "serve", "--state", st, "--http", addr, "--http-token", "env:CONSOLE_ADMIN",

@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -136,7 +140,11 @@ workflows:
 		t.Fatal(err)
 	}
 	env := []string{"WHARF_STATE=" + su.String(), "WHARF_SECRETS=file:" + secrets, "WHARF_CATALOG=" + cat}
-	scan := newLeakScan(t, testPassword, statePassword, s3.SecretKey)
+	const (
+		adminToken = "Leak-Admin-T0ken-9c1d"
+		hookSecret = "leak-hook-secret-5e8a"
+	)
+	scan := newLeakScan(t, testPassword, statePassword, s3.SecretKey, adminToken, hookSecret)
 	for _, args := range [][]string{
 		{"validate"},
 		{"plan"}, {"plan", "--json"},
@@ -159,6 +167,7 @@ workflows:
 		t.Fatalf("a run of a missing table should fail:\n%s", r)
 	}
 	scan.Text("failing wharf run", r.stdout+r.stderr)
+	consoleLeaks(t, scan, dir, env, adminToken, hookSecret)
 
 	keys := s3.Keys(t)
 	var parquet, manifests int
@@ -176,4 +185,66 @@ workflows:
 	}
 	scan.Postgres(conn, stateSchema)
 	scan.Dir(dir, secrets)
+}
+
+// consoleLeaks runs serve with the console and an alert webhook over the
+// test's state, has a run fail through the API (its table is gone), and
+// scans every page, API answer (errors included), metric, River job
+// listing, alert message and serve's log.
+func consoleLeaks(t *testing.T, scan *leakScan, dir string, env []string, admin, hookSecret string) {
+	t.Helper()
+	hook := newHookReceiver(t, "/services/T2/B2/"+hookSecret)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	d := startWharf(t, dir, append(env, "LEAK_ADMIN="+admin, "LEAK_HOOK="+hook.URL()), "serve", "--http", addr,
+		"--http-token", "env:LEAK_ADMIN", "--alert-webhook", "env:LEAK_HOOK", "--attempts", "1", "--poll-interval", "50ms")
+	waitUntil(t, 60*time.Second, "/healthz", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	do := func(method, path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		scan.Text(method+" "+path, string(b))
+		return resp.StatusCode, string(b)
+	}
+	code, body := do("POST", "/api/v1/workflows/regions/trigger")
+	var trig struct {
+		RunID string `json:"run_id"`
+	}
+	if code != http.StatusAccepted || json.Unmarshal([]byte(body), &trig) != nil {
+		t.Fatalf("trigger regions: %d %s", code, body)
+	}
+	waitUntil(t, 60*time.Second, "the failed run's alert", func() bool { return len(hook.all()) > 0 })
+	for _, path := range []string{"/", "/?status=failed&q=reg", "/workflows/regions", "/runs/" + trig.RunID,
+		"/api/v1/workflows", "/api/v1/workflows/regions", "/api/v1/runs?limit=50", "/api/v1/runs/" + trig.RunID,
+		"/metrics", "/healthz", "/api/v1/workflows/nope", "/api/v1/runs?status=bogus", "/river/api/jobs?state=completed",
+		"/river/api/jobs?state=cancelled"} {
+		if code, body := do("GET", path); code >= 500 {
+			t.Errorf("GET %s = %d: %s", path, code, body)
+		}
+	}
+	do("POST", "/api/v1/runs/"+trig.RunID+"/cancel") // 409: it ended
+	d.stop(t, 30*time.Second)
+	for i, m := range hook.all() {
+		scan.Text(fmt.Sprintf("alert %d", i), m)
+	}
+	if !strings.Contains(strings.Join(hook.all(), "\n"), "of workflow regions failed") {
+		t.Errorf("alerts = %q, want the failed run of regions", hook.all())
+	}
+	scan.Text("serve --http's log", d.stderr.String())
 }
