@@ -29,6 +29,47 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// serveConsole starts wharf ARGS... --http on a free loopback port and
+// waits until its /healthz answers; base is the console's URL.
+func serveConsole(t *testing.T, dir string, env []string, args ...string) (d *daemon, base string) {
+	t.Helper()
+	addr := freeAddr(t)
+	base = "http://" + addr
+	d = startWharf(t, dir, env, append(args, "--http", addr)...)
+	waitUntil(t, 60*time.Second, "/healthz", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return d, base
+}
+
+// request sends method url with a bearer token ("" = none) and returns
+// the status and the body.
+func request(t *testing.T, method, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
 // hookReceiver is a Slack-style incoming webhook: it keeps the text of
 // every message posted to path.
 type hookReceiver struct {

@@ -59,19 +59,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	addr := freeAddr(t)
-	base := "http://" + addr
 	env := []string{"CONSOLE_ADMIN=" + admin, "CONSOLE_READ=" + read, "CONSOLE_HOOK=" + hook.URL + hookPath}
-	d := startWharf(t, dir, env, "serve", "--state", st, "--http", addr, "--http-token", "env:CONSOLE_ADMIN",
+	d, base := serveConsole(t, dir, env, "serve", "--state", st, "--http-token", "env:CONSOLE_ADMIN",
 		"--http-read-token", "env:CONSOLE_READ", "--alert-webhook", "env:CONSOLE_HOOK", "--attempts", "1", "--poll-interval", "50ms")
-	waitUntil(t, 30*time.Second, "/healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -155,18 +145,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	db.Close()
 	get := func(path, token string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		pages = append(pages, string(b))
-		return resp.StatusCode, string(b)
+		code, body := request(t, "GET", base+path, token)
+		pages = append(pages, body)
+		return code, body
 	}
 	req, _ := http.NewRequest("POST", base+"/api/v1/workflows/hr_jobs/trigger", nil)
 	req.Header.Set("Authorization", "Bearer "+admin)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -194,33 +193,13 @@ workflows:
 func consoleLeaks(t *testing.T, scan *leakScan, dir string, env []string, admin, hookSecret string) {
 	t.Helper()
 	hook := newHookReceiver(t, "/services/T2/B2/"+hookSecret)
-	addr := freeAddr(t)
-	base := "http://" + addr
-	d := startWharf(t, dir, append(env, "LEAK_ADMIN="+admin, "LEAK_HOOK="+hook.URL()), "serve", "--http", addr,
+	d, base := serveConsole(t, dir, append(env, "LEAK_ADMIN="+admin, "LEAK_HOOK="+hook.URL()), "serve",
 		"--http-token", "env:LEAK_ADMIN", "--alert-webhook", "env:LEAK_HOOK", "--attempts", "1", "--poll-interval", "50ms")
-	waitUntil(t, 60*time.Second, "/healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 	do := func(method, path string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		scan.Text(method+" "+path, string(b))
-		return resp.StatusCode, string(b)
+		code, body := request(t, method, base+path, admin)
+		scan.Text(method+" "+path, body)
+		return code, body
 	}
 	code, body := do("POST", "/api/v1/workflows/regions/trigger")
 	var trig struct {
