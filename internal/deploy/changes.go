@@ -42,7 +42,7 @@ var fields = []field{
 	{"blueprint", func(a, b *catalog.Resolved) bool { return a.Workflow.Blueprint != b.Workflow.Blueprint }},
 	{"format", func(a, b *catalog.Resolved) bool { return a.Workflow.Format != b.Workflow.Format }},
 	{"file_count", func(a, b *catalog.Resolved) bool { return a.Workflow.FileCountHint != b.Workflow.FileCountHint }},
-	{"parallel", func(a, b *catalog.Resolved) bool { return max(a.Workflow.Parallel, 1) != max(b.Workflow.Parallel, 1) }}, // 0 = 1 stream
+	{"parallel", func(a, b *catalog.Resolved) bool { return a.Workflow.Parallel != b.Workflow.Parallel }},
 	{"columns", func(a, b *catalog.Resolved) bool {
 		return !slices.Equal(a.Workflow.Choices.Columns, b.Workflow.Choices.Columns)
 	}},
