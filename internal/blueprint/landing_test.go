@@ -60,10 +60,15 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { st.Close() })
 	f.st = st
 	f.exec(`CREATE TABLE orders (id INTEGER PRIMARY KEY, region TEXT, amount DECIMAL(10,2), updated_at TIMESTAMP)`)
-	t.Setenv("SHOP_DB", "sqlite:"+dbPath)
+	// The source's secret is a file of the test's own (not an environment
+	// variable), so that tests run in parallel.
+	secretPath := filepath.Join(dir, "shop.secret")
+	if err := os.WriteFile(secretPath, []byte("sqlite:"+dbPath), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f.job = &catalog.Resolved{
 		Workflow:   catalog.Workflow{Name: "orders", Connection: "shop", Table: "orders", Lake: "raw", Cursor: "updated_at", Blueprint: "landing", Format: "parquet"},
-		Connection: catalog.Connection{Name: "shop", Engine: "sqlite", Secret: "env:SHOP_DB"},
+		Connection: catalog.Connection{Name: "shop", Engine: "sqlite", Secret: "file:" + secretPath},
 		Lake:       catalog.Lake{Name: "raw", URL: "file://" + f.lakeDir},
 	}
 	f.lander = &blueprint.Lander{State: st}
@@ -104,6 +109,7 @@ func (f *fixture) ids(res *blueprint.Result) []int64 {
 }
 
 func TestLandingWindowsAndIngestionTimestamp(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00'),(3,NULL,3.50,NULL)`)
 	now := time.Date(2026, 11, 25, 8, 30, 0, 123456789, time.UTC)
@@ -153,6 +159,7 @@ func TestLandingWindowsAndIngestionTimestamp(t *testing.T) {
 // a file behind; the next run removes it, marks the dead run failed, and the
 // lake ends with every row once.
 func TestCrashedRunLeftoversAreRemoved(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00')`)
 	ctx := context.Background()
@@ -196,6 +203,7 @@ func TestCrashedRunLeftoversAreRemoved(t *testing.T) {
 // TestFailedRunLeavesNoFilesAndKeepsWatermark: a value that cannot land fails
 // the run; nothing it wrote stays and the watermark does not move.
 func TestFailedRunLeavesNoFilesAndKeepsWatermark(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	first := f.land()
@@ -234,6 +242,7 @@ func TestFailedRunLeavesNoFilesAndKeepsWatermark(t *testing.T) {
 // TestPartitionByColumnAndAutoCursor: a defaulted cursor the table lacks
 // means a full load, said in the notes; partition_by writes Hive directories.
 func TestPartitionByColumnAndAutoCursor(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00'),(2,'us',2.50,'2024-01-01 11:00:00'),(3,'eu',3.50,'2024-01-01 12:00:00')`)
 	f.job.Workflow.Cursor, f.job.Workflow.CursorAuto = "modified_at", true
@@ -264,6 +273,7 @@ func TestPartitionByColumnAndAutoCursor(t *testing.T) {
 // run of the workflow is skipped and deletes nothing. Once that process
 // stops, its run is a leftover and is cleaned up.
 func TestRunInProgressElsewhereIsLeftAlone(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	ctx := context.Background()
@@ -316,6 +326,7 @@ func TestRunInProgressElsewhereIsLeftAlone(t *testing.T) {
 // fails (its rows are committed and never land again), and the next run,
 // once the lake is writable, writes the manifest and lands nothing twice.
 func TestManifestNotWrittenFailsRun(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	// A file where the manifests directory belongs.
@@ -348,6 +359,7 @@ func TestManifestNotWrittenFailsRun(t *testing.T) {
 // lake, so a dead run's files are removed and the run ended (Abandon)
 // while its source is unreachable.
 func TestDeadRunCleanedWithoutSource(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 )
 
 func TestBackoffDoublesUpToMax(t *testing.T) {
+	t.Parallel()
 	b := &backoff{base: 30 * time.Second, max: 10 * time.Minute}
 	for _, tc := range []struct {
 		attempt int

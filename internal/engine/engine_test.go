@@ -31,9 +31,11 @@ import (
 // schema.
 func backends(t *testing.T, fn func(t *testing.T, stateURL string)) {
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		fn(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		dsn, _ := testdb.PostgresSchema(t)
 		fn(t, dsn)
 	})
@@ -75,7 +77,11 @@ func newSharedFixture(t testing.TB, stateURL, conn string, workflows ...string) 
 			}
 		}
 	}
-	t.Setenv("WHARF_TEST_SHOP", "sqlite:"+dbPath)
+	// The source's secret is a file of the test's own (not an environment
+	// variable), so that tests run in parallel.
+	if err := os.WriteFile(filepath.Join(dir, "shop.secret"), []byte("sqlite:"+dbPath), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	st, err := stateurl.Open(t.Context(), stateURL)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +106,7 @@ func (f *fixture) spec(wf string, s catalog.Schedule) catalog.Resolved {
 	return catalog.Resolved{
 		Workflow: catalog.Workflow{Name: wf, Connection: conn, Table: wf, Lake: "raw", Cursor: "updated_at",
 			Blueprint: "landing", Format: "parquet", Schedule: s},
-		Connection: catalog.Connection{Name: conn, Engine: "sqlite", Secret: "env:WHARF_TEST_SHOP"},
+		Connection: catalog.Connection{Name: conn, Engine: "sqlite", Secret: "file:" + filepath.Join(f.dir, "shop.secret")},
 		Lake:       catalog.Lake{Name: "raw", URL: "file://" + f.lakeDir},
 	}
 }
@@ -263,6 +269,7 @@ func (f *fixture) parquetFiles() []string {
 }
 
 func TestTriggerWaitSucceeds(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		e := f.engine(engine.Config{})
@@ -298,6 +305,7 @@ func TestTriggerWaitSucceeds(t *testing.T) {
 }
 
 func TestOverlapIsSkipped(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		opened, release := f.gate.hold("orders")
@@ -337,6 +345,7 @@ func TestOverlapIsSkipped(t *testing.T) {
 }
 
 func TestCancelRunningRun(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		opened, release := f.gate.hold("orders")
@@ -369,6 +378,7 @@ func TestCancelRunningRun(t *testing.T) {
 }
 
 func TestCancelQueuedRun(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	client := f.engine(engine.Config{Role: engine.RoleClient})
 	qs, err := client.Trigger(t.Context(), "orders")
@@ -393,6 +403,7 @@ func TestCancelQueuedRun(t *testing.T) {
 }
 
 func TestRetryAfterFailure(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		f.gate.fail("orders", 1)
@@ -421,6 +432,7 @@ func TestRetryAfterFailure(t *testing.T) {
 // discarded; each failed attempt is logged at WARN with the workflow and
 // attempt, the last one at ERROR.
 func TestRetriesRunOut(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	f.gate.fail("orders", 10)
 	var logs logLines
@@ -450,6 +462,7 @@ func TestRetriesRunOut(t *testing.T) {
 }
 
 func TestPerConnectionCap(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newSharedFixture(t, url, "shop", "a_orders", "b_orders")
 		opened, release := f.gate.hold("shop")
@@ -532,6 +545,7 @@ func TestPerConnectionCapCountsStreams(t *testing.T) {
 }
 
 func TestStopReleasesRunningRuns(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		opened, release := f.gate.hold("orders")
@@ -573,6 +587,7 @@ func countStatus(status state.RunStatus, runs ...*state.Run) int {
 }
 
 func TestRunTimeout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	_, release := f.gate.hold("orders")
 	defer release()
@@ -599,6 +614,7 @@ func TestRunTimeout(t *testing.T) {
 // is tried (here its table is gone) ends its job at once, cancelled, with one
 // failed run naming the table, instead of --attempts runs.
 func TestPermanentErrorNotRetried(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	db, err := sql.Open("sqlite", filepath.Join(f.dir, "shop.db"))
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 // holds, all due at the same fire time: one tick job queues a run of each
 // (not a tick per workflow), each workflow exactly once.
 func TestOneTickQueuesEveryDueWorkflow(t *testing.T) {
+	t.Parallel()
 	const n = 1100
 	backends(t, func(t *testing.T, url string) {
 		f := newSharedFixture(t, url, "shop", "orders")
@@ -157,6 +158,7 @@ func (l *logLines) matching(parts ...string) []string {
 // TestShutdownSaysSoOnce: stopping a serve with many schedules logs one
 // line saying so, and no warnings from loops cut short.
 func TestShutdownSaysSoOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	hourly, err := catalog.ParseSchedule("rate(1 hour)", "")
 	if err != nil {

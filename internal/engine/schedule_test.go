@@ -21,6 +21,7 @@ import (
 // periodic job fires it, that the fire times are kept in the state, and
 // that a tick finding the previous run still going records a skipped run.
 func TestPeriodicTicks(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, url string) {
 		f := newFixture(t, url, "orders")
 		every := catalog.Schedule{Kind: catalog.Rate, Expr: "every 2s (test)", Every: 2 * time.Second}
@@ -67,6 +68,7 @@ func TestPeriodicTicks(t *testing.T) {
 // --catch-up=one; with --catch-up=none only "early" runs (its tick), and
 // both fire times move on to the next hour.
 func TestCatchUp(t *testing.T) {
+	t.Parallel()
 	for _, policy := range []string{engine.CatchUpOne, engine.CatchUpNone} {
 		t.Run(policy, func(t *testing.T) {
 			f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "early", "late")
@@ -131,6 +133,7 @@ func TestCatchUp(t *testing.T) {
 // TestFleetFiresEachTickOnce runs two serve engines on one PostgreSQL state
 // with a schedule firing every second: each tick runs once across them.
 func TestFleetFiresEachTickOnce(t *testing.T) {
+	t.Parallel()
 	dsn, _ := testdb.PostgresSchema(t)
 	f := newFixture(t, dsn, "orders")
 	spec := f.spec("orders", catalog.Schedule{Kind: catalog.Rate, Expr: "every 1s (test)", Every: time.Second})

@@ -18,6 +18,7 @@ import (
 var _ state.Store = (*statepg.Store)(nil)
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	statetest.Run(t, backend)
 }
 
@@ -73,6 +74,7 @@ func openStore(t *testing.T, url string) *statepg.Store {
 // TestTablesInCurrentSchema checks that the store keeps to the schema its
 // URL selects, with every table prefixed wharf_.
 func TestTablesInCurrentSchema(t *testing.T) {
+	t.Parallel()
 	dsnA, schemaA := testdb.PostgresSchema(t)
 	dsnB, schemaB := testdb.PostgresSchema(t)
 	a, b := openStore(t, dsnA), openStore(t, dsnB)
@@ -113,6 +115,7 @@ func TestTablesInCurrentSchema(t *testing.T) {
 
 // TestConcurrentOpenMigratesOnce races several Opens on a fresh schema.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
 	dsn, _ := testdb.PostgresSchema(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
@@ -145,6 +148,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	dsn, _ := testdb.PostgresSchema(t)
 	openStore(t, dsn)
 	if _, err := connect(t, dsn).Exec(t.Context(), `INSERT INTO wharf_schema_migrations (version, name) VALUES (9999, 'future')`); err != nil {
@@ -157,6 +161,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestOpenErrorsRedactPassword(t *testing.T) {
+	t.Parallel()
 	for _, url := range []string{
 		"postgres://wharf:s3cr3tpw@127.0.0.1:1/db?connect_timeout=2&sslmode=disable", // nothing listens on port 1
 		"postgres://wharf:s3cr3tpw@127.0.0.1:notaport/db",

@@ -6,4 +6,4 @@ import (
 	"github.com/wharf-data/wharf/internal/state/statetest"
 )
 
-func TestFleetConformance(t *testing.T) { statetest.RunFleet(t, backend) }
+func TestFleetConformance(t *testing.T) { t.Parallel(); statetest.RunFleet(t, backend) }

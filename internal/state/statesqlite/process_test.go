@@ -23,6 +23,7 @@ const (
 // child process (this test binary re-executed) on one state file at once:
 // SQLite's file locks, not just in-process ones, must keep them apart.
 func TestTwoProcessesShareOneFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := statesqlite.Open(t.Context(), path) // migrate before the race
 	if err != nil {

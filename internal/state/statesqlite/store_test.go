@@ -18,6 +18,7 @@ import (
 var _ state.Store = (*statesqlite.Store)(nil)
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	statetest.Run(t, backend)
 }
 
@@ -64,6 +65,7 @@ func openStore(t *testing.T, path string) *statesqlite.Store {
 }
 
 func TestOpenCreatesDirectoryAndSetsPragmas(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a", "b", "state.db")
 	s := openStore(t, path)
 	if _, err := os.Stat(path); err != nil {
@@ -123,6 +125,7 @@ func TestBusyStatementRetried(t *testing.T) {
 }
 
 func TestOpenPathsNeedingEscapes(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"with space.db", "what?.db", "hash#tag.db", "100%.db", "per%20cent.db"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -145,6 +148,7 @@ func TestOpenPathsNeedingEscapes(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	blocker := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(blocker, []byte(strings.Repeat("not a database ", 300)), 0o644); err != nil {
 		t.Fatal(err)
@@ -163,6 +167,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestMigrationsRecordedOnce(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.db")
 	openStore(t, path)
 	openStore(t, path)
@@ -196,6 +201,7 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.db")
 	openStore(t, path)
 	db := rawDB(t, path)
@@ -209,6 +215,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestCorruptWatermarkNamesWorkflow(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.db")
 	s := openStore(t, path)
 	r := &state.Run{ID: "r1", Workflow: "orders", Trigger: state.TriggerManual}

@@ -23,7 +23,10 @@ func RunFleet(t *testing.T, b Backend) {
 		{"LeasesConcurrent", testLeasesConcurrent},
 		{"LastRuns", testLastRuns},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has a database (schema or file) of its own
+			tc.fn(t, b)
+		})
 	}
 }
 

@@ -71,7 +71,10 @@ func Run(t *testing.T, b Backend) {
 		{"SetFireTimes", testSetFireTimes},
 		{"DueAndClaimFires", testDueAndClaimFires},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has a database (schema or file) of its own
+			tc.fn(t, b)
+		})
 	}
 }
 
