@@ -120,7 +120,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	look("")
 	do("open hr_regions", chromedp.Click(chromedp.CSS(`a[href="/workflows/hr_regions"]`)), chromedp.WaitVisible(chromedp.CSS("#run-now")))
 	look("")
-	do("Run now", chromedp.Click(chromedp.CSS("#run-now")), chromedp.WaitVisible(chromedp.CSS("#run-status.succeeded")))
+	do("Run now", chromedp.Click(chromedp.CSS("#run-now")))
+	// The run page reloads itself every 2 s until the run ends, so a query
+	// can lose its node to a reload ("Could not find node with given id"):
+	// ask again until the final page is there; it does not reload.
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#run-status.succeeded") !== null`))
+		if err == nil && done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("browser: Run now: the run page never showed a succeeded run (last error: %v)\nwharf output:\n%s", err, d.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	runStatus, rows := text("#run-status"), text("#run-rows")
 	look("")
 	do("back to hr_regions", chromedp.Click(chromedp.CSS(`a[href="/workflows/hr_regions"]`)), chromedp.WaitVisible(chromedp.CSS("#runs")))
