@@ -99,6 +99,11 @@ type Lander struct {
 	lakes    lakeCache
 	catalogs catalogCache
 	sources  sourcePool
+	// running holds the IDs of the runs this Lander is executing. A run
+	// recorded on WorkerID that is not among them was left unfinished by
+	// this very process (its end could not be recorded: the state was
+	// unreachable) and is a leftover, like a dead process's.
+	running sync.Map
 }
 
 // now is the store's clock (state.WithClock), shared with the engine.
@@ -263,6 +268,30 @@ func (ld *landing) execute(ctx context.Context) error {
 	return nil
 }
 
+// errCommitUnknown marks a run whose commit may or may not have reached the
+// state: it is left running, for the workflow's next run to settle
+// (cleanStale) once the state answers.
+var errCommitUnknown = errors.New("commit outcome unknown")
+
+// commitOutcome reads back the record of a run whose commit returned an
+// error: succeeded (it committed after all), running (it did not), or nil
+// when the state cannot tell within 30 s.
+func (l *Lander) commitOutcome(ctx context.Context, runID string) *state.Run {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		r, err := l.State.Run(ctx, runID)
+		if err == nil && (r.Status == state.StatusSucceeded || r.Status == state.StatusRunning) {
+			return r
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
 // ErrAlreadyRunning is wrapped by the error of a run that found another run
 // of its workflow in progress in a live process; the run is recorded as
 // skipped and touches nothing.
@@ -333,6 +362,11 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 		_, worker, err := l.State.RunJob(ctx, r.ID)
 		if err != nil {
 			return nil, fmt.Errorf("read process of run %s: %w", r.ID, err)
+		}
+		if worker != "" && worker == l.WorkerID {
+			if _, ok := l.running.Load(r.ID); !ok {
+				continue // this process's, not running any more
+			}
 		}
 		if w, ok := workers[worker]; ok && w.Alive(now) {
 			live[r.ID] = worker
@@ -514,7 +548,19 @@ func (ld *landing) extractAndCommit(ctx context.Context, table *source.Table, ma
 	run.SchemaHash, run.Schema = landed.Hash, landed.JSON()
 	crashpoint.Hit(crashpoint.BeforeCommit)
 	if err := l.State.CommitRun(ctx, run, stFiles, newWM, cursor); err != nil {
-		return fmt.Errorf("commit run: %w", err)
+		// A connection lost during COMMIT leaves the outcome unknown: the
+		// files stay unless the state says the run did not commit.
+		stored := l.commitOutcome(ctx, run.ID)
+		switch {
+		case stored != nil && stored.Status == state.StatusSucceeded:
+			log.Warn("the state reported an error, but the run's commit reached it", "err", err)
+			run.Status, run.FinishedAt = stored.Status, stored.FinishedAt
+		case stored != nil:
+			return fmt.Errorf("commit run: %w", err)
+		default:
+			committed = true // keep the files: the workflow's next run settles them
+			return fmt.Errorf("commit run (outcome unknown; the workflow's next run keeps or removes its files): %w: %w", err, errCommitUnknown)
+		}
 	}
 	committed = true
 	crashpoint.Hit(crashpoint.AfterCommit)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
+	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
@@ -404,4 +406,142 @@ func TestDeadRunCleanedWithoutSource(t *testing.T) {
 	if fmt.Sprint(f.ids(first)) != "[1]" {
 		t.Errorf("the committed run's files changed: %v", f.ids(first))
 	}
+}
+
+// flakyCommit is a state whose CommitRun fails: after committing (the
+// reply was lost), or without committing while every read fails too (the
+// state is unreachable).
+type flakyCommit struct {
+	state.Store
+	commitFirst bool
+	down        atomic.Bool
+}
+
+var errStateDown = errors.New("connection reset by peer")
+
+func (s *flakyCommit) CommitRun(ctx context.Context, run *state.Run, files []state.File, wm *coltype.Watermark, cursor string) error {
+	if s.commitFirst {
+		if err := s.Store.CommitRun(ctx, run, files, wm, cursor); err != nil {
+			return err
+		}
+		return errStateDown
+	}
+	s.down.Store(true)
+	return errStateDown
+}
+
+func (s *flakyCommit) Run(ctx context.Context, id string) (*state.Run, error) {
+	if s.down.Load() {
+		return nil, errStateDown
+	}
+	return s.Store.Run(ctx, id)
+}
+
+func (s *flakyCommit) FinishRun(ctx context.Context, run *state.Run) error {
+	if s.down.Load() {
+		return errStateDown
+	}
+	return s.Store.FinishRun(ctx, run)
+}
+
+// TestCommitErrorAfterCommitKeepsFiles: a commit whose reply is lost (the
+// state committed, the client saw an error) is a success: its files stay.
+// Deleting them would lose the window's rows, the watermark having moved.
+func TestCommitErrorAfterCommitKeepsFiles(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	f.lander = &blueprint.Lander{State: &flakyCommit{Store: f.st, commitFirst: true}}
+	res := f.land()
+	if fmt.Sprint(f.ids(res)) != "[1]" {
+		t.Fatalf("landed %v, want [1]", f.ids(res))
+	}
+	if r, _ := f.st.Run(context.Background(), res.RunID); r == nil || r.Status != "succeeded" {
+		t.Errorf("run recorded as %+v", r)
+	}
+}
+
+// TestCommitOutcomeUnknownIsSettledByNextRun: when the commit fails and the
+// state cannot be read back, the run's files stay and the run stays
+// running; the workflow's next run (same process) finds it did not commit,
+// removes its files and lands the window once.
+func TestCommitOutcomeUnknownIsSettledByNextRun(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	ctx := context.Background()
+	fleet := f.st.(state.Fleet)
+	self := &state.Worker{ID: "this-process", Host: "h", PID: 1, Role: "serve"}
+	if err := fleet.Heartbeat(ctx, self); err != nil {
+		t.Fatal(err)
+	}
+	flaky := &flakyCommit{Store: f.st}
+	f.lander = &blueprint.Lander{State: flaky, WorkerID: self.ID}
+	run := &state.Run{ID: "01900000-0000-7000-8000-000000000003", Workflow: "orders", Trigger: "manual", Status: state.StatusRunning, StartedAt: time.Now().UTC()}
+	if err := fleet.StartJobRun(ctx, run, 0, self.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var err error
+	go func() {
+		_, err = f.lander.LandRun(ctx, f.job, run)
+		close(done)
+	}()
+	// The read-back gives up after 30 s; let the state come back before.
+	time.Sleep(200 * time.Millisecond)
+	if files := parquetIn(t, f.lakeDir); len(files) != 1 {
+		t.Fatalf("lake holds %v while the commit's outcome is unknown, want the run's file", files)
+	}
+	flaky.down.Store(false)
+	<-done
+	if err == nil || !strings.Contains(err.Error(), "commit run") {
+		t.Fatalf("want the commit's error, got %v", err)
+	}
+	if r, _ := f.st.Run(ctx, run.ID); r == nil || r.Status != "failed" {
+		t.Errorf("the run that did not commit is recorded as %+v, want failed once the state answered", r)
+	}
+	if files := parquetIn(t, f.lakeDir); len(files) != 0 {
+		t.Errorf("the run that did not commit left %v", files)
+	}
+	f.lander = &blueprint.Lander{State: f.st, WorkerID: self.ID}
+	res := f.land()
+	if fmt.Sprint(f.ids(res)) != "[1]" {
+		t.Errorf("the next run landed %v, want [1]", f.ids(res))
+	}
+}
+
+// TestOwnUnfinishedRunIsALeftover: a run recorded on this process that it
+// no longer runs (its end could not be recorded) does not block the
+// workflow: the next run cleans it up instead of being skipped forever.
+func TestOwnUnfinishedRunIsALeftover(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	ctx := context.Background()
+	fleet := f.st.(state.Fleet)
+	self := &state.Worker{ID: "this-process", Host: "h", PID: 1, Role: "serve"}
+	if err := fleet.Heartbeat(ctx, self); err != nil {
+		t.Fatal(err)
+	}
+	stuck := &state.Run{ID: "01900000-0000-7000-8000-000000000004", Workflow: "orders", Trigger: "manual"}
+	if err := fleet.StartJobRun(ctx, stuck, 0, self.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.lander.WorkerID = self.ID
+	res := f.land()
+	if fmt.Sprint(f.ids(res)) != "[1]" {
+		t.Errorf("landed %v", f.ids(res))
+	}
+	if r, _ := f.st.Run(ctx, stuck.ID); r == nil || r.Status != "failed" || !strings.Contains(r.Error, "abandoned") {
+		t.Errorf("the stuck run became %+v, want failed: abandoned", r)
+	}
+}
+
+func parquetIn(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
 }

@@ -31,9 +31,13 @@ func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.
 	if run.StartedAt.IsZero() {
 		run.StartedAt = l.now()
 	}
+	l.running.Store(run.ID, struct{}{})
+	defer l.running.Delete(run.ID)
 	ld := l.newLanding(job, run)
 	if err := ld.execute(ctx); err != nil {
-		ld.fail(ctx, err)
+		if !errors.Is(err, errCommitUnknown) {
+			ld.fail(ctx, err)
+		}
 		err = fmt.Errorf("workflow %s: %w", wf.Name, err)
 		return ld.result(err), err
 	}
@@ -78,8 +82,10 @@ func (ld *landing) result(err error) *Result {
 	res.Rows, res.Bytes = r.Rows, r.Bytes
 	res.FullLoad, res.WatermarkFrom, res.WatermarkTo = r.FullLoad, r.WatermarkFrom, r.WatermarkTo
 	res.Started, res.Duration = r.StartedAt, ld.now().Sub(r.StartedAt)
-	if err != nil && r.Status == state.StatusSucceeded {
-		res.Status = state.StatusFailed // committed, but its snapshot or manifest is missing
+	if err != nil && (r.Status == state.StatusSucceeded || !r.Status.Final()) {
+		// Committed, but its snapshot or manifest is missing; or its
+		// commit's outcome is unknown (the record stays running).
+		res.Status = state.StatusFailed
 	}
 	return &res
 }

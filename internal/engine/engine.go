@@ -74,7 +74,7 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 		o(e)
 	}
 	if e.lander == nil {
-		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger}
+		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger, WorkerID: e.self.ID}
 	}
 	q, err := newQueue(ctx, store, e.riverConfig(), e.riverLog())
 	if err != nil {
