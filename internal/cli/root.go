@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -207,13 +208,29 @@ func (a *app) logger() (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var l *slog.Logger
 	switch a.logFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(a.stderr, opts)), nil
+		l = slog.New(slog.NewTextHandler(a.stderr, opts))
 	case "json":
-		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
+		l = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", a.logFormat)
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", a.logFormat)
+	// Libraries that print through the standard log package (the S3
+	// transfer manager on a failed upload, the MySQL driver on a broken
+	// connection) repeat what the error wharf reports says: debug level.
+	log.SetFlags(0)
+	log.SetOutput(libraryLog{l})
+	return l, nil
+}
+
+// libraryLog turns standard-log lines into debug records.
+type libraryLog struct{ l *slog.Logger }
+
+func (w libraryLog) Write(p []byte) (int, error) {
+	w.l.Debug("library", "msg", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 func isTerminal(w io.Writer) bool {

@@ -8,7 +8,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"log/slog"
+	"log"
 	"net"
 	"os"
 	"strconv"
@@ -22,12 +22,9 @@ import (
 )
 
 // The driver logs connection trouble (such as "packets.go:100 unexpected
-// EOF") straight to stderr, beside the error it returns: keep it at debug.
-func init() { _ = mysql.SetLogger(driverLog{}) }
-
-type driverLog struct{}
-
-func (driverLog) Print(v ...any) { slog.Debug("mysql driver", "msg", fmt.Sprint(v...)) }
+// EOF") beside the error it returns: through the standard log package,
+// which wharf's CLI keeps at debug level.
+func init() { _ = mysql.SetLogger(log.Default()) }
 
 // Source reads tables of one MySQL or MariaDB server. Its methods may be
 // called from several goroutines. Connections broken by a cancelled or
