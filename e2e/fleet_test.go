@@ -32,15 +32,8 @@ func TestFleetTakesOverKilledProcess(t *testing.T) {
 
 	dir := t.TempDir()
 	lakeDir := filepath.Join(dir, "lake")
-	rdsSecret(t, filepath.Join(dir, "secrets"), "src", u)
-	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
-  src: {engine: postgres, secret: "file:%s"}
-lakes:
-  raw: {url: "file://%s"}
-workflows:
-  - {name: slow_events, connection: src, lake: raw, table: %s.slow_events, cursor: updated_at}
-`, filepath.Join(dir, "secrets", "src.json"), lakeDir, schema))
-	env := []string{"WHARF_STATE=" + stateURL, "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml")}
+	catalog := pgFileCatalog(t, dir, lakeDir, u, fmt.Sprintf("  - {name: slow_events, connection: src, lake: raw, table: %s.slow_events, cursor: updated_at}\n", schema))
+	env := []string{"WHARF_STATE=" + stateURL, catalog}
 	mustWharf(t, dir, env, "deploy")
 
 	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "3s", "--poll-interval", "100ms", "--log-level", "debug"}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,15 +36,8 @@ func TestPostgresBackendKilledMidRun(t *testing.T) {
 	sqlExec(t, conn, fmt.Sprintf(`CREATE VIEW slow_events AS SELECT * FROM events WHERE id <= %d OR pg_sleep(0.002) IS NOT NULL`, sourceFirst))
 	dir := t.TempDir()
 	lakeDir := filepath.Join(dir, "lake")
-	rdsSecret(t, filepath.Join(dir, "secrets"), "src", u)
-	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
-  src: {engine: postgres, secret: "file:%s"}
-lakes:
-  raw: {url: "file://%s"}
-workflows:
-  - {name: events, table: %s.slow_events, cursor: updated_at}
-`, filepath.Join(dir, "secrets", "src.json"), lakeDir, schema))
-	env := []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"), "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml")}
+	catalog := pgFileCatalog(t, dir, lakeDir, u, fmt.Sprintf("  - {name: events, table: %s.slow_events, cursor: updated_at}\n", schema))
+	env := []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"), catalog}
 
 	mustWharf(t, dir, env, "run", "events")
 	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, 'event ' || g, '2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(%d, %d) g`, sourceFirst+1, sourceTotal))
@@ -227,4 +221,20 @@ func checkIDsOnce(t *testing.T, lakeDir string, total int) {
 	if len(seen) != total || rows != total {
 		t.Errorf("lake holds %d rows, %d distinct ids; the source %d", rows, len(seen), total)
 	}
+}
+
+// pgFileCatalog writes dir/wharf.yaml: connection src (an RDS-shaped secret
+// file for the test PostgreSQL), lake raw (a file lake in lakeDir) and the
+// given workflows (YAML list items). It returns the catalog's environment
+// variable.
+func pgFileCatalog(t *testing.T, dir, lakeDir string, u *url.URL, workflows string) string {
+	t.Helper()
+	rdsSecret(t, filepath.Join(dir, "secrets"), "src", u)
+	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
+  src: {engine: postgres, secret: "file:%s"}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+%s`, filepath.Join(dir, "secrets", "src.json"), lakeDir, workflows))
+	return "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml")
 }

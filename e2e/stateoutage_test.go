@@ -46,16 +46,9 @@ func TestServeRidesOutStateOutage(t *testing.T) {
 
 	dir := t.TempDir()
 	lakeDir := filepath.Join(dir, "lake")
-	rdsSecret(t, filepath.Join(dir, "secrets"), "src", u)
-	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
-  src: {engine: postgres, secret: "file:%s"}
-lakes:
-  raw: {url: "file://%s"}
-workflows:
-  - {name: slow_events, table: %[3]s.slow_events, cursor: updated_at}
-  - {name: regions, table: %[3]s.regions, cursor: updated_at}
-`, filepath.Join(dir, "secrets", "src.json"), lakeDir, schema))
-	catalog := "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml")
+	catalog := pgFileCatalog(t, dir, lakeDir, u, fmt.Sprintf(`  - {name: slow_events, table: %[1]s.slow_events, cursor: updated_at}
+  - {name: regions, table: %[1]s.regions, cursor: updated_at}
+`, schema))
 	direct := []string{"WHARF_STATE=" + stateURL, catalog}
 	env := []string{"WHARF_STATE=" + viaProxy.String(), catalog}
 	mustWharf(t, dir, env, "deploy")

@@ -468,17 +468,9 @@ func TestCommitOutcomeUnknownIsSettledByNextRun(t *testing.T) {
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	ctx := context.Background()
-	fleet := f.st.(state.Fleet)
-	self := &state.Worker{ID: "this-process", Host: "h", PID: 1, Role: "serve"}
-	if err := fleet.Heartbeat(ctx, self); err != nil {
-		t.Fatal(err)
-	}
+	run := f.unfinishedRun("this-process", "01900000-0000-7000-8000-000000000003")
 	flaky := &flakyCommit{Store: f.st}
-	f.lander = &blueprint.Lander{State: flaky, WorkerID: self.ID}
-	run := &state.Run{ID: "01900000-0000-7000-8000-000000000003", Workflow: "orders", Trigger: "manual", Status: state.StatusRunning, StartedAt: time.Now().UTC()}
-	if err := fleet.StartJobRun(ctx, run, 0, self.ID); err != nil {
-		t.Fatal(err)
-	}
+	f.lander = &blueprint.Lander{State: flaky, WorkerID: "this-process"}
 	done := make(chan struct{})
 	var err error
 	go func() {
@@ -501,7 +493,7 @@ func TestCommitOutcomeUnknownIsSettledByNextRun(t *testing.T) {
 	if files := parquetIn(t, f.lakeDir); len(files) != 0 {
 		t.Errorf("the run that did not commit left %v", files)
 	}
-	f.lander = &blueprint.Lander{State: f.st, WorkerID: self.ID}
+	f.lander = &blueprint.Lander{State: f.st, WorkerID: "this-process"}
 	res := f.land()
 	if fmt.Sprint(f.ids(res)) != "[1]" {
 		t.Errorf("the next run landed %v, want [1]", f.ids(res))
@@ -515,16 +507,8 @@ func TestOwnUnfinishedRunIsALeftover(t *testing.T) {
 	f := newFixture(t)
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	ctx := context.Background()
-	fleet := f.st.(state.Fleet)
-	self := &state.Worker{ID: "this-process", Host: "h", PID: 1, Role: "serve"}
-	if err := fleet.Heartbeat(ctx, self); err != nil {
-		t.Fatal(err)
-	}
-	stuck := &state.Run{ID: "01900000-0000-7000-8000-000000000004", Workflow: "orders", Trigger: "manual"}
-	if err := fleet.StartJobRun(ctx, stuck, 0, self.ID); err != nil {
-		t.Fatal(err)
-	}
-	f.lander.WorkerID = self.ID
+	stuck := f.unfinishedRun("this-process", "01900000-0000-7000-8000-000000000004")
+	f.lander.WorkerID = "this-process"
 	res := f.land()
 	if fmt.Sprint(f.ids(res)) != "[1]" {
 		t.Errorf("landed %v", f.ids(res))
@@ -532,6 +516,22 @@ func TestOwnUnfinishedRunIsALeftover(t *testing.T) {
 	if r, _ := f.st.Run(ctx, stuck.ID); r == nil || r.Status != "failed" || !strings.Contains(r.Error, "abandoned") {
 		t.Errorf("the stuck run became %+v, want failed: abandoned", r)
 	}
+}
+
+// unfinishedRun records a run of orders as running on a live process
+// (heartbeating now) and returns it.
+func (f *fixture) unfinishedRun(worker, id string) *state.Run {
+	f.t.Helper()
+	ctx := context.Background()
+	fleet := f.st.(state.Fleet)
+	if err := fleet.Heartbeat(ctx, &state.Worker{ID: worker, Host: "h", PID: 1, Role: "serve"}); err != nil {
+		f.t.Fatal(err)
+	}
+	run := &state.Run{ID: id, Workflow: "orders", Trigger: "manual", Status: state.StatusRunning, StartedAt: f.st.Now().UTC()}
+	if err := fleet.StartJobRun(ctx, run, 0, worker); err != nil {
+		f.t.Fatal(err)
+	}
+	return run
 }
 
 func parquetIn(t *testing.T, root string) []string {
