@@ -64,6 +64,10 @@ workflows:
 	if code != ExitOK || strings.Contains(stdout, "note:") || strings.Contains(stderr, "spare") || !strings.Contains(stderr, fullLoad) {
 		t.Errorf("run: exit %d\nstdout %q\nstderr %q\nwant only %q as a note, on stderr", code, stdout, stderr, fullLoad)
 	}
+	// A full load is bounded by nothing: the landed line says no bounded_by.
+	if !strings.Contains(stderr, "msg=landed ") || strings.Contains(stderr, "bounded_by") {
+		t.Errorf("run: the landed line should leave bounded_by out when nothing bounded the window:\n%s", stderr)
+	}
 	code, _, stderr = runCLI(t, "run", "-c", cat, "--state", state, "--all", "--log-level", "warn")
 	if code != ExitOK || strings.Contains(stderr, "note") {
 		t.Errorf("run --log-level warn: exit %d, stderr %q; want no note", code, stderr)
