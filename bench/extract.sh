@@ -17,6 +17,10 @@
 # (id plus an int[] of 1-8 elements with NULLs, an interval with months, days
 # and microseconds, and a jsonb object: the types issue 7 added).
 #
+# PARALLEL lists the workflow's `parallel` settings to measure, e.g. PARALLEL="1 2 4"
+# (default 1): each round runs raw COPY once, then wharf once per setting, and
+# every setting gets its own medians against the same raw COPY times.
+#
 # Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable),
 #      REPEAT (default 5 pairs), COMPRESSION (default zstd),
 #      WHARF_BIN (a wharf binary to measure instead of building this checkout).
@@ -27,6 +31,13 @@ ROWS="${1:-5000000}"
 REPEAT="${REPEAT:-5}"
 SHAPE="${SHAPE:-mixed}"
 COMPRESSION="${COMPRESSION:-zstd}"
+PARALLEL="${PARALLEL:-1}"
+for n in $PARALLEL; do
+  case "$n" in
+    [1-9] | [1-5][0-9] | 6[0-4]) ;;
+    *) echo "PARALLEL must list numbers from 1 to 64, not \"$n\"" >&2; exit 2 ;;
+  esac
+done
 DB="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 case "$SHAPE" in
   mixed | nested) ;;
@@ -102,7 +113,8 @@ else
   go build -o "$WORK/wharf" ./cmd/wharf
 fi
 
-cat > "$WORK/catalog.yaml" <<YAML
+for n in $PARALLEL; do
+  cat > "$WORK/catalog-$n.yaml" <<YAML
 connections:
   bench:
     engine: postgres
@@ -114,44 +126,58 @@ lakes:
 workflows:
   - name: bench
     table: $TABLE
+    parallel: $n
 YAML
+done
 export WHARF_BENCH_DSN="$DB"
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 printf 'load average at start: %s (%d cores)\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
-: > "$WORK/pairs"
+for n in $PARALLEL; do : > "$WORK/pairs-$n"; done
 for i in $(seq 1 "$REPEAT"); do
   t0=$(now)
   psql "$DB" -qc "COPY (SELECT * FROM $TABLE) TO STDOUT (FORMAT binary)" > /dev/null
   t1=$(now)
   c=$(echo "$t1 - $t0" | bc -l)
 
-  rm -rf "$WORK/lake" "$WORK/state.db"*
-  t0=$(now)
-  /usr/bin/time -f '%U %S %M' -o "$WORK/time" "$WORK/wharf" run -c "$WORK/catalog.yaml" --state "sqlite:$WORK/state.db" \
-    --log-level warn bench > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
-  t1=$(now)
-  w=$(echo "$t1 - $t0" | bc -l)
-  read -r user sys rss < <(tail -n1 "$WORK/time")
-  cpu=$(echo "($user + $sys) * 1000000 / $ROWS" | bc -l)
-  printf 'pair %d: raw COPY %.2fs, wharf run %.2fs, ratio %.2f, wharf CPU %.2fs per million rows, peak RSS %d MB\n' \
-    "$i" "$c" "$w" "$(echo "$c / $w" | bc -l)" "$cpu" $((rss / 1024))
-  echo "$c $w $cpu $rss" >> "$WORK/pairs"
+  for n in $PARALLEL; do
+    rm -rf "$WORK/lake" "$WORK/state.db"*
+    t0=$(now)
+    /usr/bin/time -f '%U %S %M' -o "$WORK/time" "$WORK/wharf" run -c "$WORK/catalog-$n.yaml" --state "sqlite:$WORK/state.db" \
+      --log-level warn bench > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
+    t1=$(now)
+    w=$(echo "$t1 - $t0" | bc -l)
+    read -r user sys rss < <(tail -n1 "$WORK/time")
+    cpu=$(echo "($user + $sys) * 1000000 / $ROWS" | bc -l)
+    printf 'pair %d: raw COPY %.2fs, wharf run (parallel %d) %.2fs, ratio %.2f, wharf CPU %.2fs per million rows, peak RSS %d MB\n' \
+      "$i" "$c" "$n" "$w" "$(echo "$c / $w" | bc -l)" "$cpu" $((rss / 1024))
+    echo "$c $w $cpu $rss" >> "$WORK/pairs-$n"
+  done
 done
 
 lake_bytes=$(du -sb "$WORK/lake" | cut -f1)
-med_copy=$(cut -d' ' -f1 "$WORK/pairs" | median)
-med_wharf=$(cut -d' ' -f2 "$WORK/pairs" | median)
-ratio=$(awk '{print $1 / $2}' "$WORK/pairs" | median)
-cpu=$(cut -d' ' -f3 "$WORK/pairs" | median)
-peak_rss=$(cut -d' ' -f4 "$WORK/pairs" | sort -n | tail -n1)
-printf '\ntable: %s\nrows: %d   parquet (%s): %d bytes\n' "$TABLE" "$ROWS" "$COMPRESSION" "$lake_bytes"
+printf '\ntable: %s\nrows: %d   parquet (%s, last setting): %d bytes\n' "$TABLE" "$ROWS" "$COMPRESSION" "$lake_bytes"
+first=${PARALLEL%% *}
+med_copy=$(cut -d' ' -f1 "$WORK/pairs-$first" | median)
 printf 'median raw COPY:  %.2fs (%.0f rows/s)\n' "$med_copy" "$(echo "$ROWS / $med_copy" | bc -l)"
-printf 'median wharf run: %.2fs (%.0f rows/s)\n' "$med_wharf" "$(echo "$ROWS / $med_wharf" | bc -l)"
-target=""
-[ "$SHAPE" = mixed ] && target=" (target >= 0.95)"
-printf 'median ratio of %d pairs (raw COPY time / wharf time): %.2f%s\n' "$REPEAT" "$ratio" "$target"
-printf 'median wharf CPU (user+sys): %.2fs per million rows\n' "$cpu"
-printf 'wharf peak RSS: %d MB (target < 300 MB)\n' $((peak_rss / 1024))
+for n in $PARALLEL; do
+  pairs="$WORK/pairs-$n"
+  med_wharf=$(cut -d' ' -f2 "$pairs" | median)
+  ratio=$(awk '{print $1 / $2}' "$pairs" | median)
+  cpu=$(cut -d' ' -f3 "$pairs" | median)
+  peak_rss=$(cut -d' ' -f4 "$pairs" | sort -n | tail -n1)
+  target=""
+  case "$SHAPE/$n" in
+    mixed/1) target=" (target >= 0.95)" ;;
+    mixed/2) target=" (target >= 1.1)" ;;
+  esac
+  rss_target=300
+  [ "$n" -gt 1 ] && rss_target=400
+  printf '\nparallel %d:\n' "$n"
+  printf '  median wharf run: %.2fs (%.0f rows/s)\n' "$med_wharf" "$(echo "$ROWS / $med_wharf" | bc -l)"
+  printf '  median ratio of %d pairs (raw COPY time / wharf time): %.2f%s\n' "$REPEAT" "$ratio" "$target"
+  printf '  median wharf CPU (user+sys): %.2fs per million rows\n' "$cpu"
+  printf '  wharf peak RSS: %d MB (target < %d MB)\n' $((peak_rss / 1024)) "$rss_target"
+done
 printf 'load average at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

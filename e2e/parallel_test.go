@@ -95,8 +95,8 @@ func TestParallelMariaDB(t *testing.T) {
 	env := append(parallelCatalog(t, dir, "mysql", "env:SHOP_DB_URL", tdb.Name+".events"), "SHOP_DB_URL="+tdb.URL)
 
 	r := mustWharf(t, dir, env, "run", "--all")
-	if !strings.Contains(r.stderr, "workflow=events_four") || !strings.Contains(r.stderr, "split=") {
-		t.Errorf("the log should say how events_four was read:\n%s", r)
+	if !strings.Contains(r.stderr, "workflow=events_four") || !strings.Contains(r.stderr, "chunks by ranges of primary key id") {
+		t.Errorf("the log should say events_four was read in primary-key chunks:\n%s", r)
 	}
 	sameLanding(t, dir, parallelRows)
 

@@ -22,7 +22,16 @@ import (
 // from one snapshot: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY at
 // REPEATABLE READ on one connection. Records are never empty.
 func (s *Source) Extract(ctx context.Context, req source.Request, sink source.RecordSink) (source.Result, error) {
-	batchRows, err := req.Check(sink)
+	return s.ExtractParallel(ctx, req, []source.RecordSink{sink}, nil)
+}
+
+// ExtractParallel reads the window like Extract, in up to len(sinks)
+// streams by ranges of the table's integer primary key (chunks.go).
+func (s *Source) ExtractParallel(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
+	if len(sinks) == 0 {
+		return source.Result{}, errors.New("extract: no sinks")
+	}
+	batchRows, err := req.Check(sinks[0])
 	if err != nil {
 		return source.Result{}, err
 	}
@@ -35,7 +44,7 @@ func (s *Source) Extract(ctx context.Context, req source.Request, sink source.Re
 		return source.Result{}, fmt.Errorf("extract table %s: connect (%s): %w", ref, s.where(), err)
 	}
 	defer conn.Close()
-	res, err := s.extract(ctx, conn, req, batchRows, sink)
+	res, err := s.extract(ctx, conn, req, batchRows, sinks, chunkDone)
 	if err != nil {
 		discard(conn)
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
@@ -49,7 +58,7 @@ func (s *Source) Extract(ctx context.Context, req source.Request, sink source.Re
 	return res, nil
 }
 
-func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request, batchRows int, sink source.RecordSink) (source.Result, error) {
+func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request, batchRows int, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
 	ref := req.Table.Ref
 	// Writers in flight are read before the snapshot and again inside it
 	// (inFlight).
@@ -153,8 +162,12 @@ func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request
 	for i := range cols {
 		sel[i] = cols[i].selectExpr()
 	}
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident() + where
-	res.Rows, err = s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query, args, batchRows, sink)
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident()
+	if len(sinks) > 1 {
+		err = s.streamChunks(ctx, conn, live, cols, req.Table.Columns, query, where, args, batchRows, sinks, chunkDone, &res)
+	} else {
+		res.Rows, err = s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+where, args, batchRows, sinks[0])
+	}
 	if err != nil {
 		return source.Result{}, err
 	}

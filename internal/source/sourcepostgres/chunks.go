@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/pgconnect"
@@ -20,15 +16,12 @@ import (
 var _ source.Parallel = (*Source)(nil)
 
 const (
-	// chunksPerStream: a window read by N streams is cut into about 4N
-	// chunks, so that a stream done early takes another instead of idling
-	// while the last one reads a dense part of the table.
-	chunksPerStream = 4
+	chunksPerStream = source.ChunksPerStream
 	// minChunkBlocks is the smallest chunk of a ctid split (8 kB blocks:
 	// 1 MiB): below it a connection costs more than it saves.
 	minChunkBlocks = 128
 	// minChunkKeys is the smallest chunk of a primary-key split.
-	minChunkKeys = 1024
+	minChunkKeys = source.MinChunkKeys
 	// tidRangeScan is the first server version that reads a ctid range
 	// without scanning the whole table (Tid Range Scan).
 	tidRangeScan = 140000
@@ -86,48 +79,22 @@ func (s *Source) extractStreams(ctx context.Context, req source.Request, sinks [
 	res := w.res
 	res.Chunks, res.Split = len(plan.preds), plan.how
 	keys := keyIndices(w.live.key, w.cols)
-	var (
-		next, rows atomic.Int64
-		doneMu     sync.Mutex
-		done       int
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	for i := range streams {
-		g.Go(func() error {
-			c := conn
-			if i > 0 {
-				var err error
-				if c, err = s.streamConn(gctx, snapshot); err != nil {
-					return fmt.Errorf("extract table %s: stream %d: %w", ref, i+1, err)
-				}
-				defer c.Close(context.Background())
+	res.Rows, err = source.ReadChunks(ctx, streams, len(plan.preds), chunkDone, func(ctx context.Context, i int, read func(func(int) (int64, error)) error) error {
+		c := conn
+		if i > 0 {
+			var err error
+			if c, err = s.streamConn(ctx, snapshot); err != nil {
+				return fmt.Errorf("extract table %s: stream %d: %w", ref, i+1, err)
 			}
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(plan.preds) {
-					return nil
-				}
-				n, err := s.copyRecords(gctx, c, ref.String(), w.cols, keys, req.Table.Columns, w.copySQL(plan.preds[k]), batchRows, sinks[i])
-				if err != nil {
-					if len(plan.preds) > 1 {
-						err = fmt.Errorf("chunk %d of %d: %w", k+1, len(plan.preds), err)
-					}
-					return err
-				}
-				rows.Add(n)
-				if chunkDone != nil {
-					doneMu.Lock()
-					done++
-					chunkDone(done, len(plan.preds))
-					doneMu.Unlock()
-				}
-			}
+			defer c.Close(context.Background())
+		}
+		return read(func(k int) (int64, error) {
+			return s.copyRecords(ctx, c, ref.String(), w.cols, keys, req.Table.Columns, w.copySQL(plan.preds[k]), batchRows, sinks[i])
 		})
-	}
-	if err := g.Wait(); err != nil {
+	})
+	if err != nil {
 		return source.Result{}, err
 	}
-	res.Rows = rows.Load()
 	if err := w.tx.Commit(ctx); err != nil {
 		return source.Result{}, fmt.Errorf("extract table %s: end snapshot: %w", ref, err)
 	}
@@ -240,27 +207,6 @@ func keyChunks(ctx context.Context, w *window, want int, why string) (chunkPlan,
 	if lo == nil {
 		return chunkPlan{preds: []string{""}, how: "one chunk: empty window"}, nil
 	}
-	width := new(big.Int).Sub(big.NewInt(*hi), big.NewInt(*lo))
-	width.Add(width, big.NewInt(1))
-	n := want
-	if perChunk := new(big.Int).Div(width, big.NewInt(minChunkKeys)); perChunk.IsInt64() && perChunk.Int64() < int64(n) {
-		n = int(max(perChunk.Int64(), 1))
-	}
-	plan := chunkPlan{how: fmt.Sprintf("%d chunks by ranges of primary key %s (%s)", n, key.col.Name, why)}
-	bound := func(k int) string { // lo + width*k/n
-		b := new(big.Int).Mul(width, big.NewInt(int64(k)))
-		b.Div(b, big.NewInt(int64(n)))
-		return b.Add(b, big.NewInt(*lo)).String()
-	}
-	for k := range n {
-		var conds []string
-		if k > 0 {
-			conds = append(conds, ident+" >= "+bound(k))
-		}
-		if k < n-1 {
-			conds = append(conds, ident+" < "+bound(k+1))
-		}
-		plan.preds = append(plan.preds, strings.Join(conds, " AND "))
-	}
-	return plan, nil
+	preds := source.KeyChunks(ident, *lo, *hi, want, minChunkKeys)
+	return chunkPlan{preds: preds, how: fmt.Sprintf("%d chunks by ranges of primary key %s (%s)", len(preds), key.col.Name, why)}, nil
 }

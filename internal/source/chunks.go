@@ -1,0 +1,97 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+const (
+	// ChunksPerStream: a window read by N streams is cut into about 4N
+	// chunks, so that a stream done early takes another instead of idling
+	// while the last one reads a dense part of the table.
+	ChunksPerStream = 4
+	// MinChunkKeys is the narrowest chunk of a primary-key split.
+	MinChunkKeys = 1024
+)
+
+// KeyChunks cuts the integer key range [lo, hi] into up to want ranges of
+// equal width, none narrower than minWidth keys (at least one range), and
+// returns one predicate per range on the quoted key column: the first is
+// open below and the last open above, so together they cover every key.
+func KeyChunks(ident string, lo, hi int64, want, minWidth int) []string {
+	width := new(big.Int).Sub(big.NewInt(hi), big.NewInt(lo))
+	width.Add(width, big.NewInt(1))
+	n := max(want, 1)
+	if per := new(big.Int).Div(width, big.NewInt(int64(max(minWidth, 1)))); per.IsInt64() && per.Int64() < int64(n) {
+		n = int(max(per.Int64(), 1))
+	}
+	bound := func(k int) string { // lo + width*k/n
+		b := new(big.Int).Mul(width, big.NewInt(int64(k)))
+		b.Div(b, big.NewInt(int64(n)))
+		return b.Add(b, big.NewInt(lo)).String()
+	}
+	preds := make([]string, n)
+	for k := range n {
+		var conds []string
+		if k > 0 {
+			conds = append(conds, ident+" >= "+bound(k))
+		}
+		if k < n-1 {
+			conds = append(conds, ident+" < "+bound(k+1))
+		}
+		preds[k] = strings.Join(conds, " AND ")
+	}
+	return preds
+}
+
+// ReadChunks reads chunks 0..chunks-1 in up to streams goroutines, which
+// take the chunks in turn, and returns the rows read. stream(ctx, i, read)
+// runs stream i: it sets up what the stream reads with (stream 0 usually
+// the connection that decided the window, the others new ones), calls read
+// with its chunk reader, and tears down. The first error cancels the
+// others' ctx and is returned, naming the chunk. chunkDone, if not nil, is
+// called after each chunk with the chunks done and the total, one call at a
+// time.
+func ReadChunks(ctx context.Context, streams, chunks int, chunkDone func(done, total int),
+	stream func(ctx context.Context, i int, read func(readChunk func(chunk int) (int64, error)) error) error) (int64, error) {
+	var (
+		next, rows atomic.Int64
+		mu         sync.Mutex
+		done       int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range min(streams, chunks) {
+		g.Go(func() error {
+			return stream(gctx, i, func(readChunk func(chunk int) (int64, error)) error {
+				for {
+					k := int(next.Add(1)) - 1
+					if k >= chunks {
+						return nil
+					}
+					n, err := readChunk(k)
+					if err != nil {
+						if chunks > 1 {
+							err = fmt.Errorf("chunk %d of %d: %w", k+1, chunks, err)
+						}
+						return err
+					}
+					rows.Add(n)
+					if chunkDone != nil {
+						mu.Lock()
+						done++
+						chunkDone(done, chunks)
+						mu.Unlock()
+					}
+				}
+			})
+		})
+	}
+	err := g.Wait()
+	return rows.Load(), err
+}
