@@ -88,6 +88,13 @@ workflows:
 		t.Errorf("lake verify:\n%s", v)
 	}
 
+	ls := mustWharf(t, dir, env, "lake", "ls", "ice")
+	if !strings.Contains(ls.stdout, "SNAPSHOT") || strings.Contains(ls.stdout, " none ") ||
+		strings.Count(ls.stdout, "postgres."+schema+"_orders@") != 3 ||
+		!strings.Contains(ls.stdout, "Iceberg table postgres."+schema+"_orders: 3 snapshot(s); the current one has 3 file(s), 504 rows") {
+		t.Errorf("lake ls:\n%s", ls)
+	}
+
 	// The table, through the catalog in the state store.
 	db, err := sql.Open(driver, dsn)
 	if err != nil {

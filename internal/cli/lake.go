@@ -38,14 +38,17 @@ func (a *app) lakeLsCommand() *cobra.Command {
 from the catalog (-c) or a lake URL (s3://..., gs://..., azblob://..., file:///...). Each file is
 "committed" when a run manifest (_wharf/manifests/...) claims it, "leftover" when none does (a crashed
 run's files, removed when its workflow next runs, or a run in progress), or "missing" when a
-manifest claims a file the lake does not have. Exits 1 when a file is missing.`,
+manifest claims a file the lake does not have. Exits 1 when a file is missing. For a catalog lake
+with format: iceberg, a SNAPSHOT column names the Iceberg table and snapshot that holds each
+committed file's run ("none": the run committed but its snapshot is missing; its workflow's next run
+appends it), and a line per table gives its snapshots, files and rows.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix := ""
 			if len(args) == 2 {
 				prefix = strings.Trim(args[1], "/")
 			}
-			lk, err := a.openLakeArg(cmd.Context(), args[0])
+			lk, lkCfg, err := a.openLakeArg(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -54,7 +57,15 @@ manifest claims a file the lake does not have. Exits 1 when a file is missing.`,
 			if err != nil {
 				return failed(err)
 			}
-			printInventory(a, inv)
+			var tables []*icetable.Table
+			if lkCfg != nil && lkCfg.Iceberg() {
+				if tables, err = a.lakeTables(cmd.Context(), lk, lkCfg, prefix); err != nil {
+					return failed(err)
+				}
+			}
+			if err := printInventory(cmd.Context(), a, inv, tables); err != nil {
+				return failed(err)
+			}
 			if n := inv.Count(lake.Missing); n > 0 {
 				return failed(fmt.Errorf("%d file(s) claimed by a manifest are missing from %s", n, lk.URL()))
 			}
@@ -63,19 +74,20 @@ manifest claims a file the lake does not have. Exits 1 when a file is missing.`,
 	}
 }
 
-// openLakeArg opens a lake named in the catalog (with its secret), or
-// given as a URL or a directory (with the store's standard credentials).
-func (a *app) openLakeArg(ctx context.Context, arg string) (*lake.Lake, error) {
+// openLakeArg opens a lake named in the catalog (with its secret; its
+// settings are returned too), or given as a URL or a directory (with the
+// store's standard credentials; nil settings).
+func (a *app) openLakeArg(ctx context.Context, arg string) (*lake.Lake, *catalog.Lake, error) {
 	if strings.Contains(arg, "://") || strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, ".") {
 		l, err := lake.Open(ctx, arg)
 		if err != nil {
-			return nil, &exitError{code: ExitUsage, err: err}
+			return nil, nil, &exitError{code: ExitUsage, err: err}
 		}
-		return l, nil
+		return l, nil, nil
 	}
 	cat, err := a.loadCatalog()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lk := cat.Lakes[arg]
 	if lk == nil {
@@ -84,33 +96,87 @@ func (a *app) openLakeArg(ctx context.Context, arg string) (*lake.Lake, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("no lake %q in %s (it has: %s); or give a lake URL", arg, cat.Path, strings.Join(names, ", "))}
+		return nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("no lake %q in %s (it has: %s); or give a lake URL", arg, cat.Path, strings.Join(names, ", "))}
 	}
 	l, err := blueprint.OpenLake(ctx, lk, a.secrets)
 	if err != nil {
-		return nil, failed(err)
+		return nil, nil, failed(err)
 	}
-	return l, nil
+	return l, lk, nil
 }
 
-func printInventory(a *app, inv *lake.Inventory) {
+// lakeTables opens the Iceberg tables of an iceberg lake under prefix.
+func (a *app) lakeTables(ctx context.Context, lk *lake.Lake, lkCfg *catalog.Lake, prefix string) ([]*icetable.Table, error) {
+	st, err := a.openState(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	cat, err := icetable.Open(ctx, lkCfg.IcebergCatalog, st)
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	return cat.LakeTables(ctx, lk, prefix)
+}
+
+// printInventory prints the files of inv, with the Iceberg snapshot of
+// each committed file's run when tables are given.
+func printInventory(ctx context.Context, a *app, inv *lake.Inventory, tables []*icetable.Table) error {
+	snapOf := map[string]string{} // run -> table@snapshot
+	for _, t := range tables {
+		for run, id := range t.RunSnapshots() {
+			snapOf[run] = fmt.Sprintf("%s@%d", t, id)
+		}
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tROWS\tSIZE\tRUN\tPATH")
+	head := "STATUS\tROWS\tSIZE\tRUN\tPATH"
+	if tables != nil {
+		head = "STATUS\tROWS\tSIZE\tRUN\tSNAPSHOT\tPATH"
+	}
+	fmt.Fprintln(tw, head)
 	var rows, size int64
+	unsnapped := 0
 	for _, e := range inv.Entries {
-		r, run := "-", "-"
+		r, run, snap := "-", "-", "-"
 		if e.Status != lake.Leftover {
 			r, run = fmt.Sprint(e.Rows), e.RunID
 		}
 		if e.Status == lake.Committed {
 			rows += e.Rows
 			size += e.Bytes
+			if snap = snapOf[e.RunID]; snap == "" {
+				snap = "none"
+				unsnapped++
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, r, status.HumanBytes(e.Bytes), run, e.Path)
+		if tables != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Status, r, status.HumanBytes(e.Bytes), run, snap, e.Path)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, r, status.HumanBytes(e.Bytes), run, e.Path)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d committed file(s) in %d run(s): %d rows, %s; %d leftover, %d missing\n",
 		inv.Count(lake.Committed), len(inv.Manifests), rows, status.HumanBytes(size), inv.Count(lake.Leftover), inv.Count(lake.Missing))
+	if tables == nil {
+		return nil
+	}
+	for _, t := range tables {
+		files, err := t.CurrentFiles(ctx)
+		if err != nil {
+			return err
+		}
+		var n int64
+		for _, f := range files {
+			n += f.Rows
+		}
+		fmt.Fprintf(a.stdout, "Iceberg table %s: %d snapshot(s); the current one has %d file(s), %d rows\n", t, t.Snapshots(), len(files), n)
+	}
+	if unsnapped > 0 {
+		fmt.Fprintf(a.stdout, "%d committed file(s) are in no Iceberg snapshot yet (their workflow's next run appends them)\n", unsnapped)
+	}
+	return nil
 }
 
 func (a *app) lakeVerifyCommand() *cobra.Command {

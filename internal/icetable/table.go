@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -305,3 +306,34 @@ func (t *Table) CurrentFiles(ctx context.Context) ([]DataFile, error) {
 
 // Snapshots counts the table's snapshots.
 func (t *Table) Snapshots() int { return len(t.tbl.Metadata().Snapshots()) }
+
+// LakeTables opens the catalog's tables whose location is in lk under
+// prefix ("" = anywhere in the lake), sorted by name.
+func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) ([]*Table, error) {
+	register(lk)
+	under := lk.Root() + "/"
+	if prefix != "" {
+		under += prefix + "/"
+	}
+	namespaces, err := c.cat.ListNamespaces(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg catalog in %s: list namespaces: %s", c, secret.RedactString(err.Error()))
+	}
+	var out []*Table
+	for _, ns := range namespaces {
+		for ident, err := range c.cat.ListTables(ctx, ns) {
+			if err != nil {
+				return nil, fmt.Errorf("iceberg catalog in %s: list tables: %s", c, secret.RedactString(err.Error()))
+			}
+			tbl, err := c.cat.LoadTable(ctx, ident)
+			if err != nil {
+				return nil, fmt.Errorf("iceberg catalog in %s: load %s: %s", c, strings.Join(ident, "."), secret.RedactString(err.Error()))
+			}
+			if strings.HasPrefix(tbl.Location()+"/", under) {
+				out = append(out, &Table{cat: c, lk: lk, ident: ident, tbl: tbl})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Table) int { return strings.Compare(a.String(), b.String()) })
+	return out, nil
+}
