@@ -197,6 +197,10 @@ workflows:
 	// Any repeat would come within a few freshness checks and retries.
 	time.Sleep(5 * time.Second)
 	r = mustWharf(t, dir, env, "status", "--json")
+	before := hook.all()
+	// 4. A run that lands fresh data ends the breach: one "recovered".
+	mustWharf(t, dir, env, "trigger", "hr_regions", "--wait", "--timeout", "60s")
+	waitUntil(t, 30*time.Second, "the recovered message", func() bool { return len(hook.with("hr_regions recovered")) > 0 })
 	d.stop(t, 30*time.Second)
 
 	if got := hook.with("down_orders"); len(got) != 1 || !strings.Contains(got[0], "failed for good (attempt 3 of 3)") {
@@ -205,11 +209,20 @@ workflows:
 	if got := hook.with("hr_countries"); len(got) != 1 || !strings.Contains(got[0], "landed a new schema") || !strings.Contains(got[0], "added iso_code") {
 		t.Errorf("schema-change alerts = %q; want one naming iso_code", got)
 	}
-	if got := hook.with("hr_regions"); len(got) != 1 || !strings.Contains(got[0], "is late") || !strings.Contains(got[0], "freshness SLA of 5s") {
-		t.Errorf("freshness alerts = %q; want one", got)
+	if len(before) != 3 {
+		t.Errorf("%d messages before the recovery, want 3: %q", len(before), before)
 	}
-	if n := len(hook.all()); n != 3 {
-		t.Errorf("%d messages, want 3: %q", n, hook.all())
+	var late []string
+	for _, m := range before {
+		if strings.Contains(m, "hr_regions") {
+			late = append(late, m)
+		}
+	}
+	if len(late) != 1 || !strings.Contains(late[0], "hr_regions is late") || !strings.Contains(late[0], "freshness SLA of 5s") {
+		t.Errorf("freshness alerts before the recovery = %q; want one", late)
+	}
+	if got := hook.with("hr_regions recovered"); len(got) != 1 {
+		t.Errorf("recovered messages = %q; want one", got)
 	}
 	var status struct {
 		Workflows []struct {

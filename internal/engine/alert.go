@@ -199,3 +199,42 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 	}
 	return nil
 }
+
+// announcedLate reports whether deployed workflow d is late now and has
+// been for at least a freshness check interval (so a check has announced
+// it): the condition for a "recovered" message after its next run. It
+// costs a query only for workflows with a freshness SLA and a freshness
+// alert.
+func (e *Engine) announcedLate(ctx context.Context, d *deploy.Workflow) bool {
+	if d.Spec.Workflow.FreshnessSLA <= 0 || e.alertHook(&d.Spec, catalog.AlertFreshness) == "" {
+		return false
+	}
+	prev, err := e.store.Runs(ctx, state.RunFilter{Workflow: d.Name, Status: state.StatusSucceeded, Limit: 1})
+	if err != nil {
+		e.log.Warn("read the last succeeded run for the freshness alert", "workflow", d.Name, "err", err)
+		return false
+	}
+	var last *state.Run
+	if len(prev) > 0 {
+		last = &prev[0]
+	}
+	now := e.now()
+	since, late := status.Late(d, last, now)
+	return late && !since.Add(d.Spec.Workflow.FreshnessSLA).After(now.Add(-e.cfg.FreshnessInterval))
+}
+
+// recovered posts one "recovered" message when run ended the breach of a
+// workflow that was announced late (wasLate): it succeeded and its data is
+// within the SLA.
+func (e *Engine) recovered(ctx context.Context, d *deploy.Workflow, run *state.Run, wasLate bool) {
+	if !wasLate || run.Status != state.StatusSucceeded {
+		return
+	}
+	if _, late := status.Late(d, run, e.now()); late {
+		return
+	}
+	sla := d.Spec.Workflow.FreshnessSLA
+	e.queueAlert(ctx, e.alertHook(&d.Spec, catalog.AlertFreshness), AlertArgs{Event: "recovered:" + run.ID, Workflow: d.Name,
+		Text: fmt.Sprintf("wharf: workflow %s recovered: run %s landed data from %s, within its freshness SLA of %s", d.Name, run.ID,
+			run.DataTime().UTC().Format(time.RFC3339), sla)})
+}

@@ -121,11 +121,13 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	defer stopRelease()
 
 	log.Info("run started", "run", run.ID, "trigger", run.Trigger)
+	wasLate := e.announcedLate(ctx, d)
 	res, err := e.lander.LandRun(runCtx, &d.Spec, run)
 	cause := context.Cause(runCtx)
 	// final: River will not try this job again (a released run will).
 	final := !errors.Is(cause, errReleased) && (err == nil || job.Attempt >= job.MaxAttempts || blueprint.Permanent(err))
 	e.runEnded(ctx, &d.Spec, run, res, final, job.Attempt, job.MaxAttempts)
+	e.recovered(ctx, d, run, wasLate)
 	if err == nil {
 		log.Info("run succeeded", "run", run.ID, "rows", res.Rows, "files", len(res.Files), "duration", res.Duration)
 		return nil
