@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/testdb"
@@ -42,12 +43,19 @@ func TestPostgresBackendKilledMidRun(t *testing.T) {
 	mustWharf(t, dir, env, "run", "events")
 	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, 'event ' || g, '2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(%d, %d) g`, sourceFirst+1, sourceTotal))
 
-	// The run's COPY of the window, once it has streamed for half a second.
-	killer := func() string {
+	killThenRetry(t, dir, env, lakeDir, pgKiller(t, conn, schema), "terminating connection due to administrator command")
+}
+
+// pgKiller returns a kill function for runWhileKilling: it terminates the
+// backend of wharf's COPY of schema.slow_events once that has streamed for
+// half a second. (pg_stat_activity is the whole server's: the schema keeps
+// other tests' COPYs of their own slow_events out.)
+func pgKiller(t *testing.T, conn *pgx.Conn, schema string) func() string {
+	return func() string {
 		var pid int32
 		err := conn.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
-			WHERE application_name = 'wharf' AND state = 'active' AND query LIKE 'COPY (SELECT %slow_events%'
-			AND now() - query_start > interval '500 ms'`).Scan(&pid)
+			WHERE application_name = 'wharf' AND state = 'active' AND query LIKE 'COPY (SELECT %' || $1 || '%slow_events%'
+			AND now() - query_start > interval '500 ms'`, schema).Scan(&pid)
 		if err != nil {
 			return ""
 		}
@@ -57,7 +65,6 @@ func TestPostgresBackendKilledMidRun(t *testing.T) {
 		}
 		return fmt.Sprint(pid)
 	}
-	killThenRetry(t, dir, env, lakeDir, killer, "terminating connection due to administrator command")
 }
 
 // TestMySQLConnectionKilledMidRun: the same with KILL on MariaDB/MySQL.
@@ -93,8 +100,8 @@ workflows:
 	killer := func() string {
 		var id int64
 		err := tdb.DB.QueryRow(`SELECT ID FROM information_schema.PROCESSLIST
-			WHERE DB IS NOT NULL AND INFO LIKE 'SELECT %slow_events%' AND INFO NOT LIKE '%MAX(%'
-			AND INFO NOT LIKE '%PROCESSLIST%' AND TIME >= 1`).Scan(&id)
+			WHERE DB = ? AND INFO LIKE 'SELECT %slow_events%' AND INFO NOT LIKE '%MAX(%'
+			AND INFO NOT LIKE '%PROCESSLIST%' AND TIME >= 1`, tdb.Name).Scan(&id)
 		if err != nil {
 			return ""
 		}
@@ -237,4 +244,49 @@ lakes:
 workflows:
 %s`, filepath.Join(dir, "secrets", "src.json"), lakeDir, workflows))
 	return "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml")
+}
+
+// TestServeRetriesKilledSourceSession: under serve, a run whose source
+// session is terminated mid-stream fails and is retried by the same
+// process (which keeps sources open between runs); the retry lands every
+// row once.
+func TestServeRetriesKilledSourceSession(t *testing.T) {
+	t.Parallel()
+	conn, schema, u := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE events (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, 'event ' || g, '2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, %d) g`, sourceTotal))
+	sqlExec(t, conn, `CREATE VIEW slow_events AS SELECT * FROM events WHERE pg_sleep(0.001) IS NOT NULL`)
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	catalog := pgFileCatalog(t, dir, lakeDir, u, fmt.Sprintf("  - {name: events, table: %s.slow_events, cursor: updated_at}\n", schema))
+	env := []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"), catalog}
+	mustWharf(t, dir, env, "deploy")
+	serve := startWharf(t, dir, env, "serve", "--poll-interval", "100ms", "--retry-backoff", "1s")
+	id := strings.TrimSpace(mustWharf(t, dir, env, "trigger", "events").stdout)
+
+	kill := pgKiller(t, conn, schema)
+	waitUntil(t, 60*time.Second, "the run's COPY to kill", func() bool { return kill() != "" })
+	var runs []runJSON
+	waitUntil(t, 90*time.Second, "the retry to land", func() bool {
+		runs = runsJSON(t, dir, env)
+		for _, r := range runs {
+			if r.Status == "succeeded" {
+				return true
+			}
+		}
+		return false
+	})
+	if len(runs) != 2 {
+		t.Fatalf("want the killed run and its retry, got %+v", runs)
+	}
+	for _, r := range runs {
+		switch {
+		case r.ID == id && (r.Status != "failed" || !strings.Contains(r.Error, "terminating connection due to administrator command")):
+			t.Errorf("the killed run should be recorded failed with the server's reason: %+v", r)
+		case r.ID != id && (r.Trigger != "retry" || r.Rows != sourceTotal):
+			t.Errorf("the retry should land all %d rows: %+v", sourceTotal, r)
+		}
+	}
+	checkIDsOnce(t, lakeDir, sourceTotal)
+	serve.stop(t, 30*time.Second)
 }

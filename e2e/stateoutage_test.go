@@ -61,7 +61,7 @@ func TestServeRidesOutStateOutage(t *testing.T) {
 	waitUntil(t, 60*time.Second, "the run to stream from the source", func() bool {
 		var n int
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE application_name = 'wharf' AND state = 'active' AND query LIKE 'COPY (SELECT %slow_events%'`).Scan(&n); err != nil {
+			WHERE application_name = 'wharf' AND state = 'active' AND query LIKE 'COPY (SELECT %' || $1 || '%slow_events%'`, schema).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n > 0
