@@ -18,6 +18,7 @@ import (
 // table, a second wharf run of the same workflow is skipped (exit 1, said so)
 // and does not disturb the first, which lands every row once.
 func TestSecondRunOfABusyWorkflowIsSkipped(t *testing.T) {
+	t.Parallel()
 	conn, schema, _ := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE items (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`)
 	sqlExec(t, conn, `INSERT INTO items (id) SELECT g FROM generate_series(1, 1500) g`)

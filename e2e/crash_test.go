@@ -39,6 +39,7 @@ const (
 // exactly once, no unfinished upload, and manifests that claim exactly the
 // lake's files with their true row counts and sizes.
 func TestKilledRunsLandEveryRowOnce(t *testing.T) {
+	t.Parallel()
 	conn, schema := crashSource(t)
 
 	cases := []struct {

@@ -42,6 +42,7 @@ func openStateFile(t *testing.T, url string) state.Store {
 // TestDeployQuickstart plans and deploys the quickstart catalog, redeploys
 // it (zero changes), then changes, removes and moves entries.
 func TestDeployQuickstart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mustWharf(t, dir, nil, "quickstart", "--dir", "qs") // lands every table once: runs and watermarks exist
 	qs := filepath.Join(dir, "qs")
@@ -134,6 +135,7 @@ func TestDeployQuickstart(t *testing.T) {
 // TestDiscoverQuickstart discovers the quickstart's SQLite database from a
 // catalog that has only the connection, then deploys what it printed.
 func TestDiscoverQuickstart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
 	qs := filepath.Join(dir, "qs")
@@ -178,6 +180,7 @@ func TestDiscoverQuickstart(t *testing.T) {
 // PostgreSQL schema, follows tables appearing and disappearing, and
 // discovers the schema.
 func TestDeployPostgresPatterns(t *testing.T) {
+	t.Parallel()
 	conn, schema, u := pgSource(t)
 	for _, s := range []string{
 		`CREATE TABLE orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`,

@@ -121,6 +121,7 @@ var uuidLine = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f
 // the background, triggers two workflows with --wait, and checks the
 // runs --json and status --json contracts and a clean SIGTERM stop.
 func TestServeTriggerRuns(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
 	env := []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "engine.db"), "WHARF_CATALOG=" + filepath.Join(dir, "qs", "wharf.yaml")}

@@ -22,6 +22,7 @@ import (
 // it, and checks that the other notices (heartbeat), finishes the landing,
 // and that every source row is in the lake exactly once.
 func TestFleetTakesOverKilledProcess(t *testing.T) {
+	t.Parallel()
 	const rows = 1500 // ~2 ms per row through the slow view: a run of several seconds
 	conn, schema, u := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE events (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`)

@@ -29,6 +29,7 @@ import (
 // that landed rows, each naming a succeeded run; the bucket holds every row
 // once, as on a parquet lake.
 func TestKilledIcebergRunsLandEveryRowOnce(t *testing.T) {
+	t.Parallel()
 	conn, schema := crashSource(t)
 	cases := []struct {
 		point     string

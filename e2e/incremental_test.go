@@ -18,6 +18,7 @@ import (
 // some, run: only those land; run again: nothing. Once with the embedded
 // SQLite state, once with the state in PostgreSQL.
 func TestIncrementalLandsOnlyChangedRows(t *testing.T) {
+	t.Parallel()
 	t.Run("sqlite-state", func(t *testing.T) {
 		testIncremental(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
 	})
@@ -96,6 +97,7 @@ workflows:
 // land as its column's type) leaves no files and no watermark, names the column, and the
 // other workflows of the same run still land; the exit code is 1.
 func TestFailedRunMovesNothing(t *testing.T) {
+	t.Parallel()
 	conn, schema, _ := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE good (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`)
 	sqlExec(t, conn, `INSERT INTO good VALUES (1), (2)`)

@@ -13,6 +13,7 @@ import (
 // file deleted and a stray file are each reported, naming the file, with
 // exit 1 for the mismatches.
 func TestLakeLsAndVerify(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
 	env := []string{"WHARF_CATALOG=" + filepath.Join(dir, "qs", "wharf.yaml"), "WHARF_STATE=sqlite:" + filepath.Join(dir, "qs", ".wharf", "state.db")}

@@ -70,6 +70,7 @@ func rdsSecret(t *testing.T, dir, name string, u *url.URL) {
 }
 
 func TestGlueCatalogAgainstPostgresEveryType(t *testing.T) {
+	t.Parallel()
 	conn, schema, u := pgSource(t)
 	sqlExec(t, conn, `CREATE TABLE regions (region_id integer PRIMARY KEY, region_name varchar(25), updated_at timestamptz NOT NULL DEFAULT now())`)
 	sqlExec(t, conn, `INSERT INTO regions (region_id, region_name) VALUES (1,'Europe'),(2,'Americas'),(3,'Asia'),(4,'Middle East and Africa')`)

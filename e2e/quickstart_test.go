@@ -16,6 +16,7 @@ import (
 var hrTables = []string{"regions", "countries", "locations", "departments", "jobs", "employees", "job_history"}
 
 func TestQuickstartLandsEveryTableThenNothingNew(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
 	for _, tbl := range hrTables {
@@ -88,6 +89,7 @@ func TestQuickstartLandsEveryTableThenNothingNew(t *testing.T) {
 // TestRunExpandsTablePatterns: wharf run lands the workflows a table pattern
 // expands to, as deploy would name them.
 func TestRunExpandsTablePatterns(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mustWharf(t, dir, nil, "quickstart", "--dir", "qs")
 	qs := filepath.Join(dir, "qs")

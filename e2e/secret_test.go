@@ -13,6 +13,7 @@ import (
 // that the password appears nowhere: not on stdout or stderr, not in the
 // state store's run history.
 func TestPasswordNeverPrinted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.MkdirAll(secrets, 0o700); err != nil {

@@ -11,6 +11,7 @@ import (
 // TestVersionPrintsBuildAndLibraries: the built binary names its commit and
 // the River and arrow-go versions go.mod requires.
 func TestVersionPrintsBuildAndLibraries(t *testing.T) {
+	t.Parallel()
 	r := mustWharf(t, t.TempDir(), nil, "version")
 	gomod, err := os.ReadFile("../go.mod")
 	if err != nil {
