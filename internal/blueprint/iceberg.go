@@ -1,6 +1,7 @@
 package blueprint
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,7 +47,7 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 		return nil, nil, err
 	}
 	tbl, withIDs, err := cat.Prepare(ctx, lakeH, icetable.Spec{
-		Namespace: database, Name: icetable.TableName(ref.Schema, ref.Name), Prefix: prefix,
+		Namespace: cmp.Or(wf.Namespace, database), Name: icetable.TableName(ref.Schema, ref.Name), Prefix: prefix,
 		PartitionBy: wf.PartitionBy, DayColumn: wf.AddedColumn(),
 	}, schema, run.StartedAt)
 	if err != nil {

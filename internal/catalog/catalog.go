@@ -130,6 +130,9 @@ type Workflow struct {
 	// PartitionBy partitions output by this column's value (Hive style,
 	// col=value) instead of ingestion_date.
 	PartitionBy string
+	// Namespace is the Iceberg namespace of the workflow's table on an
+	// iceberg lake; "" = the source database.
+	Namespace string
 	// IngestionColumn names the column the landing blueprint adds (the
 	// time of the run); "" = DefaultIngestionColumn. Set for tables that
 	// already have a column of that name.

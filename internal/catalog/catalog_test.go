@@ -74,7 +74,8 @@ testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did yo
 testdata/glue.bad.json:31:5: WorkflowList[3]: want a workflow entry (a JSON object), got string "rds_to_s3_public_employees"`,
 	"lake_format.bad.yaml": `testdata/lake_format.bad.yaml:6:13: lakes.delta.format: "delta" is not supported: want parquet or iceberg
 testdata/lake_format.bad.yaml:9:22: lakes.plain.iceberg_catalog: only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog
-testdata/lake_format.bad.yaml:13:22: lakes.rest.iceberg_catalog: "thrift://hive:9083" is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)`,
+testdata/lake_format.bad.yaml:13:22: lakes.rest.iceberg_catalog: "thrift://hive:9083" is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)
+testdata/lake_format.bad.yaml:17:55: workflows[2].namespace: "a.b": an Iceberg namespace is one non-empty name without dots`,
 	"lake_secret.bad.yaml": `testdata/lake_secret.bad.yaml:6:13: lakes.local.secret: a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)
 testdata/lake_secret.bad.yaml:9:13: lakes.pasted.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -`,
 	"no_connections.bad.yaml": `testdata/no_connections.bad.yaml:6:1: connections: none defined: every workflow needs a connection
@@ -155,7 +156,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, on_schema_change, parallel, partition_by, schedule, settle, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, namespace, on_schema_change, parallel, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog

@@ -55,6 +55,7 @@ type rawWorkflow struct {
 	ingestionColumn               field
 	schedule                      field
 	partitionBy, blueprint        field
+	namespace                     field
 	format, fileCount             field
 	freshnessSLA                  field
 	choices                       rawChoices

@@ -36,12 +36,15 @@ func TestLakeFormat(t *testing.T) {
 	if l := cat.Lakes["ice2"]; !l.Iceberg() || l.IcebergCatalog != "sql:sqlite:/data/catalog.db" {
 		t.Errorf("ice2: %+v", l)
 	}
+	if ns := cat.Workflows[1].Namespace; ns != "staging" {
+		t.Errorf("namespace %q", ns)
+	}
 	// A parquet lake's spec is what it was before lakes had a format;
 	// an iceberg lake's round-trips.
 	for _, wf := range cat.Workflows {
 		r := Resolved{Workflow: *wf, Lake: *cat.Lakes[wf.Lake], Connection: *cat.Connections[wf.Connection]}
 		back, err := DecodeSpec("x", EncodeSpec(r))
-		if err != nil || back.Lake != r.Lake {
+		if err != nil || back.Lake != r.Lake || back.Workflow.Namespace != wf.Namespace {
 			t.Errorf("%s: round trip %+v, %v", wf.Name, back.Lake, err)
 		}
 	}

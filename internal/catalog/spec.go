@@ -42,6 +42,7 @@ type (
 		PartitionBy string `json:"partition_by"`
 		// omitted when unset: specs deployed before it keep their hash
 		IngestionColumn string       `json:"ingestion_column,omitempty"`
+		Namespace       string       `json:"namespace,omitempty"` // likewise
 		Format          string       `json:"format"`
 		FileCountHint   int          `json:"file_count_hint"`
 		Schedule        specSchedule `json:"schedule"`
@@ -92,7 +93,7 @@ func EncodeSpec(r Resolved) []byte {
 		Workflow: specWorkflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(), Settle: settleText(w.Settle),
-			Parallel: w.Parallel, PartitionBy: w.PartitionBy, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
+			Parallel: w.Parallel, PartitionBy: w.PartitionBy, Namespace: w.Namespace, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: s.Every.String(), TimeZone: s.TimeZone},
 			Columns: w.Choices.Columns, ExcludeColumns: w.Choices.ExcludeColumns, Cast: w.Choices.Cast,
@@ -161,7 +162,7 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 		Alerts: alerts,
 		Workflow: Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
-			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, Parallel: w.Parallel, PartitionBy: w.PartitionBy,
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, Parallel: w.Parallel, PartitionBy: w.PartitionBy, Namespace: w.Namespace,
 			IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint, FreshnessSLA: sla,
 			Schedule: Schedule{Kind: ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},

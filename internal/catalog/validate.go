@@ -435,6 +435,7 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 		Cursor:          w.cursor.Value,
 		CursorAuto:      w.cursorAuto && w.cursor.Value != "",
 		PartitionBy:     w.partitionBy.Value,
+		Namespace:       w.namespace.Value,
 		IngestionColumn: w.ingestionColumn.Value,
 		Blueprint:       w.blueprint.Value,
 		Format:          strings.ToLower(w.format.Value),
@@ -480,6 +481,9 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 
 	v.column(w.cursor, true)
 	v.column(w.partitionBy, true)
+	if f := w.namespace; ok(f) && (strings.TrimSpace(f.Value) == "" || strings.Contains(f.Value, ".")) {
+		v.errorf(f, "%q: an Iceberg namespace is one non-empty name without dots", f.Value)
+	}
 	v.column(w.ingestionColumn, false)
 	if d, good := v.duration(w.lookback); good {
 		wf.Lookback = d

@@ -13,7 +13,7 @@ var (
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
 	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla", "parallel", "namespace"}, choiceKeys...)
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -147,7 +147,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		parallel: unset(path+".parallel", pos),
 		timezone: unset(path+".timezone", pos), schedule: unset(path+".schedule", pos),
 		partitionBy: unset(path+".partition_by", pos), blueprint: unset(path+".blueprint", pos),
-		format: unset(path+".format", pos), fileCount: unset(path+".file_count", pos),
+		namespace: unset(path+".namespace", pos),
+		format:    unset(path+".format", pos), fileCount: unset(path+".file_count", pos),
 		ingestionColumn: unset(path+".ingestion_column", pos),
 		freshnessSLA:    unset(path+".freshness_sla", pos),
 	}
@@ -192,6 +193,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 			w.freshnessSLA = f
 		case "partition_by":
 			w.partitionBy = f
+		case "namespace":
+			w.namespace = f
 		case "blueprint":
 			w.blueprint = f
 		case "format":

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -410,7 +411,8 @@ func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, 
 		return nil, err
 	}
 	defer cat.Close()
-	namespace, _, _ := strings.Cut(prefix, "/")
+	database, _, _ := strings.Cut(prefix, "/")
+	namespace := cmp.Or(job.Workflow.Namespace, database)
 	tbl, err := cat.Load(ctx, lk, namespace, icetable.TableName(ref.Schema, ref.Name))
 	if errors.Is(err, icetable.ErrNoSuchTable) {
 		return []string{fmt.Sprintf("no Iceberg table %s.%s in %s, though runs are committed (the workflow's next run creates it)",

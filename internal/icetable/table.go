@@ -94,7 +94,7 @@ func (c *Catalog) Prepare(ctx context.Context, lk *lake.Lake, sp Spec, schema *a
 	case err != nil:
 		return nil, nil, fail("load", err)
 	case t.tbl.Location() != location:
-		return nil, nil, fmt.Errorf("iceberg table %s in %s is at %s, not in this lake (%s): another lake's table has this name", t, c, t.tbl.Location(), location)
+		return nil, nil, fmt.Errorf("iceberg table %s in %s is at %s, not in this lake (%s): another lake's table has this name: give this workflow another namespace: (or the lake another iceberg_catalog)", t, c, t.tbl.Location(), location)
 	default:
 		if err := t.evolve(ctx, want); err != nil {
 			return nil, nil, fail("add new columns", err)
