@@ -178,10 +178,30 @@ func (l *Lake) WriteManifest(ctx context.Context, m *Manifest) error {
 		return fmt.Errorf("lake %s: manifest %s: %w", l.url, key, err)
 	}
 	data = append(data, '\n')
-	if err := l.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	if err := l.writeAll(ctx, key, data, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return l.storeError("write", key, err)
 	}
 	return nil
+}
+
+// writeAll writes data at key whole or not at all. gocloud's
+// Bucket.WriteAll closes its writer after a failed Write, which commits
+// what was written: on a full disk a file lake renamed the empty temp file
+// into place, and that empty manifest failed every later run of the
+// workflow. Cancelling the writer's context before Close aborts the write.
+func (l *Lake) writeAll(ctx context.Context, key string, data []byte, opts *blob.WriterOptions) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := l.bucket.NewWriter(wctx, key, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		cancel()
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // ReadManifest reads the manifest of a run; the error wraps ErrNoManifest
