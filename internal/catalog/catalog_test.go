@@ -75,7 +75,8 @@ testdata/glue.bad.json:31:5: WorkflowList[3]: want a workflow entry (a JSON obje
 	"lake_format.bad.yaml": `testdata/lake_format.bad.yaml:6:13: lakes.delta.format: "delta" is not supported: want parquet or iceberg
 testdata/lake_format.bad.yaml:9:22: lakes.plain.iceberg_catalog: only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog
 testdata/lake_format.bad.yaml:13:22: lakes.rest.iceberg_catalog: "thrift://hive:9083" is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)
-testdata/lake_format.bad.yaml:17:55: workflows[2].namespace: "a.b": an Iceberg namespace is one non-empty name without dots`,
+testdata/lake_format.bad.yaml:17:22: lakes.pgcat.iceberg_catalog: sql:postgres://wharf:xxxxx@db/iceberg: credentials never go in the catalog: give the password through PGPASSWORD or ~/.pgpass
+testdata/lake_format.bad.yaml:21:55: workflows[2].namespace: "a.b": an Iceberg namespace is one non-empty name without dots`,
 	"lake_secret.bad.yaml": `testdata/lake_secret.bad.yaml:6:13: lakes.local.secret: a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)
 testdata/lake_secret.bad.yaml:9:13: lakes.pasted.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -`,
 	"no_connections.bad.yaml": `testdata/no_connections.bad.yaml:6:1: connections: none defined: every workflow needs a connection

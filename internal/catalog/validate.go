@@ -226,6 +226,12 @@ func (v *validator) lake(l *rawLake) *Lake {
 			v.errorf(f, "only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog")
 		case !strings.HasPrefix(f.Value, "sql:sqlite:") && !strings.HasPrefix(f.Value, "sql:postgres://") && !strings.HasPrefix(f.Value, "sql:postgresql://"):
 			v.errorf(f, "%q is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)", secret.RedactURL(f.Value))
+		case strings.HasPrefix(f.Value, "sql:postgres"):
+			if u, err := url.Parse(strings.TrimPrefix(f.Value, "sql:")); err != nil {
+				v.errorf(f, "%s: not a valid URL", secret.RedactURL(f.Value))
+			} else if _, hasPassword := u.User.Password(); hasPassword || u.Query().Has("password") {
+				v.errorf(f, "%s: credentials never go in the catalog: give the password through PGPASSWORD or ~/.pgpass", secret.RedactURL(f.Value))
+			}
 		}
 	}
 	return lake
