@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/wharf-data/wharf/internal/status"
 	"net/url"
 	"strconv"
 	"strings"
@@ -118,5 +119,5 @@ func since(now, t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return now.Sub(t).Round(time.Second).String() + " ago"
+	return status.Duration(now.Sub(t)) + " ago"
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -69,7 +68,7 @@ serve/worker processes sharing the state.`,
 					}
 					fresh := "never"
 					if ls := ws.LastSucceeded; ls != nil {
-						fresh = status.Freshness(*ls, now).Round(time.Second).String()
+						fresh = status.Duration(status.Freshness(*ls, now))
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ws.Workflow, ws.Schedule, next, lastRun, lastStatus, wm, fresh)
 				}

@@ -195,7 +195,7 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 		}
 		e.queueAlert(ctx, hook, AlertArgs{Event: "late:" + d.Name + ":" + since.UTC().Format(time.RFC3339Nano), Workflow: d.Name,
 			Text: fmt.Sprintf("wharf: workflow %s is late: %s, %s old, past its freshness SLA of %s", d.Name, what,
-				now.Sub(since).Round(time.Second), sla)})
+				status.Duration(now.Sub(since)), status.Duration(sla))})
 	}
 	return nil
 }

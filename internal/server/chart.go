@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/wharf-data/wharf/internal/status"
 	"slices"
 	"time"
 
@@ -38,7 +39,7 @@ func newChart(newestFirst []state.Run) *chart {
 		c.MaxRows = max(c.MaxRows, r.Rows)
 		maxDur = max(maxDur, runDuration(r))
 	}
-	c.MaxDur = dur(maxDur)
+	c.MaxDur = status.Duration(maxDur)
 	plotH := c.PlotBottom - c.PlotTop
 	slot := c.Width / len(runs)
 	bw := min(max(2, slot*2/3), 48)
@@ -50,7 +51,7 @@ func newChart(newestFirst []state.Run) *chart {
 		h = max(h, 1)
 		x := i*slot + (slot-bw)/2
 		c.Bars = append(c.Bars, chartBar{X: x, Y: c.PlotBottom - h, W: bw, H: h, Class: "bar-" + string(r.Status), Href: "/runs/" + r.ID,
-			Title: fmt.Sprintf("%s %s: %d rows in %s", when(r.StartedAt), r.Status, r.Rows, dur(runDuration(r)))})
+			Title: fmt.Sprintf("%s %s: %d rows in %s", when(r.StartedAt), r.Status, r.Rows, status.Duration(runDuration(r)))})
 		y := c.PlotBottom
 		if maxDur > 0 {
 			y = c.PlotBottom - int(float64(runDuration(r))/float64(maxDur)*float64(plotH))

@@ -34,10 +34,10 @@ func newPages() (*pages, error) {
 	funcs := template.FuncMap{
 		"ago":      ago,
 		"when":     when,
-		"dur":      dur,
+		"dur":      status.Duration,
 		"bytes":    status.HumanBytes,
 		"statusOf": statusOf,
-		"secs":     func(f float64) string { return dur(time.Duration(f * float64(time.Second))) },
+		"secs":     func(f float64) string { return status.Duration(time.Duration(f * float64(time.Second))) },
 		"runDur":   runDuration,
 	}
 	p := &pages{tmpl: map[string]*template.Template{}}
@@ -293,9 +293,9 @@ func ago(now, t time.Time) string {
 	}
 	d := now.Sub(t)
 	if d < 0 {
-		return "in " + dur(-d)
+		return "in " + status.Duration(-d)
 	}
-	return dur(d) + " ago"
+	return status.Duration(d) + " ago"
 }
 
 func when(t time.Time) string {
@@ -303,20 +303,4 @@ func when(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05")
-}
-
-// dur is a short human duration: 850ms, 12s, 4m10s, 3h5m, 2d4h.
-func dur(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond).String()
-	case d < time.Hour:
-		return d.Round(time.Second).String()
-	case d < 48*time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	}
-	days := int(d / (24 * time.Hour))
-	return fmt.Sprintf("%dd%dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
 }
