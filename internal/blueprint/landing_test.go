@@ -545,3 +545,24 @@ func parquetIn(t *testing.T, root string) []string {
 	})
 	return out
 }
+
+// TestTruncatedManifestIsRewritten: an empty manifest (left by a write that
+// failed on a full disk, before writes were made all-or-nothing) does not
+// fail the workflow's next runs: the next run writes it again.
+func TestTruncatedManifestIsRewritten(t *testing.T) {
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	first := f.land()
+	key := filepath.Join(f.lakeDir, "_wharf", "manifests", "shop", "orders", first.RunID+".json")
+	if err := os.WriteFile(key, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.exec(`INSERT INTO orders VALUES (2,'us',2.50,'2024-01-02 10:00:00')`)
+	next := f.land()
+	if fmt.Sprint(f.ids(next)) != "[2]" {
+		t.Errorf("the next run landed %v, want [2]", f.ids(next))
+	}
+	if b, err := os.ReadFile(key); err != nil || !strings.Contains(string(b), first.RunID) {
+		t.Errorf("the empty manifest was not rewritten: %q, %v", b, err)
+	}
+}

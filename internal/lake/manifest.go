@@ -222,6 +222,11 @@ func (l *Lake) readManifest(ctx context.Context, key string) (*Manifest, error) 
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// Empty or cut short: a write that failed half-way (see
+			// writeAll). The run has no manifest; the next run writes it.
+			return nil, fmt.Errorf("lake %s: manifest %s is truncated (%d bytes): %w", l.url, key, len(data), ErrNoManifest)
+		}
 		return nil, fmt.Errorf("lake %s: manifest %s: %w", l.url, key, err)
 	}
 	if err := m.Check(); err != nil {
