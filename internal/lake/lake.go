@@ -75,7 +75,10 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Lake, error) {
 // and saying why, when the bucket does not exist or the credentials are
 // wrong or lack permission.
 func (l *Lake) Check(ctx context.Context) error {
-	it := l.bucket.List(&blob.ListOptions{})
+	// One level ("/"): a file lake's full listing walks every directory,
+	// and a run renaming its temp file meanwhile failed it ("lstat ...tmp:
+	// no such file"), which read as a missing bucket.
+	it := l.bucket.List(&blob.ListOptions{Delimiter: "/"})
 	if _, err := it.Next(ctx); err != nil && !errors.Is(err, io.EOF) {
 		return l.storeError("list", "", err)
 	}
