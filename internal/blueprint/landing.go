@@ -317,19 +317,9 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 		if worker, ok := live[r.ID]; ok {
 			return fmt.Errorf("workflow %s: run %s is in progress on %s: %w", workflow, r.ID, worker, ErrAlreadyRunning)
 		}
-		path, err := runPath(lk, &r, prefix)
+		n, err := l.abandon(ctx, lk, &r, prefix, "the run ended before committing")
 		if err != nil {
-			return err
-		}
-		n, err := lk.DeleteRunFiles(ctx, path, r.ID)
-		if err != nil {
-			return fmt.Errorf("remove leftovers of unfinished run %s: %w", r.ID, err)
-		}
-		r.Status = state.StatusFailed
-		r.FinishedAt = l.now().UTC()
-		r.Error = fmt.Sprintf("abandoned: the run ended before committing; %d leftover file(s) removed", n)
-		if err := l.State.FinishRun(ctx, &r); err != nil {
-			return fmt.Errorf("close unfinished run %s: %w", r.ID, err)
+			return fmt.Errorf("clean up unfinished run %s: %w", r.ID, err)
 		}
 		log.Warn("cleaned up an unfinished run", "abandoned_run", r.ID, "files_removed", n)
 	}

@@ -566,3 +566,29 @@ func TestTruncatedManifestIsRewritten(t *testing.T) {
 		t.Errorf("the empty manifest was not rewritten: %q, %v", b, err)
 	}
 }
+
+// TestLeftoverInAnotherLakeDoesNotBlock: an unfinished run that wrote into
+// another lake (the workflow's lake changed since) cannot have left files
+// in this one: the next run closes it, naming where its files are, and
+// lands.
+func TestLeftoverInAnotherLakeDoesNotBlock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+	ctx := context.Background()
+	old := &state.Run{ID: "01900000-0000-7000-8000-0000000000bb", Workflow: "orders", Trigger: state.TriggerManual}
+	if err := f.st.StartRun(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.RecordLakePrefix(ctx, old, "file:///elsewhere/lake/shop/orders"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.land()
+	if fmt.Sprint(f.ids(res)) != "[1]" {
+		t.Errorf("landed %v", f.ids(res))
+	}
+	r, _ := f.st.Run(ctx, old.ID)
+	if r == nil || r.Status != state.StatusFailed || !strings.Contains(r.Error, "file:///elsewhere/lake/shop/orders") || !strings.Contains(r.Error, "not removed") {
+		t.Errorf("the old run is %+v, want failed naming where its files are", r)
+	}
+}

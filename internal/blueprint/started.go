@@ -145,19 +145,8 @@ func (l *Lander) Abandon(ctx context.Context, job *catalog.Resolved, runID, reas
 			return err
 		}
 	}
-	path, err := runPath(lk, run, legacy)
-	if err != nil {
-		return err
-	}
-	n, err := lk.DeleteRunFiles(ctx, path, runID)
-	if err != nil {
-		return fmt.Errorf("remove files of run %s: %w", runID, err)
-	}
-	run.Status = state.StatusFailed
-	run.FinishedAt = l.now().UTC()
-	run.Rows, run.Bytes, run.Files = 0, 0, 0
-	run.Error = secret.RedactString(fmt.Sprintf("abandoned: %s; %d leftover file(s) removed", reason, n))
-	return l.State.FinishRun(ctx, run)
+	_, err = l.abandon(ctx, lk, run, legacy, reason)
+	return err
 }
 
 // legacyPrefix is where a run of job writes, learned from its source: only
@@ -193,17 +182,30 @@ func (l *Lander) openSource(ctx context.Context, conn *catalog.Connection) (sour
 // (credentials redacted) and the path prefix under it.
 func lakeLocation(lk *lake.Lake, prefix string) string { return lk.URL() + "/" + prefix }
 
-// runPath is the path prefix under lk where run wrote: from its recorded
-// lake prefix, or fallback when it recorded none. A run that wrote into
-// another lake (the workflow's lake changed since) is an error naming both.
-func runPath(lk *lake.Lake, run *state.Run, fallback string) (string, error) {
-	if run.LakePrefix == "" {
-		return fallback, nil
+// abandon ends run, unfinished and never to finish (its process died):
+// it removes the files the run left under its recorded lake prefix (or
+// under fallback, for a run that recorded none) and records it failed with
+// reason. A run that wrote into another lake (the workflow's lake changed
+// since) cannot have left files in lk: it is closed naming where its files
+// are. It returns how many files it removed.
+func (l *Lander) abandon(ctx context.Context, lk *lake.Lake, run *state.Run, fallback, reason string) (int, error) {
+	path, inLake := fallback, true
+	if run.LakePrefix != "" {
+		path, inLake = strings.CutPrefix(run.LakePrefix, lk.URL()+"/")
 	}
-	path, ok := strings.CutPrefix(run.LakePrefix, lk.URL()+"/")
-	if !ok || path == "" {
-		return "", fmt.Errorf("run %s of workflow %s wrote under %s, which is not in the workflow's lake %s now: remove its files (part-%s-*) there by hand",
-			run.ID, run.Workflow, run.LakePrefix, lk.URL(), run.ID)
+	n := 0
+	msg := fmt.Sprintf("abandoned: %s; it wrote under %s, outside the workflow's lake %s now: its files there (part-%s-*) were not removed",
+		reason, run.LakePrefix, lk.URL(), run.ID)
+	if inLake && path != "" {
+		var err error
+		if n, err = lk.DeleteRunFiles(ctx, path, run.ID); err != nil {
+			return 0, fmt.Errorf("remove files of run %s: %w", run.ID, err)
+		}
+		msg = fmt.Sprintf("abandoned: %s; %d leftover file(s) removed", reason, n)
 	}
-	return path, nil
+	run.Status = state.StatusFailed
+	run.FinishedAt = time.Time{} // the store's clock says when
+	run.Rows, run.Bytes, run.Files = 0, 0, 0
+	run.Error = secret.RedactString(msg)
+	return n, l.State.FinishRun(ctx, run)
 }
