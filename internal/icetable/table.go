@@ -97,7 +97,7 @@ func (c *Catalog) Prepare(ctx context.Context, lk *lake.Lake, sp Spec, schema *a
 		return nil, nil, fmt.Errorf("iceberg table %s in %s is at %s, not in this lake (%s): another lake's table has this name: give this workflow another namespace: (or the lake another iceberg_catalog)", t, c, t.tbl.Location(), location)
 	default:
 		if err := t.evolve(ctx, want); err != nil {
-			return nil, nil, fail("add new columns", err)
+			return nil, nil, fail("evolve the schema (Iceberg takes new columns and widenings: int to long, float to double, a larger decimal precision; land other changes with cast: or into another namespace:); nothing was written", err)
 		}
 	}
 	withIDs, err := t.withFieldIDs(schema)
