@@ -23,7 +23,8 @@
 #
 # Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable),
 #      REPEAT (default 5 pairs), COMPRESSION (default zstd),
-#      WHARF_BIN (a wharf binary to measure instead of building this checkout).
+#      WHARF_BIN (a wharf binary to measure instead of building this checkout),
+#      CREATE_ONLY=1 (create the table and stop; bench/cpu.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,6 +106,7 @@ FROM generate_series(1, $ROWS) g;
 VACUUM ANALYZE $TABLE;
 SQL
 fi
+[ -n "${CREATE_ONLY:-}" ] && exit 0
 
 if [ -n "${WHARF_BIN:-}" ]; then
   cp "$WHARF_BIN" "$WORK/wharf"

@@ -128,3 +128,31 @@ func TestVersion(t *testing.T) {
 		t.Errorf("stamped version:\n%s", b.String())
 	}
 }
+
+// The hidden profiling flags write profiles that go tool pprof reads
+// (gzip-compressed protobuf), and a path that cannot be created is a usage
+// error naming the flag.
+func TestProfiles(t *testing.T) {
+	catalog := writeFile(t, "c.yaml", `connections:
+  db: {engine: postgres, secret: env:DB_URL}
+lakes:
+  raw: {url: "file:///tmp/lake"}
+workflows:
+  - {name: a, table: public.a}
+`)
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	if code, _, stderr := runCLI(t, "validate", "-c", catalog, "--cpuprofile", cpu, "--memprofile", mem); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, p := range []string{cpu, mem} {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: %d bytes, %v; want a gzip-compressed profile", p, len(b), err)
+		}
+	}
+	code, _, stderr := runCLI(t, "validate", "-c", catalog, "--memprofile", filepath.Join(dir, "no", "such", "dir"))
+	if code != ExitUsage || !strings.Contains(stderr, "--memprofile") {
+		t.Errorf("bad --memprofile path: exit %d, stderr %q", code, stderr)
+	}
+}

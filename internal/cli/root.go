@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -52,6 +53,7 @@ type app struct {
 	logLevel       string
 	logFormat      string
 	cpuProfile     string
+	memProfile     string
 	stopProfile    func()
 }
 
@@ -138,6 +140,8 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	pf.StringVar(&a.logFormat, "log-format", "text", "text or json")
 	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file (for performance work)")
 	_ = pf.MarkHidden("cpuprofile")
+	pf.StringVar(&a.memProfile, "memprofile", "", "write a Go allocation profile to this file at exit (for performance work)")
+	_ = pf.MarkHidden("memprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		// Whatever prints the state URL later, in whatever form, its
 		// password goes through the redactor in front of every output.
@@ -151,9 +155,29 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	return root
 }
 
-// startProfile starts the hidden --cpuprofile CPU profile.
+// startProfile starts the hidden --cpuprofile CPU profile and
+// --memprofile allocation profile (written when the command ends).
 func (a *app) startProfile() error {
-	a.stopProfile = func() {}
+	var stops []func()
+	a.stopProfile = func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+	if a.memProfile != "" {
+		f, err := os.Create(a.memProfile)
+		if err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--memprofile: %w", err)}
+		}
+		// One sample per 64 KiB allocated (the default is 512 KiB).
+		runtime.MemProfileRate = 64 << 10
+		stops = append(stops, func() {
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintf(a.stderr, "--memprofile: %v\n", err)
+			}
+			f.Close()
+		})
+	}
 	if a.cpuProfile == "" {
 		return nil
 	}
@@ -165,7 +189,7 @@ func (a *app) startProfile() error {
 		f.Close()
 		return &exitError{code: ExitUsage, err: fmt.Errorf("--cpuprofile: %w", err)}
 	}
-	a.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
 	return nil
 }
 
