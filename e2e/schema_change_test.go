@@ -141,3 +141,55 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestColumnChoicesAreNotDrift: editing a workflow's own column choices
+// changes what lands, but not the table: no policy fails on it, and the
+// change is reported. Under ignore_new a new source column stays left out
+// on every later run, while a column the workflow chooses again lands.
+func TestColumnChoicesAreNotDrift(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []string{"evolve", "freeze", "ignore_new"} {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			conn, schema, _ := pgSource(t)
+			sqlExec(t, conn, `CREATE TABLE chosen (id int PRIMARY KEY, v integer, w text)`)
+			sqlExec(t, conn, `INSERT INTO chosen VALUES (1, 1, 'a')`)
+			dir := t.TempDir()
+			lakeDir := filepath.Join(dir, "lake")
+			env := []string{"DB_URL=" + testdb.PostgresURL()}
+			run := []string{"run", "-c", filepath.Join(dir, "wharf.yaml"), "--state", "sqlite:" + filepath.Join(dir, "state.db"), "--all"}
+			catalogWith := func(choices string) {
+				writeCatalog(t, dir, lakeDir, "", fmt.Sprintf("  - {name: chosen, table: %s.chosen, cursor: id, on_schema_change: %s%s}\n", schema, policy, choices))
+			}
+			catalogWith("")
+			mustWharf(t, dir, env, run...)
+
+			catalogWith(", exclude_columns: [w], cast: {v: string}")
+			sqlExec(t, conn, `INSERT INTO chosen VALUES (2, 2, 'b')`)
+			r := mustWharf(t, dir, env, run...)
+			if want := "schema changed: dropped w; changed v integer → string"; !strings.Contains(r.stdout+r.stderr, "schema changed: ") ||
+				!strings.Contains(r.stdout+r.stderr, "dropped w") {
+				t.Errorf("the run should report the choices' change (%q):\n%s", want, r)
+			}
+			if policy != "ignore_new" {
+				return
+			}
+			// A new source column is left out now and on the next run.
+			sqlExec(t, conn, `ALTER TABLE chosen ADD COLUMN extra text NOT NULL DEFAULT 'x'`)
+			for i := 3; i <= 4; i++ {
+				sqlExec(t, conn, fmt.Sprintf(`INSERT INTO chosen VALUES (%d, %d, 'c')`, i, i))
+				r := mustWharf(t, dir, env, run...)
+				if !strings.Contains(r.stdout+r.stderr, "new columns left out (on_schema_change: ignore_new): extra") {
+					t.Errorf("run %d should leave extra out:\n%s", i, r)
+				}
+			}
+			// Choosing w again is the workflow's choice, not drift: it lands.
+			catalogWith(", cast: {v: string}")
+			sqlExec(t, conn, `INSERT INTO chosen VALUES (5, 5, 'd')`)
+			r = mustWharf(t, dir, env, run...)
+			if out := r.stdout + r.stderr; !strings.Contains(out, "added w") || !strings.Contains(out, "left out (on_schema_change: ignore_new): extra") {
+				t.Errorf("run 5 should land w again and still leave extra out:\n%s", r)
+			}
+		})
+	}
+}

@@ -250,11 +250,11 @@ func (ld *landing) execute(ctx context.Context) error {
 	if _, err := l.repairManifests(ctx, lakeH, prefix, wf, log); err != nil {
 		return err
 	}
-	if table, masker, err = l.schemaPolicy(ctx, wf, lakeH, described, table, masker, res, log); err != nil {
+	if table, masker, described, err = l.schemaPolicy(ctx, wf, lakeH, described, table, masker, res, log); err != nil {
 		return err
 	}
 	log.Info("landing", "table", wf.Table, "cursor", cursor, "after", after.String(), "lake", lakeH.URL())
-	if err := ld.extractAndCommit(ctx, table, masker); err != nil {
+	if err := ld.extractAndCommit(ctx, described, table, masker); err != nil {
 		return err
 	}
 	if wf.Parallel > 1 {
@@ -369,14 +369,15 @@ func (l *Lander) liveRuns(ctx context.Context, runs []state.Run, current string)
 // its files and new watermark; a failure before the commit removes what it
 // wrote. A snapshot or manifest that cannot be made after the commit is
 // ld.afterCommit.
-func (ld *landing) extractAndCommit(ctx context.Context, table *source.Table, masker *source.Masker) error {
+func (ld *landing) extractAndCommit(ctx context.Context, described, table *source.Table, masker *source.Masker) error {
 	l, wf, lakeCfg, src, lk, prefix, run, res, log := ld.Lander, ld.wf, &ld.job.Lake, ld.src, ld.lake, ld.prefix, ld.run, ld.res, ld.log
 	cursor, after := res.Cursor, ld.after
 
 	schema := coltype.ArrowSchema(table.Columns)
 	outFields := append(schema.Fields(), arrow.Field{Name: wf.AddedColumn(), Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}})
-	// Every file carries the schema the run landed (source.SchemaKey).
-	landed := source.SchemaOf(table.Columns)
+	// Every file carries the schema the run landed (source.SchemaKey), with
+	// the source's own columns beside it (what drift is judged on).
+	landed := source.LandedSchema(table.Columns, described.Columns)
 	res.Schema = &landed
 	meta := arrow.NewMetadata([]string{source.SchemaKey}, []string{landed.JSON()})
 	outSchema := arrow.NewSchema(outFields, &meta)
@@ -577,45 +578,61 @@ func (ld *landing) extractAndCommit(ctx context.Context, table *source.Table, ma
 // last run landed and applies on_schema_change: evolve lands the new schema
 // and reports the change; freeze fails on any change before anything is
 // written; ignore_new leaves new columns out and fails on a dropped or
-// changed one. It returns the table (and masker) to land.
+// changed one. Whether the table changed is judged on the source's own
+// columns where the last run recorded them, so editing the workflow's
+// column choices is never drift (it lands, and is reported as a change).
+// It returns the table (and masker) to land, and the source's columns to
+// record with it: those ignore_new left out are not recorded, so they stay
+// new, and left out, on every later run.
 func (l *Lander) schemaPolicy(ctx context.Context, wf *catalog.Workflow, lk *lake.Lake, described, table *source.Table,
-	masker *source.Masker, res *Result, log *slog.Logger) (*source.Table, *source.Masker, error) {
+	masker *source.Masker, res *Result, log *slog.Logger) (*source.Table, *source.Masker, *source.Table, error) {
 	prev, prevRun, err := l.previousSchema(ctx, lk, wf.Name)
 	if err != nil || prev == nil {
-		return table, masker, err
+		return table, masker, described, err
 	}
 	change := source.DiffSchemas(*prev, source.SchemaOf(table.Columns))
-	if change == nil {
-		return table, masker, nil
+	if change == nil { // a source change the choices leave out changes nothing landed
+		return table, masker, described, nil
+	}
+	drift := change
+	if prevSource, ok := prev.SourceSchema(); ok {
+		drift = source.DiffSchemas(prevSource, source.SchemaOf(described.Columns))
 	}
 	policy := wf.Choices.OnSchemaChange
 	switch {
-	case policy == catalog.SchemaFreeze,
-		policy == catalog.SchemaIgnoreNew && len(change.Dropped)+len(change.Changed) > 0:
-		return nil, nil, fmt.Errorf("workflow %s: on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
-			wf.Name, policy, wf.Table, prevRun, change)
-	case policy == catalog.SchemaIgnoreNew:
+	case drift != nil && policy == catalog.SchemaFreeze,
+		drift != nil && policy == catalog.SchemaIgnoreNew && len(drift.Dropped)+len(drift.Changed) > 0:
+		return nil, nil, nil, fmt.Errorf("workflow %s: on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
+			wf.Name, policy, wf.Table, prevRun, drift)
+	case drift != nil && policy == catalog.SchemaIgnoreNew && len(drift.Added) > 0:
+		added := drift.Added
 		ch := Choices(wf)
-		ch.ExcludeColumns = append(slices.Clone(ch.ExcludeColumns), change.Added...)
-		ch.Columns = slices.DeleteFunc(slices.Clone(ch.Columns), func(c string) bool { return slices.Contains(change.Added, c) })
+		ch.ExcludeColumns = append(slices.Clone(ch.ExcludeColumns), added...)
+		ch.Columns = slices.DeleteFunc(slices.Clone(ch.Columns), func(c string) bool { return slices.Contains(added, c) })
 		if table, masker, err = source.Choose(described, ch); err != nil {
-			return nil, nil, fmt.Errorf("workflow %s: %w", wf.Name, err)
+			return nil, nil, nil, fmt.Errorf("workflow %s: %w", wf.Name, err)
 		}
 		if masker.NeedsSalt() {
 			salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
 			if err != nil {
-				return nil, nil, fmt.Errorf("workflow %s: mask_salt: %w", wf.Name, err)
+				return nil, nil, nil, fmt.Errorf("workflow %s: mask_salt: %w", wf.Name, err)
 			}
 			masker.SetSalt([]byte(salt.Reveal()))
 		}
-		res.Notes = append(res.Notes, "new columns left out (on_schema_change: ignore_new): "+strings.Join(change.Added, ", "))
-		log.Warn("new columns left out", "columns", change.Added)
-		return table, masker, nil
+		recorded := &source.Table{Ref: described.Ref, Columns: slices.DeleteFunc(slices.Clone(described.Columns),
+			func(c coltype.Column) bool { return slices.Contains(added, c.Name) })}
+		res.Notes = append(res.Notes, "new columns left out (on_schema_change: ignore_new): "+strings.Join(added, ", "))
+		log.Warn("new columns left out", "columns", added)
+		described = recorded
+		if change = source.DiffSchemas(*prev, source.SchemaOf(table.Columns)); change == nil {
+			return table, masker, described, nil
+		}
+		// What else changed is the workflow's own column choices.
 	}
 	res.SchemaChange = change
 	res.Notes = append(res.Notes, "schema changed: "+change.String())
 	log.Warn("schema changed", "change", change.String(), "previous_run", prevRun)
-	return table, masker, nil
+	return table, masker, described, nil
 }
 
 // previousSchema returns the schema the workflow's last successful run

@@ -27,6 +27,12 @@ type SchemaColumn struct {
 type Schema struct {
 	Columns []SchemaColumn `json:"columns"`
 	Hash    string         `json:"hash"`
+	// Source is every column the source described, before the workflow's
+	// column choices (columns, exclude_columns, cast, mask): whether the
+	// table itself changed is judged on these, so a deliberate change of
+	// choices is not taken for drift. Not part of Hash; absent in schemas
+	// recorded before it existed.
+	Source []SchemaColumn `json:"source,omitempty"`
 }
 
 // SchemaOf returns the landed schema of cols.
@@ -35,10 +41,31 @@ func SchemaOf(cols []coltype.Column) Schema {
 	for i, c := range cols {
 		s.Columns[i] = SchemaColumn{Name: c.Name, SourceType: c.SourceType, Type: c.TypeString()}
 	}
-	b, _ := json.Marshal(s.Columns) // strings only: cannot fail
-	sum := sha256.Sum256(b)
-	s.Hash = hex.EncodeToString(sum[:])
+	s.Hash = hashColumns(s.Columns)
 	return s
+}
+
+// LandedSchema returns the schema of the landed columns, keeping the
+// columns the source described (before column choices) as its Source.
+func LandedSchema(landed, described []coltype.Column) Schema {
+	s := SchemaOf(landed)
+	s.Source = SchemaOf(described).Columns
+	return s
+}
+
+// SourceSchema returns the source's columns as a schema of their own, and
+// false when s was recorded without them.
+func (s Schema) SourceSchema() (Schema, bool) {
+	if len(s.Source) == 0 {
+		return Schema{}, false
+	}
+	return Schema{Columns: s.Source, Hash: hashColumns(s.Source)}, true
+}
+
+func hashColumns(cols []SchemaColumn) string {
+	b, _ := json.Marshal(cols) // strings only: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // JSON is the schema's JSON text.
