@@ -39,6 +39,7 @@ var fields = []field{
 	}},
 	{"partition_by", func(a, b *catalog.Resolved) bool { return a.Workflow.PartitionBy != b.Workflow.PartitionBy }},
 	{"ingestion_column", func(a, b *catalog.Resolved) bool { return a.Workflow.IngestionColumn != b.Workflow.IngestionColumn }},
+	{"namespace", func(a, b *catalog.Resolved) bool { return a.Workflow.Namespace != b.Workflow.Namespace }},
 	{"blueprint", func(a, b *catalog.Resolved) bool { return a.Workflow.Blueprint != b.Workflow.Blueprint }},
 	{"format", func(a, b *catalog.Resolved) bool { return a.Workflow.Format != b.Workflow.Format }},
 	{"file_count", func(a, b *catalog.Resolved) bool { return a.Workflow.FileCountHint != b.Workflow.FileCountHint }},
