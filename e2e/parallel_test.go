@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-data/wharf/internal/testdb"
 	"github.com/wharf-data/wharf/internal/testdb/duckread"
@@ -107,15 +108,23 @@ func TestParallelMariaDB(t *testing.T) {
 	sameLanding(t, dir, parallelRows+20000)
 }
 
+// pgParallelSource creates the parallel tests' PostgreSQL table of
+// parallelRows rows and returns its schema.
+func pgParallelSource(t *testing.T) string {
+	t.Helper()
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE events (id bigint PRIMARY KEY, payload text, amount numeric(14,2), updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, md5(g::text) || md5((g*7)::text), g * 1.25,
+		'2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, %d) g`, parallelRows))
+	return schema
+}
+
 // TestParallelRunKilled: wharf run reading with 4 streams is killed
 // (SIGKILL) once its streams have written files; the next run removes them
 // and lands the window: every id once.
 func TestParallelRunKilled(t *testing.T) {
 	t.Parallel()
-	conn, schema, _ := pgSource(t)
-	sqlExec(t, conn, `CREATE TABLE events (id bigint PRIMARY KEY, payload text, amount numeric(14,2), updated_at timestamptz NOT NULL)`)
-	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO events SELECT g, md5(g::text) || md5((g*7)::text), g * 1.25,
-		'2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, %d) g`, parallelRows))
+	schema := pgParallelSource(t)
 	dir := t.TempDir()
 	env := append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL())
 
@@ -128,4 +137,56 @@ func TestParallelRunKilled(t *testing.T) {
 	}
 	mustWharf(t, dir, env, "run", "events_four")
 	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
+}
+
+// TestParallelFleetWorkerKilled: of two serve processes on one PostgreSQL
+// state, the one running a parallel: 4 landing is killed (SIGKILL, at its
+// second file) while its streams read; the other takes the run over once
+// the first is known dead, and every id lands once.
+func TestParallelFleetWorkerKilled(t *testing.T) {
+	t.Parallel()
+	schema := pgParallelSource(t)
+	stateURL, _ := testdb.PostgresSchema(t)
+	dir := t.TempDir()
+	env := append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL(), "WHARF_STATE="+stateURL)
+	mustWharf(t, dir, env, "deploy")
+
+	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "3s", "--poll-interval", "100ms"}
+	// Only the first process is armed, and the second starts once the
+	// first has the run: the retry cannot be killed too.
+	victim := startWharf(t, dir, append(env, "WHARF_TEST_CRASH_AT=file-written:2"), args...)
+	id := strings.TrimSpace(mustWharf(t, dir, env, "trigger", "events_four").stdout)
+	waitUntil(t, 60*time.Second, "the run to start", func() bool {
+		for _, r := range runsJSON(t, dir, env) {
+			if r.ID == id && r.Status == "running" {
+				return true
+			}
+		}
+		return false
+	})
+	survivor := startWharf(t, dir, env, args...)
+	select {
+	case err := <-victim.done:
+		victim.done <- err // for startWharf's cleanup
+	case <-time.After(120 * time.Second):
+		t.Fatal("the armed process was not killed at its second file")
+	}
+	if !strings.Contains(victim.stderr.String(), "killing the process") {
+		t.Fatalf("the first process ended without the crash point:\n%s", victim.stderr)
+	}
+	var done runJSON
+	waitUntil(t, 180*time.Second, "the other process to land the run", func() bool {
+		for _, r := range runsJSON(t, dir, env) {
+			if r.Status == "succeeded" && r.Workflow == "events_four" {
+				done = r
+				return true
+			}
+		}
+		return false
+	})
+	if done.Trigger != "retry" || done.Rows != parallelRows {
+		t.Errorf("succeeded run %+v, want a retry of %d rows", done, parallelRows)
+	}
+	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
+	survivor.stop(t, 30*time.Second)
 }
