@@ -415,6 +415,9 @@ type flakyCommit struct {
 	state.Store
 	commitFirst bool
 	down        atomic.Bool
+	// readBack, if set, is sent to when a read fails while down: the run
+	// is waiting for the state to answer.
+	readBack chan struct{}
 }
 
 var errStateDown = errors.New("connection reset by peer")
@@ -432,6 +435,12 @@ func (s *flakyCommit) CommitRun(ctx context.Context, run *state.Run, files []sta
 
 func (s *flakyCommit) Run(ctx context.Context, id string) (*state.Run, error) {
 	if s.down.Load() {
+		if s.readBack != nil {
+			select {
+			case s.readBack <- struct{}{}:
+			default:
+			}
+		}
 		return nil, errStateDown
 	}
 	return s.Store.Run(ctx, id)
@@ -469,7 +478,7 @@ func TestCommitOutcomeUnknownIsSettledByNextRun(t *testing.T) {
 	f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
 	ctx := context.Background()
 	run := f.unfinishedRun("this-process", "01900000-0000-7000-8000-000000000003")
-	flaky := &flakyCommit{Store: f.st}
+	flaky := &flakyCommit{Store: f.st, readBack: make(chan struct{})}
 	f.lander = &blueprint.Lander{State: flaky, WorkerID: "this-process"}
 	done := make(chan struct{})
 	var err error
@@ -477,8 +486,8 @@ func TestCommitOutcomeUnknownIsSettledByNextRun(t *testing.T) {
 		_, err = f.lander.LandRun(ctx, f.job, run)
 		close(done)
 	}()
-	// The read-back gives up after 30 s; let the state come back before.
-	time.Sleep(200 * time.Millisecond)
+	// The run's commit failed and it reads its record back (for up to 30 s).
+	<-flaky.readBack
 	if files := parquetIn(t, f.lakeDir); len(files) != 1 {
 		t.Fatalf("lake holds %v while the commit's outcome is unknown, want the run's file", files)
 	}
