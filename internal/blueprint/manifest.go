@@ -87,7 +87,7 @@ func (l *Lander) repairManifests(ctx context.Context, lk *lake.Lake, prefix stri
 		if err := lk.WriteManifest(ctx, m); err != nil {
 			return n, err
 		}
-		log.Warn("wrote the missing manifest of a committed run", "run", r.ID, "files", len(m.Files))
+		log.Warn("wrote the missing manifest of a committed run", "committed_run", r.ID, "files", len(m.Files))
 		n++
 	}
 	return n, nil
