@@ -63,6 +63,8 @@ appends it), and a line per table gives its snapshots, files and rows.`,
 				if tables, err = a.lakeTables(cmd.Context(), lk, lkCfg, prefix); err != nil {
 					return failed(err)
 				}
+				tables = append(make([]*icetable.Table, 0, len(tables)), tables...) // non-nil: an iceberg lake
+
 			}
 			if err := printInventory(cmd.Context(), a, inv, tables); err != nil {
 				return failed(err)
@@ -118,7 +120,11 @@ func (a *app) lakeTables(ctx context.Context, lk *lake.Lake, lkCfg *catalog.Lake
 		return nil, err
 	}
 	defer cat.Close()
-	return cat.LakeTables(ctx, lk, prefix)
+	tables, unloaded, err := cat.LakeTables(ctx, lk, prefix)
+	for _, e := range unloaded {
+		fmt.Fprintf(a.stderr, "note: skipped: %v\n", e)
+	}
+	return tables, err
 }
 
 // printInventory prints the files of inv, with the Iceberg snapshot of

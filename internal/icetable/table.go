@@ -308,8 +308,10 @@ func (t *Table) CurrentFiles(ctx context.Context) ([]DataFile, error) {
 func (t *Table) Snapshots() int { return len(t.tbl.Metadata().Snapshots()) }
 
 // LakeTables opens the catalog's tables whose location is in lk under
-// prefix ("" = anywhere in the lake), sorted by name.
-func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) ([]*Table, error) {
+// prefix ("" = anywhere in the lake), sorted by name. A table of the
+// catalog that cannot be loaded (its metadata file is gone) may be another
+// lake's: it is skipped, and its error returned in unloaded.
+func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) (tables []*Table, unloaded []error, err error) {
 	register(lk)
 	under := lk.Root() + "/"
 	if prefix != "" {
@@ -317,17 +319,18 @@ func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) 
 	}
 	namespaces, err := c.cat.ListNamespaces(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("iceberg catalog in %s: list namespaces: %s", c, secret.RedactString(err.Error()))
+		return nil, nil, fmt.Errorf("iceberg catalog in %s: list namespaces: %s", c, secret.RedactString(err.Error()))
 	}
 	var out []*Table
 	for _, ns := range namespaces {
 		for ident, err := range c.cat.ListTables(ctx, ns) {
 			if err != nil {
-				return nil, fmt.Errorf("iceberg catalog in %s: list tables: %s", c, secret.RedactString(err.Error()))
+				return nil, nil, fmt.Errorf("iceberg catalog in %s: list tables: %s", c, secret.RedactString(err.Error()))
 			}
 			tbl, err := c.cat.LoadTable(ctx, ident)
 			if err != nil {
-				return nil, fmt.Errorf("iceberg catalog in %s: load %s: %s", c, strings.Join(ident, "."), secret.RedactString(err.Error()))
+				unloaded = append(unloaded, fmt.Errorf("iceberg table %s in %s: %s", strings.Join(ident, "."), c, secret.RedactString(err.Error())))
+				continue
 			}
 			if strings.HasPrefix(tbl.Location()+"/", under) {
 				out = append(out, &Table{cat: c, lk: lk, ident: ident, tbl: tbl})
@@ -335,5 +338,5 @@ func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) 
 		}
 	}
 	slices.SortFunc(out, func(a, b *Table) int { return strings.Compare(a.String(), b.String()) })
-	return out, nil
+	return out, unloaded, nil
 }
