@@ -128,8 +128,10 @@ lakes:
 workflows:
   - name: bench
     table: $TABLE
-    parallel: $n
 YAML
+  # parallel: 1 is the default: left out, so WHARF_BIN may be a binary
+  # from before the key existed (a before/after pair).
+  [ "$n" = 1 ] || echo "    parallel: $n" >> "$WORK/catalog-$n.yaml"
 done
 export WHARF_BENCH_DSN="$DB"
 
