@@ -147,7 +147,8 @@ func (l *Lander) Land(ctx context.Context, job *catalog.Resolved, trigger string
 }
 
 // execute lands the run: source, window, lake, cleanup of leftovers, schema
-// policy, then extractAndCommit. It returns why the run failed.
+// policy, then extractAndCommit. It returns why the run failed; LandRun
+// names the workflow in front, so these errors do not.
 func (ld *landing) execute(ctx context.Context) error {
 	l, wf, conn, lk, run, res, log := ld.Lander, ld.wf, &ld.job.Connection, &ld.job.Lake, ld.run, ld.res, ld.log
 	ref, err := catalog.ParseTableRef(wf.Table)
@@ -190,12 +191,12 @@ func (ld *landing) execute(ctx context.Context) error {
 	described := table
 	table, masker, err := source.Choose(table, Choices(wf))
 	if err != nil {
-		return fmt.Errorf("workflow %s: %w", wf.Name, err)
+		return err
 	}
 	if masker.NeedsSalt() {
 		salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
 		if err != nil {
-			return fmt.Errorf("workflow %s: mask_salt: %w", wf.Name, err)
+			return fmt.Errorf("mask_salt: %w", err)
 		}
 		masker.SetSalt([]byte(salt.Reveal()))
 	}
@@ -315,7 +316,7 @@ func (l *Lander) cleanStale(ctx context.Context, lk *lake.Lake, prefix, workflow
 			continue
 		}
 		if worker, ok := live[r.ID]; ok {
-			return fmt.Errorf("workflow %s: run %s is in progress on %s: %w", workflow, r.ID, worker, ErrAlreadyRunning)
+			return fmt.Errorf("run %s is in progress on %s: %w", r.ID, worker, ErrAlreadyRunning)
 		}
 		n, err := l.abandon(ctx, lk, &r, prefix, "the run ended before committing")
 		if err != nil {
@@ -602,20 +603,20 @@ func (l *Lander) schemaPolicy(ctx context.Context, wf *catalog.Workflow, lk *lak
 	switch {
 	case drift != nil && policy == catalog.SchemaFreeze,
 		drift != nil && policy == catalog.SchemaIgnoreNew && len(drift.Dropped)+len(drift.Changed) > 0:
-		return nil, nil, nil, fmt.Errorf("workflow %s: on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
-			wf.Name, policy, wf.Table, prevRun, drift)
+		return nil, nil, nil, fmt.Errorf("on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
+			policy, wf.Table, prevRun, drift)
 	case drift != nil && policy == catalog.SchemaIgnoreNew && len(drift.Added) > 0:
 		added := drift.Added
 		ch := Choices(wf)
 		ch.ExcludeColumns = append(slices.Clone(ch.ExcludeColumns), added...)
 		ch.Columns = slices.DeleteFunc(slices.Clone(ch.Columns), func(c string) bool { return slices.Contains(added, c) })
 		if table, masker, err = source.Choose(described, ch); err != nil {
-			return nil, nil, nil, fmt.Errorf("workflow %s: %w", wf.Name, err)
+			return nil, nil, nil, err
 		}
 		if masker.NeedsSalt() {
 			salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("workflow %s: mask_salt: %w", wf.Name, err)
+				return nil, nil, nil, fmt.Errorf("mask_salt: %w", err)
 			}
 			masker.SetSalt([]byte(salt.Reveal()))
 		}

@@ -301,6 +301,9 @@ func TestRunInProgressElsewhereIsLeftAlone(t *testing.T) {
 	if !errors.Is(err, blueprint.ErrAlreadyRunning) || res.Status != "skipped" {
 		t.Fatalf("want a skipped run (ErrAlreadyRunning), got status %s, err %v", res.Status, err)
 	}
+	if want := "workflow orders: run " + busy.ID + " is in progress on other-process: already running"; err.Error() != want {
+		t.Errorf("skipped run says\n%s\nwant (the workflow named once)\n%s", err, want)
+	}
 	if _, err := os.Stat(inProgress); err != nil {
 		t.Fatalf("the other process's file was touched: %v", err)
 	}
