@@ -136,9 +136,10 @@ testdata/secrets.bad.yaml:19:10: lakes.raw.url: URL s3://AKIAEXAMPLE:xxxxx@bucke
 testdata/secrets.bad.yaml:21:10: lakes.keyid.url: URL carries a user name before @ (value not shown): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:23:10: lakes.query.url: URL s3://bucket/raw?access_key_id=xxxxx&region=eu-west-1&secret_access_key=xxxxx carries credentials in its query (access_key_id, secret_access_key): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:25:10: lakes.sas.url: URL azblob://container?sig=xxxxx&sv=2024-01-01 carries credentials in its query (sig): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials`,
-	"syntax.bad.json": `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
-	"syntax.bad.yaml": `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
-	"utf8.bad.yaml":   `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
+	"syntax.bad.json":      `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
+	"syntax.bad.yaml":      `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
+	"utf8.bad.yaml":        `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
+	"merge_cycle.bad.yaml": `testdata/merge_cycle.bad.yaml:10:9: workflows[0]: the merge key (<<) names the mapping it is part of (*hourly, anchored at line 7): a cycle`,
 	"timeouts.bad.yaml": `testdata/timeouts.bad.yaml:2:59: connections.a.statement_timeout: "-1s": a statement_timeout cannot be negative
 testdata/timeouts.bad.yaml:3:56: connections.b.statement_timeout: "500us": a statement timeout is at least 1ms (0s: none)
 testdata/timeouts.bad.yaml:4:56: connections.c.statement_timeout: "5 minutes" is not a duration: want e.g. 0s, 10m, 1h30m`,

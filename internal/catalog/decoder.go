@@ -31,6 +31,9 @@ func unset(path string, pos Pos) field { return field{Path: path, Pos: pos} }
 type decoder struct {
 	file string
 	errs *errorList
+	// open holds the mappings being read, so that a merge key naming the
+	// mapping it sits in (<<: *self) is a cycle to report, not a loop.
+	open map[*yaml.Node]bool
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -88,6 +91,11 @@ func (d *decoder) mapping(n *yaml.Node, path, want string, known []string) ([]pa
 		d.errs.add(d.pos(n), path, "want %s, got %s", want, describe(n))
 		return nil, false
 	}
+	if d.open == nil {
+		d.open = map[*yaml.Node]bool{}
+	}
+	d.open[n] = true
+	defer delete(d.open, n)
 	var out []pair
 	seen := map[string]*yaml.Node{}
 	var merged []pair
@@ -125,17 +133,22 @@ func (d *decoder) mapping(n *yaml.Node, path, want string, known []string) ([]pa
 
 // mergePairs expands the value of a << key: a mapping or a list of them.
 func (d *decoder) mergePairs(v *yaml.Node, path, want string, known []string) []pair {
-	v = deref(v)
-	if v.Kind == yaml.SequenceNode {
+	merge := func(m *yaml.Node) []pair {
+		if target := deref(m); d.open[target] {
+			d.errs.add(d.pos(m), path, "the merge key (<<) names the mapping it is part of (*%s, anchored at line %d): a cycle", m.Value, target.Line)
+			return nil
+		}
+		ps, _ := d.mapping(m, path, want, known)
+		return ps
+	}
+	if s := deref(v); s.Kind == yaml.SequenceNode {
 		var out []pair
-		for _, m := range v.Content {
-			ps, _ := d.mapping(m, path, want, known)
-			out = append(out, ps...)
+		for _, m := range s.Content {
+			out = append(out, merge(m)...)
 		}
 		return out
 	}
-	ps, _ := d.mapping(v, path, want, known)
-	return ps
+	return merge(v)
 }
 
 func (d *decoder) unknownKey(k *yaml.Node, path string, known []string) {
