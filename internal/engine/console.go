@@ -20,8 +20,8 @@ func (e *Engine) RiverUI(ctx context.Context, prefix string, log *slog.Logger) (
 	return e.q.riverUI(ctx, prefix, log)
 }
 
-func (q *riverQueue[TTx]) counts(ctx context.Context) (map[string]int, error) {
-	m, err := q.driver.GetExecutor().JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{Schema: q.schema})
+func (q *riverQueue) counts(ctx context.Context) (map[string]int, error) {
+	m, err := q.client.Executor().JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{Schema: q.client.Schema()})
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +32,9 @@ func (q *riverQueue[TTx]) counts(ctx context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-func (q *riverQueue[TTx]) riverUI(ctx context.Context, prefix string, log *slog.Logger) (http.Handler, error) {
+func (q *riverQueue) riverUI(ctx context.Context, prefix string, log *slog.Logger) (http.Handler, error) {
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{
-		Endpoints: riverui.NewEndpoints(q.client, nil),
+		Endpoints: q.client.UIEndpoints(),
 		Logger:    log,
 		Prefix:    prefix,
 	})

@@ -10,7 +10,8 @@ import (
 
 // SQLStore is the state store, written once over any Driver: the
 // backends (statesqlite, statepg) embed it and add only their opening and
-// their native handles. It implements Store and Queuer.
+// River's client over their own driver (Store.River). It implements every
+// other method of Store.
 type SQLStore struct {
 	d   Driver
 	q   *Queries
@@ -18,7 +19,7 @@ type SQLStore struct {
 }
 
 var (
-	_ Store  = (*SQLStore)(nil)
+	_ Fleet  = (*SQLStore)(nil)
 	_ Queuer = (*SQLStore)(nil)
 )
 

@@ -15,9 +15,13 @@ package state
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/wharf-data/wharf/internal/coltype"
+	"github.com/wharf-data/wharf/internal/state/riverq"
 )
 
 // Store keeps watermarks, runs and files. Implementations are safe for
@@ -92,6 +96,11 @@ type Store interface {
 	// with their River job.
 	Fleet
 	Queuer
+	// River builds River's client over the store's own database, with
+	// River's driver for the store's transaction type, and brings River's
+	// tables up to date: the client Queuer's enqueue functions insert
+	// with. It may set cfg fields the backend needs (Schema, PollOnly).
+	River(ctx context.Context, cfg *river.Config, log *slog.Logger) (riverq.Client, error)
 }
 
 // DefaultURL is the state store wharf uses when none is configured: an

@@ -125,5 +125,5 @@ func (e *openError) Error() string { return "open state " + e.url + ": " + e.msg
 func (e *openError) Unwrap() error { return e.err }
 
 // Pool returns the connection pool, for packages that keep their own tables
-// in the same database (River's riverpgxv5 driver).
+// in the same database (stateurl.StoreDB).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -133,7 +133,7 @@ func DSN(absPath string) string {
 }
 
 // DB returns the underlying database handle, for packages that keep their
-// own tables in the same file (River's riversqlite driver).
+// own tables in the same file (stateurl.StoreDB).
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Path returns the file path the store was opened with.
