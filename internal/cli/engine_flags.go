@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/wharf-data/wharf/internal/status"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -83,31 +80,10 @@ func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *e
 	return e, st, func() { e.Close(); st.Close() }, nil
 }
 
-// poolSized asks for at least n pooled connections on a PostgreSQL state
-// URL that does not set pool_max_conns: River keeps one for LISTEN, and
-// every worker needs one now and then.
-func poolSized(stateURL string, n int) string {
-	if !strings.HasPrefix(stateURL, "postgres://") && !strings.HasPrefix(stateURL, "postgresql://") {
-		return stateURL
-	}
-	u, err := url.Parse(stateURL)
-	if err != nil || u.Query().Has("pool_max_conns") {
-		return stateURL
-	}
-	q := u.Query()
-	q.Set("pool_max_conns", strconv.Itoa(max(n, 10)))
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // openState opens the state store of --state, with at least poolConns pooled
 // connections on PostgreSQL (0: the default). Errors name the URL redacted.
 func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error) {
-	u := a.stateURL
-	if poolConns > 0 {
-		u = poolSized(u, poolConns)
-	}
-	st, err := stateurl.Open(ctx, u)
+	st, err := stateurl.OpenPool(ctx, a.stateURL, poolConns)
 	if err != nil {
 		return nil, failed(err) // the error names the URL, redacted
 	}

@@ -30,7 +30,14 @@ type Store struct {
 // postgresql://) and applies pending migrations. Errors name the URL with
 // its password redacted. opts may set the store's clock.
 func Open(ctx context.Context, url string, opts ...state.Option) (*Store, error) {
-	pool, err := connect(ctx, url, false)
+	return OpenPool(ctx, url, 0, opts...)
+}
+
+// OpenPool is Open with at least conns pooled connections (0: pgx's
+// default) when url does not set pool_max_conns. The size is set on the
+// pool, not written into the URL, so that errors name the URL as given.
+func OpenPool(ctx context.Context, url string, conns int, opts ...state.Option) (*Store, error) {
+	pool, err := connect(ctx, url, false, conns)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +67,7 @@ func newStore(pool *pgxpool.Pool, opts []state.Option) (*Store, error) {
 // sessions are read-only and nothing is migrated. The error wraps
 // ErrNoState when the schema has no wharf tables.
 func OpenReadOnly(ctx context.Context, url string, opts ...state.Option) (*Store, error) {
-	pool, err := connect(ctx, url, true)
+	pool, err := connect(ctx, url, true, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -82,10 +89,13 @@ func OpenReadOnly(ctx context.Context, url string, opts ...state.Option) (*Store
 }
 
 // connect opens a pool on url and checks that it answers; readOnly makes
-// every session read-only. Errors name the redacted URL.
-func connect(ctx context.Context, url string, readOnly bool) (*pgxpool.Pool, error) {
+// every session read-only; conns > 0 asks for at least that many pooled
+// connections unless the URL sets pool_max_conns. Errors name the redacted
+// URL.
+func connect(ctx context.Context, url string, readOnly bool, conns int) (*pgxpool.Pool, error) {
 	red := secret.RedactURL(url)
-	if _, err := neturl.Parse(url); err != nil {
+	u, err := neturl.Parse(url)
+	if err != nil {
 		// Where a malformed URL's password ends is guesswork, and both
 		// net/url's and pgx's messages quote parts of it: say nothing more.
 		return nil, &openError{url: red, msg: "malformed URL (check the host and port; percent-encode / @ : ? # in the user name and password)", err: errMalformedURL}
@@ -96,6 +106,9 @@ func connect(ctx context.Context, url string, readOnly bool) (*pgxpool.Pool, err
 	}
 	if readOnly {
 		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	if conns > 0 && !u.Query().Has("pool_max_conns") {
+		cfg.MaxConns = int32(max(conns, 10))
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 { // no connect_timeout in the URL
 		cfg.ConnConfig.ConnectTimeout = 30 * time.Second

@@ -183,3 +183,35 @@ func TestOpenErrorsRedactPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenPoolSizesThePoolNotTheURL: OpenPool asks for its connections on
+// the pool, unless the URL sets pool_max_conns; its errors name the URL as
+// the user gave it, not one with wharf's pool setting appended.
+func TestOpenPoolSizesThePoolNotTheURL(t *testing.T) {
+	t.Parallel()
+	url := "postgres://wharf:s3cr3tpw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2" // nothing listens on port 1
+	_, err := statepg.OpenPool(t.Context(), url, 12)
+	if want := "open state postgres://wharf:xxxxx@127.0.0.1:1/db?sslmode=disable&connect_timeout=2: connect: "; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("OpenPool error:\n%v\nwant it to start\n%s", err, want)
+	}
+
+	dsn, _ := testdb.PostgresSchema(t)
+	for _, c := range []struct {
+		url   string
+		conns int
+		want  int32
+	}{
+		{dsn, 12, 12},
+		{dsn, 3, 10}, // never fewer than 10 when asked
+		{dsn + "&pool_max_conns=5", 12, 5},
+	} {
+		s, err := statepg.OpenPool(t.Context(), c.url, c.conns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Pool().Config().MaxConns; got != c.want {
+			t.Errorf("OpenPool(%s, %d): pool of %d, want %d", secret.RedactURL(c.url), c.conns, got, c.want)
+		}
+		s.Close()
+	}
+}

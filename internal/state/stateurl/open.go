@@ -27,6 +27,13 @@ import (
 //
 // Errors name the URL with any password redacted.
 func Open(ctx context.Context, url string, opts ...state.Option) (state.Store, error) {
+	return OpenPool(ctx, url, 0, opts...)
+}
+
+// OpenPool is Open with at least conns pooled connections on PostgreSQL
+// (0: the default) when the URL does not set pool_max_conns; River keeps
+// one for LISTEN, and every worker needs one now and then.
+func OpenPool(ctx context.Context, url string, conns int, opts ...state.Option) (state.Store, error) {
 	switch {
 	case url == "":
 		return nil, fmt.Errorf("open state: empty URL (want sqlite:PATH or postgres://...)")
@@ -41,7 +48,7 @@ func Open(ctx context.Context, url string, opts ...state.Option) (state.Store, e
 		}
 		return s, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s, err := statepg.Open(ctx, url, opts...)
+		s, err := statepg.OpenPool(ctx, url, conns, opts...)
 		if err != nil {
 			return nil, err
 		}
