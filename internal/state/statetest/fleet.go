@@ -22,6 +22,7 @@ func RunFleet(t *testing.T, b Backend) {
 		{"Leases", testLeases},
 		{"LeasesConcurrent", testLeasesConcurrent},
 		{"LastRuns", testLastRuns},
+		{"RiverQueueRun", testRiverQueueRun},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each test has a database (schema or file) of its own
