@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	"gocloud.dev/gcerrors"
+	"golang.org/x/xerrors"
 )
 
 // StoreError is a failed object-store operation. It names the lake
@@ -30,11 +32,36 @@ func (e *StoreError) Error() string {
 	if e.Key != "" {
 		s += " " + e.Key
 	}
+	cause := storeCause(e.Err).Error()
 	if e.Reason != "" {
-		return s + ": " + e.Reason + " (" + e.Err.Error() + ")"
+		return s + ": " + e.Reason + " (" + cause + ")"
 	}
-	return s + ": " + e.Err.Error()
+	return s + ": " + cause
 }
+
+// storeCause is err without gocloud's wrappers (blob (key "K")
+// (code=C): ...), which repeat the key the StoreError names already.
+// errors.Is and errors.As still see them through Unwrap.
+func storeCause(err error) error {
+	for {
+		f, ok := err.(xerrors.Formatter)
+		if !ok || !strings.HasPrefix(err.Error(), "blob") {
+			return err
+		}
+		next := f.FormatError(discard{})
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+// discard is the xerrors.Printer storeCause walks a wrapper's chain with.
+type discard struct{}
+
+func (discard) Print(...any)          {}
+func (discard) Printf(string, ...any) {}
+func (discard) Detail() bool          { return false }
 
 func (e *StoreError) Unwrap() error { return e.Err }
 
