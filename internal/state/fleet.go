@@ -65,6 +65,11 @@ type Fleet interface {
 	// LastRuns returns, per workflow that has runs, its newest run and its
 	// newest succeeded run (nil when none).
 	LastRuns(ctx context.Context) (map[string]LastRuns, error)
+	// UnsettledRuns returns, per workflow whose newest run did not
+	// succeed, its newest limit runs, newest first: what a status needs to
+	// find the last outcome and count the failures since the last
+	// success, for every such workflow in one query.
+	UnsettledRuns(ctx context.Context, limit int) (map[string][]Run, error)
 }
 
 // Enqueue inserts the job that will run a queued run, in the transaction

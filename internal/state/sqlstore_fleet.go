@@ -176,3 +176,21 @@ func (s *SQLStore) LastRuns(ctx context.Context) (map[string]LastRuns, error) {
 	}
 	return out, nil
 }
+
+// UnsettledRuns returns the newest limit runs of each workflow whose newest
+// run did not succeed, newest first. The SQL is the same on both backends
+// (window functions), so it is written here once.
+func (s *SQLStore) UnsettledRuns(ctx context.Context, limit int) (map[string][]Run, error) {
+	q := `SELECT ` + s.q.RunColumns + ` FROM (SELECT *, row_number() OVER w AS rn, first_value(status) OVER w AS newest
+		FROM wharf_runs WINDOW w AS (PARTITION BY workflow ORDER BY started_at DESC, id DESC)) t
+		WHERE newest <> 'succeeded' AND rn <= ` + s.d.Param(1) + ` ORDER BY workflow, started_at DESC, id DESC`
+	runs, err := s.queryRuns(ctx, q, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs since the last success: %w", err)
+	}
+	out := map[string][]Run{}
+	for _, r := range runs {
+		out[r.Workflow] = append(out[r.Workflow], r)
+	}
+	return out, nil
+}

@@ -223,18 +223,16 @@ func (w *Workflow) Health() string {
 const outcomeHistory = 1000
 
 // setOutcome fills the last real outcome and the consecutive failures of w
-// from its run history. A workflow whose newest run succeeded costs no
-// query.
-func setOutcome(ctx context.Context, st state.Store, w *Workflow) error {
+// from its run history: unsettled holds the newest runs of the workflows
+// whose newest run did not succeed (state.UnsettledRuns, one query for
+// all of them).
+func setOutcome(w *Workflow, unsettled map[string][]state.Run) {
 	if w.Last == nil {
-		return nil
+		return
 	}
 	runs := []state.Run{*w.Last}
-	if w.Last.Status != state.StatusSucceeded {
-		var err error
-		if runs, err = st.Runs(ctx, state.RunFilter{Workflow: w.Workflow, Limit: outcomeHistory}); err != nil {
-			return err
-		}
+	if u := unsettled[w.Workflow]; w.Last.Status != state.StatusSucceeded && len(u) > 0 {
+		runs = u
 	}
 	for i := range runs {
 		r := &runs[i]
@@ -256,7 +254,6 @@ func setOutcome(ctx context.Context, st state.Store, w *Workflow) error {
 		}
 	}
 	w.FailingSince = Time(w.FailingSinceAt)
-	return nil
 }
 
 // NextFire is when deployed workflow d runs next on its schedule after now:
@@ -308,6 +305,10 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 	if err != nil {
 		return nil, err
 	}
+	unsettled, err := st.UnsettledRuns(ctx, outcomeHistory)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Workflow, 0, len(ds)+len(last))
 	deployed := make(map[string]bool, len(ds))
 	for i := range ds {
@@ -318,9 +319,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 			continue
 		}
 		w := Workflow{Workflow: name, Schedule: "not deployed"}
-		if err := w.setRuns(ctx, st, last[name], wms, now); err != nil {
-			return nil, err
-		}
+		w.setRuns(last[name], unsettled, wms, now)
 		out = append(out, w)
 	}
 	for i := range ds {
@@ -328,9 +327,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 		w := Workflow{Workflow: d.Name, Table: d.Spec.Workflow.Table, Deployed: true, Enabled: d.Enabled, Schedule: Schedule(d.Spec.Workflow.Schedule)}
 		w.NextFireAt = NextFire(d, now)
 		w.NextRunAt = Time(w.NextFireAt)
-		if err := w.setRuns(ctx, st, last[d.Name], wms, now); err != nil {
-			return nil, err
-		}
+		w.setRuns(last[d.Name], unsettled, wms, now)
 		if sla := d.Spec.Workflow.FreshnessSLA; sla > 0 {
 			secs := sla.Seconds()
 			w.FreshnessSLASeconds = &secs
@@ -343,7 +340,7 @@ func Workflows(ctx context.Context, st state.Store, now time.Time) ([]Workflow, 
 }
 
 // setRuns fills what w's runs and watermark say.
-func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRuns, wms map[string]*coltype.Watermark, now time.Time) error {
+func (w *Workflow) setRuns(lr state.LastRuns, unsettled map[string][]state.Run, wms map[string]*coltype.Watermark, now time.Time) {
 	w.Last, w.LastSucceeded = lr.Last, lr.LastSucceeded
 	if lr.Last != nil {
 		r := RunOf(*lr.Last)
@@ -354,13 +351,10 @@ func (w *Workflow) setRuns(ctx context.Context, st state.Store, lr state.LastRun
 		secs := Freshness(*lr.LastSucceeded, now).Seconds()
 		w.FreshnessSeconds = &secs
 	}
-	if err := setOutcome(ctx, st, w); err != nil {
-		return err
-	}
+	setOutcome(w, unsettled)
 	if wm := wms[w.Workflow]; wm != nil {
 		w.Watermark = &wm.Text
 	}
-	return nil
 }
 
 // Workers lists the wharf processes sharing st, newest heartbeat first,

@@ -3,6 +3,7 @@ package statetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -325,5 +326,38 @@ func testLastRuns(t *testing.T, b Backend) {
 	if len(lr) != 2 || lr["a"].Last == nil || lr["a"].Last.ID != bad.ID || lr["a"].LastSucceeded == nil || lr["a"].LastSucceeded.ID != ok.ID ||
 		lr["b"].Last == nil || lr["b"].Last.ID != only.ID || lr["b"].LastSucceeded != nil {
 		t.Fatalf("LastRuns = %+v", lr)
+	}
+
+	// c's newest run succeeded: it is settled, and left out.
+	failedC := startRun(t, s, "c", base)
+	failedC.Status = state.StatusFailed
+	if err := s.FinishRun(ctx, failedC); err != nil {
+		t.Fatal(err)
+	}
+	okC := startRun(t, s, "c", base.Add(time.Minute))
+	okC.Status = state.StatusSucceeded
+	if err := s.CommitRun(ctx, okC, nil, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(m map[string][]state.Run) map[string][]string {
+		out := map[string][]string{}
+		for wf, runs := range m {
+			for _, r := range runs {
+				out[wf] = append(out[wf], r.ID)
+			}
+		}
+		return out
+	}
+	for limit, want := range map[int]map[string][]string{
+		1000: {"a": {bad.ID, ok.ID}, "b": {only.ID}},
+		1:    {"a": {bad.ID}, "b": {only.ID}},
+	} {
+		got, err := f.UnsettledRuns(ctx, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ids(got), want) {
+			t.Errorf("UnsettledRuns(%d) = %v, want %v", limit, ids(got), want)
+		}
 	}
 }
