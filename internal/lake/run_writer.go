@@ -296,14 +296,15 @@ func (w *RunWriter) Abort() error {
 	remaining := w.created[:0]
 	for _, key := range w.created {
 		if err := w.lake.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-			errs = append(errs, fmt.Errorf("delete %s: %w", key, err))
+			errs = append(errs, w.lake.storeError("delete", key, err))
 			remaining = append(remaining, key)
 		}
 	}
 	w.created = remaining
 	w.done = nil
 	if len(errs) > 0 {
-		return w.errorf("abort: %w", errors.Join(errs...))
+		// Each StoreError names the lake and the object.
+		return fmt.Errorf("run %s under %q: abort: %w", w.runID, w.prefix, errors.Join(errs...))
 	}
 	return nil
 }

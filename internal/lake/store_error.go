@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -32,18 +34,24 @@ func (e *StoreError) Error() string {
 	if e.Key != "" {
 		s += " " + e.Key
 	}
-	cause := storeCause(e.Err).Error()
+	cause := storeCause(e.Err, e.Key).Error()
 	if e.Reason != "" {
 		return s + ": " + e.Reason + " (" + cause + ")"
 	}
 	return s + ": " + cause
 }
 
-// storeCause is err without gocloud's wrappers (blob (key "K")
-// (code=C): ...), which repeat the key the StoreError names already.
-// errors.Is and errors.As still see them through Unwrap.
-func storeCause(err error) error {
+// storeCause is err without what repeats key, which the StoreError names
+// already: gocloud's wrappers (blob (key "K") (code=C): ...) and, on a
+// file lake, the object's own path in the OS error (remove /lake/K: ...
+// says remove: ...). errors.Is and errors.As still see all of err through
+// Unwrap.
+func storeCause(err error, key string) error {
 	for {
+		var pe *fs.PathError
+		if key != "" && errors.As(err, &pe) && err == error(pe) && strings.HasSuffix(filepath.ToSlash(pe.Path), "/"+key) {
+			return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+		}
 		f, ok := err.(xerrors.Formatter)
 		if !ok || !strings.HasPrefix(err.Error(), "blob") {
 			return err

@@ -2,9 +2,11 @@ package lake_test
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wharf-data/wharf/internal/lake"
@@ -37,5 +39,23 @@ func TestStoreErrorNamesTheObjectOnce(t *testing.T) {
 	prefix := "lake " + l.URL() + ": write " + key + ": the bucket does not exist (operation error S3: PutObject, "
 	if err == nil || !strings.HasPrefix(err.Error(), prefix) || strings.Count(err.Error(), key) != 1 {
 		t.Errorf("S3 write error:\n%v\nwant it to start\n%s\nand name the key once", err, prefix)
+	}
+}
+
+// On a file lake the OS error names the object's path, the key again: the
+// message keeps the operation and the cause; a directory's path stays.
+func TestStoreErrorLeavesOutTheObjectsPath(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&fs.PathError{Op: "remove", Path: "/l/db/t/f.parquet", Err: syscall.ENOTDIR}, "lake file:///l: delete db/t/f.parquet: remove: not a directory"},
+		{&fs.PathError{Op: "mkdir", Path: "/l/db", Err: syscall.ENOTDIR}, "lake file:///l: delete db/t/f.parquet: mkdir /l/db: not a directory"},
+	} {
+		se := &lake.StoreError{Lake: "file:///l", Op: "delete", Key: "db/t/f.parquet", Err: c.err}
+		if se.Error() != c.want {
+			t.Errorf("got\n%s\nwant\n%s", se, c.want)
+		}
 	}
 }
