@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,16 +115,12 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]FileInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake %s: list: %w", l.url, err)
 	}
+	objs, err := l.listAll(ctx, dirPrefix)
+	if err != nil {
+		return nil, l.storeError("list", dirPrefix, err)
+	}
 	var out []FileInfo
-	it := l.bucket.List(&blob.ListOptions{Prefix: dirPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, l.storeError("list", dirPrefix, err)
-		}
+	for _, obj := range objs {
 		if obj.IsDir || !strings.HasSuffix(obj.Key, ".parquet") {
 			continue
 		}
@@ -131,6 +128,36 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]FileInfo, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// listAll lists every object under prefix. A file lake's listing stats
+// each file it walks, so another run renaming its temporary file in the
+// same directories meanwhile ends the listing with NotFound ("lstat
+// ...tmp: no such file"), which read as a missing bucket and failed an
+// attempt now and then when workflows share a lake. The listing is then
+// started again after a short pause, up to five times; a bucket that is
+// really missing still fails.
+func (l *Lake) listAll(ctx context.Context, prefix string) ([]*blob.ListObject, error) {
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+		}
+		var objs []*blob.ListObject
+		it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			if err != nil {
+				if gcerrors.Code(err) == gcerrors.NotFound && attempt < 5 && ctx.Err() == nil {
+					break
+				}
+				return nil, err
+			}
+			objs = append(objs, obj)
+		}
+	}
 }
 
 // DeleteRunFiles removes the leftovers of a run that crashed: every object
@@ -149,16 +176,12 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 		return 0, fmt.Errorf("lake %s: delete files of run %s: %w", l.url, runID, err)
 	}
 	re := runFilePattern(runID)
+	objs, err := l.listAll(ctx, dirPrefix)
+	if err != nil {
+		return 0, l.storeError(fmt.Sprintf("list leftovers of run %s in", runID), dirPrefix, err)
+	}
 	var keys []string
-	it := l.bucket.List(&blob.ListOptions{Prefix: dirPrefix})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, l.storeError(fmt.Sprintf("list leftovers of run %s in", runID), dirPrefix, err)
-		}
+	for _, obj := range objs {
 		if !obj.IsDir && re.MatchString(path.Base(obj.Key)) {
 			keys = append(keys, obj.Key)
 		}

@@ -247,16 +247,12 @@ func (l *Lake) Manifests(ctx context.Context, prefix string) ([]*Manifest, error
 		return nil, fmt.Errorf("lake %s: manifests: %w", l.url, err)
 	}
 	dir = ManifestDir + "/" + dir
+	objs, err := l.listAll(ctx, dir)
+	if err != nil {
+		return nil, l.storeError("list", dir, err)
+	}
 	var out []*Manifest
-	it := l.bucket.List(&blob.ListOptions{Prefix: dir})
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, l.storeError("list", dir, err)
-		}
+	for _, obj := range objs {
 		if obj.IsDir || !strings.HasSuffix(obj.Key, ".json") {
 			continue
 		}
