@@ -79,8 +79,15 @@ func (l *Lake) Check(ctx context.Context) error {
 	// One level ("/"): a file lake's full listing walks every directory,
 	// and a run renaming its temp file meanwhile failed it ("lstat ...tmp:
 	// no such file"), which read as a missing bucket.
-	it := l.bucket.List(&blob.ListOptions{Delimiter: "/"})
-	if _, err := it.Next(ctx); err != nil && !errors.Is(err, io.EOF) {
+	// fileblob still walks the whole tree: retried like listAll.
+	err := l.retryVanished(ctx, func() error {
+		_, err := l.bucket.List(&blob.ListOptions{Delimiter: "/"}).Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return l.storeError("list", "", err)
 	}
 	return nil
@@ -130,33 +137,42 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]FileInfo, error) {
 	return out, nil
 }
 
-// listAll lists every object under prefix. A file lake's listing stats
-// each file it walks, so another run renaming its temporary file in the
-// same directories meanwhile ends the listing with NotFound ("lstat
-// ...tmp: no such file"), which read as a missing bucket and failed an
-// attempt now and then when workflows share a lake. The listing is then
-// started again after a short pause, up to five times; a bucket that is
-// really missing still fails.
+// listAll lists every object under prefix, through retryVanished.
 func (l *Lake) listAll(ctx context.Context, prefix string) ([]*blob.ListObject, error) {
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
-		}
-		var objs []*blob.ListObject
+	var objs []*blob.ListObject
+	err := l.retryVanished(ctx, func() error {
+		objs = objs[:0]
 		it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
 		for {
 			obj, err := it.Next(ctx)
 			if errors.Is(err, io.EOF) {
-				return objs, nil
+				return nil
 			}
 			if err != nil {
-				if gcerrors.Code(err) == gcerrors.NotFound && attempt < 5 && ctx.Err() == nil {
-					break
-				}
-				return nil, err
+				return err
 			}
 			objs = append(objs, obj)
 		}
+	})
+	return objs, err
+}
+
+// retryVanished runs a file lake's listing again while it fails with
+// NotFound, after a short pause, up to five times. A file lake's listing stats each file it
+// walks, so another run renaming its temporary file in the same
+// directories meanwhile ends the listing with NotFound ("lstat ...tmp: no
+// such file"), which read as a missing bucket and failed attempts now and
+// then when workflows share a lake. A directory that is really missing
+// still fails; object stores list without stat and are not retried here
+// (their SDKs retry what is transient).
+func (l *Lake) retryVanished(ctx context.Context, list func() error) error {
+	file := strings.HasPrefix(l.root, "file://")
+	for attempt := 1; ; attempt++ {
+		err := list()
+		if err == nil || !file || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
 	}
 }
 

@@ -43,11 +43,11 @@ func TestListSurvivesVanishingTempFiles(t *testing.T) {
 			_ = os.WriteFile(tmp, []byte("x"), 0o644)
 			_ = os.Rename(tmp, tmp+".done")
 			_ = os.Remove(tmp + ".done")
-			time.Sleep(time.Millisecond) // a run renames a file now and then, not in a loop
+			time.Sleep(3 * time.Millisecond) // a run renames a file now and then, not in a loop
 		}
 	}()
 	defer func() { close(stop); wg.Wait() }()
-	for i := range 100 {
+	for i := range 60 {
 		if _, err := l.List(ctx, "hr/countries"); err != nil {
 			t.Fatalf("listing %d: %v", i, err)
 		}
