@@ -31,6 +31,19 @@ func (r Request) Check(sink RecordSink) (batchRows int, err error) {
 	return r.BatchRows, nil
 }
 
+// CheckSinks is Check for a read in len(sinks) streams, one sink each.
+func (r Request) CheckSinks(sinks []RecordSink) (batchRows int, err error) {
+	if len(sinks) == 0 {
+		return 0, errors.New("extract: no sinks")
+	}
+	for _, s := range sinks[1:] {
+		if s == nil {
+			return r.Check(nil)
+		}
+	}
+	return r.Check(sinks[0])
+}
+
 // Pipe runs produce in a goroutine of its own and hands each record it
 // emits to sink in the caller's goroutine, with at most one record waiting,
 // so that reading and decoding the source overlaps with the sink (Parquet

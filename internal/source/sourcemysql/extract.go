@@ -28,10 +28,7 @@ func (s *Source) Extract(ctx context.Context, req source.Request, sink source.Re
 // ExtractParallel reads the window like Extract, in up to len(sinks)
 // streams by ranges of the table's integer primary key (chunks.go).
 func (s *Source) ExtractParallel(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
-	if len(sinks) == 0 {
-		return source.Result{}, errors.New("extract: no sinks")
-	}
-	batchRows, err := req.Check(sinks[0])
+	batchRows, err := req.CheckSinks(sinks)
 	if err != nil {
 		return source.Result{}, err
 	}

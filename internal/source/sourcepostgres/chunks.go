@@ -2,7 +2,6 @@ package sourcepostgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -41,10 +40,7 @@ func (s *Source) ExtractParallel(ctx context.Context, req source.Request, sinks 
 }
 
 func (s *Source) extractStreams(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
-	if len(sinks) == 0 {
-		return source.Result{}, errors.New("extract: no sinks")
-	}
-	batchRows, err := req.Check(sinks[0])
+	batchRows, err := req.CheckSinks(sinks)
 	if err != nil {
 		return source.Result{}, err
 	}
