@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/wharf-data/wharf/internal/status"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -88,12 +87,4 @@ func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error)
 		return nil, failed(err) // the error names the URL, redacted
 	}
 	return st, nil
-}
-
-// since formats how long ago t was, for people.
-func since(now, t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return status.Duration(now.Sub(t)) + " ago"
 }

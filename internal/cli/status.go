@@ -59,7 +59,7 @@ serve/worker processes sharing the state.`,
 					}
 					lastRun := "-"
 					if lr := ws.Last; lr != nil {
-						lastRun = since(now, lr.StartedAt)
+						lastRun = status.Ago(now, lr.StartedAt)
 					}
 					lastStatus := ws.Health()
 					wm := "-"

@@ -32,7 +32,7 @@ type pages struct {
 
 func newPages() (*pages, error) {
 	funcs := template.FuncMap{
-		"ago":      ago,
+		"ago":      status.Ago,
 		"when":     when,
 		"dur":      status.Duration,
 		"bytes":    status.HumanBytes,
@@ -285,17 +285,6 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "run", runData{Run: run, Detail: d, Final: run.Status.Final()})
-}
-
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	d := now.Sub(t)
-	if d < 0 {
-		return "in " + status.Duration(-d)
-	}
-	return status.Duration(d) + " ago"
 }
 
 func when(t time.Time) string {

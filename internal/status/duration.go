@@ -25,3 +25,15 @@ func Duration(d time.Duration) string {
 	days := int(d / (24 * time.Hour))
 	return fmt.Sprintf("%dd%dh", days, int((d-time.Duration(days)*24*time.Hour)/time.Hour))
 }
+
+// Ago says when t was, from now: "4m10s ago", "in 12s" for a time still
+// ahead, "-" for none.
+func Ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if d := now.Sub(t); d < 0 {
+		return "in " + Duration(-d)
+	}
+	return Duration(now.Sub(t)) + " ago"
+}
