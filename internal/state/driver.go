@@ -196,6 +196,19 @@ type Queries struct {
 	// free slot or changes nothing; ReleaseLease (lease_key, holder).
 	FreeDeadLeases, CountLeases, InsertLease, ReleaseLease string
 
+	// InsertChunk (run_id, chunk, workflow, updated_at) records a pending
+	// chunk. ClaimChunk (worker_id, updated_at, run_id, chunk, now) marks
+	// it running on worker_id, attempts + 1, when it is pending, or
+	// running on a worker not alive at now (as FreeDeadLeases), and its
+	// run is running; ChunkAttempts (run_id, chunk) returns attempts.
+	// FinishChunk (row_count, byte_count, files, updated_at, run_id,
+	// chunk, worker_id) marks it done and FailChunk (error_message,
+	// updated_at, run_id, chunk, worker_id) pending again, each only
+	// while it runs on worker_id. Chunks (run_id) returns chunk, status,
+	// worker_id, attempts, row_count, byte_count, files, error_message,
+	// updated_at, by chunk.
+	InsertChunk, ClaimChunk, ChunkAttempts, FinishChunk, FailChunk, Chunks string
+
 	// LockMigrations, when not empty, runs first in Migrate so that
 	// concurrent opens migrate one after the other; CreateMigrations
 	// creates the migration.Table if missing; AppliedMigrations () returns

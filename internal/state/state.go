@@ -96,6 +96,7 @@ type Store interface {
 	// with their River job.
 	Fleet
 	Queuer
+	Chunks
 	// River builds River's client over the store's own database, with
 	// River's driver for the store's transaction type, and brings River's
 	// tables up to date: the client Queuer's enqueue functions insert

@@ -67,6 +67,7 @@ var queries = state.Queries{
 		SET enabled = false, updated_at = CASE WHEN enabled THEN $1 ELSE updated_at END WHERE name = $2`,
 	DeleteWorkflow: `DELETE FROM wharf_workflows WHERE name = $1`,
 	DeleteWorkflowRows: []string{
+		`DELETE FROM wharf_chunks WHERE workflow = $1`,
 		`DELETE FROM wharf_watermarks WHERE workflow = $1`,
 		`DELETE FROM wharf_files WHERE workflow = $1`,
 		`DELETE FROM wharf_runs WHERE workflow = $1`,
@@ -94,6 +95,20 @@ var queries = state.Queries{
 	InsertLease: `INSERT INTO wharf_leases (lease_key, slot, holder, worker_id, acquired_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 	ReleaseLease: `DELETE FROM wharf_leases WHERE lease_key = $1 AND holder = $2`,
+
+	InsertChunk: `INSERT INTO wharf_chunks (run_id, chunk, workflow, status, updated_at) VALUES ($1, $2, $3, 'pending', $4)`,
+	ClaimChunk: `UPDATE wharf_chunks SET status = 'running', worker_id = $1, attempts = attempts + 1, updated_at = $2
+		WHERE run_id = $3 AND chunk = $4
+		  AND (status = 'pending' OR status = 'running' AND NOT EXISTS (SELECT 1 FROM wharf_workers w
+			WHERE w.id = wharf_chunks.worker_id AND w.stopped_at IS NULL AND w.dead_at >= $5))
+		  AND EXISTS (SELECT 1 FROM wharf_runs r WHERE r.id = wharf_chunks.run_id AND r.status = 'running')`,
+	ChunkAttempts: `SELECT attempts FROM wharf_chunks WHERE run_id = $1 AND chunk = $2`,
+	FinishChunk: `UPDATE wharf_chunks SET status = 'done', row_count = $1, byte_count = $2, files = $3, error_message = '', updated_at = $4
+		WHERE run_id = $5 AND chunk = $6 AND status = 'running' AND worker_id = $7`,
+	FailChunk: `UPDATE wharf_chunks SET status = 'pending', error_message = $1, updated_at = $2
+		WHERE run_id = $3 AND chunk = $4 AND status = 'running' AND worker_id = $5`,
+	Chunks: `SELECT chunk, status, worker_id, attempts, row_count, byte_count, files, error_message, updated_at
+		FROM wharf_chunks WHERE run_id = $1 ORDER BY chunk`,
 
 	// A transaction-scoped advisory lock keyed by the current schema:
 	// concurrent opens (on any machine) migrate one after the other.

@@ -102,7 +102,7 @@ func TestTablesInCurrentSchema(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := "wharf_files,wharf_leases,wharf_runs,wharf_schema_migrations,wharf_watermarks,wharf_workers,wharf_workflows"
+	want := "wharf_chunks,wharf_files,wharf_leases,wharf_runs,wharf_schema_migrations,wharf_watermarks,wharf_workers,wharf_workflows"
 	for _, schema := range []string{schemaA, schemaB} {
 		if strings.Join(got[schema], ",") != want {
 			t.Errorf("tables in %s = %v, want %s", schema, got[schema], want)

@@ -24,6 +24,7 @@ func RunFleet(t *testing.T, b Backend) {
 		{"LeasesConcurrent", testLeasesConcurrent},
 		{"LastRuns", testLastRuns},
 		{"RiverQueueRun", testRiverQueueRun},
+		{"Chunks", testChunks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each test has a database (schema or file) of its own
