@@ -27,8 +27,9 @@ import (
 // PostgreSQL), over three runs, the last one after a new column. The
 // Iceberg table, read back through iceberg-go's scan, holds every source
 // row once; its data files, read by DuckDB, hold the same rows with the
-// same types as the parquet lake's; it has one snapshot per run that landed
-// rows, each naming its run and window.
+// same types as the parquet lake's; it has one snapshot per successful run,
+// the one that landed nothing included (a snapshot without data files),
+// each naming its run and window.
 func TestIcebergLake(t *testing.T) {
 	t.Parallel()
 	t.Run("sqlite-state", func(t *testing.T) {
@@ -78,20 +79,23 @@ workflows:
 	sqlExec(t, conn, `UPDATE orders SET amount = amount + 1000, updated_at = now() WHERE id IN (3, 300)`)
 	sqlExec(t, conn, `INSERT INTO orders VALUES (501, 1.00, 'x', NULL, NULL, NULL, NULL, now())`)
 	runBoth()
-	runBoth() // nothing new: no snapshot
+	runBoth() // nothing new: an empty snapshot, made by this run itself
+	if v := mustWharf(t, dir, env, "lake", "verify", "orders_ice"); !strings.Contains(v.stdout, "3 snapshot(s); the current one has 2 file(s)") {
+		t.Errorf("lake verify after a run that landed nothing:\n%s", v)
+	}
 	sqlExec(t, conn, `ALTER TABLE orders ADD COLUMN channel text`)
 	sqlExec(t, conn, `INSERT INTO orders VALUES (502, 2.00, 'y', NULL, NULL, NULL, NULL, now(), 'web')`)
 	runBoth()
 
 	v := mustWharf(t, dir, env, "lake", "verify", "orders_ice")
-	if !strings.Contains(v.stdout, "orders_ice: OK") || !strings.Contains(v.stdout, "3 snapshot(s); the current one has 3 file(s), 504 rows") {
+	if !strings.Contains(v.stdout, "orders_ice: OK") || !strings.Contains(v.stdout, "4 snapshot(s); the current one has 3 file(s), 504 rows") {
 		t.Errorf("lake verify:\n%s", v)
 	}
 
 	ls := mustWharf(t, dir, env, "lake", "ls", "ice")
 	if !strings.Contains(ls.stdout, "SNAPSHOT") || strings.Contains(ls.stdout, " none ") ||
 		strings.Count(ls.stdout, "postgres."+schema+"_orders@") != 3 ||
-		!strings.Contains(ls.stdout, "Iceberg table postgres."+schema+"_orders: 3 snapshot(s); the current one has 3 file(s), 504 rows") {
+		!strings.Contains(ls.stdout, "Iceberg table postgres."+schema+"_orders: 4 snapshot(s); the current one has 3 file(s), 504 rows") {
 		t.Errorf("lake ls:\n%s", ls)
 	}
 
@@ -118,25 +122,36 @@ workflows:
 		t.Errorf("location %s, want %s", got, want)
 	}
 
-	// One snapshot per run that landed rows, each naming its run.
-	var landed []string
+	// One snapshot per successful run, each naming its run, its rows and
+	// its window; the run that landed nothing has one without data files.
+	rows := map[string]int64{}
+	var succeeded []string
 	for _, r := range runsJSON(t, dir, env, "orders_ice") {
-		if r.Status == "succeeded" && r.Rows > 0 {
-			landed = append(landed, r.ID)
+		if r.Status == "succeeded" {
+			succeeded = append(succeeded, r.ID)
+			rows[r.ID] = r.Rows
 		}
 	}
 	var named []string
+	empty := 0
 	for _, s := range tbl.Metadata().Snapshots() {
 		p := s.Summary.Properties
-		named = append(named, p["wharf.run-id"])
-		if p["wharf.workflow"] != "orders_ice" || p["wharf.rows"] == "" || p["wharf.watermark-to"] == "" {
-			t.Errorf("snapshot %d summary: %v", s.SnapshotID, p)
+		id := p["wharf.run-id"]
+		named = append(named, id)
+		if p["wharf.workflow"] != "orders_ice" || p["wharf.rows"] != fmt.Sprint(rows[id]) || p["wharf.watermark-to"] == "" {
+			t.Errorf("snapshot %d summary: %v (run %s landed %d rows)", s.SnapshotID, p, id, rows[id])
+		}
+		if p["wharf.rows"] == "0" {
+			empty++
+			if p["wharf.watermark-from"] != p["wharf.watermark-to"] || p["added-data-files"] != "" {
+				t.Errorf("the empty run's snapshot %d: %v", s.SnapshotID, p)
+			}
 		}
 	}
-	slices.Sort(landed)
+	slices.Sort(succeeded)
 	slices.Sort(named)
-	if len(landed) != 3 || !slices.Equal(landed, named) {
-		t.Errorf("snapshots name runs %v; the runs that landed rows are %v", named, landed)
+	if len(succeeded) != 4 || empty != 1 || !slices.Equal(succeeded, named) {
+		t.Errorf("snapshots name runs %v (%d of them empty); the successful runs are %v", named, empty, succeeded)
 	}
 	if f := tbl.Schema().Field(0); f.Name != "id" {
 		t.Errorf("first field %v", f)

@@ -61,8 +61,9 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 }
 
 // repairSnapshots appends, oldest first, the committed runs of the
-// workflow (among the most recent) whose snapshot is missing; runs that
-// started before the table was created are not its.
+// workflow (among the most recent) whose snapshot is missing and that the
+// table owes one (Table.Owes: not those that started before the table was
+// created).
 func (l *Lander) repairSnapshots(ctx context.Context, s *snapshotter, wf *catalog.Workflow, log *slog.Logger) error {
 	runs, err := l.State.Runs(ctx, state.RunFilter{Workflow: wf.Name, Limit: maxRepairScan})
 	if err != nil {
@@ -71,13 +72,15 @@ func (l *Lander) repairSnapshots(ctx context.Context, s *snapshotter, wf *catalo
 	have, since := s.tbl.RunSnapshots(), s.tbl.Since()
 	var missing []state.Run
 	for _, r := range runs { // newest first
-		if r.Status != state.StatusSucceeded || r.Files == 0 {
+		if r.Status != state.StatusSucceeded {
 			continue
 		}
 		if _, ok := have[r.ID]; ok || r.StartedAt.Before(since) {
 			break
 		}
-		missing = append(missing, r)
+		if s.tbl.Owes(r.StartedAt, r.Files) {
+			missing = append(missing, r)
+		}
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
 		r := &missing[i]

@@ -560,7 +560,7 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 	// (Iceberg lakes) comes next, then its manifest; either failing still
 	// fails the run, and the next run of the workflow makes what is missing.
 	committedRes := ld.result(nil)
-	if snaps != nil && len(files) > 0 {
+	if snaps != nil { // a run that landed nothing makes an empty snapshot
 		if err := snaps.publish(ctx, run, committedRes); err != nil {
 			ld.afterCommit = fmt.Errorf("%d rows landed and committed (run %s), but its Iceberg snapshot could not be made (the next run makes it): %w", run.Rows, run.ID, err)
 			return nil

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -246,13 +245,11 @@ func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.R
 		return 0, err
 	}
 	committed := map[string][]state.File{}
-	started := map[string]time.Time{}
 	prefix := ""
 	for _, r := range runs {
 		if r.Status != state.StatusSucceeded || r.Files == 0 {
 			continue // a run that landed nothing has no manifest
 		}
-		started[r.ID] = r.StartedAt
 		files, err := st.Files(ctx, r.ID)
 		if err != nil {
 			return 0, err
@@ -331,7 +328,7 @@ func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.R
 		}
 	}
 	if job.Lake.Iceberg() && prefix != "" {
-		found, err := a.verifyIceberg(ctx, st, lk, job, prefix, committed, started)
+		found, err := a.verifyIceberg(ctx, st, lk, job, prefix, runs, committed)
 		if err != nil {
 			return 0, err
 		}
@@ -402,12 +399,14 @@ func tablePrefix(p string) string {
 }
 
 // verifyIceberg checks an iceberg lake's table against the state store:
-// every committed run since the table was created has a snapshot naming it,
-// every snapshot names a committed run, and the current snapshot's data
-// files are exactly those runs' files with their row counts. It prints a
-// summary line and returns the problems.
+// every committed run the table owes a snapshot (icetable.Table.Owes: every
+// run since the table was created, also one that landed nothing) has a
+// snapshot naming it, every snapshot names a committed run, and the current
+// snapshot's data files are exactly the committed runs' files (committed:
+// the files of each run that landed some) with their row counts. It prints
+// a summary line and returns the problems.
 func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, job *catalog.Resolved, prefix string,
-	committed map[string][]state.File, started map[string]time.Time) ([]string, error) {
+	runs []state.Run, committed map[string][]state.File) ([]string, error) {
 	ref, err := catalog.ParseTableRef(job.Workflow.Table)
 	if err != nil {
 		return nil, err
@@ -428,22 +427,28 @@ func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, 
 		return nil, err
 	}
 	var problems []string
-	snaps, since := tbl.RunSnapshots(), tbl.Since()
+	snaps := tbl.RunSnapshots()
 	want := map[string]state.File{}
-	for _, id := range slices.Sorted(maps.Keys(committed)) {
-		if started[id].Before(since) {
-			continue // landed before the table existed
-		}
-		if _, ok := snaps[id]; !ok {
-			problems = append(problems, fmt.Sprintf("run %s: committed in the state store but has no snapshot in Iceberg table %s (the workflow's next run appends it)", id, tbl))
+	succeeded := map[string]bool{}
+	slices.SortFunc(runs, func(a, b state.Run) int { return strings.Compare(a.ID, b.ID) })
+	for _, r := range runs {
+		if r.Status != state.StatusSucceeded {
 			continue
 		}
-		for _, f := range committed[id] {
+		succeeded[r.ID] = true
+		if !tbl.Owes(r.StartedAt, r.Files) {
+			continue // landed before the table existed, or nothing before empty snapshots
+		}
+		if _, ok := snaps[r.ID]; !ok {
+			problems = append(problems, fmt.Sprintf("run %s: committed in the state store but has no snapshot in Iceberg table %s (the workflow's next run appends it)", r.ID, tbl))
+			continue
+		}
+		for _, f := range committed[r.ID] {
 			want[f.Path] = f
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(snaps)) {
-		if _, ok := committed[id]; !ok {
+		if !succeeded[id] {
 			problems = append(problems, fmt.Sprintf("snapshot %d of Iceberg table %s names run %s, which is not committed in the state store", snaps[id], tbl, id))
 		}
 	}

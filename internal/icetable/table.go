@@ -33,6 +33,13 @@ const (
 // the table existed and are never appended to it.
 const PropSince = "wharf.since"
 
+// PropEmptySince is the table property holding the start of the first run
+// that made a snapshot for a run that landed no rows (RFC 3339). Runs that
+// landed nothing got no snapshot before wharf made empty ones; a table from
+// then gets the property from its next run, and its older empty runs are
+// not owed a snapshot.
+const PropEmptySince = "wharf.empty-snapshots-since"
+
 // fieldIDKey is the Arrow field metadata key arrow-go writes as a Parquet
 // field id.
 const fieldIDKey = "PARQUET:field_id"
@@ -99,6 +106,9 @@ func (c *Catalog) Prepare(ctx context.Context, lk *lake.Lake, sp Spec, schema *a
 		if err := t.evolve(ctx, want); err != nil {
 			return nil, nil, fail("evolve the schema (Iceberg takes new columns and widenings: int to long, float to double, a larger decimal precision; land other changes with cast: or into another namespace:); nothing was written", err)
 		}
+		if err := t.markEmptySnapshots(ctx, since); err != nil {
+			return nil, nil, fail("set "+PropEmptySince, err)
+		}
 	}
 	withIDs, err := t.withFieldIDs(schema)
 	if err != nil {
@@ -123,7 +133,27 @@ func (c *Catalog) create(ctx context.Context, ident table.Identifier, sc *iceber
 	return c.cat.CreateTable(ctx, ident, sc,
 		catalog.WithLocation(location),
 		catalog.WithPartitionSpec(&spec),
-		catalog.WithProperties(iceberg.Properties{PropSince: since.UTC().Format(time.RFC3339Nano)}))
+		catalog.WithProperties(iceberg.Properties{PropSince: stamp(since), PropEmptySince: stamp(since)}))
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// markEmptySnapshots sets PropEmptySince on a table made before runs that
+// landed nothing got a snapshot: from the run starting at since on, they do.
+func (t *Table) markEmptySnapshots(ctx context.Context, since time.Time) error {
+	if _, ok := t.tbl.Properties()[PropEmptySince]; ok {
+		return nil
+	}
+	tx := t.tbl.NewTransaction()
+	if err := tx.SetProperties(iceberg.Properties{PropEmptySince: stamp(since)}); err != nil {
+		return err
+	}
+	tbl, err := tx.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	t.tbl = tbl
+	return nil
 }
 
 // evolve adds the columns of want the table lacks (and widens types the
@@ -204,6 +234,21 @@ func (t *Table) Since() time.Time {
 	return s
 }
 
+// Owes reports whether a committed run that started at started and landed
+// files files must have a snapshot in the table: every run since the table
+// was created, including one that landed nothing (an empty snapshot), except
+// runs that landed nothing before the table had PropEmptySince.
+func (t *Table) Owes(started time.Time, files int) bool {
+	if started.Before(t.Since()) {
+		return false
+	}
+	if files > 0 {
+		return true
+	}
+	empty, err := time.Parse(time.RFC3339Nano, t.tbl.Properties()[PropEmptySince])
+	return err == nil && !started.Before(empty)
+}
+
 // RunSnapshots maps the run id of each snapshot wharf appended to the
 // snapshot's id.
 func (t *Table) RunSnapshots() map[string]int64 {
@@ -221,7 +266,8 @@ func (t *Table) RunSnapshots() map[string]int64 {
 // Append adds a committed run's files to the table as one snapshot whose
 // summary names the run, unless a snapshot of that run already exists
 // (appended reports which). The catalog commit is atomic: readers see all
-// of the run's rows or none.
+// of the run's rows or none. A run without files makes a snapshot without
+// data files (the current data stays as it was).
 func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
 	fail := func(what string, err error) error {
 		return fmt.Errorf("iceberg table %s in %s: %s run %s: %s", t, t.cat, what, r.ID, secret.RedactString(err.Error()))
@@ -234,9 +280,6 @@ func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
 	}
 	t.tbl = tbl
 	if _, ok := t.RunSnapshots()[r.ID]; ok {
-		return false, nil
-	}
-	if len(r.Files) == 0 {
 		return false, nil
 	}
 	locs := make([]string, len(r.Files))

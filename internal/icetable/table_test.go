@@ -1,0 +1,109 @@
+package icetable
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/wharf-data/wharf/internal/lake"
+)
+
+// testTable prepares the table ns.t of a file lake in a SQL catalog in a
+// temporary SQLite file.
+func testTable(t *testing.T, since time.Time) (*Catalog, *Table) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	cat, err := Open(ctx, "sql:sqlite:"+filepath.Join(dir, "catalog.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	lk, err := lake.Open(ctx, "file://"+filepath.Join(dir, "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lk.Close() })
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "ingestion_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil)
+	tbl, _, err := cat.Prepare(ctx, lk, Spec{Namespace: "ns", Name: "t", Prefix: "ns/t", DayColumn: "ingestion_timestamp"}, schema, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat, tbl
+}
+
+// A run that landed nothing appends a snapshot without data files that
+// names the run and its window, once.
+func TestAppendEmptyRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	since := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	_, tbl := testTable(t, since)
+	run := Run{ID: "run-0", Workflow: "wf", From: "2024-01-01T00:00:00Z", To: "2024-01-01T00:00:00Z", StartedAt: since}
+	for i, want := range []bool{true, false} {
+		appended, err := tbl.Append(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if appended != want {
+			t.Errorf("append %d: appended = %v, want %v", i+1, appended, want)
+		}
+	}
+	snaps := tbl.tbl.Metadata().Snapshots()
+	if len(snaps) != 1 {
+		t.Fatalf("%d snapshots, want 1", len(snaps))
+	}
+	p := snaps[0].Summary.Properties
+	if p[SummaryRunID] != "run-0" || p[SummaryRows] != "0" || p[SummaryWatermarkFrom] != run.From || p[SummaryWatermarkTo] != run.To {
+		t.Errorf("summary %v", p)
+	}
+	if files, err := tbl.CurrentFiles(ctx); err != nil || len(files) != 0 {
+		t.Errorf("current files %v, %v; want none", files, err)
+	}
+}
+
+// Which committed runs the table owes a snapshot: none older than the
+// table; a run that landed nothing only since PropEmptySince.
+func TestOwes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	since := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	_, tbl := testTable(t, since)
+	before, after := since.Add(-time.Second), since.Add(time.Second)
+	for _, c := range []struct {
+		started time.Time
+		files   int
+		want    bool
+	}{{before, 1, false}, {before, 0, false}, {since, 1, true}, {since, 0, true}, {after, 0, true}} {
+		if got := tbl.Owes(c.started, c.files); got != c.want {
+			t.Errorf("Owes(%s, %d files) = %v, want %v", c.started.Format(time.TimeOnly), c.files, got, c.want)
+		}
+	}
+
+	// A table from before empty snapshots: its empty runs are owed one
+	// from the first run that prepares it on.
+	tx := tbl.tbl.NewTransaction()
+	if err := tx.RemoveProperties([]string{PropEmptySince}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if tbl.tbl, err = tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tbl.Owes(after, 0) || !tbl.Owes(after, 1) {
+		t.Errorf("without %s: an empty run is owed no snapshot, one with files is", PropEmptySince)
+	}
+	later := after.Add(time.Hour)
+	if err := tbl.markEmptySnapshots(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if tbl.Owes(after, 0) || !tbl.Owes(later, 0) {
+		t.Errorf("marked at %s: %v", later, tbl.tbl.Properties())
+	}
+}
