@@ -72,21 +72,24 @@ workflows:
 	bothLandOnce(t, dir, env, lakeDir)
 }
 
-// bothLandOnce runs the workflow until A's and B's rows have landed: other
-// tests' transactions on the shared server may hold a run back too, so a
-// few runs are allowed; every row must still land exactly once.
+// bothLandOnce runs the workflow until A's and B's rows have landed, and
+// checks each landed once. The next run lands both unless a write
+// transaction older than B's row is still in flight: on MySQL/MariaDB the
+// bound is server-wide (innodb_trx does not say which tables a transaction
+// writes), and other tests hold transactions open on the same server. Such
+// a run says so (bounded_by="a transaction in flight since T"): run again,
+// as a scheduler would, until nothing holds the rows back (for up to 2
+// minutes). A run that lands them not without being held back fails.
 func bothLandOnce(t *testing.T, dir string, env []string, lakeDir string) {
 	t.Helper()
-	// The next run lands both unless another write transaction is in
-	// flight on the server then: on MySQL/MariaDB the bound is server-wide
-	// (innodb_trx does not say which tables a transaction writes), and
-	// other tests write to the same server in parallel. Run again until
-	// both are in, as a scheduler would, for up to 30 s.
 	var landed []string
-	for deadline := time.Now().Add(30 * time.Second); len(landed) < 2 && time.Now().Before(deadline); {
-		mustWharf(t, dir, env, "run", "regions")
-		if landed = landedNames(t, lakeDir); len(landed) < 2 {
-			time.Sleep(200 * time.Millisecond)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		r := mustWharf(t, dir, env, "run", "regions", "--log-level", "info")
+		if landed = landedNames(t, lakeDir); len(landed) >= 2 {
+			break
+		}
+		if held := strings.Contains(r.stderr, `bounded_by="a transaction in flight since`); !held || time.Now().After(deadline) {
+			t.Fatalf("after A commits, its row and B's must land (held back by a transaction in flight: %v); changed rows landed: %q\n%s", held, landed, r)
 		}
 	}
 	sort.Strings(landed)
@@ -132,7 +135,9 @@ lakes:
 workflows:
   - {name: regions, table: %s.regions, cursor: updated_at}
 `, lakeDir, tdb.Name))
-	env := []string{"HR_DB_URL=" + tdb.URL, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	// wharf connects as root, which may read innodb_trx (PROCESS): the
+	// test's own user may not, and would see no transaction in flight.
+	env := []string{"HR_DB_URL=" + tdb.AdminURL, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
 	mustWharf(t, dir, env, "run", "regions")
 
 	ctx := context.Background()

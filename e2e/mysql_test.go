@@ -37,9 +37,9 @@ func mysqlUser(t *testing.T, tdb *testdb.MySQLDatabase, user, password string) (
 		port = "3306"
 	}
 	for _, h := range []string{"%", "localhost"} {
-		mysqlExec(t, tdb.DB, fmt.Sprintf("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", user, h, password))
-		mysqlExec(t, tdb.DB, fmt.Sprintf("GRANT SELECT ON `%s`.* TO '%s'@'%s'", tdb.Name, user, h))
-		t.Cleanup(func() { _, _ = tdb.DB.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%s'", user, h)) })
+		mysqlExec(t, tdb.Admin, fmt.Sprintf("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", user, h, password))
+		mysqlExec(t, tdb.Admin, fmt.Sprintf("GRANT SELECT ON `%s`.* TO '%s'@'%s'", tdb.Name, user, h))
+		t.Cleanup(func() { _, _ = tdb.Admin.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%s'", user, h)) })
 	}
 	return host, port
 }

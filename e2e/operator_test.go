@@ -131,8 +131,6 @@ workflows:
 	tdb := testdb.MySQL(t)
 	mysqlExec(t, tdb.DB, "CREATE TABLE `odd ``tick`` \"q\" t` (id int primary key)")
 	mysqlExec(t, tdb.DB, "INSERT INTO `odd ``tick`` \"q\" t` VALUES (1), (2)")
-	my := must(url.Parse(testdb.MySQLURL()))
-	my.Path = "/" + tdb.Name
 	writeFile(t, dir, "m.yaml", fmt.Sprintf(`connections:
   my: {engine: mysql, secret: env:MY_URL}
 lakes:
@@ -140,7 +138,7 @@ lakes:
 workflows:
   - {name: myodd, table: '%s."odd `+"`tick`"+` ""q"" t"'}
 `, dir, tdb.Name))
-	r = mustWharf(t, dir, []string{"MY_URL=" + my.String(), "WHARF_STATE=sqlite://" + dir + "/state.db"}, "run", "-c", "m.yaml", "myodd")
+	r = mustWharf(t, dir, []string{"MY_URL=" + tdb.URL, "WHARF_STATE=sqlite://" + dir + "/state.db"}, "run", "-c", "m.yaml", "myodd")
 	if !regexp.MustCompile(`(?m)^myodd +succeeded +2 `).MatchString(r.stdout) {
 		t.Errorf("MariaDB run should land 2 rows:\n%s", r)
 	}

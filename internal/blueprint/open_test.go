@@ -29,13 +29,13 @@ func TestOpenSourceRereadsARotatedSecret(t *testing.T) {
 	user := "wharf_rot_" + testdb.RandomSuffix()
 	exec := func(q string) {
 		t.Helper()
-		if _, err := tdb.DB.Exec(q); err != nil {
+		if _, err := tdb.Admin.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	exec(fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'first-Pa55'", user))
 	exec(fmt.Sprintf("GRANT SELECT ON `%s`.* TO '%s'@'%%'", tdb.Name, user))
-	t.Cleanup(func() { _, _ = tdb.DB.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
+	t.Cleanup(func() { _, _ = tdb.Admin.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
 	secretJSON := func(pw string) string {
 		return fmt.Sprintf(`{"engine":"mariadb","host":%q,"port":%s,"username":%q,"password":%q,"dbname":%q}`,
 			u.Hostname(), u.Port(), user, pw, tdb.Name)

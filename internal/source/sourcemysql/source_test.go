@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
@@ -78,17 +80,18 @@ func TestNoDatabase(t *testing.T) {
 	if _, err := tdb.DB.Exec("CREATE TABLE t (id int)"); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(tdb.URL)
+	cfg, err := mysql.ParseDSN(tdb.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open(ctx, u.User.Username()+"@tcp("+u.Host+")/")
+	cfg.DBName = ""
+	src, err := Open(ctx, cfg.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if got := src.Database(); got != u.Hostname() {
-		t.Errorf("Database() = %q, want the host %q", got, u.Hostname())
+	if host, _, _ := strings.Cut(cfg.Addr, ":"); src.Database() != host {
+		t.Errorf("Database() = %q, want the host %q", src.Database(), host)
 	}
 	if _, err := src.Describe(ctx, source.TableRef{Schema: tdb.Name, Name: "t"}); err != nil {
 		t.Errorf("Describe(%s.t): %v", tdb.Name, err)
