@@ -64,11 +64,14 @@ workflows:
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Wait until the run is waiting on the lock.
+		// Wait until the run is waiting on the lock: a lock on this test's
+		// table not granted (pg_stat_activity is the whole server's, and
+		// other tests have tables named regions).
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			var waiting int
-			if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%regions%'`).Scan(&waiting); err != nil {
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`,
+				pgx.Identifier{schema, "regions"}.Sanitize()).Scan(&waiting); err != nil {
 				t.Fatal(err)
 			}
 			if waiting > 0 {
