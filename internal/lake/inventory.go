@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"gocloud.dev/gcerrors"
 )
 
 // Entry statuses of an Inventory.
@@ -112,7 +110,7 @@ func (l *Lake) VerifyManifest(ctx context.Context, m *Manifest) ([]Finding, erro
 		if err != nil {
 			var se *StoreError
 			switch {
-			case gcerrors.Code(err) == gcerrors.NotFound:
+			case notFound(err):
 				out = append(out, Finding{RunID: m.RunID, Path: f.Path, Problem: "missing from the lake"})
 			case errors.As(err, &se):
 				return out, err // the store failed: nothing can be judged

@@ -208,7 +208,7 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 	n := 0
 	for _, k := range keys {
 		if err := l.bucket.Delete(ctx, k); err != nil {
-			if gcerrors.Code(err) == gcerrors.NotFound {
+			if notFound(err) {
 				continue
 			}
 			return n, l.storeError(fmt.Sprintf("delete (run %s)", runID), k, err)

@@ -16,7 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 )
@@ -212,7 +211,7 @@ func (l *Lake) ReadManifest(ctx context.Context, prefix, runID string) (*Manifes
 
 func (l *Lake) readManifest(ctx context.Context, key string) (*Manifest, error) {
 	data, err := l.bucket.ReadAll(ctx, key)
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	if notFound(err) {
 		return nil, fmt.Errorf("lake %s: %s: %w", l.url, key, ErrNoManifest)
 	}
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	"gocloud.dev/gcerrors"
 )
 
 // RunWriter writes one run's records as Parquet objects under a prefix.
@@ -295,18 +294,16 @@ func (w *RunWriter) Abort() error {
 	var errs []error
 	remaining := w.created[:0]
 	for _, key := range w.created {
-		if err := w.lake.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		if err := w.lake.bucket.Delete(ctx, key); err != nil && !notFound(err) {
 			errs = append(errs, w.lake.storeError("delete", key, err))
 			remaining = append(remaining, key)
 		}
 	}
 	w.created = remaining
 	w.done = nil
-	if len(errs) > 0 {
-		// Each StoreError names the lake and the object.
-		return fmt.Errorf("run %s under %q: abort: %w", w.runID, w.prefix, errors.Join(errs...))
-	}
-	return nil
+	// Each StoreError names the lake and the object (whose name holds the
+	// run ID): the caller says it was removing the run's files.
+	return errors.Join(errs...)
 }
 
 // fail makes err sticky, with the run's context (a StoreError names the

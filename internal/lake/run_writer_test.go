@@ -448,6 +448,64 @@ func TestAbortAfterClose(t *testing.T) {
 	}
 }
 
+// TestAbortAfterFailedCreate: on a file lake whose run prefix is a regular
+// file, creating the run's first file fails ("not a directory"); Abort then
+// has nothing to remove, and deleting the never-created object answers
+// ENOTDIR, which is "not found", not an error to report.
+func TestAbortAfterFailedCreate(t *testing.T) {
+	l, root := openLake(t)
+	if err := os.WriteFile(filepath.Join(root, "t"), []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := buildMixed(t, 0, 10)
+	defer rec.Release()
+	w, err := l.NewRunWriter(context.Background(), "t", "r1", rec.Schema(), nil, lake.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("Write under a regular file: %v, want the create's error", err)
+	}
+	if err := w.Abort(); err != nil {
+		t.Errorf("Abort after the failed create: %v, want nil (nothing was created)", err)
+	}
+	if files := filesUnder(t, root); len(files) != 1 || files[0] != "t" {
+		t.Errorf("after Abort the lake holds %v, want only the file t", files)
+	}
+}
+
+// TestAbortErrorSaysEachThingOnce: a file Abort cannot delete (here a
+// directory put in its place) is reported once, naming the lake and the
+// object (whose name holds the run ID), and nothing twice.
+func TestAbortErrorSaysEachThingOnce(t *testing.T) {
+	l, root := openLake(t)
+	rec := buildMixed(t, 0, 10)
+	defer rec.Release()
+	w, err := l.NewRunWriter(context.Background(), "t", "r1", rec.Schema(), nil, lake.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close()
+	if err != nil || len(files) != 1 {
+		t.Fatalf("Close: %v, %v", files, err)
+	}
+	p := filepath.Join(root, filepath.FromSlash(files[0].Path))
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(p, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Abort()
+	want := "lake file://" + root + ": delete " + files[0].Path + ": remove: directory not empty"
+	if err == nil || err.Error() != want {
+		t.Errorf("Abort: %v\nwant %s", err, want)
+	}
+}
+
 func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l, root := openLake(t)

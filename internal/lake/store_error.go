@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -76,6 +77,14 @@ func (e *StoreError) Unwrap() error { return e.Err }
 // Permanent reports whether retrying the operation cannot help: the bucket
 // is missing, access is denied, or the credentials are wrong.
 func (e *StoreError) Permanent() bool { return e.Reason != "" }
+
+// notFound reports whether err says the object does not exist. A file lake
+// answers ENOTDIR for a key below a regular file (after a create that
+// failed for that reason, say), which fileblob does not map to NotFound
+// (only ENOENT); no object can exist there either.
+func notFound(err error) bool {
+	return gcerrors.Code(err) == gcerrors.NotFound || errors.Is(err, syscall.ENOTDIR)
+}
 
 // storeError wraps err from op on key ("" = the bucket itself).
 func (l *Lake) storeError(op, key string, err error) error {
