@@ -153,7 +153,10 @@ func (s *Source) describe(ctx context.Context, q querier, ref source.TableRef) (
 		return nil, fmt.Errorf("describe table %s: %w", t.ref, err)
 	}
 	if len(raw) == 0 {
-		return nil, fmt.Errorf("table %s: %w in database %s (or no privilege on it)%s", t.ref, source.ErrNotFound, schema, didYouMean(ctx, q, ref, schema))
+		// Worded as PostgreSQL's; information_schema hides the tables the
+		// role may not read, hence the privilege.
+		return nil, fmt.Errorf("table %s: no table or view %q in database %s (or no privilege on it)%s: %w",
+			t.ref, ref.Name, schema, didYouMean(ctx, q, ref, schema), source.ErrNotFound)
 	}
 	jsonCols := map[string]bool{}
 	if s.mariadb {

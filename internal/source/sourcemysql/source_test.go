@@ -110,8 +110,8 @@ func TestDescribeSuggestsTheNameInAnotherCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ref, want := range map[source.TableRef]string{
-		{Name: "REGIONS"}: fmt.Sprintf(`table %[1]s.REGIONS: not found in database %[1]s (or no privilege on it) (did you mean "regions"?)`, db.name),
-		{Schema: strings.ToUpper(db.name), Name: "regions"}: fmt.Sprintf(`table %[2]s.regions: not found in database %[2]s (or no privilege on it) (did you mean "%[1]s.regions"?)`,
+		{Name: "REGIONS"}: fmt.Sprintf(`table %[1]s.REGIONS: no table or view "REGIONS" in database %[1]s (or no privilege on it) (did you mean "regions"?): not found`, db.name),
+		{Schema: strings.ToUpper(db.name), Name: "regions"}: fmt.Sprintf(`table %[2]s.regions: no table or view "regions" in database %[2]s (or no privilege on it) (did you mean "%[1]s.regions"?): not found`,
 			db.name, strings.ToUpper(db.name)),
 	} {
 		_, err := src.Describe(t.Context(), ref)
