@@ -161,17 +161,7 @@ workflows:
 	}
 
 	// iceberg-go's scan: every id of the source once per version landed.
-	at, err := tbl.Scan(table.WithSelectedFields("id")).ToArrowTable(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Release()
-	count := map[int32]int{}
-	for _, ch := range at.Column(0).Data().Chunks() {
-		for i := 0; i < ch.Len(); i++ {
-			count[ch.(*array.Int32).Value(i)]++
-		}
-	}
+	count := scanIDs(t, tbl)
 	if len(count) != 502 || count[3] != 2 || count[300] != 2 || count[1] != 1 || count[502] != 1 {
 		t.Errorf("scan: %d distinct ids (want 502), id 3 ×%d, 300 ×%d, 1 ×%d, 502 ×%d", len(count), count[3], count[300], count[1], count[502])
 	}
@@ -200,6 +190,61 @@ workflows:
 	if len(ice) != 504 || fmt.Sprint(deref(ice)) != fmt.Sprint(deref(pq)) {
 		t.Errorf("DuckDB: iceberg files hold %d rows, parquet lake %d; first rows\n%v\n%v", len(ice), len(pq), deref(ice[:2]), deref(pq[:2]))
 	}
+}
+
+// checkSnapshotRuns checks that the table's snapshots name exactly the
+// workflow's succeeded runs, and returns how many there are.
+func checkSnapshotRuns(t *testing.T, tbl *table.Table, dir string, env []string, workflow string) int {
+	t.Helper()
+	var succeeded, named []string
+	for _, r := range runsJSON(t, dir, env, workflow) {
+		if r.Status == "succeeded" {
+			succeeded = append(succeeded, r.ID)
+		}
+	}
+	for _, snap := range tbl.Metadata().Snapshots() {
+		named = append(named, snap.Summary.Properties["wharf.run-id"])
+	}
+	slices.Sort(succeeded)
+	slices.Sort(named)
+	if !slices.Equal(named, succeeded) {
+		t.Errorf("snapshots name runs %v; the succeeded runs are %v", named, succeeded)
+	}
+	return len(succeeded)
+}
+
+// scanIDs reads the integer column id of the table's current snapshot
+// through iceberg-go's scan and counts each value.
+func scanIDs(t *testing.T, tbl *table.Table) map[int32]int {
+	t.Helper()
+	at, err := tbl.Scan(table.WithSelectedFields("id")).ToArrowTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	count := map[int32]int{}
+	for _, ch := range at.Column(0).Data().Chunks() {
+		for i := 0; i < ch.Len(); i++ {
+			count[ch.(*array.Int32).Value(i)]++
+		}
+	}
+	return count
+}
+
+// onceEach reports how many of the ids 1..n are not in count exactly once,
+// and how many other ids count holds.
+func onceEach(count map[int32]int, n int) (bad, others int) {
+	for id := 1; id <= n; id++ {
+		if count[int32(id)] != 1 {
+			bad++
+		}
+	}
+	for id := range count {
+		if id < 1 || int(id) > n {
+			others++
+		}
+	}
+	return bad, others
 }
 
 func typeofs(cols string) string {

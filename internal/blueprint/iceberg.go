@@ -38,7 +38,7 @@ type snapshotter struct {
 // returns the schema the run's files must have (with field ids).
 func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *lake.Lake, database, prefix string, wf *catalog.Workflow,
 	schema *arrow.Schema, run *state.Run, log *slog.Logger) (*snapshotter, *arrow.Schema, error) {
-	cat, err := l.catalogs.open(ctx, lk.IcebergCatalog, l.State)
+	cat, err := l.catalogs.open(ctx, lk, l.Secrets, l.State)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lake %s: %w", lk.Name, err)
 	}
@@ -116,26 +116,28 @@ func (s *snapshotter) publish(ctx context.Context, run *state.Run, res *Result) 
 	return nil
 }
 
-// catalogCache keeps one open Iceberg catalog per iceberg_catalog setting.
+// catalogCache keeps one open Iceberg catalog per iceberg_catalog setting
+// (and secret).
 type catalogCache struct {
 	mu   sync.Mutex
 	cats map[string]*icetable.Catalog
 }
 
-func (c *catalogCache) open(ctx context.Context, spec string, st state.Store) (*icetable.Catalog, error) {
+func (c *catalogCache) open(ctx context.Context, lk *catalog.Lake, secrets string, st state.Store) (*icetable.Catalog, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cat, ok := c.cats[spec]; ok {
+	key := lk.IcebergCatalog + "\x00" + lk.IcebergCatalogSecret
+	if cat, ok := c.cats[key]; ok {
 		return cat, nil
 	}
-	cat, err := icetable.Open(ctx, spec, st)
+	cat, err := icetable.Open(ctx, lk, secrets, st)
 	if err != nil {
 		return nil, err
 	}
 	if c.cats == nil {
 		c.cats = map[string]*icetable.Catalog{}
 	}
-	c.cats[spec] = cat
+	c.cats[key] = cat
 	return cat, nil
 }
 

@@ -90,8 +90,13 @@ type Lake struct {
 	// an Iceberg table).
 	Format string
 	// IcebergCatalog names the Iceberg catalog of an iceberg lake: "" = a
-	// SQL catalog in the state store; sql:sqlite:PATH, sql:postgres://...
+	// SQL catalog in the state store; sql:sqlite:PATH, sql:postgres://...;
+	// rest:https://... (ParseRESTCatalog).
 	IcebergCatalog string
+	// IcebergCatalogSecret is a secret reference (env:VAR, file:PATH or a
+	// name) to the credential of a REST catalog: a bearer token, or OAuth2
+	// client credentials; "" = none.
+	IcebergCatalogSecret string
 }
 
 // Iceberg reports whether the lake keeps Iceberg tables.

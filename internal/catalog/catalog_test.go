@@ -74,9 +74,16 @@ testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did yo
 testdata/glue.bad.json:31:5: WorkflowList[3]: want a workflow entry (a JSON object), got string "rds_to_s3_public_employees"`,
 	"lake_format.bad.yaml": `testdata/lake_format.bad.yaml:6:13: lakes.delta.format: "delta" is not supported: want parquet or iceberg
 testdata/lake_format.bad.yaml:9:22: lakes.plain.iceberg_catalog: only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog
-testdata/lake_format.bad.yaml:13:22: lakes.rest.iceberg_catalog: "thrift://hive:9083" is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)
+testdata/lake_format.bad.yaml:13:22: lakes.rest.iceberg_catalog: "thrift://hive:9083" is not supported: want sql:sqlite:PATH, sql:postgres://... or rest:https://... (leave it out for a catalog in the state store)
 testdata/lake_format.bad.yaml:17:22: lakes.pgcat.iceberg_catalog: sql:postgres://wharf:xxxxx@db/iceberg: credentials never go in the catalog: give the password through PGPASSWORD or ~/.pgpass
 testdata/lake_format.bad.yaml:21:55: workflows[2].namespace: "a.b": an Iceberg namespace is one non-empty name without dots`,
+	"rest_catalog.bad.yaml": `testdata/rest_catalog.bad.yaml:7:22: lakes.ftp.iceberg_catalog: rest:ftp://catalog.example/api: want rest:https://HOST/PATH, the catalog's base URI (rest:http:// for a server without TLS)
+testdata/rest_catalog.bad.yaml:11:22: lakes.userinfo.iceberg_catalog: rest:https://me:xxxxx@catalog.example/api: the URL carries a user name or password: credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret
+testdata/rest_catalog.bad.yaml:15:22: lakes.token.iceberg_catalog: rest:https://catalog.example/api?token=xxxxx: parameter token: credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret
+testdata/rest_catalog.bad.yaml:19:22: lakes.region.iceberg_catalog: rest:https://glue.eu-west-1.amazonaws.com/iceberg?aws_region=eu-west-1: aws_region needs aws_service (the AWS service to sign requests for: glue, s3tables)
+testdata/rest_catalog.bad.yaml:24:29: lakes.sqlsecret.iceberg_catalog_secret: only a REST catalog (iceberg_catalog: rest:https://...) takes a secret; a SQL catalog's PostgreSQL password comes from PGPASSWORD or ~/.pgpass
+testdata/rest_catalog.bad.yaml:29:29: lakes.pasted.iceberg_catalog_secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -
+testdata/rest_catalog.bad.yaml:33:22: lakes.unknown.iceberg_catalog: rest:https://catalog.example/api?prefix=p: unknown parameter "prefix": a rest: catalog takes warehouse, scope, aws_service, aws_region`,
 	"lake_secret.bad.yaml": `testdata/lake_secret.bad.yaml:6:13: lakes.local.secret: a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)
 testdata/lake_secret.bad.yaml:9:13: lakes.pasted.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -`,
 	"no_connections.bad.yaml": `testdata/no_connections.bad.yaml:6:1: connections: none defined: every workflow needs a connection

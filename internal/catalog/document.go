@@ -36,6 +36,7 @@ type rawLake struct {
 	secret       field
 	format       field
 	icebergCat   field
+	icebergSec   field // iceberg_catalog_secret
 }
 
 type rawDefaults struct {

@@ -182,6 +182,7 @@ func (d *decoder) glueLake(g *glueState, w *rawWorkflow, bucket field) {
 		secret:       unset(bucket.Path, pos),
 		format:       unset(bucket.Path, pos),
 		icebergCat:   unset(bucket.Path, pos),
+		icebergSec:   unset(bucket.Path, pos),
 	})
 }
 

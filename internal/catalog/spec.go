@@ -80,8 +80,9 @@ type (
 		Secret       string `json:"secret"`
 		// Left out for parquet lakes, so that their specs (and hashes)
 		// stay what they were before lakes had a format.
-		Format         string `json:"format,omitempty"`
-		IcebergCatalog string `json:"iceberg_catalog,omitempty"`
+		Format               string `json:"format,omitempty"`
+		IcebergCatalog       string `json:"iceberg_catalog,omitempty"`
+		IcebergCatalogSecret string `json:"iceberg_catalog_secret,omitempty"`
 	}
 )
 
@@ -104,7 +105,7 @@ func EncodeSpec(r Resolved) []byte {
 			StatementTimeout: settleText(r.Connection.StatementTimeout)},
 		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
 			RowGroupRows: r.Lake.RowGroupRows, FileBytes: r.Lake.FileBytes, Secret: r.Lake.Secret,
-			IcebergCatalog: r.Lake.IcebergCatalog},
+			IcebergCatalog: r.Lake.IcebergCatalog, IcebergCatalogSecret: r.Lake.IcebergCatalogSecret},
 	}
 	if r.Lake.Format != LakeParquet {
 		doc.Lake.Format = r.Lake.Format
@@ -173,7 +174,8 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 			StatementTimeout: stmtTimeout},
 		Lake: Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
 			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret,
-			Format: cmp.Or(doc.Lake.Format, LakeParquet), IcebergCatalog: doc.Lake.IcebergCatalog},
+			Format: cmp.Or(doc.Lake.Format, LakeParquet), IcebergCatalog: doc.Lake.IcebergCatalog,
+			IcebergCatalogSecret: doc.Lake.IcebergCatalogSecret},
 	}, nil
 }
 

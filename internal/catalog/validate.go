@@ -224,14 +224,26 @@ func (v *validator) lake(l *rawLake) *Lake {
 		switch {
 		case lake.Format != LakeIceberg:
 			v.errorf(f, "only an iceberg lake has a catalog: set format: iceberg, or remove iceberg_catalog")
+		case strings.HasPrefix(f.Value, RESTPrefix):
+			if _, err := ParseRESTCatalog(f.Value); err != nil {
+				v.errorf(f, "%v", err)
+			}
 		case !strings.HasPrefix(f.Value, "sql:sqlite:") && !strings.HasPrefix(f.Value, "sql:postgres://") && !strings.HasPrefix(f.Value, "sql:postgresql://"):
-			v.errorf(f, "%q is not supported: want sql:sqlite:PATH or sql:postgres://... (leave it out for a catalog in the state store)", secret.RedactURL(f.Value))
+			v.errorf(f, "%q is not supported: want sql:sqlite:PATH, sql:postgres://... or rest:https://... (leave it out for a catalog in the state store)", secret.RedactURL(f.Value))
 		case strings.HasPrefix(f.Value, "sql:postgres"):
 			if u, err := url.Parse(strings.TrimPrefix(f.Value, "sql:")); err != nil {
 				v.errorf(f, "%s: not a valid URL", secret.RedactURL(f.Value))
 			} else if _, hasPassword := u.User.Password(); hasPassword || u.Query().Has("password") {
 				v.errorf(f, "%s: credentials never go in the catalog: give the password through PGPASSWORD or ~/.pgpass", secret.RedactURL(f.Value))
 			}
+		}
+	}
+	if f := l.icebergSec; ok(f) {
+		lake.IcebergCatalogSecret = f.Value
+		if _, err := secret.ParseRef(f.Value); err != nil {
+			v.errorf(f, "%v", err)
+		} else if !strings.HasPrefix(lake.IcebergCatalog, RESTPrefix) {
+			v.errorf(f, "only a REST catalog (iceberg_catalog: rest:https://...) takes a secret; a SQL catalog's PostgreSQL password comes from PGPASSWORD or ~/.pgpass")
 		}
 	}
 	return lake

@@ -10,7 +10,7 @@ import (
 var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows", "alerts"}
 	wharfConnectionKeys = []string{"engine", "secret", "mask_salt", "statement_timeout"}
-	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog"}
+	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog", "iceberg_catalog_secret"}
 	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
 		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla", "parallel", "namespace"}, choiceKeys...)
@@ -78,8 +78,8 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 			url: unset(path+".url", kpos), compression: unset(path+".compression", kpos),
 			rowGroupRows: unset(path+".row_group_rows", kpos), fileSize: unset(path+".file_size", kpos),
 			secret: unset(path+".secret", kpos), format: unset(path+".format", kpos),
-			icebergCat: unset(path+".iceberg_catalog", kpos)}
-		settings, _ := d.mapping(p.value, path, "a mapping of lake settings (url, compression, row_group_rows, file_size, secret, format, iceberg_catalog)", wharfLakeKeys)
+			icebergCat: unset(path+".iceberg_catalog", kpos), icebergSec: unset(path+".iceberg_catalog_secret", kpos)}
+		settings, _ := d.mapping(p.value, path, "a mapping of lake settings (url, compression, row_group_rows, file_size, secret, format, iceberg_catalog, iceberg_catalog_secret)", wharfLakeKeys)
 		for _, s := range settings {
 			f := d.scalar(s.value, path+"."+s.key)
 			switch s.key {
@@ -97,6 +97,8 @@ func (d *decoder) wharfLakes(doc *document, n *yaml.Node) {
 				l.format = f
 			case "iceberg_catalog":
 				l.icebergCat = f
+			case "iceberg_catalog_secret":
+				l.icebergSec = f
 			}
 		}
 		doc.lakes = append(doc.lakes, l)

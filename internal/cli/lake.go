@@ -114,7 +114,7 @@ func (a *app) lakeTables(ctx context.Context, lk *lake.Lake, lkCfg *catalog.Lake
 		return nil, err
 	}
 	defer st.Close()
-	cat, err := icetable.Open(ctx, lkCfg.IcebergCatalog, st)
+	cat, err := icetable.Open(ctx, lkCfg, a.secrets, st)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +411,7 @@ func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, 
 	if err != nil {
 		return nil, err
 	}
-	cat, err := icetable.Open(ctx, job.Lake.IcebergCatalog, st)
+	cat, err := icetable.Open(ctx, &job.Lake, a.secrets, st)
 	if err != nil {
 		return nil, err
 	}

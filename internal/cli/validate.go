@@ -82,8 +82,11 @@ func (a *app) checkHere(ctx context.Context, cat *catalog.Catalog) (problems []s
 		if err := lake.Check(ctx, l.URL); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: lake %s: %v", cat.Path, name, err))
 		}
-		if l.Secret != "" {
-			if err := secret.Check(ctx, l.Secret, a.secrets); err != nil {
+		for _, ref := range []string{l.Secret, l.IcebergCatalogSecret} {
+			if ref == "" {
+				continue
+			}
+			if err := secret.Check(ctx, ref, a.secrets); err != nil {
 				problems = append(problems, fmt.Sprintf("%s: lake %s: %v", cat.Path, name, err))
 			}
 		}

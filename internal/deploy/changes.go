@@ -81,6 +81,9 @@ var fields = []field{
 	{"lake.secret", func(a, b *catalog.Resolved) bool { return a.Lake.Secret != b.Lake.Secret }},
 	{"lake.format", func(a, b *catalog.Resolved) bool { return lakeFormat(a) != lakeFormat(b) }},
 	{"lake.iceberg_catalog", func(a, b *catalog.Resolved) bool { return a.Lake.IcebergCatalog != b.Lake.IcebergCatalog }},
+	{"lake.iceberg_catalog_secret", func(a, b *catalog.Resolved) bool {
+		return a.Lake.IcebergCatalogSecret != b.Lake.IcebergCatalogSecret
+	}},
 }
 
 // Changes names the settings that differ between a deployed spec and the
@@ -90,7 +93,7 @@ var fields = []field{
 // defaults.columns, freshness_sla, alerts, mask_salt, connection.engine, connection.secret,
 // connection.statement_timeout, lake, lake.url, lake.compression, lake.row_group_rows, lake.file_size,
 // lake.secret, lake.format,
-// lake.iceberg_catalog. The name of the
+// lake.iceberg_catalog, lake.iceberg_catalog_secret. The name of the
 // workflow's connection or lake entry ("connection", "lake") is compared
 // through the workflow's reference; where it sits in the file is not.
 func Changes(old, new catalog.Resolved) []string {

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 
+	wcatalog "github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
@@ -32,17 +33,28 @@ type Catalog struct {
 	close func() error
 }
 
-// Open opens the catalog of a lake's iceberg_catalog setting:
+// Open opens the catalog of lk's iceberg_catalog setting:
 //
 //	""                       a SQL catalog in the state store st (its SQLite
 //	                         file, or the PostgreSQL database of a fleet)
 //	sql:sqlite:PATH          a SQL catalog in another SQLite file
 //	sql:postgres://...       a SQL catalog in another PostgreSQL database
+//	rest:https://...         an Iceberg REST catalog (openREST), with the
+//	                         credential of lk's iceberg_catalog_secret (a
+//	                         bare secret name is looked up through secrets)
 //
 // The SQL catalog's tables are iceberg-go's iceberg_tables and
 // iceberg_namespace_properties.
-func Open(ctx context.Context, spec string, st state.Store) (*Catalog, error) {
+func Open(ctx context.Context, lk *wcatalog.Lake, secrets string, st state.Store) (*Catalog, error) {
+	spec := lk.IcebergCatalog
 	printable := secret.RedactURL(spec)
+	if strings.HasPrefix(spec, wcatalog.RESTPrefix) {
+		cat, err := openREST(ctx, spec, lk.IcebergCatalogSecret, secrets)
+		if err != nil {
+			return nil, fmt.Errorf("iceberg catalog %s: %s", printable, secret.RedactString(err.Error()))
+		}
+		return &Catalog{cat: cat, spec: printable, close: cat.Close}, nil
+	}
 	var (
 		db  *stateurl.SQLDB
 		err error
@@ -54,7 +66,7 @@ func Open(ctx context.Context, spec string, st state.Store) (*Catalog, error) {
 	case strings.HasPrefix(spec, "sql:"):
 		db, err = stateurl.OpenDB(strings.TrimPrefix(spec, "sql:"))
 	default:
-		err = fmt.Errorf("unsupported (want sql:sqlite:PATH, sql:postgres://..., or nothing for a catalog in the state store)")
+		err = fmt.Errorf("unsupported (want sql:sqlite:PATH, sql:postgres://..., rest:https://..., or nothing for a catalog in the state store)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("iceberg_catalog %s: %w", printable, err)

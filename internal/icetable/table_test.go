@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake"
 )
 
@@ -17,7 +18,7 @@ func testTable(t *testing.T, since time.Time) (*Catalog, *Table) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cat, err := Open(ctx, "sql:sqlite:"+filepath.Join(dir, "catalog.db"), nil)
+	cat, err := Open(ctx, &catalog.Lake{IcebergCatalog: "sql:sqlite:" + filepath.Join(dir, "catalog.db")}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/iceberg-go/catalog/rest"
+	"github.com/apache/iceberg-go/table"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wharf-data/wharf/internal/testdb"
+)
+
+// restLake writes a catalog landing <schema>.items into a file lake whose
+// Iceberg catalog is the test REST catalog s (under its warehouse), with
+// the credential in the secret secretRef ("" = none), and returns the
+// directory, the environment and the lake's directory.
+func restLake(t *testing.T, s *testdb.IcebergREST, schema, secretRef string) (string, []string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	lakeDir := filepath.Join(dir, "lake")
+	sec := ""
+	if secretRef != "" {
+		sec = "\n    iceberg_catalog_secret: " + secretRef
+	}
+	cat := fmt.Sprintf(`connections:
+  pg: {engine: postgres, secret: env:PG_URL}
+lakes:
+  raw:
+    url: "file://%s"
+    format: iceberg
+    iceberg_catalog: "rest:%s?warehouse=%s"%s
+workflows:
+  - {name: items, table: %s.items, cursor: updated_at}
+`, lakeDir, s.URL, s.Warehouse, sec, schema)
+	catPath := filepath.Join(dir, "wharf.yaml")
+	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}, lakeDir
+}
+
+// restTable loads <schema>_items through iceberg-go's REST client.
+func restTable(t *testing.T, s *testdb.IcebergREST, schema string) *table.Table {
+	t.Helper()
+	ctx := context.Background()
+	c, err := rest.NewCatalog(ctx, "test", s.URL, rest.WithWarehouseLocation(s.Warehouse), rest.WithOAuthToken(s.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	tbl, err := c.LoadTable(ctx, table.Identifier{"postgres", schema + "_items"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+// restSource makes the source table items with ids 1..rows.
+func restSource(t *testing.T, rows int) (*pgx.Conn, string) {
+	t.Helper()
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE items (id integer PRIMARY KEY, name text, updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO items SELECT g, 'i' || g, '2024-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, %d) g`, rows))
+	return conn, schema
+}
+
+// checkRESTTable checks the table against the workflow's runs: one snapshot
+// per succeeded run, each naming it, and the current snapshot, read through
+// iceberg-go's scan, holding ids 1..rows once each.
+func checkRESTTable(t *testing.T, s *testdb.IcebergREST, schema, dir string, env []string, rows int) {
+	t.Helper()
+	tbl := restTable(t, s, schema)
+	runs := checkSnapshotRuns(t, tbl, dir, env, "items")
+	if bad, others := onceEach(scanIDs(t, tbl), rows); bad > 0 || others > 0 {
+		t.Errorf("scan: %d of ids 1..%d not there once, %d other ids", bad, rows, others)
+	}
+	v := wharf(t, dir, env, "lake", "verify", "items")
+	if want := fmt.Sprintf("%d snapshot(s)", runs); v.code != 0 || !strings.Contains(v.stdout, "items: OK") || !strings.Contains(v.stdout, want) {
+		t.Errorf("lake verify (want %s):\n%s", want, v)
+	}
+}
+
+// TestIcebergRESTCatalog lands a table into a file lake whose Iceberg
+// catalog is a REST catalog (the protocol test server, behind a bearer
+// token, under a warehouse prefix), through the real binary: three runs,
+// the last landing nothing. Read back through iceberg-go's REST client and
+// scan, the table has every row once and one snapshot per run; lake verify
+// and lake ls read it through the REST catalog. A wrong or missing token
+// fails the run naming the catalog, and no token is ever printed.
+func TestIcebergRESTCatalog(t *testing.T) {
+	t.Parallel()
+	conn, schema := restSource(t, 100)
+	s := testdb.StartIcebergREST(t)
+	s.Warehouse = "lake"
+	dir, env, lakeDir := restLake(t, s, schema, "env:CATALOG_TOKEN")
+	tokenEnv := append(env, "CATALOG_TOKEN="+s.Token)
+
+	var outputs []string
+	run := func(env []string, args ...string) result {
+		t.Helper()
+		r := wharf(t, dir, env, args...)
+		outputs = append(outputs, r.stdout, r.stderr)
+		return r
+	}
+	for i := range 3 { // the third lands nothing
+		if r := run(tokenEnv, "run", "items"); r.code != 0 {
+			t.Fatalf("run %d: %s", i+1, r)
+		}
+		if i == 0 {
+			sqlExec(t, conn, `INSERT INTO items VALUES (101, 'new', now())`)
+		}
+	}
+	checkRESTTable(t, s, schema, dir, tokenEnv, 101)
+	if tbl := restTable(t, s, schema); tbl.Location() != "file://"+lakeDir+"/postgres/"+schema+".items" || len(tbl.Metadata().Snapshots()) != 3 {
+		t.Errorf("table at %s with %d snapshots", tbl.Location(), len(tbl.Metadata().Snapshots()))
+	}
+	// Everything went through the REST protocol.
+	for _, want := range []string{"GET config", "POST namespaces", "POST namespaces/{ns}/tables", "GET namespaces/{ns}/tables/{table}", "POST namespaces/{ns}/tables/{table}"} {
+		if !slices.Contains(s.Requests(), want) {
+			t.Errorf("no %s among the catalog's requests", want)
+		}
+	}
+
+	ls := run(tokenEnv, "lake", "ls", "raw")
+	if ls.code != 0 || strings.Contains(ls.stdout, " none ") ||
+		!strings.Contains(ls.stdout, "Iceberg table postgres."+schema+"_items: 3 snapshot(s); the current one has 2 file(s), 101 rows") {
+		t.Errorf("lake ls:\n%s", ls)
+	}
+
+	// A wrong token, and none: the run fails before it lands anything,
+	// naming the catalog and the secret.
+	sqlExec(t, conn, `INSERT INTO items VALUES (102, 'late', now())`)
+	wrong := "wrong-" + s.Token
+	catName := fmt.Sprintf("iceberg catalog rest:%s?warehouse=lake", s.URL)
+	r := run(append(env, "CATALOG_TOKEN="+wrong), "run", "items")
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, catName) ||
+		!strings.Contains(r.stdout+r.stderr, `the catalog refused the credential of iceberg_catalog_secret "env:CATALOG_TOKEN"`) {
+		t.Errorf("a wrong token should fail naming the catalog (%s) and the secret:\n%s", catName, r)
+	}
+	v := run(append(env, "CATALOG_TOKEN="+wrong), "lake", "verify", "items")
+	if v.code == 0 || !strings.Contains(v.stdout+v.stderr, catName) {
+		t.Errorf("lake verify with a wrong token:\n%s", v)
+	}
+	noSecretDir, noSecretEnv, _ := restLake(t, s, schema, "")
+	r = wharf(t, noSecretDir, noSecretEnv, "run", "items")
+	outputs = append(outputs, r.stdout, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, catName) || !strings.Contains(r.stdout+r.stderr, "the catalog wants a credential") {
+		t.Errorf("no token should fail naming the catalog:\n%s", r)
+	}
+	for _, out := range outputs {
+		if strings.Contains(out, s.Token) {
+			t.Errorf("the catalog's token was printed:\n%s", out)
+		}
+	}
+	// The right token again: the row the failed runs left lands once.
+	if r := run(tokenEnv, "run", "items"); r.code != 0 {
+		t.Fatalf("run after the failures: %s", r)
+	}
+	checkRESTTable(t, s, schema, dir, tokenEnv, 102)
+}
+
+// TestKilledRunsIntoRESTCatalog kills the real wharf before and after the
+// catalog commit of its snapshot into a REST catalog (OAuth2 client
+// credentials in a secret file), and once has the catalog refuse the
+// commit (503): the next run appends the missing snapshot, never a second
+// one, and the table holds every row once.
+func TestKilledRunsIntoRESTCatalog(t *testing.T) {
+	t.Parallel()
+	for _, point := range []string{"after-commit", "after-snapshot", "catalog-down"} {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			conn, schema := restSource(t, 50)
+			s := testdb.StartIcebergREST(t)
+			s.Warehouse = "wh"
+			secretFile := filepath.Join(t.TempDir(), "catalog.json")
+			if err := os.WriteFile(secretFile, []byte(fmt.Sprintf(`{"client_id": %q, "client_secret": %q}`, s.ClientID, s.ClientSecret)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dir, env, _ := restLake(t, s, schema, "file:"+secretFile)
+			mustWharf(t, dir, env, "run", "items")
+			sqlExec(t, conn, `INSERT INTO items SELECT g, 'i' || g, '2024-02-01'::timestamptz + g * interval '1 minute' FROM generate_series(51, 80) g`)
+
+			if point == "catalog-down" {
+				s.Fail("POST namespaces/{ns}/tables/{table}", 1)
+				r := wharf(t, dir, env, "run", "items")
+				if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "its Iceberg snapshot could not be made (the next run makes it)") {
+					t.Fatalf("a refused catalog commit should fail the committed run:\n%s", r)
+				}
+			} else {
+				r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+point), "run", "items")
+				if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
+					t.Fatalf("the run should have been killed at %s:\n%s", point, r)
+				}
+			}
+			if n := len(restTable(t, s, schema).Metadata().Snapshots()); n != map[string]int{"after-commit": 1, "after-snapshot": 2, "catalog-down": 1}[point] {
+				t.Errorf("%s: %d snapshots before the retry", point, n)
+			}
+			r := mustWharf(t, dir, env, "run", "items")
+			if !strings.Contains(r.stdout, "Nothing new to land") {
+				t.Errorf("the killed run had committed: its retry should land nothing:\n%s", r)
+			}
+			if repaired := strings.Contains(r.stderr, "appended the missing snapshot of a committed run"); repaired != (point != "after-snapshot") {
+				t.Errorf("%s: the retry appended a missing snapshot: %v:\n%s", point, repaired, r)
+			}
+			checkRESTTable(t, s, schema, dir, env, 80)
+		})
+	}
+}

@@ -1,0 +1,75 @@
+package catalog
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/wharf-data/wharf/internal/secret"
+)
+
+// RESTPrefix starts an iceberg_catalog that names an Iceberg REST catalog.
+const RESTPrefix = "rest:"
+
+// RESTCatalog is an iceberg_catalog of the form
+// rest:https://HOST[/PATH][?warehouse=W&scope=S&aws_service=N&aws_region=R].
+// Its credential is never in it: it comes from the lake's
+// iceberg_catalog_secret.
+type RESTCatalog struct {
+	// URI is the catalog's base URI as the server documents it (iceberg-go
+	// adds /v1/...), without wharf's parameters.
+	URI string
+	// Warehouse is sent to the server's /v1/config (Polaris: the catalog
+	// name; Lakekeeper: the warehouse; Glue: the account id).
+	Warehouse string
+	// Scope is the OAuth2 scope of a client-credentials exchange
+	// (iceberg-go's default: catalog).
+	Scope string
+	// AWSService, when set, signs every request with AWS SigV4 for this
+	// service (glue, s3tables), in AWSRegion ("" = the AWS config's), with
+	// the AWS credential chain's keys (no iceberg_catalog_secret).
+	AWSService, AWSRegion string
+}
+
+// restParams are the query parameters a rest: catalog takes.
+var restParams = []string{"warehouse", "scope", "aws_service", "aws_region"}
+
+// ParseRESTCatalog parses a rest: iceberg_catalog. Its errors show the URL
+// redacted (secret.RedactURL).
+func ParseRESTCatalog(spec string) (RESTCatalog, error) {
+	raw, ok := strings.CutPrefix(spec, RESTPrefix)
+	if !ok {
+		return RESTCatalog{}, fmt.Errorf("%s: not a REST catalog (want rest:https://HOST/PATH)", secret.RedactURL(spec))
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
+		return RESTCatalog{}, fmt.Errorf("%s: want rest:https://HOST/PATH, the catalog's base URI (rest:http:// for a server without TLS)", secret.RedactURL(spec))
+	}
+	if u.User != nil {
+		return RESTCatalog{}, fmt.Errorf("%s: the URL carries a user name or password: credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret", secret.RedactURL(spec))
+	}
+	if u.Fragment != "" {
+		return RESTCatalog{}, fmt.Errorf("%s: a REST catalog URL has no #fragment", secret.RedactURL(spec))
+	}
+	q := u.Query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case secret.IsSecretParam(k):
+			return RESTCatalog{}, fmt.Errorf("%s: parameter %s: credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret", secret.RedactURL(spec), k)
+		case !slices.Contains(restParams, k):
+			return RESTCatalog{}, fmt.Errorf("%s: unknown parameter %q: a rest: catalog takes %s", secret.RedactURL(spec), k, strings.Join(restParams, ", "))
+		case len(q[k]) != 1 || q[k][0] == "":
+			return RESTCatalog{}, fmt.Errorf("%s: parameter %s: give it once, with a value", secret.RedactURL(spec), k)
+		}
+	}
+	if q.Has("aws_region") && !q.Has("aws_service") {
+		return RESTCatalog{}, fmt.Errorf("%s: aws_region needs aws_service (the AWS service to sign requests for: glue, s3tables)", secret.RedactURL(spec))
+	}
+	c := RESTCatalog{Warehouse: q.Get("warehouse"), Scope: q.Get("scope"),
+		AWSService: q.Get("aws_service"), AWSRegion: q.Get("aws_region")}
+	u.RawQuery = ""
+	c.URI = u.String()
+	return c, nil
+}
