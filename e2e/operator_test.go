@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -144,6 +145,64 @@ workflows:
 	}
 	if files = parquetFiles(t, filepath.Join(dir, "mlake")); len(files) != 1 || !strings.HasPrefix(files[0], tdb.Name+"/"+tdb.Name+".odd `tick` %22q%22 t/") {
 		t.Errorf("MariaDB: want one file under %[1]s/%[1]s.odd `tick` %%22q%%22 t/, got %[2]v", tdb.Name, files)
+	}
+}
+
+// TestOddColumnNamesLand: columns whose names hold a double quote (a"b) are
+// named in the catalog as they are (cursor, partition_by, exclude_columns,
+// cast, mask), quoted in every SQL statement, and land under their own
+// names; a name written in quotes is still refused.
+func TestOddColumnNamesLand(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE u (id int PRIMARY KEY, "a""b" text, "t""s" timestamptz NOT NULL, "p""q" text, "x""y" int, "m""n" text, "n""o" int)`)
+	sqlExec(t, conn, `INSERT INTO u VALUES (1, 'a1', '2024-01-01', 'P/1', 1, 'secret 1', 10), (2, 'a2', '2024-01-02', 'P"2', 2, 'secret 2', 20)`)
+	dir := t.TempDir()
+	catalog := func(cursor string) {
+		writeFile(t, dir, "c.yaml", fmt.Sprintf(`connections:
+  pg: {engine: postgres, secret: env:PG_URL}
+lakes:
+  raw: {url: "file://%s/lake"}
+workflows:
+  - {name: u, table: %s.u, cursor: '%s', partition_by: 'p"q', exclude_columns: ['x"y'], cast: {'n"o': string}, mask: {'m"n': redact}, parallel: 2}
+`, dir, schema, cursor))
+	}
+	env := []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_STATE=sqlite://" + dir + "/state.db"}
+	catalog(`"t""s"`)
+	if r := wharf(t, dir, env, "validate", "-c", "c.yaml"); r.code == 0 || !strings.Contains(r.stderr, `workflows[0].cursor: column "\"t\"\"s\"": write the name without quotes`) {
+		t.Errorf("a cursor written in SQL quotes should be refused:\n%s", r)
+	}
+	catalog(`t"s`)
+	mustWharf(t, dir, env, "validate", "-c", "c.yaml")
+	if r := mustWharf(t, dir, env, "run", "-c", "c.yaml", "u"); !regexp.MustCompile(`(?m)^u +succeeded +2 `).MatchString(r.stdout) {
+		t.Fatalf("first run should land 2 rows:\n%s", r)
+	}
+	sqlExec(t, conn, `INSERT INTO u VALUES (3, 'a3', '2024-01-03', 'P/1', 3, 'secret 3', 30)`)
+	if r := mustWharf(t, dir, env, "run", "-c", "c.yaml", "u"); !regexp.MustCompile(`(?m)^u +succeeded +1 `).MatchString(r.stdout) {
+		t.Fatalf("second run should land the new row (cursor t\"s):\n%s", r)
+	}
+	files := parquetFiles(t, filepath.Join(dir, "lake"))
+	if len(files) != 3 || !strings.Contains(files[0], "/p%22q=P%222/") {
+		t.Fatalf("want 3 files, partitioned by p\"q (P\"2, P/1, P/1), got %v", files)
+	}
+	var got []string
+	for _, f := range files {
+		tbl := parquettest.ReadFile(t, filepath.Join(dir, "lake", f))
+		var names []string
+		for _, fld := range tbl.Schema().Fields() {
+			names = append(names, fld.Name)
+		}
+		if want := `id,a"b,t"s,m"n,n"o,ingestion_timestamp`; strings.Join(names, ",") != want {
+			t.Errorf("%s: columns %s, want %s", f, strings.Join(names, ","), want)
+		}
+		for _, row := range parquettest.Rows(t, tbl) {
+			got = append(got, strings.TrimSpace(fmt.Sprintln(row[:5]...)))
+		}
+		tbl.Release()
+	}
+	sort.Strings(got)
+	if want := "1 a1 2024-01-01 00:00:00 +0000 UTC *** 10|2 a2 2024-01-02 00:00:00 +0000 UTC *** 20|3 a3 2024-01-03 00:00:00 +0000 UTC *** 30"; strings.Join(got, "|") != want {
+		t.Errorf("landed rows:\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
 }
 

@@ -347,11 +347,17 @@ func (v *validator) column(f field, emptyOK bool) {
 		}
 	case strings.TrimSpace(f.Value) != f.Value:
 		v.errorf(f, "column %q has leading or trailing spaces", f.Value)
-	case strings.ContainsAny(f.Value, "\"`"):
+	case quoted(f.Value):
 		v.errorf(f, "column %q: write the name without quotes; wharf quotes identifiers itself", f.Value)
 	case strings.ContainsFunc(f.Value, unicode.IsControl):
 		v.errorf(f, "column %q contains control characters", f.Value)
 	}
+}
+
+// quoted reports whether a column name is written in SQL quotes ("x" or
+// `x`): a name holding a quote elsewhere (a"b) is a name like any other.
+func quoted(name string) bool {
+	return len(name) >= 2 && (name[0] == '"' || name[0] == '`') && name[len(name)-1] == name[0]
 }
 
 // table checks "schema.table" or "table" (names plain or SQL-quoted).
