@@ -42,14 +42,15 @@ workflows:
 	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return dir, []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}, lakeDir
+	return dir, []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"),
+		"SSL_CERT_FILE=" + s.CAFile}, lakeDir
 }
 
 // restTable loads <schema>_items through iceberg-go's REST client.
 func restTable(t *testing.T, s *testdb.IcebergREST, schema string) *table.Table {
 	t.Helper()
 	ctx := context.Background()
-	c, err := rest.NewCatalog(ctx, "test", s.URL, rest.WithWarehouseLocation(s.Warehouse), rest.WithOAuthToken(s.Token))
+	c, err := rest.NewCatalog(ctx, "test", s.URL, rest.WithWarehouseLocation(s.Warehouse), rest.WithOAuthToken(s.Token), rest.WithCustomTransport(s.Transport))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,8 @@ func checkRESTTable(t *testing.T, s *testdb.IcebergREST, schema, dir string, env
 }
 
 // TestIcebergRESTCatalog lands a table into a file lake whose Iceberg
-// catalog is a REST catalog (the protocol test server, behind a bearer
+// catalog is a REST catalog (the protocol test server, over TLS whose
+// certificate the binary trusts through SSL_CERT_FILE, behind a bearer
 // token, under a warehouse prefix), through the real binary: three runs,
 // the last landing nothing. Read back through iceberg-go's REST client and
 // scan, the table has every row once and one snapshot per run; lake verify

@@ -3,11 +3,13 @@ package testdb
 import (
 	"database/sql"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,8 +34,13 @@ import (
 // exercise. No REST catalog server (Polaris, Nessie, Lakekeeper) can run
 // here: they need Java or Docker.
 type IcebergREST struct {
-	// URL is the catalog's base URI, for iceberg_catalog: rest:URL.
+	// URL is the catalog's base URI (https), for iceberg_catalog: rest:URL.
 	URL string
+	// CAFile is a PEM file of the server's certificate: SSL_CERT_FILE for a
+	// process that must trust it.
+	CAFile string
+	// Transport trusts the server's certificate, for clients in the test.
+	Transport http.RoundTripper
 	// Token is the bearer token every request but the token exchange
 	// needs; ClientID and ClientSecret are exchanged for it.
 	Token, ClientID, ClientSecret string
@@ -48,8 +55,9 @@ type IcebergREST struct {
 	failures map[string]int // "METHOD route" -> requests left to fail with 503
 }
 
-// StartIcebergREST starts a REST catalog with an empty SQL catalog behind
-// it, closed at cleanup. Set Warehouse before the first request.
+// StartIcebergREST starts a REST catalog over TLS (httptest's certificate
+// for 127.0.0.1) with an empty SQL catalog behind it, closed at cleanup.
+// Set Warehouse before the first request.
 func StartIcebergREST(t testing.TB) *IcebergREST {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "catalog.db")+"?_pragma=busy_timeout(5000)")
@@ -63,9 +71,13 @@ func StartIcebergREST(t testing.TB) *IcebergREST {
 	}
 	s := &IcebergREST{cat: cat, Token: "test-token-" + RandomSuffix(), ClientID: "wharf-test",
 		ClientSecret: "client-secret-" + RandomSuffix(), failures: map[string]int{}}
-	srv := httptest.NewServer(s)
+	srv := httptest.NewTLSServer(s)
 	t.Cleanup(srv.Close)
-	s.URL = srv.URL + "/api/catalog"
+	s.URL, s.Transport = srv.URL+"/api/catalog", srv.Client().Transport
+	s.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(s.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 

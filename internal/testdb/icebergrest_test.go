@@ -22,13 +22,13 @@ func TestIcebergREST(t *testing.T) {
 	s := StartIcebergREST(t)
 	s.Warehouse = "lake"
 
-	if _, err := rest.NewCatalog(ctx, "t", s.URL, rest.WithWarehouseLocation("lake")); !errors.Is(err, rest.ErrUnauthorized) {
+	if _, err := rest.NewCatalog(ctx, "t", s.URL, rest.WithCustomTransport(s.Transport), rest.WithWarehouseLocation("lake")); !errors.Is(err, rest.ErrUnauthorized) {
 		t.Fatalf("without a token: %v, want unauthorized", err)
 	}
-	if _, err := rest.NewCatalog(ctx, "t", s.URL, rest.WithWarehouseLocation("lake"), rest.WithCredential(s.ClientID+":wrong")); !errors.Is(err, rest.ErrOAuthError) {
+	if _, err := rest.NewCatalog(ctx, "t", s.URL, rest.WithCustomTransport(s.Transport), rest.WithWarehouseLocation("lake"), rest.WithCredential(s.ClientID+":wrong")); !errors.Is(err, rest.ErrOAuthError) {
 		t.Fatalf("with a wrong client secret: %v, want an OAuth error", err)
 	}
-	c, err := rest.NewCatalog(ctx, "t", s.URL, rest.WithWarehouseLocation("lake"), rest.WithCredential(s.ClientID+":"+s.ClientSecret))
+	c, err := rest.NewCatalog(ctx, "t", s.URL, rest.WithCustomTransport(s.Transport), rest.WithWarehouseLocation("lake"), rest.WithCredential(s.ClientID+":"+s.ClientSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
