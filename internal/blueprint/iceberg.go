@@ -14,6 +14,7 @@ import (
 	"github.com/wharf-data/wharf/internal/crashpoint"
 	"github.com/wharf-data/wharf/internal/icetable"
 	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -40,6 +41,7 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 	schema *arrow.Schema, run *state.Run, log *slog.Logger) (*snapshotter, *arrow.Schema, error) {
 	cat, err := l.catalogs.open(ctx, lk, l.Secrets, l.State)
 	if err != nil {
+		l.catalogRefused(lk, err)
 		return nil, nil, fmt.Errorf("lake %s: %w", lk.Name, err)
 	}
 	ref, err := catalog.ParseTableRef(wf.Table)
@@ -51,13 +53,25 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 		PartitionBy: wf.PartitionBy, DayColumn: wf.AddedColumn(),
 	}, schema, run.StartedAt)
 	if err != nil {
+		l.catalogRefused(lk, err)
 		return nil, nil, err
 	}
 	s := &snapshotter{tbl: tbl}
 	if err := l.repairSnapshots(ctx, s, wf, log); err != nil {
+		l.catalogRefused(lk, err)
 		return nil, nil, err
 	}
 	return s, withIDs, nil
+}
+
+// catalogRefused forgets lk's open catalog, and the secrets read so far,
+// when err is the catalog refusing its credential: the next run opens it
+// again with the secret as it is then (a token rotated under wharf serve).
+func (l *Lander) catalogRefused(lk *catalog.Lake, err error) {
+	if icetable.Refused(err) {
+		l.catalogs.forget(lk)
+		secret.ForgetCached()
+	}
 }
 
 // repairSnapshots appends, oldest first, the committed runs of the
@@ -126,7 +140,7 @@ type catalogCache struct {
 func (c *catalogCache) open(ctx context.Context, lk *catalog.Lake, secrets string, st state.Store) (*icetable.Catalog, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := lk.IcebergCatalog + "\x00" + lk.IcebergCatalogSecret
+	key := catalogKey(lk)
 	if cat, ok := c.cats[key]; ok {
 		return cat, nil
 	}
@@ -140,6 +154,19 @@ func (c *catalogCache) open(ctx context.Context, lk *catalog.Lake, secrets strin
 	c.cats[key] = cat
 	return cat, nil
 }
+
+// forget closes and drops lk's catalog, if open.
+func (c *catalogCache) forget(lk *catalog.Lake) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := catalogKey(lk)
+	if cat, ok := c.cats[key]; ok {
+		cat.Close()
+		delete(c.cats, key)
+	}
+}
+
+func catalogKey(lk *catalog.Lake) string { return lk.IcebergCatalog + "\x00" + lk.IcebergCatalogSecret }
 
 func (c *catalogCache) close() error {
 	c.mu.Lock()

@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
+	"github.com/wharf-data/wharf/internal/testdb"
 )
 
 // fixture is a SQLite source table, a file lake and a SQLite state store.
@@ -602,5 +603,34 @@ func TestLeftoverInAnotherLakeDoesNotBlock(t *testing.T) {
 	r, _ := f.st.Run(ctx, old.ID)
 	if r == nil || r.Status != state.StatusFailed || !strings.Contains(r.Error, "file:///elsewhere/lake/shop/orders") || !strings.Contains(r.Error, "not removed") {
 		t.Errorf("the old run is %+v, want failed naming where its files are", r)
+	}
+}
+
+// A REST catalog that starts refusing the token an open catalog holds (it
+// was rotated) fails the run, and the next run opens the catalog again
+// with the secret as it is then: a long-lived process needs no restart.
+func TestRESTCatalogTokenRotated(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := testdb.StartIcebergRESTPlain(t)
+	tokenPath := filepath.Join(f.dir, "catalog.token")
+	writeToken := func(tok string) {
+		if err := os.WriteFile(tokenPath, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeToken(s.Token)
+	f.job.Lake.Format, f.job.Lake.IcebergCatalog, f.job.Lake.IcebergCatalogSecret = catalog.LakeIceberg, "rest:"+s.URL, "file:"+tokenPath
+	f.exec(`INSERT INTO orders VALUES (1, 'eu', 1.50, '2024-01-01 00:00:00')`)
+	f.land()
+
+	s.Rotate("rotated-" + testdb.RandomSuffix())
+	f.exec(`INSERT INTO orders VALUES (2, 'eu', 2.50, '2024-01-02 00:00:00')`)
+	if _, err := f.lander.Land(context.Background(), f.job, "manual"); err == nil || !strings.Contains(err.Error(), "NotAuthorizedException") {
+		t.Fatalf("a run with the old token: %v, want the catalog's refusal", err)
+	}
+	writeToken(s.Token)
+	if res := f.land(); res.Rows != 1 {
+		t.Errorf("the run after the rotation landed %d rows, want 1", res.Rows)
 	}
 }

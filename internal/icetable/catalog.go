@@ -51,7 +51,7 @@ func Open(ctx context.Context, lk *wcatalog.Lake, secrets string, st state.Store
 	if strings.HasPrefix(spec, wcatalog.RESTPrefix) {
 		cat, err := openREST(ctx, spec, lk.IcebergCatalogSecret, secrets)
 		if err != nil {
-			return nil, fmt.Errorf("iceberg catalog %s: %s", printable, secret.RedactString(err.Error()))
+			return nil, fmt.Errorf("iceberg catalog %s: %w", printable, secret.RedactError(err))
 		}
 		return &Catalog{cat: cat, spec: printable, close: cat.Close}, nil
 	}
@@ -74,7 +74,7 @@ func Open(ctx context.Context, lk *wcatalog.Lake, secrets string, st state.Store
 	cat, err := sqlcat.NewCatalog(CatalogName, db.DB, sqlcat.SupportedDialect(db.Dialect), iceberg.Properties{})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("iceberg catalog in %s: %s", printable, secret.RedactString(err.Error()))
+		return nil, fmt.Errorf("iceberg catalog in %s: %w", printable, secret.RedactError(err))
 	}
 	return &Catalog{cat: cat, spec: printable, close: func() error { cat.Close(); return db.Close() }}, nil
 }

@@ -89,11 +89,17 @@ func restCredential(content secret.Secret) (rest.Option, error) {
 	return nil, fmt.Errorf(`has the keys %s: want "token" alone, or "client_id" and "client_secret"`, strings.Join(slices.Sorted(maps.Keys(c)), ", "))
 }
 
+// Refused reports whether err is a REST catalog refusing a request's
+// credential (401, 403, 419, or a failed OAuth2 token exchange).
+func Refused(err error) bool {
+	return errors.Is(err, rest.ErrUnauthorized) || errors.Is(err, rest.ErrForbidden) ||
+		errors.Is(err, rest.ErrOAuthError) || errors.Is(err, rest.ErrAuthorizationExpired)
+}
+
 // authHint says what to check when the catalog refused the request's
 // credential.
 func authHint(err error, secretRef string) string {
-	if !errors.Is(err, rest.ErrUnauthorized) && !errors.Is(err, rest.ErrForbidden) && !errors.Is(err, rest.ErrOAuthError) &&
-		!errors.Is(err, rest.ErrAuthorizationExpired) {
+	if !Refused(err) {
 		return ""
 	}
 	if secretRef == "" {

@@ -179,3 +179,17 @@ func TestRedactingWriterUnderSlog(t *testing.T) {
 		t.Errorf("output: %s", buf.String())
 	}
 }
+
+// RedactError hides registered values from an error's text and keeps its
+// chain for errors.Is.
+func TestRedactError(t *testing.T) {
+	sentinel := errors.New("unauthorized")
+	Register("tok-redact-error-1234")
+	err := RedactError(fmt.Errorf("token tok-redact-error-1234 refused: %w", sentinel))
+	if strings.Contains(err.Error(), "tok-redact-error-1234") || !errors.Is(err, sentinel) {
+		t.Errorf("RedactError: %q, Is(sentinel) = %v", err, errors.Is(err, sentinel))
+	}
+	if RedactError(nil) != nil {
+		t.Error("RedactError(nil) is not nil")
+	}
+}

@@ -106,3 +106,21 @@ func registerCredentials(c *Credentials) {
 	}
 	register(pairs...)
 }
+
+// RedactError returns err with RedactString applied to its text; errors.Is
+// and errors.As still see err and what it wraps, so callers can tell a
+// cause (a refused credential) by its sentinel.
+func RedactError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: RedactString(err.Error()), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

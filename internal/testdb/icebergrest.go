@@ -58,7 +58,14 @@ type IcebergREST struct {
 // StartIcebergREST starts a REST catalog over TLS (httptest's certificate
 // for 127.0.0.1) with an empty SQL catalog behind it, closed at cleanup.
 // Set Warehouse before the first request.
-func StartIcebergREST(t testing.TB) *IcebergREST {
+func StartIcebergREST(t testing.TB) *IcebergREST { return startIcebergREST(t, true) }
+
+// StartIcebergRESTPlain is StartIcebergREST over plain HTTP, for clients
+// in the test process (which cannot be told to trust another CA once
+// their system roots are loaded).
+func StartIcebergRESTPlain(t testing.TB) *IcebergREST { return startIcebergREST(t, false) }
+
+func startIcebergREST(t testing.TB, useTLS bool) *IcebergREST {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "catalog.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -71,6 +78,12 @@ func StartIcebergREST(t testing.TB) *IcebergREST {
 	}
 	s := &IcebergREST{cat: cat, Token: "test-token-" + RandomSuffix(), ClientID: "wharf-test",
 		ClientSecret: "client-secret-" + RandomSuffix(), failures: map[string]int{}}
+	if !useTLS {
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		s.URL, s.Transport = srv.URL+"/api/catalog", http.DefaultTransport
+		return s
+	}
 	srv := httptest.NewTLSServer(s)
 	t.Cleanup(srv.Close)
 	s.URL, s.Transport = srv.URL+"/api/catalog", srv.Client().Transport
@@ -87,6 +100,13 @@ func (s *IcebergREST) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.requests...)
+}
+
+// Rotate makes the server accept token instead of its Token.
+func (s *IcebergREST) Rotate(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Token = token
 }
 
 // Fail makes the next n requests to route ("METHOD route", as Requests
