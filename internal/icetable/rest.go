@@ -56,7 +56,7 @@ func openREST(ctx context.Context, spec, secretRef, secrets string) (*rest.Catal
 	}
 	cat, err := rest.NewCatalog(ctx, CatalogName, rc.URI, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w%s", err, authHint(err, secretRef))
+		return nil, fmt.Errorf("%w%s", err, authHint(err, rc, secretRef))
 	}
 	return cat, nil
 }
@@ -98,9 +98,12 @@ func Refused(err error) bool {
 
 // authHint says what to check when the catalog refused the request's
 // credential.
-func authHint(err error, secretRef string) string {
-	if !Refused(err) {
+func authHint(err error, rc wcatalog.RESTCatalog, secretRef string) string {
+	switch {
+	case !Refused(err):
 		return ""
+	case rc.AWSService != "" && secretRef == "":
+		return fmt.Sprintf(" (the catalog refused the AWS SigV4 signature for %s: check the AWS credentials wharf finds (environment, profile, role) and their permissions on the catalog)", rc.AWSService)
 	}
 	if secretRef == "" {
 		return " (the catalog wants a credential: name a secret holding its token in the lake's iceberg_catalog_secret)"

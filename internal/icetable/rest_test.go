@@ -1,10 +1,12 @@
 package icetable
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/testdb"
 )
 
 // A REST catalog's secret is a token or a JSON object of a token or client
@@ -32,5 +34,25 @@ func TestRESTCredential(t *testing.T) {
 				t.Errorf("%q: the error shows the content: %v", bad, err)
 			}
 		}
+	}
+}
+
+// aws_service= and aws_region= sign every request with SigV4 for that
+// service and region (Glue's Iceberg endpoint), with keys from the AWS
+// credential chain and no token.
+func TestRESTSigV4(t *testing.T) {
+	for _, kv := range testdb.AWSTestEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	s := testdb.StartIcebergRESTPlain(t)
+	s.SigV4Scope = "eu-west-1/glue"
+	ctx := context.Background()
+	if _, err := openREST(ctx, "rest:"+s.URL+"?aws_service=glue&aws_region=eu-west-1", "", ""); err != nil {
+		t.Fatalf("signed for glue in eu-west-1: %v", err)
+	}
+	_, err := openREST(ctx, "rest:"+s.URL+"?aws_service=s3tables&aws_region=eu-west-1", "", "")
+	if !Refused(err) || !strings.Contains(err.Error(), "the catalog refused") {
+		t.Errorf("signed for another service: %v, want refused", err)
 	}
 }

@@ -44,6 +44,11 @@ type IcebergREST struct {
 	// Token is the bearer token every request but the token exchange
 	// needs; ClientID and ClientSecret are exchanged for it.
 	Token, ClientID, ClientSecret string
+	// SigV4Scope, when set ("REGION/SERVICE"), replaces the bearer token:
+	// requests must be signed with AWS SigV4 for that region and service,
+	// as Glue's Iceberg endpoint wants (the signature itself is not
+	// checked, as in SecretsManager).
+	SigV4Scope string
 	// Warehouse, when set, must be asked for (?warehouse= on /v1/config):
 	// the server then serves the catalog under the prefix it names, as
 	// Polaris and Lakekeeper do.
@@ -146,7 +151,12 @@ func (s *IcebergREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.tokens(w, r)
 		return
 	}
-	if auth := r.Header.Get("Authorization"); auth != "Bearer "+s.Token {
+	if auth := r.Header.Get("Authorization"); s.SigV4Scope != "" {
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=") || !strings.Contains(auth, "/"+s.SigV4Scope+"/aws4_request") {
+			restError(w, http.StatusForbidden, "ForbiddenException", "want a SigV4 signature for "+s.SigV4Scope)
+			return
+		}
+	} else if auth != "Bearer "+s.Token {
 		// It repeats what it was given, as some servers do: a client must
 		// not print the server's message as it comes.
 		restError(w, http.StatusUnauthorized, "NotAuthorizedException", fmt.Sprintf("Not authorized: %q is not a valid bearer token", strings.TrimPrefix(auth, "Bearer ")))
