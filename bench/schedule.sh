@@ -22,7 +22,9 @@
 #   LEAD      seconds from start to the fire time (default 150: deploy and
 #             start-up of 10,000 workflows on a loaded machine)
 #   PROFILE=DIR  write Go CPU profiles of serve (DIR/serve.prof) and worker
-#             (DIR/worker.prof) for `go tool pprof`
+#             (DIR/worker.prof) for `go tool pprof`, and their heap profiles
+#             at exit (DIR/serve.mem, DIR/worker.mem: `go tool pprof
+#             -sample_index=inuse_space` for the live heap)
 #
 # Every workflow lands through the catalog's one connection, so the most runs
 # in flight at once is what that connection saw; with --per-connection N in
@@ -70,7 +72,7 @@ start=$(date +%s.%N)
 "$W" deploy >/dev/null
 printf 'deploy of %d workflows: %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $start" | bc)"
 
-prof() { [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && echo "--cpuprofile $(realpath "$PROFILE")/$1.prof"; true; }
+prof() { [ -n "${PROFILE:-}" ] && mkdir -p "$PROFILE" && echo "--cpuprofile $(realpath "$PROFILE")/$1.prof --memprofile $(realpath "$PROFILE")/$1.mem"; true; }
 "$W" serve --log-level warn $(prof serve) ${SERVE_ARGS:-} 2>serve.log &
 PIDS+=($!)
 if [ -n "${WORKER:-}" ]; then
@@ -87,8 +89,11 @@ if [ -n "${IDLE:-}" ]; then
   t0=$(ticks); s0=$(date +%s.%N); peak=0
   for _ in $(seq 1 "$IDLE"); do r=$(rss); [ "$r" -gt "$peak" ] && peak=$r; sleep 1; done
   t1=$(ticks); s1=$(date +%s.%N)
-  printf 'idle serve, %d hourly workflows, %ds: CPU %s%% of one core, peak RSS %.0f MB\n' "$N" "$IDLE" \
-    "$(echo "scale=2; 100 * ($t1 - $t0) / $hz / ($s1 - $s0)" | bc)" "$(echo "$peak / 1024" | bc -l)"
+  p=${PIDS[0]}
+  printf 'idle serve, %d hourly workflows, %ds: CPU %s%% of one core, peak RSS %.0f MB; at the end VmRSS %.0f MB, VmHWM %.0f MB; load average %s\n' "$N" "$IDLE" \
+    "$(echo "scale=2; 100 * ($t1 - $t0) / $hz / ($s1 - $s0)" | bc)" "$(echo "$peak / 1024" | bc -l)" \
+    "$(awk '/^VmRSS:/ {print $2 / 1024}' "/proc/$p/status")" "$(awk '/^VmHWM:/ {print $2 / 1024}' "/proc/$p/status")" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
 

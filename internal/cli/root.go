@@ -9,12 +9,16 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -54,6 +58,7 @@ type app struct {
 	logFormat      string
 	cpuProfile     string
 	memProfile     string
+	pprofAddr      string
 	stopProfile    func()
 }
 
@@ -142,6 +147,8 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	_ = pf.MarkHidden("cpuprofile")
 	pf.StringVar(&a.memProfile, "memprofile", "", "write a Go allocation profile to this file at exit (for performance work)")
 	_ = pf.MarkHidden("memprofile")
+	pf.StringVar(&a.pprofAddr, "pprof", "", "serve Go's live profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (for performance work)")
+	_ = pf.MarkHidden("pprof")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		// Whatever prints the state URL later, in whatever form, its
 		// password goes through the redactor in front of every output.
@@ -155,14 +162,22 @@ from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow cata
 	return root
 }
 
-// startProfile starts the hidden --cpuprofile CPU profile and
-// --memprofile allocation profile (written when the command ends).
+// startProfile starts the hidden --cpuprofile CPU profile, the
+// --memprofile allocation profile (written when the command ends) and the
+// --pprof listener (live profiles of a long-running serve or worker).
 func (a *app) startProfile() error {
 	var stops []func()
 	a.stopProfile = func() {
 		for _, stop := range stops {
 			stop()
 		}
+	}
+	if a.pprofAddr != "" {
+		stop, _, err := servePprof(a.pprofAddr)
+		if err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--pprof: %w", err)}
+		}
+		stops = append(stops, stop)
 	}
 	if a.memProfile != "" {
 		f, err := os.Create(a.memProfile)
@@ -172,6 +187,7 @@ func (a *app) startProfile() error {
 		// One sample per 64 KiB allocated (the default is 512 KiB).
 		runtime.MemProfileRate = 64 << 10
 		stops = append(stops, func() {
+			runtime.GC() // the in-use figures are those of the last collection
 			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 				fmt.Fprintf(a.stderr, "--memprofile: %v\n", err)
 			}
@@ -191,6 +207,32 @@ func (a *app) startProfile() error {
 	}
 	stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
 	return nil
+}
+
+// servePprof serves net/http/pprof's handlers (not its /cmdline: the
+// command line may hold a state URL's password) on addr, which must be a
+// loopback address: profiles are for whoever runs the process.
+// It returns the address it listens on.
+func servePprof(addr string) (stop func(), at string, err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, "", err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, "", fmt.Errorf("%s is not a loopback address (use 127.0.0.1:PORT)", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, l.Addr().String(), nil
 }
 
 func envOr(key, def string) string {
