@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/cronexpr"
@@ -155,13 +156,54 @@ func (s Schedule) Next(t time.Time) time.Time {
 	default:
 		return time.Time{}
 	}
-	loc := time.UTC
+	crons.Lock()
+	defer crons.Unlock()
+	c, ok := crons.m[s]
+	if !ok {
+		c = parseCron(s)
+		if len(crons.m) >= maxCrons {
+			clear(crons.m)
+		}
+		crons.m[s] = c
+	}
+	if c.expr == nil {
+		return time.Time{}
+	}
+	n := c.expr.Next(t.In(c.loc))
+	if n.IsZero() {
+		return n
+	}
+	return n.UTC()
+}
+
+// crons keeps the cron schedules Next parsed, by schedule: a tick of
+// 10,000 workflows, and a serve's start, parsed the same few patterns
+// 20,000 times (regular expressions and a time zone file each time), which
+// was most of the garbage an idle serve made. A cronexpr.Expression is not
+// safe for concurrent use (Next keeps a list in it): the lock covers it.
+var crons = struct {
+	sync.Mutex
+	m map[Schedule]*cronSchedule
+}{m: map[Schedule]*cronSchedule{}}
+
+// maxCrons bounds crons: beyond it (a long-lived serve through many
+// deploys of ever new patterns) it starts again empty.
+const maxCrons = 4096
+
+// cronSchedule is a parsed cron Schedule; expr is nil when it never fires.
+type cronSchedule struct {
+	loc  *time.Location
+	expr *cronexpr.Expression
+}
+
+func parseCron(s Schedule) *cronSchedule {
+	c := &cronSchedule{loc: time.UTC}
 	if s.TimeZone != "" {
 		l, err := time.LoadLocation(s.TimeZone)
 		if err != nil {
-			return time.Time{}
+			return c
 		}
-		loc = l
+		c.loc = l
 	}
 	e := strings.TrimSpace(s.Expr)
 	var line string
@@ -173,19 +215,12 @@ func (s Schedule) Next(t time.Time) time.Time {
 		}
 		l, never, err := checkCron(strings.Fields(e), s.Dialect == "aws")
 		if err != nil || never {
-			return time.Time{}
+			return c
 		}
 		line = l
 	}
-	expr, err := cronexpr.Parse(line)
-	if err != nil {
-		return time.Time{}
-	}
-	n := expr.Next(t.In(loc))
-	if n.IsZero() {
-		return n
-	}
-	return n.UTC()
+	c.expr, _ = cronexpr.Parse(line) // nil on error: never
+	return c
 }
 
 // IsFireTime reports whether t is one of the schedule's fire times.

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -205,4 +206,36 @@ testdata/never_fires.warn.yaml:8:39: workflows[2].schedule: 0 0 31 4 * never fir
 	if got := cat.Warnings.Error(); got != want {
 		t.Errorf("warnings\n--- got\n%s\n--- want\n%s", got, want)
 	}
+}
+
+// TestNextConcurrent: Next keeps parsed cron patterns and is called from
+// many goroutines (ticks, runs, status); a cronexpr.Expression keeps the
+// days of the month it last looked at, so unguarded sharing gives another
+// month's days (and -race reports it).
+func TestNextConcurrent(t *testing.T) {
+	s, err := ParseSchedule("cron(0 8 L * ? *)", "") // the last day of each month
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := make([]time.Time, 48)
+	want := make([]time.Time, len(from))
+	for i := range from {
+		from[i] = time.Date(2026, time.Month(1+i), 2, 0, 0, 0, 0, time.UTC)
+		want[i] = time.Date(2026, time.Month(2+i), 1, 8, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for range 2000 {
+				for i := range from {
+					i = (i + g*7) % len(from)
+					if got := s.Next(from[i]); !got.Equal(want[i]) {
+						t.Errorf("Next(%s) = %s, want %s", from[i].Format(time.DateOnly), got, want[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
