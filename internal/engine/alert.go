@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"time"
 
@@ -167,10 +168,24 @@ type freshnessWorker struct {
 }
 
 // Work alerts the late workflows whose breach is new (see alertMemory).
+// It watches the enabled workflows with a freshness SLA and a webhook for
+// freshness alerts, listed again only after a deploy; with none, a check
+// is one query.
 func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs]) error {
 	e := w.e
-	ds, err := deploy.List(ctx, e.store)
-	if err != nil {
+	ds, err := e.watched.get(ctx, e.store, func(all iter.Seq2[*deploy.Workflow, error]) ([]deploy.Workflow, error) {
+		var out []deploy.Workflow
+		for d, err := range all {
+			if err != nil {
+				return nil, err
+			}
+			if d.Enabled && d.Spec.Workflow.FreshnessSLA > 0 && e.alertHook(&d.Spec, catalog.AlertFreshness) != "" {
+				out = append(out, *d)
+			}
+		}
+		return out, nil
+	})
+	if err != nil || len(ds) == 0 {
 		return err
 	}
 	last, err := e.store.LastRuns(ctx)
@@ -181,9 +196,6 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 	for i := range ds {
 		d := &ds[i]
 		hook := e.alertHook(&d.Spec, catalog.AlertFreshness)
-		if hook == "" {
-			continue
-		}
 		since, late := status.Late(d, last[d.Name].LastSucceeded, now)
 		sla := d.Spec.Workflow.FreshnessSLA
 		if !late || (now.Sub(since.Add(sla)) >= alertMemory && !job.Args.First) {

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -44,9 +45,11 @@ type Engine struct {
 	// stopping is Run's context: done once the process starts stopping.
 	stopping context.Context
 
-	mu             sync.Mutex
-	syncedVersion  string // DeployedVersion at the last full read (serve)
-	scheduledCount int    // scheduled workflows at that read
+	// What the scheduler (serve) and the freshness check keep of the
+	// deployed workflows between deploys: how many are scheduled, and
+	// those the freshness check watches.
+	schedules deployedView[int]
+	watched   deployedView[[]deploy.Workflow]
 }
 
 // Option adjusts an Engine for tests.
@@ -162,8 +165,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var wg sync.WaitGroup
+	n := 0
 	if e.cfg.Role == RoleServe {
-		if err := e.syncSchedules(ctx); err != nil {
+		var err error
+		if n, err = e.syncSchedules(ctx); err != nil {
 			return err
 		}
 		if _, err := e.q.periodic().AddManySafely(append(e.periodicJobs(), e.freshnessJobs()...)); err != nil {
@@ -173,9 +178,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.q.start(bg); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}
-	e.mu.Lock()
-	n := e.scheduledCount
-	e.mu.Unlock()
 	e.log.Info("engine started", "worker", e.self.ID, "role", e.cfg.Role, "workers", e.cfg.Workers,
 		"per_connection", e.cfg.PerConnection, "schedules", n)
 	wg.Add(1)

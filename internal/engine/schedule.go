@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"sync"
 	"time"
@@ -122,7 +123,7 @@ func (e *Engine) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := e.syncSchedules(ctx); err != nil && ctx.Err() == nil {
+			if _, err := e.syncSchedules(ctx); err != nil && ctx.Err() == nil {
 				e.log.Warn("sync schedules", "err", err)
 			}
 		}
@@ -132,53 +133,41 @@ func (e *Engine) syncLoop(ctx context.Context) {
 // syncSchedules, after a deploy, records a next fire time for each
 // scheduled workflow that has none or one its schedule would not fire at
 // (the schedule changed), and clears it for workflows that are disabled or
-// on demand, all in one transaction.
-func (e *Engine) syncSchedules(ctx context.Context) error {
-	version, err := e.store.DeployedVersion(ctx)
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	same := version == e.syncedVersion
-	e.mu.Unlock()
-	if same {
-		return nil
-	}
-	ds, err := deploy.List(ctx, e.store)
-	if err != nil {
-		return err
-	}
-	now := e.now()
-	var claims []state.FireClaim
-	n := 0
-	for i := range ds {
-		d := &ds[i]
-		c := state.FireClaim{Workflow: d.Name, Expect: d.NextFireAt, Last: d.LastFireAt}
-		switch {
-		case !scheduled(d):
-			if d.NextFireAt.IsZero() {
+// on demand, all in one transaction. It returns how many workflows are
+// scheduled.
+func (e *Engine) syncSchedules(ctx context.Context) (int, error) {
+	return e.schedules.get(ctx, e.store, func(all iter.Seq2[*deploy.Workflow, error]) (int, error) {
+		now := e.now()
+		var claims []state.FireClaim
+		n := 0
+		for d, err := range all {
+			if err != nil {
+				return 0, err
+			}
+			c := state.FireClaim{Workflow: d.Name, Expect: d.NextFireAt, Last: d.LastFireAt}
+			switch {
+			case !scheduled(d):
+				if d.NextFireAt.IsZero() {
+					continue
+				}
+			case d.NextFireAt.IsZero() || !d.Spec.Workflow.Schedule.IsFireTime(d.NextFireAt):
+				n++
+				c.Next = d.Spec.Workflow.Schedule.Next(now)
+			default:
+				n++
 				continue
 			}
-		case d.NextFireAt.IsZero() || !d.Spec.Workflow.Schedule.IsFireTime(d.NextFireAt):
-			n++
-			c.Next = d.Spec.Workflow.Schedule.Next(now)
-		default:
-			n++
-			continue
+			claims = append(claims, c)
 		}
-		claims = append(claims, c)
-	}
-	if len(claims) > 0 {
-		// A claim that lost to a tick changed nothing: that tick set the
-		// fire times from the same deployed spec.
-		if _, err := e.store.ClaimFires(ctx, claims); err != nil {
-			return err
+		if len(claims) > 0 {
+			// A claim that lost to a tick changed nothing: that tick set the
+			// fire times from the same deployed spec.
+			if _, err := e.store.ClaimFires(ctx, claims); err != nil {
+				return 0, err
+			}
 		}
-	}
-	e.mu.Lock()
-	e.syncedVersion, e.scheduledCount = version, n
-	e.mu.Unlock()
-	return nil
+		return n, nil
+	})
 }
 
 // tickWorker runs the scheduler's ticks.
