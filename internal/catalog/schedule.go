@@ -82,18 +82,14 @@ func ParseSchedule(expr string, tz string) (Schedule, error) {
 // setCron checks a pattern with our own messages, then with cronexpr, which
 // the engine uses to run it.
 func (s *Schedule) setCron(fields []string, aws bool) error {
-	line, _, err := checkCron(fields, aws)
-	if err != nil {
-		return err
-	}
-	if _, err := cronexpr.Parse(line); err != nil {
+	if _, _, err := checkCron(fields, aws); err != nil {
 		return err
 	}
 	s.Kind, s.Dialect = Cron, "standard"
 	if aws {
 		s.Dialect = "aws"
 	}
-	return nil
+	return s.cron().err
 }
 
 // parseRate reads "N unit" of rate(N unit).
@@ -156,16 +152,9 @@ func (s Schedule) Next(t time.Time) time.Time {
 	default:
 		return time.Time{}
 	}
+	c := s.cron()
 	crons.Lock()
 	defer crons.Unlock()
-	c, ok := crons.m[s]
-	if !ok {
-		c = parseCron(s)
-		if len(crons.m) >= maxCrons {
-			clear(crons.m)
-		}
-		crons.m[s] = c
-	}
 	if c.expr == nil {
 		return time.Time{}
 	}
@@ -176,9 +165,25 @@ func (s Schedule) Next(t time.Time) time.Time {
 	return n.UTC()
 }
 
-// crons keeps the cron schedules Next parsed, by schedule: a tick of
-// 10,000 workflows, and a serve's start, parsed the same few patterns
-// 20,000 times (regular expressions and a time zone file each time), which
+// cron returns cron schedule s parsed, from crons when it was parsed
+// before.
+func (s Schedule) cron() *cronSchedule {
+	crons.Lock()
+	defer crons.Unlock()
+	c, ok := crons.m[s]
+	if !ok {
+		c = parseCron(s)
+		if len(crons.m) >= maxCrons {
+			clear(crons.m)
+		}
+		crons.m[s] = c
+	}
+	return c
+}
+
+// crons keeps the cron schedules parsed (by ParseSchedule and Next), by
+// schedule: a tick of 10,000 workflows, and a serve's start, parsed the
+// same few patterns 30,000 times (regular expressions and a time zone file each time), which
 // was most of the garbage an idle serve made. A cronexpr.Expression is not
 // safe for concurrent use (Next keeps a list in it): the lock covers it.
 var crons = struct {
@@ -190,10 +195,12 @@ var crons = struct {
 // deploys of ever new patterns) it starts again empty.
 const maxCrons = 4096
 
-// cronSchedule is a parsed cron Schedule; expr is nil when it never fires.
+// cronSchedule is a parsed cron Schedule; expr is nil when it never
+// fires, or when cronexpr refused the pattern (err).
 type cronSchedule struct {
 	loc  *time.Location
 	expr *cronexpr.Expression
+	err  error
 }
 
 func parseCron(s Schedule) *cronSchedule {
@@ -214,12 +221,16 @@ func parseCron(s Schedule) *cronSchedule {
 			e = e[len("cron(") : len(e)-1]
 		}
 		l, never, err := checkCron(strings.Fields(e), s.Dialect == "aws")
-		if err != nil || never {
+		if err != nil {
+			return c
+		}
+		if never {
+			_, c.err = cronexpr.Parse(l)
 			return c
 		}
 		line = l
 	}
-	c.expr, _ = cronexpr.Parse(line) // nil on error: never
+	c.expr, c.err = cronexpr.Parse(line)
 	return c
 }
 
