@@ -201,7 +201,13 @@ type Resolved struct {
 
 // Resolve returns the named workflow with its connection and lake, or nil.
 func (c *Catalog) Resolve(name string) *Resolved {
-	w := c.Workflow(name)
+	return c.ResolveWorkflow(c.Workflow(name))
+}
+
+// ResolveWorkflow returns workflow w of the catalog (nil: none) with its
+// connection and lake, or nil. A loop over Workflows resolves each this
+// way: by name, 10,000 workflows took 50 million name comparisons.
+func (c *Catalog) ResolveWorkflow(w *Workflow) *Resolved {
 	if w == nil {
 		return nil
 	}

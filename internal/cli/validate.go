@@ -115,7 +115,7 @@ func (a *app) checkHere(ctx context.Context, cat *catalog.Catalog) (problems []s
 func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns map[string]bool) []string {
 	var workflows []catalog.Resolved
 	for _, w := range cat.Workflows {
-		if r := cat.Resolve(w.Name); r != nil && !badConns[r.Connection.Name] {
+		if r := cat.ResolveWorkflow(w); r != nil && !badConns[r.Connection.Name] {
 			workflows = append(workflows, *r)
 		}
 	}

@@ -45,7 +45,7 @@ func Expand(ctx context.Context, cat *catalog.Catalog, l Lister) (*Expansion, er
 	owner := map[string]string{} // lower-case name -> what defines it, for messages
 	explicit := map[string]bool{}
 	for _, w := range cat.Workflows {
-		r := cat.Resolve(w.Name)
+		r := cat.ResolveWorkflow(w)
 		if r == nil {
 			return nil, fmt.Errorf("workflow %s (%s): connection %q or lake %q is not in the catalog", w.Name, where(w.Pos), w.Connection, w.Lake)
 		}
