@@ -128,7 +128,8 @@ func (h *hookReceiver) all() []string {
 }
 
 // TestAlertsOncePerEvent deploys a catalog with an alerts section and runs
-// wharf serve: a run that fails on every one of its 3 attempts, a
+// wharf serve: a run that fails on every one of its 2 attempts (the
+// deployed attempts, though wharf trigger queued it), a
 // workflow past its freshness_sla and a run that lands a changed schema
 // each post exactly one Slack-style message to the catalog's webhook.
 func TestAlertsOncePerEvent(t *testing.T) {
@@ -149,7 +150,7 @@ alerts:
 workflows:
   - {name: hr_regions, connection: hr, table: regions, cursor: "", freshness_sla: 5s}
   - {name: hr_countries, connection: hr, table: countries, cursor: updated_at}
-  - {name: down_orders, connection: down, table: public.orders}
+  - {name: down_orders, connection: down, table: public.orders, attempts: 2}
 `, "file:"+filepath.Join(dir, "q", "secrets", "hr.json"), "file://"+filepath.Join(dir, "lake"))), 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -165,19 +166,19 @@ workflows:
 	// then as fresh as that run, and hr_countries has a schema to change.
 	mustWharf(t, dir, env, "run", "-c", cat, "hr_regions", "hr_countries")
 
-	d := startWharf(t, dir, env, "serve", "--attempts", "3", "--retry-backoff", "100ms",
+	d := startWharf(t, dir, env, "serve", "--retry-backoff", "100ms",
 		"--freshness-check", "1s", "--poll-interval", "50ms")
 
-	// 1. A run failing on all 3 attempts: one message, after the last.
+	// 1. A run failing on both its attempts: one message, after the last.
 	mustWharf(t, dir, env, "trigger", "down_orders")
-	waitUntil(t, 90*time.Second, "3 failed attempts of down_orders", func() bool {
+	waitUntil(t, 90*time.Second, "2 failed attempts of down_orders", func() bool {
 		failed := 0
 		for _, r := range runsJSON(t, dir, env, "down_orders") {
 			if r.Status == "failed" {
 				failed++
 			}
 		}
-		return failed == 3
+		return failed == 2
 	})
 	// 2. A schema change: one message naming the workflow and the column.
 	db, err := sql.Open("sqlite", filepath.Join(dir, "q", "source", "hr.db"))
@@ -203,7 +204,7 @@ workflows:
 	waitUntil(t, 30*time.Second, "the recovered message", func() bool { return len(hook.with("hr_regions recovered")) > 0 })
 	d.stop(t, 30*time.Second)
 
-	if got := hook.with("down_orders"); len(got) != 1 || !strings.Contains(got[0], "failed for good (attempt 3 of 3)") {
+	if got := hook.with("down_orders"); len(got) != 1 || !strings.Contains(got[0], "failed for good (attempt 2 of 2)") {
 		t.Errorf("failed-run alerts = %q; want one, after attempt 3", got)
 	}
 	if got := hook.with("hr_countries"); len(got) != 1 || !strings.Contains(got[0], "landed a new schema") || !strings.Contains(got[0], "added iso_code") {

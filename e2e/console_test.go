@@ -61,7 +61,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	defer hook.Close()
 	env := []string{"CONSOLE_ADMIN=" + admin, "CONSOLE_READ=" + read, "CONSOLE_HOOK=" + hook.URL + hookPath}
 	d, base := serveConsole(t, dir, env, "serve", "--state", st, "--http-token", "env:CONSOLE_ADMIN",
-		"--http-read-token", "env:CONSOLE_READ", "--alert-webhook", "env:CONSOLE_HOOK", "--attempts", "1", "--poll-interval", "50ms")
+		"--http-read-token", "env:CONSOLE_READ", "--alert-webhook", "env:CONSOLE_HOOK", "--poll-interval", "50ms")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),

@@ -194,7 +194,7 @@ func consoleLeaks(t *testing.T, scan *leakScan, dir string, env []string, admin,
 	t.Helper()
 	hook := newHookReceiver(t, "/services/T2/B2/"+hookSecret)
 	d, base := serveConsole(t, dir, append(env, "LEAK_ADMIN="+admin, "LEAK_HOOK="+hook.URL()), "serve",
-		"--http-token", "env:LEAK_ADMIN", "--alert-webhook", "env:LEAK_HOOK", "--attempts", "1", "--poll-interval", "50ms")
+		"--http-token", "env:LEAK_ADMIN", "--alert-webhook", "env:LEAK_HOOK", "--poll-interval", "50ms")
 	do := func(method, path string) (int, string) {
 		t.Helper()
 		code, body := request(t, method, base+path, admin)

@@ -21,7 +21,7 @@ import (
 // land, or a permanent lake error (no bucket, access denied, wrong keys).
 // It is the one classification both wharf run and serve's workers use:
 // serve ends such a job at once (river.JobCancel) instead of retrying it
-// --attempts times. Network failures, timeouts and cancellation are never
+// attempts times. Network failures, timeouts and cancellation are never
 // permanent.
 func Permanent(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -99,6 +99,16 @@ type Lake struct {
 	IcebergCatalogSecret string
 }
 
+// Tries is how many times a run of w is tried, the first included: the one
+// rule every process that queues a run (serve's schedules, trigger, the API
+// and the console) applies, from what is deployed.
+func (w Workflow) Tries() int {
+	if w.Attempts == 0 {
+		return DefaultAttempts
+	}
+	return w.Attempts
+}
+
 // Iceberg reports whether the lake keeps Iceberg tables.
 func (l Lake) Iceberg() bool { return l.Format == LakeIceberg }
 
@@ -132,6 +142,10 @@ type Workflow struct {
 	// from its own connection (1..MaxParallel; 0 = 1). Glue's
 	// NumberOfWorkers maps to it.
 	Parallel int
+	// Attempts is how many times a run is tried, the first included, before
+	// it stays failed (1..MaxAttempts; 0 = DefaultAttempts, see Tries).
+	// Glue's WharfAttempts maps to it.
+	Attempts int
 	// PartitionBy partitions output by this column's value (Hive style,
 	// col=value) instead of ingestion_date.
 	PartitionBy string

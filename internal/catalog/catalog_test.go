@@ -67,7 +67,7 @@ testdata/glue.bad.json:14:5: WorkflowList[1].SecretName: required: the name of t
 testdata/glue.bad.json:15:23: WorkflowList[1].WorkflowName: duplicate workflow name "rds_to_s3_public_regions" (first at line 4)
 testdata/glue.bad.json:17:32: WorkflowList[1].DestinationBucketName: "Data_Lake" is neither an S3 bucket name (3-63 of a-z 0-9 . -) nor a URL (s3://..., gs://..., azblob://..., file:///...)
 testdata/glue.bad.json:19:30: WorkflowList[1].ScheduleCronPattern: "10 21 * * *": want an AWS cron pattern of 6 fields (minutes hours day-of-month month day-of-week year), e.g. "10 21 * * ? *"
-testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfIngestionColumn, WharfLookback, WharfSettle, WorkflowName)
+testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfAttempts, WharfIngestionColumn, WharfLookback, WharfSettle, WorkflowName)
 testdata/glue.bad.json:22:5: WorkflowList[2].DestinationBucketName: required: an S3 bucket name or a lake URL (s3://, gs://, azblob://, file:///)
 testdata/glue.bad.json:28:31: WorkflowList[2].DestinationFileCount: "1.5" is not a whole number of at least 1
 testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did you mean "WorkflowName"?)
@@ -165,7 +165,7 @@ testdata/unknown_keys.bad.yaml:12:5: lakes.raw: unknown key "compresion" (did yo
 testdata/unknown_keys.bad.yaml:14:3: defaults: unknown key "schedul" (did you mean "schedule"?)
 testdata/unknown_keys.bad.yaml:18:5: workflows[0]: unknown key "partitionBy" (did you mean "partition_by"?)
 testdata/unknown_keys.bad.yaml:19:5: workflows[0]: unknown key "shedule" (did you mean "schedule"?)
-testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, namespace, on_schema_change, parallel, partition_by, schedule, settle, table, timezone)`,
+testdata/unknown_keys.bad.yaml:20:5: workflows[0]: unknown key "color" (known keys: attempts, blueprint, cast, columns, connection, cursor, exclude, exclude_columns, format, freshness_sla, ingestion_column, lake, lookback, mask, name, namespace, on_schema_change, parallel, partition_by, schedule, settle, table, timezone)`,
 	"values.bad.yaml": `testdata/values.bad.yaml:1:10: version: "2" is not supported: only version 1
 testdata/values.bad.yaml:4:13: connections.hr.engine: "postgresql" is not supported: want postgres, mysql or sqlite (did you mean "postgres"?)
 testdata/values.bad.yaml:6:3: connections.nosecret.secret: required: a secret reference (env:VAR, file:PATH or a secret name); credentials never go in the catalog
@@ -626,5 +626,56 @@ workflows:
 	back, err := DecodeSpec("a", EncodeSpec(r))
 	if err != nil || back.Workflow.Parallel != 4 {
 		t.Errorf("spec round trip: parallel %d, %v", back.Workflow.Parallel, err)
+	}
+}
+
+// attempts is set per workflow or under defaults (Glue: WharfAttempts); a
+// workflow's own value wins, unset means DefaultAttempts, and it survives
+// the deployed spec.
+func TestAttempts(t *testing.T) {
+	cat, err := Parse("a.yaml", []byte(`
+connections: {hr: {engine: postgres, secret: env:HR}}
+lakes: {raw: {url: "file:///tmp/lake"}}
+defaults: {attempts: 5}
+workflows:
+  - {name: a, table: public.a}
+  - {name: b, table: public.b, attempts: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := cat.Workflows[0].Tries(), cat.Workflows[1].Tries(); a != 5 || b != 1 {
+		t.Errorf("tries a=%d b=%d, want 5 and 1", a, b)
+	}
+	back, err := DecodeSpec("a", EncodeSpec(Resolved{Workflow: *cat.Workflows[0]}))
+	if err != nil || back.Workflow.Tries() != 5 {
+		t.Errorf("spec round trip: tries %d, %v", back.Workflow.Tries(), err)
+	}
+	if got := (Workflow{}).Tries(); got != DefaultAttempts {
+		t.Errorf("unset: tries %d, want %d", got, DefaultAttempts)
+	}
+	if spec := string(EncodeSpec(Resolved{Workflow: Workflow{Name: "x"}})); strings.Contains(spec, "attempts") {
+		t.Errorf("unset attempts should leave the spec (and its hash) as before: %s", spec)
+	}
+
+	glue, err := Parse("g.json", []byte(`{"WorkflowList": [{"WorkflowName": "g", "SourceTable": "public.g", "SecretName": "hr",
+		"DestinationBucketName": "file:///tmp/lake", "WharfAttempts": "7"}]}`))
+	if err != nil || glue.Workflows[0].Tries() != 7 {
+		t.Errorf("Glue WharfAttempts: %v", err)
+	}
+
+	_, err = Parse("bad.yaml", []byte(`
+connections: {hr: {engine: postgres, secret: env:HR}}
+lakes: {raw: {url: "file:///tmp/lake"}}
+defaults: {attempts: 0}
+workflows:
+  - {name: a, table: public.a, attempts: 101}
+  - {name: b, table: public.b, attempts: three}
+`))
+	want := `bad.yaml:4:22: defaults.attempts: "0" is not a whole number from 1 to 100 (tries per run, the first included)
+bad.yaml:6:42: workflows[0].attempts: "101" is not a whole number from 1 to 100 (tries per run, the first included)
+bad.yaml:7:42: workflows[1].attempts: "three" is not a whole number from 1 to 100 (tries per run, the first included)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bad attempts: %v\nwant\n%s", err, want)
 	}
 }

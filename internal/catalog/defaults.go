@@ -51,6 +51,7 @@ func (doc *document) withDefaults() {
 		inherit(&w.ingestionColumn, def.ingestionColumn)
 		inherit(&w.freshnessSLA, def.freshnessSLA)
 		inherit(&w.parallel, def.parallel)
+		inherit(&w.attempts, def.attempts)
 		inherit(&w.schedule, def.schedule)
 		fill(&w.schedule, string(OnDemand))
 		fill(&w.blueprint, DefaultBlueprint)

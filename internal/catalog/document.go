@@ -41,7 +41,7 @@ type rawLake struct {
 
 type rawDefaults struct {
 	connection, lake, schedule, cursor, lookback, settle, timezone field
-	maskSalt, freshnessSLA, parallel                               field
+	maskSalt, freshnessSLA, parallel, attempts                     field
 	ingestionColumn                                                field
 	choices                                                        rawChoices
 }
@@ -52,7 +52,7 @@ type rawWorkflow struct {
 
 	name, table, connection, lake field
 	cursor, lookback, timezone    field
-	settle, parallel              field
+	settle, parallel, attempts    field
 	ingestionColumn               field
 	schedule                      field
 	partitionBy, blueprint        field

@@ -19,7 +19,7 @@ var glueKeys = []string{
 	"JobScheduleType", "ScheduleCronPattern",
 	"GlueExecutionRole", "NetworkConnectionName", "NumberOfWorkers",
 	// wharf's extensions of the format (docs/catalog.md).
-	"WharfLookback", "WharfSettle", "WharfIngestionColumn",
+	"WharfLookback", "WharfSettle", "WharfIngestionColumn", "WharfAttempts",
 }
 
 // glueIgnored are Glue keys wharf accepts but does not need, with the
@@ -115,6 +115,7 @@ func (d *decoder) glueEntry(g *glueState, i int, n *yaml.Node) {
 		lookback:        f["WharfLookback"],
 		settle:          f["WharfSettle"],
 		parallel:        f["NumberOfWorkers"],
+		attempts:        f["WharfAttempts"],
 		ingestionColumn: f["WharfIngestionColumn"],
 		timezone:        unset(path+".timezone", pos),
 		blueprint:       unset(path+".blueprint", pos),

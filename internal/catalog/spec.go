@@ -39,6 +39,7 @@ type (
 		Lookback    string `json:"lookback"`
 		Settle      string `json:"settle,omitempty"`   // omitted when 0: specs deployed before settle keep their hash
 		Parallel    int    `json:"parallel,omitempty"` // omitted when unset: specs deployed before it keep their hash
+		Attempts    int    `json:"attempts,omitempty"` // likewise
 		PartitionBy string `json:"partition_by"`
 		// omitted when unset: specs deployed before it keep their hash
 		IngestionColumn string       `json:"ingestion_column,omitempty"`
@@ -94,7 +95,7 @@ func EncodeSpec(r Resolved) []byte {
 		Workflow: specWorkflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
 			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: w.Lookback.String(), Settle: settleText(w.Settle),
-			Parallel: w.Parallel, PartitionBy: w.PartitionBy, Namespace: w.Namespace, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
+			Parallel: w.Parallel, Attempts: w.Attempts, PartitionBy: w.PartitionBy, Namespace: w.Namespace, IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint,
 			Schedule: specSchedule{Kind: string(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: s.Every.String(), TimeZone: s.TimeZone},
 			Columns: w.Choices.Columns, ExcludeColumns: w.Choices.ExcludeColumns, Cast: w.Choices.Cast,
@@ -163,7 +164,7 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 		Alerts: alerts,
 		Workflow: Workflow{
 			Name: w.Name, Connection: w.Connection, Table: w.Table, Lake: w.Lake, Blueprint: w.Blueprint,
-			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, Parallel: w.Parallel, PartitionBy: w.PartitionBy, Namespace: w.Namespace,
+			Cursor: w.Cursor, CursorAuto: w.CursorAuto, Lookback: lookback, Settle: settle, Parallel: w.Parallel, Attempts: w.Attempts, PartitionBy: w.PartitionBy, Namespace: w.Namespace,
 			IngestionColumn: w.IngestionColumn, Format: w.Format, FileCountHint: w.FileCountHint, FreshnessSLA: sla,
 			Schedule: Schedule{Kind: ScheduleKind(s.Kind), Expr: s.Expr, Dialect: s.Dialect,
 				Every: every, TimeZone: s.TimeZone},

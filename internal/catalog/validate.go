@@ -306,6 +306,7 @@ func (v *validator) defaults() {
 	v.duration(d.lookback)
 	v.duration(d.settle)
 	v.parallel(d.parallel)
+	v.attempts(d.attempts)
 	v.column(d.ingestionColumn, false)
 	v.freshnessSLA(d.freshnessSLA)
 	v.checkChoices(&d.choices)
@@ -408,12 +409,31 @@ const MaxParallel = 64
 // parallel checks a parallel setting (Glue: NumberOfWorkers): a whole
 // number in 1..MaxParallel. It returns 0 when unset or bad.
 func (v *validator) parallel(f field) int {
+	return v.count(f, MaxParallel, "streams reading one run at once")
+}
+
+// DefaultAttempts is how many times a run is tried when the catalog does
+// not say (attempts); MaxAttempts the most it may say.
+const (
+	DefaultAttempts = 3
+	MaxAttempts     = 100
+)
+
+// attempts checks an attempts setting (Glue: WharfAttempts): a whole number
+// in 1..MaxAttempts. It returns 0 when unset or bad.
+func (v *validator) attempts(f field) int {
+	return v.count(f, MaxAttempts, "tries per run, the first included")
+}
+
+// count checks a whole number in 1..most, meaning what. It returns 0 when
+// unset or bad.
+func (v *validator) count(f field, most int, what string) int {
 	if !ok(f) {
 		return 0
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(f.Value))
-	if err != nil || n < 1 || n > MaxParallel {
-		v.errorf(f, "%q is not a whole number from 1 to %d (streams reading one run at once)", f.Value, MaxParallel)
+	if err != nil || n < 1 || n > most {
+		v.errorf(f, "%q is not a whole number from 1 to %d (%s)", f.Value, most, what)
 		return 0
 	}
 	return n
@@ -527,6 +547,7 @@ func (v *validator) workflow(w *rawWorkflow, names map[string]*rawWorkflow) *Wor
 	}
 	wf.FreshnessSLA = v.freshnessSLA(w.freshnessSLA)
 	wf.Parallel = v.parallel(w.parallel)
+	wf.Attempts = v.attempts(w.attempts)
 	tzOK := v.timezone(w.timezone)
 	wf.Schedule = v.schedule(w.schedule, w.timezone.Value, tzOK, w.awsCron)
 	salt := v.doc.defaults.maskSalt

@@ -11,9 +11,9 @@ var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows", "alerts"}
 	wharfConnectionKeys = []string{"engine", "secret", "mask_salt", "statement_timeout"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog", "iceberg_catalog_secret"}
-	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel"}, choiceKeys...)
+	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel", "attempts"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
-		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla", "parallel", "namespace"}, choiceKeys...)
+		"timezone", "lookback", "settle", "partition_by", "blueprint", "format", "exclude", "ingestion_column", "freshness_sla", "parallel", "attempts", "namespace"}, choiceKeys...)
 )
 
 // wharf reads wharf's own format (YAML or JSON).
@@ -131,6 +131,8 @@ func (d *decoder) wharfDefaults(doc *document, n *yaml.Node) {
 			doc.defaults.freshnessSLA = f
 		case "parallel":
 			doc.defaults.parallel = f
+		case "attempts":
+			doc.defaults.attempts = f
 		case "timezone":
 			doc.defaults.timezone = f
 		case "ingestion_column":
@@ -146,7 +148,7 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 		name: unset(path+".name", pos), table: unset(path+".table", pos),
 		connection: unset(path+".connection", pos), lake: unset(path+".lake", pos),
 		cursor: unset(path+".cursor", pos), lookback: unset(path+".lookback", pos), settle: unset(path+".settle", pos),
-		parallel: unset(path+".parallel", pos),
+		parallel: unset(path+".parallel", pos), attempts: unset(path+".attempts", pos),
 		timezone: unset(path+".timezone", pos), schedule: unset(path+".schedule", pos),
 		partitionBy: unset(path+".partition_by", pos), blueprint: unset(path+".blueprint", pos),
 		namespace: unset(path+".namespace", pos),
@@ -189,6 +191,8 @@ func (d *decoder) wharfWorkflow(doc *document, i int, n *yaml.Node) {
 			w.settle = f
 		case "parallel":
 			w.parallel = f
+		case "attempts":
+			w.attempts = f
 		case "ingestion_column":
 			w.ingestionColumn = f
 		case "freshness_sla":

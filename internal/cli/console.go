@@ -127,7 +127,7 @@ Without --http-token it serves only on a loopback address.`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			f := engineFlags{cfg: engine.Config{Attempts: engine.DefaultAttempts}}
+			var f engineFlags
 			e, st, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
 			if err != nil {
 				return err

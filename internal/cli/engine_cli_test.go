@@ -14,7 +14,8 @@ func TestEngineCommandsUsage(t *testing.T) {
 		stderrWant string
 	}{
 		{[]string{"serve", "--state", state, "--workers", "0"}, ExitUsage, "", "error: --workers 0: want 1 to 10000\n"},
-		{[]string{"worker", "--state", state, "--attempts", "0"}, ExitUsage, "", "error: --attempts 0: want 1 to 100\n"},
+		{[]string{"worker", "--state", state, "--attempts", "5"}, ExitUsage, "", "error: invalid argument \"5\" for \"--attempts\" flag: a run's attempts are set in the catalog (attempts, under defaults or a workflow; default 3) and apply once deployed, however the run is queued\n"},
+		{[]string{"trigger", "--state", state, "--attempts", "5", "w"}, ExitUsage, "", "error: invalid argument \"5\" for \"--attempts\" flag: a run's attempts are set in the catalog (attempts, under defaults or a workflow; default 3) and apply once deployed, however the run is queued\n"},
 		{[]string{"serve", "--state", state, "--catch-up", "all"}, ExitUsage, "", "error: --catch-up \"all\": want one or none\n"},
 		{[]string{"serve", "--state", state, "--heartbeat", "10s", "--dead-after", "15s"}, ExitUsage, "",
 			"error: dead-after 15s must be at least twice the heartbeat interval 10s\n"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
@@ -33,8 +34,21 @@ func (f *engineFlags) addWork(fs *pflag.FlagSet) {
 	f.http.add(fs, "")
 }
 
+// addAttempts adds the removed --attempts: a run's attempts are the deployed
+// workflow's (catalog attempts), whichever process queues it, so no flag of
+// one process may set them.
 func (f *engineFlags) addAttempts(fs *pflag.FlagSet) {
-	fs.IntVar(&f.cfg.Attempts, "attempts", engine.DefaultAttempts, "tries per run, the first included, before it stays failed")
+	fs.Var(movedAttempts{}, "attempts", "")
+	_ = fs.MarkHidden("attempts")
+}
+
+// movedAttempts is --attempts: any use fails, saying where it went.
+type movedAttempts struct{}
+
+func (movedAttempts) String() string { return "" }
+func (movedAttempts) Type() string   { return "int" }
+func (movedAttempts) Set(string) error {
+	return fmt.Errorf("a run's attempts are set in the catalog (attempts, under defaults or a workflow; default %d) and apply once deployed, however the run is queued", catalog.DefaultAttempts)
 }
 
 // openEngine opens the state and an engine of role over it; close releases
@@ -49,9 +63,6 @@ func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *e
 	// rather than let WithDefaults replace it.
 	if role != engine.RoleClient && cfg.Workers < 1 {
 		return nil, nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("--workers %d: want 1 to 10000", cfg.Workers)}
-	}
-	if cfg.Attempts < 1 {
-		return nil, nil, nil, &exitError{code: ExitUsage, err: fmt.Errorf("--attempts %d: want 1 to 100", cfg.Attempts)}
 	}
 	for _, d := range []struct {
 		flag string

@@ -99,7 +99,7 @@ records it cancelled. A cancelled run is not retried.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			f := engineFlags{cfg: engine.Config{Attempts: engine.DefaultAttempts}}
+			var f engineFlags
 			e, _, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
 			if err != nil {
 				return err

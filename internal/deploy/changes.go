@@ -44,6 +44,7 @@ var fields = []field{
 	{"format", func(a, b *catalog.Resolved) bool { return a.Workflow.Format != b.Workflow.Format }},
 	{"file_count", func(a, b *catalog.Resolved) bool { return a.Workflow.FileCountHint != b.Workflow.FileCountHint }},
 	{"parallel", func(a, b *catalog.Resolved) bool { return a.Workflow.Parallel != b.Workflow.Parallel }},
+	{"attempts", func(a, b *catalog.Resolved) bool { return a.Workflow.Attempts != b.Workflow.Attempts }},
 	{"columns", func(a, b *catalog.Resolved) bool {
 		return !slices.Equal(a.Workflow.Choices.Columns, b.Workflow.Choices.Columns)
 	}},
@@ -89,7 +90,7 @@ var fields = []field{
 // Changes names the settings that differ between a deployed spec and the
 // catalog's, in a fixed order: connection, table, cursor, defaults.cursor,
 // lookback, schedule, timezone, partition_by, blueprint, format,
-// file_count, parallel, columns, exclude_columns, cast, mask, on_schema_change,
+// file_count, parallel, attempts, columns, exclude_columns, cast, mask, on_schema_change,
 // defaults.columns, freshness_sla, alerts, mask_salt, connection.engine, connection.secret,
 // connection.statement_timeout, lake, lake.url, lake.compression, lake.row_group_rows, lake.file_size,
 // lake.secret, lake.format,

@@ -86,7 +86,7 @@ func (e *Engine) alertHook(spec *catalog.Resolved, event string) string {
 
 // runEnded reports a run this process ended: to Config.OnRunEnd (metrics);
 // as an alert when it failed for good (final: its job will not try again,
-// so --attempts 3 sends one message, not three); and as an alert when it
+// so attempts: 3 sends one message, not three); and as an alert when it
 // landed a schema that differs from the previous run's. It never fails the
 // run: an alert that cannot be queued is logged.
 func (e *Engine) runEnded(ctx context.Context, spec *catalog.Resolved, run *state.Run, res *blueprint.Result, final bool, attempt, attempts int) {

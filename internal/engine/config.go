@@ -31,9 +31,6 @@ type Config struct {
 	// PerConnection caps the runs that hit one connection at once across
 	// every process sharing the state (--per-connection); 0 = no cap.
 	PerConnection int
-	// Attempts is how many times a run is tried before it stays failed
-	// (--attempts), including the first.
-	Attempts int
 	// RetryBackoff is the wait before the first retry; each further retry
 	// waits twice as long, up to MaxBackoff (--retry-backoff).
 	RetryBackoff, MaxBackoff time.Duration
@@ -80,7 +77,6 @@ type Config struct {
 // Defaults.
 const (
 	DefaultWorkers           = 4
-	DefaultAttempts          = 3
 	DefaultRetryBackoff      = 30 * time.Second
 	DefaultMaxBackoff        = time.Hour
 	DefaultRunTimeout        = time.Hour
@@ -106,9 +102,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
-	}
-	if c.Attempts == 0 {
-		c.Attempts = DefaultAttempts
 	}
 	if c.CatchUp == "" {
 		c.CatchUp = CatchUpOne
@@ -142,8 +135,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--workers %d: want 1 to 10000", c.Workers)
 	case c.PerConnection < 0:
 		return fmt.Errorf("--per-connection %d: want 0 (no cap) or more", c.PerConnection)
-	case c.Attempts < 1 || c.Attempts > 100:
-		return fmt.Errorf("--attempts %d: want 1 to 100", c.Attempts)
 	case c.RetryBackoff < time.Second/10:
 		return fmt.Errorf("--retry-backoff %s: want at least 100ms", c.RetryBackoff)
 	case c.MaxBackoff < c.RetryBackoff:

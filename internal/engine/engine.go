@@ -101,7 +101,6 @@ func (e *Engine) riverConfig() *river.Config {
 		ID:           e.self.ID,
 		Logger:       e.riverLog(),
 		ErrorHandler: jobErrors{e},
-		MaxAttempts:  e.cfg.Attempts,
 		RetryPolicy:  &backoff{base: e.cfg.RetryBackoff, max: e.cfg.MaxBackoff, now: e.now},
 		// River's default is one minute; a run gets the configured timeout
 		// (the worker's own timeout, with a cause, ends it first).

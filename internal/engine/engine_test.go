@@ -111,6 +111,16 @@ func (f *fixture) spec(wf string, s catalog.Schedule) catalog.Resolved {
 	}
 }
 
+// setAttempts deploys wf with attempts n (catalog attempts).
+func (f *fixture) setAttempts(wf string, n int) {
+	f.t.Helper()
+	spec := f.spec(wf, catalog.Schedule{Kind: catalog.OnDemand})
+	spec.Workflow.Attempts = n
+	if err := f.st.ApplyDeploy(f.t.Context(), state.DeployChanges{Update: []state.Deployed{deployed(spec)}}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // gate holds the sources of gated connections open until released, and can
 // fail their next openings. Each workflow has a connection of its own name
 // unless the fixture shares one.
@@ -408,7 +418,7 @@ func TestRetryAfterFailure(t *testing.T) {
 		f := newFixture(t, url, "orders")
 		f.gate.fail("orders", 1)
 		serve(t, f.engine(engine.Config{}))
-		client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 3})
+		client := f.engine(engine.Config{Role: engine.RoleClient})
 		qs, err := client.Trigger(t.Context(), "orders")
 		if err != nil {
 			t.Fatal(err)
@@ -429,15 +439,17 @@ func TestRetryAfterFailure(t *testing.T) {
 }
 
 // TestRetriesRunOut: a run failing every attempt ends failed with its job
-// discarded; each failed attempt is logged at WARN with the workflow and
-// attempt, the last one at ERROR.
+// discarded after the deployed workflow's attempts (not a default of the
+// process that queued it); each failed attempt is logged at WARN with the
+// workflow and attempt, the last one at ERROR.
 func TestRetriesRunOut(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	f.gate.fail("orders", 10)
+	f.setAttempts("orders", 2)
 	var logs logLines
 	serve(t, f.engine(engine.Config{Logger: logs.logger()}))
-	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 2})
+	client := f.engine(engine.Config{Role: engine.RoleClient})
 	qs, err := client.Trigger(t.Context(), "orders")
 	if err != nil {
 		t.Fatal(err)
@@ -591,8 +603,9 @@ func TestRunTimeout(t *testing.T) {
 	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
 	_, release := f.gate.hold("orders")
 	defer release()
+	f.setAttempts("orders", 1)
 	serve(t, f.engine(engine.Config{RunTimeout: time.Second}))
-	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 1})
+	client := f.engine(engine.Config{Role: engine.RoleClient})
 	qs, err := client.Trigger(t.Context(), "orders")
 	if err != nil {
 		t.Fatal(err)
@@ -626,7 +639,7 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 	db.Close()
 	var logs syncBuffer
 	serve(t, f.engine(engine.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
-	client := f.engine(engine.Config{Role: engine.RoleClient, Attempts: 3})
+	client := f.engine(engine.Config{Role: engine.RoleClient})
 	qs, err := client.Trigger(t.Context(), "orders")
 	if err != nil {
 		t.Fatal(err)

@@ -36,10 +36,12 @@ var activeStates = []rivertype.JobState{
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 }
 
-func landingOpts(attempts int) *river.InsertOpts {
+// landingOpts are the options of a landing job; its attempts are the
+// deployed workflow's (catalog.Workflow.Tries), whichever process queues it.
+func landingOpts(tries int) *river.InsertOpts {
 	return &river.InsertOpts{
 		Queue:       QueueLanding,
-		MaxAttempts: attempts,
+		MaxAttempts: tries,
 		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: activeStates},
 	}
 }

@@ -29,8 +29,8 @@ type queue interface {
 	// start in one state transaction (see state.Queuer): the
 	// landing jobs of the runs whose claim took effect are inserted with
 	// one InsertMany; runs whose workflow has an active job are recorded
-	// skipped.
-	queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, attempts int) ([]bool, error)
+	// skipped. tries holds each workflow's attempts (Tries).
+	queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, tries map[string]int) ([]bool, error)
 	// pendingTicks lists the ticks not yet worked, except job self.
 	pendingTicks(ctx context.Context, self int64) ([]TickArgs, error)
 	// runningWorkflows lists the workflows with a running landing job.
@@ -86,13 +86,13 @@ func (q *riverQueue) queueRun(ctx context.Context, run *state.Run, args LandingA
 	return skip, err
 }
 
-func (q *riverQueue) queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, attempts int) ([]bool, error) {
+func (q *riverQueue) queueScheduled(ctx context.Context, claims []state.FireClaim, runs []*state.Run, tries map[string]int) ([]bool, error) {
 	return q.store.QueueScheduled(ctx, claims, runs, func(native any, runs []*state.Run) ([]int64, []string, error) {
 		params := make([]river.InsertManyParams, len(runs))
 		for i, r := range runs {
 			params[i] = river.InsertManyParams{
 				Args:       LandingArgs{Workflow: r.Workflow, RunID: r.ID, Trigger: r.Trigger},
-				InsertOpts: landingOpts(attempts),
+				InsertOpts: landingOpts(tries[r.Workflow]),
 			}
 		}
 		res, err := q.client.InsertManyTx(ctx, native, params)

@@ -232,8 +232,10 @@ func (w *tickWorker) work(ctx context.Context, job *river.Job[TickArgs]) error {
 		due = due[len(batch):]
 		claims := make([]state.FireClaim, len(batch))
 		runs := make([]*state.Run, len(batch))
+		tries := make(map[string]int, len(batch))
 		for i := range batch {
 			d := &batch[i]
+			tries[d.Name] = d.Spec.Workflow.Tries()
 			claims[i] = state.FireClaim{Workflow: d.Name, Expect: d.NextFireAt, Last: a.FireAt}
 			if !scheduled(d) {
 				continue // no fire time any more
@@ -243,7 +245,7 @@ func (w *tickWorker) work(ctx context.Context, job *river.Job[TickArgs]) error {
 				runs[i] = &state.Run{ID: newRunID(), Workflow: d.Name, Trigger: state.TriggerSchedule}
 			}
 		}
-		took, err := e.q.queueScheduled(ctx, claims, runs, e.cfg.Attempts)
+		took, err := e.q.queueScheduled(ctx, claims, runs, tries)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/wharf-data/wharf/internal/state/statesqlite"
 
 	"maps"
@@ -184,5 +185,52 @@ func (f *fixture) insertTick(a engine.TickArgs, at time.Time) {
 	}
 	if _, err := client.Insert(f.t.Context(), a, &river.InsertOpts{Queue: engine.QueueTick, ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// TestScheduledRunTakesDeployedAttempts: a scheduled run is tried as often
+// as its deployed workflow says (attempts 2), like a triggered one: the
+// tick's process has no setting of its own.
+func TestScheduledRunTakesDeployedAttempts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "orders")
+	spec := f.spec("orders", catalog.Schedule{Kind: catalog.Rate, Expr: "every 2s (test)", Every: 2 * time.Second})
+	spec.Workflow.Attempts = 2
+	if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{deployed(spec)}}); err != nil {
+		t.Fatal(err)
+	}
+	f.gate.fail("orders", 1000)
+	serve(t, f.engine(engine.Config{RetryBackoff: 100 * time.Millisecond}))
+	var first state.Run
+	waitFor(t, "a scheduled run", func() bool {
+		runs, _ := f.st.Runs(t.Context(), state.RunFilter{})
+		for _, r := range runs {
+			if r.Trigger == state.TriggerSchedule && r.Status != state.StatusSkipped {
+				first = r
+				return true
+			}
+		}
+		return false
+	})
+	jobID, _, err := f.st.RunJob(t.Context(), first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.engine(engine.Config{Role: engine.RoleClient}).Wait(waitCtx(t), []engine.Queued{{Run: first, JobID: jobID}}, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].JobState != rivertype.JobStateDiscarded || out[0].Run.Trigger != state.TriggerRetry {
+		t.Fatalf("outcome %+v job %s; want a failed retry, discarded", out[0].Run, out[0].JobState)
+	}
+	runs, _ := f.st.Runs(t.Context(), state.RunFilter{})
+	n := 0
+	for _, r := range runs {
+		if id, _, err := f.st.RunJob(t.Context(), r.ID); err == nil && id == jobID {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("the scheduled job ran %d attempts, want the deployed 2", n)
 	}
 }

@@ -41,7 +41,7 @@ func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, er
 	}
 	out := make([]Queued, len(ds))
 	for i, d := range ds {
-		run, skip, err := e.enqueue(ctx, d, state.TriggerManual, e.cfg.Attempts)
+		run, skip, err := e.enqueue(ctx, d, state.TriggerManual)
 		if err != nil {
 			return out[:i], err
 		}
@@ -56,10 +56,10 @@ func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, er
 }
 
 // enqueue queues a run of d with its landing job, or records it skipped.
-func (e *Engine) enqueue(ctx context.Context, d *deploy.Workflow, trigger string, attempts int) (*state.Run, string, error) {
+func (e *Engine) enqueue(ctx context.Context, d *deploy.Workflow, trigger string) (*state.Run, string, error) {
 	e.awaitCompletion(ctx, d.Name)
 	run := &state.Run{ID: newRunID(), Workflow: d.Name, Trigger: trigger}
-	skip, err := e.q.queueRun(ctx, run, LandingArgs{Workflow: d.Name, RunID: run.ID, Trigger: trigger}, landingOpts(attempts))
+	skip, err := e.q.queueRun(ctx, run, LandingArgs{Workflow: d.Name, RunID: run.ID, Trigger: trigger}, landingOpts(d.Spec.Workflow.Tries()))
 	if err != nil {
 		return nil, "", err
 	}

@@ -141,7 +141,7 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		return err // River records the job cancelled
 	}
 	if blueprint.Permanent(err) {
-		// Retrying cannot fix it: end the job now instead of --attempts
+		// Retrying cannot fix it: end the job now instead of attempts
 		// times. River's error handler never sees a cancelled job, so the
 		// failure is logged here.
 		log.Error("run failed: it will not be retried (retrying cannot fix this error)", "run", run.ID, "err", err)
