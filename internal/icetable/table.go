@@ -106,8 +106,8 @@ func (c *Catalog) Prepare(ctx context.Context, lk *lake.Lake, sp Spec, schema *a
 		if err := t.evolve(ctx, want); err != nil {
 			return nil, nil, fail("evolve the schema (Iceberg takes new columns and widenings: int to long, float to double, a larger decimal precision; land other changes with cast: or into another namespace:); nothing was written", err)
 		}
-		if err := t.markEmptySnapshots(ctx, since); err != nil {
-			return nil, nil, fail("set "+PropEmptySince, err)
+		if err := t.addProperties(ctx, tableProperties(since)); err != nil {
+			return nil, nil, fail("set the table's properties", err)
 		}
 	}
 	withIDs, err := t.withFieldIDs(schema)
@@ -133,19 +133,37 @@ func (c *Catalog) create(ctx context.Context, ident table.Identifier, sc *iceber
 	return c.cat.CreateTable(ctx, ident, sc,
 		catalog.WithLocation(location),
 		catalog.WithPartitionSpec(&spec),
-		catalog.WithProperties(iceberg.Properties{PropSince: stamp(since), PropEmptySince: stamp(since)}))
+		catalog.WithProperties(tableProperties(since)))
+}
+
+// tableProperties are the properties wharf gives a table it creates, or,
+// where missing, one made by an older wharf (since: the start of the run
+// creating or preparing it). Every commit (one a run, a run that landed
+// nothing included) writes a new metadata file holding all snapshots:
+// without deleting old ones, the metadata folder grows with the square of
+// the runs (200 runs: 18.8 MB); Iceberg's delete-after-commit keeps the
+// last 100.
+func tableProperties(since time.Time) iceberg.Properties {
+	return iceberg.Properties{PropSince: stamp(since), PropEmptySince: stamp(since),
+		table.MetadataDeleteAfterCommitEnabledKey: "true"}
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// markEmptySnapshots sets PropEmptySince on a table made before runs that
-// landed nothing got a snapshot: from the run starting at since on, they do.
-func (t *Table) markEmptySnapshots(ctx context.Context, since time.Time) error {
-	if _, ok := t.tbl.Properties()[PropEmptySince]; ok {
+// addProperties sets those of props the table lacks (a value already there,
+// even one set by someone else, is kept), in one metadata commit if any.
+func (t *Table) addProperties(ctx context.Context, props iceberg.Properties) error {
+	missing := iceberg.Properties{}
+	for k, v := range props {
+		if _, ok := t.tbl.Properties()[k]; !ok {
+			missing[k] = v
+		}
+	}
+	if len(missing) == 0 {
 		return nil
 	}
 	tx := t.tbl.NewTransaction()
-	if err := tx.SetProperties(iceberg.Properties{PropEmptySince: stamp(since)}); err != nil {
+	if err := tx.SetProperties(missing); err != nil {
 		return err
 	}
 	tbl, err := tx.Commit(ctx)

@@ -2,7 +2,10 @@ package icetable
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,10 +104,42 @@ func TestOwes(t *testing.T) {
 		t.Errorf("without %s: an empty run is owed no snapshot, one with files is", PropEmptySince)
 	}
 	later := after.Add(time.Hour)
-	if err := tbl.markEmptySnapshots(ctx, later); err != nil {
+	if err := tbl.addProperties(ctx, tableProperties(later)); err != nil {
 		t.Fatal(err)
 	}
 	if tbl.Owes(after, 0) || !tbl.Owes(later, 0) {
 		t.Errorf("marked at %s: %v", later, tbl.tbl.Properties())
+	}
+}
+
+// Each commit writes a new metadata file holding every snapshot; the table
+// keeps only the last 100 besides the current one (tableProperties), so
+// the metadata folder of a frequently run workflow stays bounded.
+func TestOldMetadataFilesAreDeleted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	since := time.Now()
+	_, tbl := testTable(t, since)
+	dir := filepath.Dir(strings.TrimPrefix(tbl.tbl.MetadataLocation(), "file://"))
+	for i := range 110 {
+		if _, err := tbl.Append(ctx, Run{ID: fmt.Sprintf("run-%d", i), Workflow: "wf", StartedAt: since}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bytes int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes += fi.Size()
+	}
+	t.Logf("after %d commits: %d metadata files, %d bytes", 111, len(files), bytes)
+	if len(files) != 101 {
+		t.Errorf("%d metadata files after 111 commits, want the current one and 100 before it", len(files))
 	}
 }
