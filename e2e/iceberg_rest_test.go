@@ -168,15 +168,28 @@ func TestIcebergRESTCatalog(t *testing.T) {
 	checkRESTTable(t, s, schema, dir, tokenEnv, 102)
 }
 
-// TestKilledRunsIntoRESTCatalog kills the real wharf before and after the
-// catalog commit of its snapshot into a REST catalog (OAuth2 client
-// credentials in a secret file), and once has the catalog refuse the
-// commit (503): the next run appends the missing snapshot, never a second
-// one, and the table holds every row once.
+// TestKilledRunsIntoRESTCatalog kills the real wharf at each crash point
+// of an iceberg lake whose catalog is a REST catalog (OAuth2 client
+// credentials in a secret file), before and after the catalog commit of its
+// snapshot among them, and once has the catalog refuse that commit (503):
+// the next run appends a missing snapshot, never a second one, and the
+// table holds every row once.
 func TestKilledRunsIntoRESTCatalog(t *testing.T) {
 	t.Parallel()
-	for _, point := range []string{"after-commit", "after-snapshot", "catalog-down"} {
-		t.Run(point, func(t *testing.T) {
+	cases := []struct {
+		point     string
+		committed bool // the killed run committed in the state store
+		snapshots int  // the table's snapshots before the retry
+	}{
+		{"file-written", false, 1},
+		{"before-commit", false, 1},
+		{"after-commit", true, 1}, // before the catalog commit
+		{"after-snapshot", true, 2},
+		{"after-manifest", true, 2},
+		{"catalog-down", true, 1}, // the catalog answers the commit with 503
+	}
+	for _, c := range cases {
+		t.Run(c.point, func(t *testing.T) {
 			t.Parallel()
 			conn, schema := restSource(t, 50)
 			s := testdb.StartIcebergREST(t)
@@ -189,27 +202,27 @@ func TestKilledRunsIntoRESTCatalog(t *testing.T) {
 			mustWharf(t, dir, env, "run", "items")
 			sqlExec(t, conn, `INSERT INTO items SELECT g, 'i' || g, '2024-02-01'::timestamptz + g * interval '1 minute' FROM generate_series(51, 80) g`)
 
-			if point == "catalog-down" {
+			if c.point == "catalog-down" {
 				s.Fail("POST namespaces/{ns}/tables/{table}", 1)
 				r := wharf(t, dir, env, "run", "items")
 				if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "its Iceberg snapshot could not be made (the next run makes it)") {
 					t.Fatalf("a refused catalog commit should fail the committed run:\n%s", r)
 				}
 			} else {
-				r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+point), "run", "items")
+				r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+c.point), "run", "items")
 				if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
-					t.Fatalf("the run should have been killed at %s:\n%s", point, r)
+					t.Fatalf("the run should have been killed at %s:\n%s", c.point, r)
 				}
 			}
-			if n := len(restTable(t, s, schema).Metadata().Snapshots()); n != map[string]int{"after-commit": 1, "after-snapshot": 2, "catalog-down": 1}[point] {
-				t.Errorf("%s: %d snapshots before the retry", point, n)
+			if n := len(restTable(t, s, schema).Metadata().Snapshots()); n != c.snapshots {
+				t.Errorf("%d snapshots before the retry, want %d", n, c.snapshots)
 			}
 			r := mustWharf(t, dir, env, "run", "items")
-			if !strings.Contains(r.stdout, "Nothing new to land") {
+			if c.committed && !strings.Contains(r.stdout, "Nothing new to land") {
 				t.Errorf("the killed run had committed: its retry should land nothing:\n%s", r)
 			}
-			if repaired := strings.Contains(r.stderr, "appended the missing snapshot of a committed run"); repaired != (point != "after-snapshot") {
-				t.Errorf("%s: the retry appended a missing snapshot: %v:\n%s", point, repaired, r)
+			if repaired := strings.Contains(r.stderr, "appended the missing snapshot of a committed run"); repaired != (c.committed && c.snapshots == 1) {
+				t.Errorf("the retry appended a missing snapshot: %v:\n%s", repaired, r)
 			}
 			checkRESTTable(t, s, schema, dir, env, 80)
 		})
