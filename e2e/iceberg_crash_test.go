@@ -8,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/iceberg-go"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
-	iceio "github.com/apache/iceberg-go/io"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // iceberg-go's own S3 reader: independent of wharf's
 	"github.com/apache/iceberg-go/table"
 
@@ -95,11 +93,7 @@ func icebergTable(t *testing.T, s *testdb.S3Server, statePath, name string) *tab
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c, err := sqlcat.NewCatalog("wharf", db, sqlcat.SQLite, iceberg.Properties{
-		iceio.S3EndpointURL: s.Endpoint, iceio.S3Region: s.Region,
-		iceio.S3AccessKeyID: s.AccessKey, iceio.S3SecretAccessKey: s.SecretKey,
-		"s3.force-virtual-addressing": "false",
-	})
+	c, err := sqlcat.NewCatalog("wharf", db, sqlcat.SQLite, s.IcebergIO())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,13 @@ func restLake(t *testing.T, s *testdb.IcebergREST, schema, secretRef string) (st
 	t.Helper()
 	dir := t.TempDir()
 	lakeDir := filepath.Join(dir, "lake")
+	return dir, restCatalog(t, dir, s, schema, secretRef, fmt.Sprintf("url: %q", "file://"+lakeDir)), lakeDir
+}
+
+// restCatalog writes into dir the catalog of restLake, with the lake's
+// own settings (url, secret) in lake, and returns the environment.
+func restCatalog(t *testing.T, dir string, s *testdb.IcebergREST, schema, secretRef, lake string) []string {
+	t.Helper()
 	sec := ""
 	if secretRef != "" {
 		sec = "\n    iceberg_catalog_secret: " + secretRef
@@ -32,25 +40,27 @@ func restLake(t *testing.T, s *testdb.IcebergREST, schema, secretRef string) (st
   pg: {engine: postgres, secret: env:PG_URL}
 lakes:
   raw:
-    url: "file://%s"
+    %s
     format: iceberg
     iceberg_catalog: "rest:%s?warehouse=%s"%s
 workflows:
   - {name: items, table: %s.items, cursor: updated_at}
-`, lakeDir, s.URL, s.Warehouse, sec, schema)
+`, lake, s.URL, s.Warehouse, sec, schema)
 	catPath := filepath.Join(dir, "wharf.yaml")
 	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return dir, []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"),
-		"SSL_CERT_FILE=" + s.CAFile}, lakeDir
+	return []string{"PG_URL=" + testdb.PostgresURL(), "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"),
+		"SSL_CERT_FILE=" + s.CAFile}
 }
 
-// restTable loads <schema>_items through iceberg-go's REST client.
+// restTable loads <schema>_items through iceberg-go's REST client (its
+// files through iceberg-go's own FileIO, configured as the server's).
 func restTable(t *testing.T, s *testdb.IcebergREST, schema string) *table.Table {
 	t.Helper()
 	ctx := context.Background()
-	c, err := rest.NewCatalog(ctx, "test", s.URL, rest.WithWarehouseLocation(s.Warehouse), rest.WithOAuthToken(s.Token), rest.WithCustomTransport(s.Transport))
+	c, err := rest.NewCatalog(ctx, "test", s.URL, rest.WithWarehouseLocation(s.Warehouse), rest.WithOAuthToken(s.Token), rest.WithCustomTransport(s.Transport),
+		rest.WithAdditionalProps(s.IO))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,5 +236,80 @@ func TestKilledRunsIntoRESTCatalog(t *testing.T) {
 			}
 			checkRESTTable(t, s, schema, dir, env, 80)
 		})
+	}
+}
+
+// TestIcebergRESTCatalogOnS3 lands into an S3 lake (versitygw) whose
+// catalog is a REST catalog that writes the table metadata into the same
+// bucket through iceberg-go's own S3 FileIO, configured with the store's
+// endpoint and keys as a real catalog server is (see restOnObjectStore).
+func TestIcebergRESTCatalogOnS3(t *testing.T) {
+	t.Parallel()
+	b := testdb.S3Bucket(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "lake-keys.json")
+	if err := os.WriteFile(keys, []byte(b.Secret()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restOnObjectStore(t, dir, b.IcebergIO(), fmt.Sprintf("url: %q\n    secret: file:%s", b.URL("lake"), keys), "s3://"+b.Bucket, b.Keys)
+}
+
+// TestIcebergRESTCatalogOnGCS is TestIcebergRESTCatalogOnS3 on a GCS
+// bucket (fake-gcs-server), the catalog writing through iceberg-go's GCS
+// FileIO. Not parallel: the emulator is found through the environment.
+func TestIcebergRESTCatalogOnGCS(t *testing.T) {
+	bucket := testdb.GCSBucket(t)
+	restOnObjectStore(t, t.TempDir(), testdb.GCSIcebergIO(), fmt.Sprintf("url: gs://%s/lake?anonymous=true", bucket), "gs://"+bucket,
+		func(t testing.TB) []string { return testdb.GCSKeys(t, bucket) })
+}
+
+// restOnObjectStore lands <schema>.items into the lake of lakeLines, in
+// the object store bucket (its URL "s3://NAME"; keys lists its objects),
+// through a REST catalog started with the storage properties io: the
+// catalog writes the metadata files, wharf the data files, side by side
+// in the bucket. The real binary is killed between its state commit and
+// the catalog commit; the next run appends the missing snapshot through
+// the catalog. Read back through iceberg-go's REST client, FileIO and
+// scan, the table holds every row once, with one snapshot per succeeded
+// run.
+func restOnObjectStore(t *testing.T, dir string, io iceberg.Properties, lakeLines, bucket string, keys func(testing.TB) []string) {
+	conn, schema := restSource(t, 100)
+	s := testdb.StartIcebergRESTOn(t, io)
+	s.Warehouse = "lake"
+	env := append(restCatalog(t, dir, s, schema, "env:CATALOG_TOKEN", lakeLines), "CATALOG_TOKEN="+s.Token)
+
+	mustWharf(t, dir, env, "run", "items")
+	sqlExec(t, conn, `INSERT INTO items SELECT g, 'i' || g, '2024-02-01'::timestamptz + g * interval '1 minute' FROM generate_series(101, 150) g`)
+	r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT=after-commit"), "run", "items")
+	if r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
+		t.Fatalf("the run should have been killed before its catalog commit:\n%s", r)
+	}
+	if n := len(restTable(t, s, schema).Metadata().Snapshots()); n != 1 {
+		t.Errorf("%d snapshots after the killed run, want 1", n)
+	}
+	r = mustWharf(t, dir, env, "run", "items")
+	if !strings.Contains(r.stdout, "Nothing new to land") || !strings.Contains(r.stderr, "appended the missing snapshot of a committed run") {
+		t.Errorf("the retry should land nothing and append the killed run's snapshot:\n%s", r)
+	}
+	checkRESTTable(t, s, schema, dir, env, 150)
+
+	// The table's metadata (the catalog's) and data (wharf's) are in the
+	// bucket.
+	tbl := restTable(t, s, schema)
+	folder := "lake/postgres/" + schema + ".items/"
+	if want := bucket + "/" + folder; tbl.Location()+"/" != want || !strings.HasPrefix(tbl.MetadataLocation(), want+"metadata/") {
+		t.Errorf("table at %s, metadata %s; want both under %s", tbl.Location(), tbl.MetadataLocation(), want)
+	}
+	var metadata, data int
+	for _, k := range keys(t) {
+		switch {
+		case strings.HasPrefix(k, folder+"metadata/") && strings.HasSuffix(k, ".metadata.json"):
+			metadata++
+		case strings.HasPrefix(k, folder) && strings.HasSuffix(k, ".parquet"):
+			data++
+		}
+	}
+	if metadata < 3 || data != 2 {
+		t.Errorf("the bucket holds %d metadata files and %d data files of the table, want at least 3 and 2", metadata, data)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +19,8 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	_ "github.com/apache/iceberg-go/io/gocloud/gcs" // the server's FileIO for gs:// tables (iceberg-go's, not wharf's)
+	_ "github.com/apache/iceberg-go/io/gocloud/s3"  // and for s3:// tables
 	"github.com/apache/iceberg-go/table"
 	_ "modernc.org/sqlite" // the catalog behind the server
 )
@@ -53,6 +56,10 @@ type IcebergREST struct {
 	// the server then serves the catalog under the prefix it names, as
 	// Polaris and Lakekeeper do.
 	Warehouse string
+	// IO is the storage configuration the catalog was started with (nil:
+	// local folders), which a client in the test needs as well to read the
+	// tables' files: this server vends no storage credentials.
+	IO iceberg.Properties
 
 	mu       sync.Mutex // one request at a time: the SQLite catalog's writes stay simple
 	cat      *sqlcat.Catalog
@@ -62,26 +69,36 @@ type IcebergREST struct {
 
 // StartIcebergREST starts a REST catalog over TLS (httptest's certificate
 // for 127.0.0.1) with an empty SQL catalog behind it, closed at cleanup.
-// Set Warehouse before the first request.
-func StartIcebergREST(t testing.TB) *IcebergREST { return startIcebergREST(t, true) }
+// Set Warehouse before the first request. It writes table metadata to
+// local folders (file:// locations).
+func StartIcebergREST(t testing.TB) *IcebergREST { return startIcebergREST(t, true, nil) }
 
 // StartIcebergRESTPlain is StartIcebergREST over plain HTTP, for clients
 // in the test process (which cannot be told to trust another CA once
 // their system roots are loaded).
-func StartIcebergRESTPlain(t testing.TB) *IcebergREST { return startIcebergREST(t, false) }
+func StartIcebergRESTPlain(t testing.TB) *IcebergREST { return startIcebergREST(t, false, nil) }
 
-func startIcebergREST(t testing.TB, useTLS bool) *IcebergREST {
+// StartIcebergRESTOn is StartIcebergREST for tables in an object store:
+// the catalog writes their metadata through iceberg-go's FileIO configured
+// by io, the storage properties a real REST catalog server is given
+// (apache/iceberg's REST fixture takes them as CATALOG_S3_ENDPOINT and the
+// like: s3.endpoint, s3.access-key-id, ...), e.g. S3Server.IcebergIO.
+func StartIcebergRESTOn(t testing.TB, io iceberg.Properties) *IcebergREST {
+	return startIcebergREST(t, true, io)
+}
+
+func startIcebergREST(t testing.TB, useTLS bool, io iceberg.Properties) *IcebergREST {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "catalog.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	cat, err := sqlcat.NewCatalog("rest", db, sqlcat.SQLite, iceberg.Properties{})
+	cat, err := sqlcat.NewCatalog("rest", db, sqlcat.SQLite, maps.Clone(io))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &IcebergREST{cat: cat, Token: "test-token-" + RandomSuffix(), ClientID: "wharf-test",
+	s := &IcebergREST{cat: cat, IO: io, Token: "test-token-" + RandomSuffix(), ClientID: "wharf-test",
 		ClientSecret: "client-secret-" + RandomSuffix(), failures: map[string]int{}}
 	if !useTLS {
 		srv := httptest.NewServer(s)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/apache/iceberg-go"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -102,6 +104,17 @@ func (s *S3Server) URL(prefix string) string {
 	return u + "?endpoint=" + s.Endpoint + "&use_path_style=true&disable_https=true&region=" + s.Region
 }
 
+// IcebergIO returns iceberg-go's S3 FileIO properties for the server and
+// its keys: what an Iceberg catalog (or reader) outside wharf is given to
+// reach the bucket.
+func (s *S3Server) IcebergIO() iceberg.Properties {
+	return iceberg.Properties{
+		iceio.S3EndpointURL: s.Endpoint, iceio.S3Region: s.Region,
+		iceio.S3AccessKeyID: s.AccessKey, iceio.S3SecretAccessKey: s.SecretKey,
+		iceio.S3ForceVirtualAddressing: "false",
+	}
+}
+
 // Secret returns the content of a wharf lake secret holding the keys.
 func (s *S3Server) Secret() string {
 	b, _ := json.Marshal(map[string]string{"access_key_id": s.AccessKey, "secret_access_key": s.SecretKey})
@@ -188,6 +201,36 @@ func GCSBucket(t *testing.T) string {
 		t.Fatalf("create GCS bucket %s: HTTP %s", name, resp.Status)
 	}
 	return name
+}
+
+// GCSIcebergIO returns iceberg-go's GCS FileIO properties for the GCS
+// emulator (no credentials, as the emulator wants).
+func GCSIcebergIO() iceberg.Properties {
+	return iceberg.Properties{iceio.GCSEndpoint: "http://" + envOr("TEST_GCS_EMULATOR", DefaultGCSEmulator) + "/storage/v1/", iceio.GCSNoAuth: "true"}
+}
+
+// GCSKeys lists every object name of the emulator's bucket, sorted.
+func GCSKeys(t testing.TB, bucket string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + envOr("TEST_GCS_EMULATOR", DefaultGCSEmulator) + "/storage/v1/b/" + bucket + "/o")
+	if err != nil {
+		t.Fatalf("list GCS bucket %s: %v", bucket, err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+		NextPageToken string `json:"nextPageToken"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK || list.NextPageToken != "" {
+		t.Fatalf("list GCS bucket %s: HTTP %s, %v (or more than one page)", bucket, resp.Status, err)
+	}
+	keys := make([]string, len(list.Items))
+	for i, it := range list.Items {
+		keys[i] = it.Name
+	}
+	return keys
 }
 
 // AzureServer is a fresh container on the Azure emulator (TEST_AZURE_ADDRESS,
