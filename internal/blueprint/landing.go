@@ -575,6 +575,24 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 	return nil
 }
 
+// SchemaDriftError is a run refused by on_schema_change (freeze, or
+// ignore_new on a dropped or changed column): the table changed since the
+// workflow's last run. Retrying cannot help until someone changes the table
+// or the workflow, so it is permanent (see Permanent): serve does not retry
+// it attempts times.
+type SchemaDriftError struct {
+	Policy, Table, PrevRun, Drift string
+}
+
+func (e *SchemaDriftError) Error() string {
+	return fmt.Sprintf("on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
+		e.Policy, e.Table, e.PrevRun, e.Drift)
+}
+
+// Permanent reports true: the same run fails the same way until the table
+// or the workflow's on_schema_change changes.
+func (e *SchemaDriftError) Permanent() bool { return true }
+
 // schemaPolicy compares the columns about to land with what the workflow's
 // last run landed and applies on_schema_change: evolve lands the new schema
 // and reports the change; freeze fails on any change before anything is
@@ -603,8 +621,7 @@ func (l *Lander) schemaPolicy(ctx context.Context, wf *catalog.Workflow, lk *lak
 	switch {
 	case drift != nil && policy == catalog.SchemaFreeze,
 		drift != nil && policy == catalog.SchemaIgnoreNew && len(drift.Dropped)+len(drift.Changed) > 0:
-		return nil, nil, nil, fmt.Errorf("on_schema_change %s: table %s changed since run %s: %s; nothing was written (set on_schema_change: evolve to land the new schema)",
-			policy, wf.Table, prevRun, drift)
+		return nil, nil, nil, &SchemaDriftError{Policy: policy, Table: wf.Table, PrevRun: prevRun, Drift: drift.String()}
 	case drift != nil && policy == catalog.SchemaIgnoreNew && len(drift.Added) > 0:
 		added := drift.Added
 		ch := Choices(wf)

@@ -634,3 +634,29 @@ func TestRESTCatalogTokenRotated(t *testing.T) {
 		t.Errorf("the run after the rotation landed %d rows, want 1", res.Rows)
 	}
 }
+
+// TestSchemaDriftIsPermanent: a run refused by on_schema_change (freeze on
+// an added column, ignore_new on a dropped one) fails naming the table and
+// the change, and is permanent, so serve does not retry it attempts times
+// (retrying cannot help until the table or the workflow changes).
+func TestSchemaDriftIsPermanent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ policy, alter, change string }{
+		{catalog.SchemaFreeze, `ALTER TABLE orders ADD COLUMN channel TEXT`, "added channel"},
+		{catalog.SchemaIgnoreNew, `ALTER TABLE orders DROP COLUMN region`, "dropped region"},
+	} {
+		f := newFixture(t)
+		f.job.Workflow.Choices.OnSchemaChange = tc.policy
+		f.exec(`INSERT INTO orders VALUES (1,'eu',1.50,'2024-01-01 10:00:00')`)
+		f.land()
+		f.exec(tc.alter)
+		_, err := f.lander.Land(context.Background(), f.job, "manual")
+		var drift *blueprint.SchemaDriftError
+		if !errors.As(err, &drift) || !blueprint.Permanent(err) {
+			t.Fatalf("%s: err %v (%T); want a permanent SchemaDriftError", tc.policy, err, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "on_schema_change "+tc.policy) || !strings.Contains(msg, "table orders") || !strings.Contains(msg, tc.change) {
+			t.Errorf("%s: error %q should name the policy, the table and %q", tc.policy, msg, tc.change)
+		}
+	}
+}

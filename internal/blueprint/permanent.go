@@ -18,7 +18,9 @@ import (
 // someone changes something: a missing secret or one that cannot be read,
 // credentials the server refuses, a missing table, column or database,
 // permission denied, an invalid catalog or spec, a column type wharf cannot
-// land, or a permanent lake error (no bucket, access denied, wrong keys).
+// land, a table changed under on_schema_change freeze or ignore_new
+// (SchemaDriftError), or a permanent lake error (no bucket, access denied,
+// wrong keys).
 // It is the one classification both wharf run and serve's workers use:
 // serve ends such a job at once (river.JobCancel) instead of retrying it
 // attempts times. Network failures, timeouts and cancellation are never
@@ -31,7 +33,7 @@ func Permanent(err error) bool {
 	if errors.As(err, &ne) {
 		return false
 	}
-	var p interface{ Permanent() bool } // lake.StoreError, secret.Error
+	var p interface{ Permanent() bool } // lake.StoreError, secret.Error, SchemaDriftError
 	if errors.As(err, &p) {
 		return p.Permanent()
 	}
