@@ -2,7 +2,12 @@ package cli
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/wharf-data/wharf/internal/engine"
+	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/state/stateurl"
 )
 
 func TestEngineCommandsUsage(t *testing.T) {
@@ -36,5 +41,42 @@ func TestEngineCommandsUsage(t *testing.T) {
 			t.Errorf("wharf %v: exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout %q, stderr %q",
 				tc.args, code, stdout, stderr, tc.code, tc.stdout, tc.stderrWant)
 		}
+	}
+}
+
+// TestTriggerWithNoProcessAlive: a run queued while no wharf serve or worker
+// is alive on the state gets a note saying it waits for one; with a serve's
+// heartbeat in the state, none.
+func TestTriggerWithNoProcessAlive(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	stateURL := "sqlite:" + filepath.Join(dir, "state.db")
+	cat := writeFile(t, "cat.yaml", `connections:
+  c: {engine: sqlite, secret: "file:`+writeFile(t, "src.secret", "sqlite:"+filepath.Join(dir, "src.db"))+`"}
+lakes:
+  l: {url: "file://`+filepath.Join(dir, "lake")+`"}
+workflows:
+  - {name: w, table: t}
+`)
+	if code, _, stderr := runCLI(t, "deploy", "-c", cat, "--state", stateURL); code != ExitOK {
+		t.Fatalf("deploy: exit %d: %s", code, stderr)
+	}
+	const note = "note: no wharf serve or worker is alive on this state: the runs stay queued until one starts (wharf serve --state URL)\n"
+	code, stdout, stderr := runCLI(t, "trigger", "--state", stateURL, "w")
+	if code != ExitOK || len(strings.TrimSpace(stdout)) != 36 || stderr != note {
+		t.Errorf("trigger with no process: exit %d\nstdout %q\nstderr %q\nwant a run ID and %q", code, stdout, stderr, note)
+	}
+
+	st, err := stateurl.Open(t.Context(), stateURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Heartbeat(t.Context(), &state.Worker{ID: "serve-1", Host: "h", PID: 1, Role: engine.RoleServe}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "trigger", "--state", stateURL, "w")
+	if code != ExitOK || len(strings.TrimSpace(stdout)) != 36 || strings.Contains(stderr, "alive") {
+		t.Errorf("trigger with a serve alive: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 }

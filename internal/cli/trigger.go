@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wharf-data/wharf/internal/engine"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/status"
 )
 
 func (a *app) triggerCommand() *cobra.Command {
@@ -24,16 +26,20 @@ sharing the state, and prints one run ID per line, in order. A workflow that is 
 or running gets a skipped run (its ID is printed too, and a note on stderr).
 
 With --wait it waits for each run, retries included, prints how each ended on stderr, and exits
-1 unless all succeeded.`,
+1 unless all succeeded. When no serve or worker is alive on the state, a note on stderr says so:
+the runs stay queued until one starts.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			e, _, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
+			e, st, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
 			qs, err := e.Trigger(ctx, args...)
+			if len(qs) > 0 {
+				a.noteNoProcess(ctx, st)
+			}
 			for _, q := range qs {
 				fmt.Fprintln(a.stdout, q.Run.ID)
 				if q.Skip != "" {
@@ -87,6 +93,19 @@ With --wait it waits for each run, retries included, prints how each ended on st
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "with --wait, give up waiting after this long (0 = no limit)")
 	f.addAttempts(cmd.Flags())
 	return cmd
+}
+
+// noteNoProcess says on stderr when no wharf serve or worker is alive on
+// st: queued runs then wait, and trigger --wait with them, until one starts.
+func (a *app) noteNoProcess(ctx context.Context, st state.Store) {
+	ws, err := status.Workers(ctx, st, st.Now())
+	takesRuns := func(w status.Worker) bool {
+		return w.Alive && (w.Role == engine.RoleServe || w.Role == engine.RoleWorker) // not a wharf run
+	}
+	if err != nil || slices.ContainsFunc(ws, takesRuns) {
+		return
+	}
+	a.note("no wharf serve or worker is alive on this state: the runs stay queued until one starts (wharf serve --state URL)")
 }
 
 func (a *app) cancelCommand() *cobra.Command {
