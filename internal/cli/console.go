@@ -30,7 +30,7 @@ type httpFlags struct {
 func (h *httpFlags) add(fs *pflag.FlagSet, defAddr string) {
 	fs.StringVar(&h.addr, "http", defAddr, "serve the console (web UI, /api/v1, /metrics, /healthz) on HOST:PORT")
 	fs.StringVar(&h.token, "http-token", "", "secret reference (env:VAR, file:PATH or a name) of the admin token: may trigger and cancel")
-	fs.StringVar(&h.readToken, "http-read-token", "", "secret reference of the read-only token")
+	fs.StringVar(&h.readToken, "http-read-token", "", "secret reference (env:VAR, file:PATH or a name) of the read-only token: may only read")
 	fs.BoolVar(&h.metricsPublic, "metrics-public", false, "serve /metrics without a token")
 }
 

@@ -132,8 +132,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "wharf",
 		Short: "Land relational database tables into a data lake from one catalog file",
-		Long: `wharf lands hundreds of relational database tables into a data lake as Parquet,
-from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow catalog).`,
+		Long: `wharf lands hundreds of relational database tables into a data lake as Parquet (or
+Iceberg tables), from one catalog file (wharf's YAML/JSON, or an AWS Glue blueprint workflow catalog).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -18,8 +18,9 @@ func (a *app) statusCommand() *cobra.Command {
 		Long: `status shows every deployed workflow, and every workflow that only has run history, with
 its schedule, next run (computed from the deployed schedule), when it last ran, its health (the
 last real outcome, "failing ×N since TIME" after N failed runs in a row, or "late" when its data
-is older than its freshness_sla; a skipped tick is no outcome), watermark, and freshness (time since its last successful run ended), then the wharf
-serve/worker processes sharing the state.`,
+is older than its freshness_sla; a skipped tick is no outcome), watermark, and freshness (the age
+of its newest landed data: now minus the last successful run's upper watermark when the cursor is
+a time, else minus when that run ended), then the wharf serve/worker processes sharing the state.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
