@@ -3,6 +3,7 @@ package source
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -194,4 +195,41 @@ func releaseAll(cols []arrow.Array) {
 	for _, c := range cols {
 		c.Release()
 	}
+}
+
+// maskedJSON is one masked column as a Masker's JSON holds it.
+type maskedJSON struct {
+	Index int    `json:"index"`
+	Kind  string `json:"kind"`
+}
+
+// MarshalJSON writes which columns the masker masks, and how; never its
+// salt (a process reading a chunk of the run resolves the workflow's
+// mask_salt itself: SetSalt).
+func (m *Masker) MarshalJSON() ([]byte, error) {
+	out := []maskedJSON{}
+	if m != nil {
+		for _, c := range m.columns {
+			out = append(out, maskedJSON{Index: c.index, Kind: c.kind})
+		}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (m *Masker) UnmarshalJSON(b []byte) error {
+	var in []maskedJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	m.columns = m.columns[:0]
+	for _, c := range in {
+		switch c.Kind {
+		case "sha256", "redact", "null":
+		default:
+			return fmt.Errorf("masked column %d: unknown mask %q", c.Index, c.Kind)
+		}
+		m.columns = append(m.columns, maskedColumn{index: c.Index, kind: c.Kind})
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package source
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -80,9 +82,28 @@ func TestMasker(t *testing.T) {
 		{Name: "id", Kind: coltype.Int64}, {Name: "email", Kind: coltype.String, Nullable: true},
 		{Name: "phone", Kind: coltype.String, Nullable: true}, {Name: "notes", Kind: coltype.String, Nullable: true},
 	}}
-	chosen, m, err := Choose(tbl, Choices{Mask: map[string]string{"email": "sha256", "phone": "redact", "notes": "null"}})
+	chosen, chose, err := Choose(tbl, Choices{Mask: map[string]string{"email": "sha256", "phone": "redact", "notes": "null"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A process reading a chunk of the run gets the masker as JSON
+	// (without its salt) and masks the same.
+	js, err := json.Marshal(chose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(js), "pepper") {
+		t.Fatalf("masker JSON %s holds the salt", js)
+	}
+	m := &Masker{}
+	if err := json.Unmarshal(js, m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.NeedsSalt() {
+		t.Fatalf("masker from %s needs no salt", js)
+	}
+	if err := json.Unmarshal([]byte(`[{"index": 1, "kind": "rot13"}]`), &Masker{}); err == nil || !strings.Contains(err.Error(), `unknown mask "rot13"`) {
+		t.Errorf("masker JSON with an unknown mask: %v", err)
 	}
 	m.SetSalt([]byte("pepper"))
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)

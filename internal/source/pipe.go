@@ -12,6 +12,15 @@ import (
 // Check validates a request for Extract and returns its batch size
 // (BatchRows, or DefaultBatchRows when 0). Errors name the table.
 func (r Request) Check(sink RecordSink) (batchRows int, err error) {
+	if batchRows, err = r.CheckPlan(); err == nil && sink == nil {
+		return 0, fmt.Errorf("extract table %s: nil sink", r.Table.Ref)
+	}
+	return batchRows, err
+}
+
+// CheckPlan is Check for a request planned before its sinks exist
+// (Chunked.PlanChunks).
+func (r Request) CheckPlan() (batchRows int, err error) {
 	if r.Table == nil {
 		return 0, errors.New("extract: request has no table")
 	}
@@ -19,8 +28,6 @@ func (r Request) Check(sink RecordSink) (batchRows int, err error) {
 	switch {
 	case len(r.Table.Columns) == 0:
 		return 0, fmt.Errorf("extract table %s: no columns requested", ref)
-	case sink == nil:
-		return 0, fmt.Errorf("extract table %s: nil sink", ref)
 	case r.BatchRows < 0:
 		return 0, fmt.Errorf("extract table %s: negative batch rows %d", ref, r.BatchRows)
 	case r.After != nil && r.Cursor == "":

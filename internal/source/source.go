@@ -103,5 +103,57 @@ type Parallel interface {
 	ExtractParallel(ctx context.Context, req Request, sinks []RecordSink, chunkDone func(done, total int)) (Result, error)
 }
 
+// Chunked is implemented by sources whose chunks can be read by any
+// process: the run's process plans them (PlanChunks), holding the window's
+// snapshot, and hands the plan's Shared part to the streams, which read
+// each chunk on a connection of their own (ReadChunk), in this process or
+// another. Together the chunks are exactly what Extract reads.
+type Chunked interface {
+	// PlanChunks decides the window, as Extract would, and cuts it into
+	// chunks for up to streams streams. The Plan holds the window's
+	// snapshot until it is closed: no other call on this source runs
+	// meanwhile.
+	PlanChunks(ctx context.Context, req Request, streams int) (Plan, error)
+	// ReadChunk reads chunk k of a plan (its Shared part, from any
+	// process) on a connection of its own, into sink, and returns the
+	// rows read. req is the request the plan was made for. The error wraps
+	// ErrSnapshotGone when the plan's snapshot cannot be imported any
+	// more (the planning process ended it, or died).
+	ReadChunk(ctx context.Context, req Request, plan SharedPlan, k int, sink RecordSink) (int64, error)
+}
+
+// Plan is a window cut into chunks, held open by the process that decided
+// it (Chunked.PlanChunks).
+type Plan interface {
+	// Result is the window's High and Bound and how it was split (Chunks,
+	// Split); Rows is left to the caller.
+	Result() Result
+	// Shared is what a stream on any process needs to read a chunk.
+	Shared() SharedPlan
+	// Read reads chunk k on the plan's own connection (in the snapshot
+	// that decided the window), one call at a time.
+	Read(ctx context.Context, k int, sink RecordSink) (int64, error)
+	// Close ends the snapshot: no chunk can be read after it. It may be
+	// called more than once.
+	Close(ctx context.Context) error
+}
+
+// SharedPlan is the part of a plan any process can read a chunk with: it
+// is stored with the run's chunk jobs (JSON).
+type SharedPlan struct {
+	// Snapshot is the exported snapshot the chunks are read in ("" = each
+	// stream starts one of its own).
+	Snapshot string `json:"snapshot,omitempty"`
+	// Where is the window's predicate ("" = every row).
+	Where string `json:"where,omitempty"`
+	// Chunks holds one predicate per chunk ("" = the whole window).
+	Chunks []string `json:"chunks"`
+}
+
+// ErrSnapshotGone is wrapped by ReadChunk errors when the plan's snapshot
+// cannot be imported any more: the process that holds it ended it or died,
+// and the chunk can only be read in a new run.
+var ErrSnapshotGone = errors.New("the run's snapshot is gone")
+
 // DefaultBatchRows is used when Request.BatchRows is 0.
 const DefaultBatchRows = 65536

@@ -2,17 +2,23 @@ package sourcepostgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/pgconnect"
 	"github.com/wharf-data/wharf/internal/source"
 )
 
-var _ source.Parallel = (*Source)(nil)
+var (
+	_ source.Parallel = (*Source)(nil)
+	_ source.Chunked  = (*Source)(nil)
+)
 
 const (
 	chunksPerStream = source.ChunksPerStream
@@ -33,83 +39,190 @@ const (
 // from the same picture with the same High. That transaction stays open
 // until every stream is done, which keeps the snapshot importable.
 func (s *Source) ExtractParallel(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	res, err := s.extractStreams(ctx, req, sinks, chunkDone)
-	return res, s.red.wrap(err)
-}
-
-func (s *Source) extractStreams(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
-	batchRows, err := req.CheckSinks(sinks)
+	if _, err := req.CheckSinks(sinks); err != nil {
+		return source.Result{}, err
+	}
+	p, err := s.PlanChunks(ctx, req, len(sinks))
 	if err != nil {
 		return source.Result{}, err
 	}
-	ref := req.Table.Ref
-	conn, err := s.connection(ctx)
-	if err != nil {
-		return source.Result{}, err
-	}
-	w, err := s.openWindow(ctx, conn, req)
-	if err != nil {
-		return source.Result{}, err
-	}
-	defer func() { _ = w.tx.Rollback(context.Background()) }() // no-op after Commit
-	if w.empty {
-		return w.res, w.tx.Commit(ctx)
-	}
-
-	plan := chunkPlan{preds: []string{""}}
-	if len(sinks) > 1 {
-		if plan, err = planChunks(ctx, w, len(sinks)); err != nil {
-			return source.Result{}, fmt.Errorf("extract table %s: split into chunks: %w", ref, err)
+	defer p.Close(context.Background()) //nolint:errcheck // a no-op after the Close below
+	pl := p.(*plan)
+	res := pl.res
+	streams := min(len(sinks), len(pl.shared.Chunks))
+	res.Rows, err = source.ReadChunks(ctx, streams, len(pl.shared.Chunks), chunkDone, func(ctx context.Context, i int, read func(func(int) (int64, error)) error) error {
+		if i == 0 {
+			return read(func(k int) (int64, error) { return pl.Read(ctx, k, sinks[0]) })
 		}
-	}
-	streams := min(len(sinks), len(plan.preds))
-	var snapshot string
-	if streams > 1 {
-		if err := w.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
-			return source.Result{}, fmt.Errorf("extract table %s: export snapshot: %w", ref, err)
+		c, err := s.streamConn(ctx, pl.shared.Snapshot)
+		if err != nil {
+			return s.red.wrap(fmt.Errorf("extract table %s: stream %d: %w", req.Table.Ref, i+1, err))
 		}
-	}
-
-	res := w.res
-	res.Chunks, res.Split = len(plan.preds), plan.how
-	keys := keyIndices(w.live.key, w.cols)
-	res.Rows, err = source.ReadChunks(ctx, streams, len(plan.preds), chunkDone, func(ctx context.Context, i int, read func(func(int) (int64, error)) error) error {
-		c := conn
-		if i > 0 {
-			var err error
-			if c, err = s.streamConn(ctx, snapshot); err != nil {
-				return fmt.Errorf("extract table %s: stream %d: %w", ref, i+1, err)
-			}
-			defer c.Close(context.Background())
-		}
-		return read(func(k int) (int64, error) {
-			return s.copyRecords(ctx, c, ref.String(), w.cols, keys, req.Table.Columns, w.copySQL(plan.preds[k]), batchRows, sinks[i])
-		})
+		defer c.Close(context.Background())
+		return read(func(k int) (int64, error) { return pl.readOn(ctx, c, pl.w, k, sinks[i]) })
 	})
 	if err != nil {
 		return source.Result{}, err
 	}
-	if err := w.tx.Commit(ctx); err != nil {
-		return source.Result{}, fmt.Errorf("extract table %s: end snapshot: %w", ref, err)
+	if err := p.Close(ctx); err != nil {
+		return source.Result{}, err
 	}
 	return res, nil
 }
 
-// streamConn opens one more connection and starts a transaction on the
-// exported snapshot.
+// plan is a window cut into chunks, its deciding transaction open
+// (source.Plan). It holds the source's lock until Close.
+type plan struct {
+	s         *Source
+	req       source.Request
+	conn      *pgx.Conn
+	w         *window
+	keys      []int
+	batchRows int
+	res       source.Result
+	shared    source.SharedPlan
+	closed    bool
+}
+
+// PlanChunks decides the window in a new snapshot on the source's
+// connection and cuts it into chunks for streams streams (one chunk when
+// streams is 1 or the window is empty); with more than one chunk it
+// exports the snapshot for the other streams.
+func (s *Source) PlanChunks(ctx context.Context, req source.Request, streams int) (source.Plan, error) {
+	s.mu.Lock()
+	p, err := s.planChunks(ctx, req, streams)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, s.red.wrap(err)
+	}
+	return p, nil
+}
+
+func (s *Source) planChunks(ctx context.Context, req source.Request, streams int) (*plan, error) {
+	batchRows, err := req.CheckPlan()
+	if err != nil {
+		return nil, err
+	}
+	ref := req.Table.Ref
+	conn, err := s.connection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.openWindow(ctx, conn, req)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{s: s, req: req, conn: conn, w: w, batchRows: batchRows, res: w.res,
+		keys: keyIndices(w.live.key, w.cols), shared: source.SharedPlan{Where: w.pred, Chunks: []string{""}}}
+	if w.empty {
+		p.shared.Chunks = nil
+		return p, nil
+	}
+	cp := chunkPlan{preds: []string{""}}
+	if streams > 1 {
+		if cp, err = planChunks(ctx, w, streams); err != nil {
+			_ = w.tx.Rollback(context.Background())
+			return nil, fmt.Errorf("extract table %s: split into chunks: %w", ref, err)
+		}
+	}
+	p.shared.Chunks, p.res.Chunks, p.res.Split = cp.preds, len(cp.preds), cp.how
+	if len(cp.preds) > 1 {
+		if err := w.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&p.shared.Snapshot); err != nil {
+			_ = w.tx.Rollback(context.Background())
+			return nil, fmt.Errorf("extract table %s: export snapshot: %w", ref, err)
+		}
+	}
+	return p, nil
+}
+
+func (p *plan) Result() source.Result     { return p.res }
+func (p *plan) Shared() source.SharedPlan { return p.shared }
+
+// Read reads chunk k in the deciding transaction.
+func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
+	if p.closed {
+		return 0, fmt.Errorf("extract table %s: chunk %d: the plan is closed", p.req.Table.Ref, k+1)
+	}
+	return p.readOn(ctx, p.conn, p.w, k, sink)
+}
+
+// readOn reads chunk k on conn, whose transaction is in the plan's
+// snapshot, with w's columns.
+func (p *plan) readOn(ctx context.Context, conn *pgx.Conn, w *window, k int, sink source.RecordSink) (int64, error) {
+	return p.s.readChunk(ctx, conn, w, p.keys, p.req, p.shared, k, p.batchRows, sink)
+}
+
+// Close commits the deciding transaction (ending the exported snapshot)
+// and gives the source back.
+func (p *plan) Close(ctx context.Context) error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	defer p.s.mu.Unlock()
+	if err := p.w.tx.Commit(ctx); err != nil {
+		_ = p.w.tx.Rollback(context.Background())
+		return p.s.red.wrap(fmt.Errorf("extract table %s: end snapshot: %w", p.req.Table.Ref, err))
+	}
+	return nil
+}
+
+// readChunk copies chunk k of plan on conn into sink.
+func (s *Source) readChunk(ctx context.Context, conn *pgx.Conn, w *window, keys []int, req source.Request, shared source.SharedPlan,
+	k, batchRows int, sink source.RecordSink) (int64, error) {
+	if k < 0 || k >= len(shared.Chunks) {
+		return 0, fmt.Errorf("extract table %s: chunk %d of a plan of %d chunks", req.Table.Ref, k+1, len(shared.Chunks))
+	}
+	n, err := s.copyRecords(ctx, conn, req.Table.Ref.String(), w.cols, keys, req.Table.Columns, w.copySQL(shared.Chunks[k]), batchRows, sink)
+	return n, s.red.wrap(err)
+}
+
+// ReadChunk reads chunk k of a plan made by any process: on a connection
+// of its own that imports the plan's snapshot, the table described again
+// in it (as the planning transaction saw it).
+func (s *Source) ReadChunk(ctx context.Context, req source.Request, shared source.SharedPlan, k int, sink source.RecordSink) (int64, error) {
+	batchRows, err := req.Check(sink)
+	if err != nil {
+		return 0, err
+	}
+	ref := req.Table.Ref
+	if s.config == nil {
+		return 0, errors.New("postgres source is closed")
+	}
+	conn, err := s.streamConn(ctx, shared.Snapshot)
+	if err != nil {
+		return 0, s.red.wrap(fmt.Errorf("extract table %s: chunk %d: %w", ref, k+1, err))
+	}
+	defer conn.Close(context.Background())
+	w := &window{pred: shared.Where}
+	if w.live, err = describe(ctx, conn, ref, s.opts.NumericScale); err != nil {
+		return 0, s.red.wrap(fmt.Errorf("extract: %w", err))
+	}
+	if w.cols, err = matchColumns(w.live, req.Table.Columns); err != nil {
+		return 0, s.red.wrap(err)
+	}
+	return s.readChunk(ctx, conn, w, keyIndices(w.live.key, w.cols), req, shared, k, batchRows, sink)
+}
+
+// streamConn opens one more connection and starts a read-only transaction
+// on the exported snapshot ("" = a snapshot of its own). An unknown
+// snapshot (its transaction ended) wraps source.ErrSnapshotGone.
 func (s *Source) streamConn(ctx context.Context, snapshot string) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, s.config)
 	if err != nil {
 		return nil, fmt.Errorf("postgres source: connect (%s): %w", s.where(), pgconnect.Explain(err))
 	}
-	for _, sql := range []string{
-		"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-		"SET TRANSACTION SNAPSHOT '" + strings.ReplaceAll(snapshot, "'", "''") + "'",
-	} {
+	stmts := []string{"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"}
+	if snapshot != "" {
+		stmts = append(stmts, "SET TRANSACTION SNAPSHOT '"+strings.ReplaceAll(snapshot, "'", "''")+"'")
+	}
+	for _, sql := range stmts {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			conn.Close(context.Background())
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == pgerrcode.InvalidParameterValue {
+				err = fmt.Errorf("%w: %w", source.ErrSnapshotGone, err)
+			}
 			return nil, fmt.Errorf("import snapshot %s: %w", snapshot, err)
 		}
 	}
