@@ -177,24 +177,46 @@ func (l *Lake) retryVanished(ctx context.Context, list func() error) error {
 }
 
 // DeleteRunFiles removes the leftovers of a run that crashed: every object
-// under prefix, in any partition directory, named part-<runID>-<n>.parquet,
-// the temporary files a local lake leaves behind when a process dies while
-// writing one (part-<runID>-<n>.parquet.<hex>.tmp), the run's manifest if
-// one was written, and (S3) the run's unfinished multipart uploads, whose
-// parts are invisible but stored and billed. Objects of other runs are left
-// alone. It returns how many objects it removed (uploads not counted).
+// under prefix, in any partition directory, named part-<runID>-<n>.parquet
+// or, for a run read in chunks, part-<runID>-c<k>a<attempt>-<n>.parquet, the
+// temporary files a local lake leaves behind when a process dies while
+// writing one (….parquet.<hex>.tmp), the run's manifest if one was
+// written, and (S3) the run's unfinished multipart uploads, whose parts are
+// invisible but stored and billed. Objects of other runs are left alone.
+// It returns how many objects it removed (uploads not counted).
 func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, error) {
 	if err := checkRunID(runID); err != nil {
 		return 0, fmt.Errorf("lake %s: delete run files under %q: %w", l.url, prefix, err)
 	}
+	var extra []string
+	if prefix != "" {
+		extra = append(extra, ManifestKey(prefix, runID))
+	}
+	return l.deleteMatching(ctx, prefix, "run "+runID, runFilePattern(runID, `(-c[0-9]{4,}a[0-9]+)?`), extra)
+}
+
+// DeleteChunkFiles removes what earlier attempts at chunk k of a run
+// wrote (part-<runID>-c<k>a<attempt>-<n>.parquet in any partition
+// directory under prefix, and their temporary files and uploads): a chunk
+// read again starts clean. It returns how many objects it removed.
+func (l *Lake) DeleteChunkFiles(ctx context.Context, prefix, runID string, k int) (int, error) {
+	if err := checkRunID(runID); err != nil {
+		return 0, fmt.Errorf("lake %s: delete chunk files under %q: %w", l.url, prefix, err)
+	}
+	return l.deleteMatching(ctx, prefix, fmt.Sprintf("chunk %d of run %s", k+1, runID), runFilePattern(fmt.Sprintf("%s-c%04d", runID, k), `a[0-9]+`), nil)
+}
+
+// deleteMatching removes the objects under prefix whose base name re
+// matches, then extra keys (if they exist), and the unfinished uploads re
+// matches; what names the objects' owner in errors.
+func (l *Lake) deleteMatching(ctx context.Context, prefix, what string, re *regexp.Regexp, extra []string) (int, error) {
 	dirPrefix, err := listPrefix(prefix)
 	if err != nil {
-		return 0, fmt.Errorf("lake %s: delete files of run %s: %w", l.url, runID, err)
+		return 0, fmt.Errorf("lake %s: delete files of %s: %w", l.url, what, err)
 	}
-	re := runFilePattern(runID)
 	objs, err := l.listAll(ctx, dirPrefix)
 	if err != nil {
-		return 0, l.storeError(fmt.Sprintf("list leftovers of run %s in", runID), dirPrefix, err)
+		return 0, l.storeError(fmt.Sprintf("list leftovers of %s in", what), dirPrefix, err)
 	}
 	var keys []string
 	for _, obj := range objs {
@@ -202,16 +224,14 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 			keys = append(keys, obj.Key)
 		}
 	}
-	if prefix != "" {
-		keys = append(keys, ManifestKey(prefix, runID))
-	}
+	keys = append(keys, extra...)
 	n := 0
 	for _, k := range keys {
 		if err := l.bucket.Delete(ctx, k); err != nil {
 			if notFound(err) {
 				continue
 			}
-			return n, l.storeError(fmt.Sprintf("delete (run %s)", runID), k, err)
+			return n, l.storeError(fmt.Sprintf("delete (%s)", what), k, err)
 		}
 		n++
 	}
@@ -221,15 +241,20 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 	return n, nil
 }
 
-// runFilePattern matches the base names of a run's objects and of the
-// temporary files fileblob writes next to them.
-func runFilePattern(runID string) *regexp.Regexp {
-	return regexp.MustCompile(`^part-` + regexp.QuoteMeta(runID) + `-[0-9]{5,}\.parquet(\.[0-9a-f]+\.tmp)?$`)
+// runFilePattern matches the base names of the objects named after stem
+// (a run ID, or a chunk's: chunkStem), with more after it as more
+// matches, and of the temporary files fileblob writes next to them.
+func runFilePattern(stem, more string) *regexp.Regexp {
+	return regexp.MustCompile(`^part-` + regexp.QuoteMeta(stem) + more + `-[0-9]{5,}\.parquet(\.[0-9a-f]+\.tmp)?$`)
 }
 
+// chunkStem is what the files of attempt a at chunk k of a run are named
+// after.
+func chunkStem(runID string, k, a int) string { return fmt.Sprintf("%s-c%04da%d", runID, k, a) }
+
 // fileName is the base name of a run's n-th object in a directory.
-func fileName(runID string, n int) string {
-	return fmt.Sprintf("part-%s-%05d.parquet", runID, n)
+func fileName(stem string, n int) string {
+	return fmt.Sprintf("part-%s-%05d.parquet", stem, n)
 }
 
 // checkRunID accepts run IDs made of letters, digits, '.', '_' and '-'.

@@ -2,6 +2,7 @@ package lake_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -190,5 +191,59 @@ func TestListAndDeleteRunFiles(t *testing.T) {
 	}
 	if _, err := l.List(ctx, "../escape"); err == nil || !strings.Contains(err.Error(), `prefix "../escape"`) {
 		t.Errorf("List(../escape): error %v, want one naming the prefix", err)
+	}
+}
+
+// TestChunkFiles: a chunk's writer names its files after the chunk, in
+// every partition directory; DeleteChunkFiles removes exactly one chunk's
+// files, and DeleteRunFiles every chunk's of the run.
+func TestChunkFiles(t *testing.T) {
+	ctx := context.Background()
+	l, root := openLake(t)
+	rec := buildMixed(t, 0, 300)
+	defer rec.Release()
+	part, err := lake.ColumnPartition("city")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := l.NewRunWriter(ctx, "hr/t", "runA", rec.Schema(), part, lake.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks [][]lake.FileInfo
+	for k := range 3 {
+		cw := w.Chunk(k, 2)
+		if err := cw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		files, err := cw.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if want := fmt.Sprintf("/part-runA-c%04da2-", k); !strings.Contains(f.Path, want) {
+				t.Fatalf("chunk %d wrote %s, want a name with %s", k, f.Path, want)
+			}
+		}
+		chunks = append(chunks, files)
+	}
+	other := writeRun(t, l, "hr/t", "runB", part, lake.WriterOptions{}, rec)
+	n, err := l.DeleteChunkFiles(ctx, "hr/t", "runA", 1)
+	if err != nil || n != len(chunks[1]) {
+		t.Fatalf("DeleteChunkFiles = %d, %v; want %d", n, err, len(chunks[1]))
+	}
+	var left []string
+	for _, f := range append(append(append([]lake.FileInfo{}, chunks[0]...), chunks[2]...), other...) {
+		left = append(left, f.Path)
+	}
+	slices.Sort(left)
+	if got := filesUnder(t, root); !slices.Equal(got, left) {
+		t.Fatalf("after DeleteChunkFiles(1) the lake holds\n%v\nwant\n%v", got, left)
+	}
+	if n, err := l.DeleteRunFiles(ctx, "hr/t", "runA"); err != nil || n != len(chunks[0])+len(chunks[2]) {
+		t.Fatalf("DeleteRunFiles = %d, %v; want every remaining chunk file", n, err)
+	}
+	if got := filesUnder(t, root); len(got) != len(other) {
+		t.Fatalf("after DeleteRunFiles(runA) the lake holds %v, want only run B's", got)
 	}
 }

@@ -23,6 +23,7 @@ type RunWriter struct {
 	ctx        context.Context
 	prefix     string
 	runID      string
+	stem       string        // what its files are named after: the run ID, or a chunk's
 	schema     *arrow.Schema // of the records written
 	fileSchema *arrow.Schema // of the files (less partition columns)
 	keep       []int         // columns of schema kept in the files
@@ -85,6 +86,7 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 		ctx:        ctx,
 		prefix:     prefix,
 		runID:      runID,
+		stem:       runID,
 		schema:     schema,
 		fileSchema: fileSchema,
 		keep:       keep,
@@ -116,11 +118,23 @@ func (n *fileNumbers) take(dir string) int {
 // options, for records written concurrently with w's (a run read in
 // parallel streams): its files are numbered on from the run's, so no two
 // streams write the same name. Each writer is closed or aborted on its own.
-func (w *RunWriter) Stream() *RunWriter {
+func (w *RunWriter) Stream() *RunWriter { return w.another(w.stem, w.nums) }
+
+// Chunk returns a writer of attempt a at chunk k of the same run (a run
+// read in chunks, possibly by several processes): its files are named
+// part-<runID>-c<k>a<a>-<n>.parquet, numbered on their own, so that a
+// chunk read again removes what earlier attempts wrote
+// (Lake.DeleteChunkFiles), and an attempt that lost its chunk removes its
+// own (Abort) and never another attempt's.
+func (w *RunWriter) Chunk(k, a int) *RunWriter {
+	return w.another(chunkStem(w.runID, k, a), &fileNumbers{next: map[string]int{}})
+}
+
+func (w *RunWriter) another(stem string, nums *fileNumbers) *RunWriter {
 	return &RunWriter{
-		lake: w.lake, ctx: w.ctx, prefix: w.prefix, runID: w.runID, schema: w.schema, fileSchema: w.fileSchema,
+		lake: w.lake, ctx: w.ctx, prefix: w.prefix, runID: w.runID, stem: stem, schema: w.schema, fileSchema: w.fileSchema,
 		keep: w.keep, part: w.part, opts: w.opts, props: w.props, arrowProps: w.arrowProps,
-		open: map[string]*partFile{}, nums: w.nums,
+		open: map[string]*partFile{}, nums: nums,
 	}
 }
 
@@ -226,7 +240,7 @@ func (w *RunWriter) fileFor(dir string) (*partFile, error) {
 		}
 	}
 	n := w.nums.take(dir)
-	key := joinKey(w.prefix, dir, fileName(w.runID, n))
+	key := joinKey(w.prefix, dir, fileName(w.stem, n))
 	w.created = append(w.created, key)
 	f, err := openPartFile(w.ctx, w.lake, key, dir, w.fileSchema, w.props, w.arrowProps, w.opts)
 	if err != nil {
