@@ -55,8 +55,9 @@ type Chunks interface {
 	// run ended, or no such chunk).
 	ClaimChunk(ctx context.Context, runID string, chunk int, workerID string, now time.Time) (int, error)
 	// FinishChunk records the chunk done with its files, rows and bytes, in
-	// one transaction, provided it is still running on workerID (else it
-	// wraps ErrChunkLost and changes nothing).
+	// one transaction, provided it is still running on workerID and its run
+	// is running (else it wraps ErrChunkLost and changes nothing: the
+	// caller removes the chunk's files, which no commit will take).
 	FinishChunk(ctx context.Context, runID string, chunk int, workerID string, rows int64, files []File) error
 	// FailChunk puts the chunk back to pending with why, provided it is
 	// still running on workerID (else it wraps ErrChunkLost).

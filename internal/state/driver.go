@@ -202,9 +202,10 @@ type Queries struct {
 	// running on a worker not alive at now (as FreeDeadLeases), and its
 	// run is running; ChunkAttempts (run_id, chunk) returns attempts.
 	// FinishChunk (row_count, byte_count, files, updated_at, run_id,
-	// chunk, worker_id) marks it done and FailChunk (error_message,
-	// updated_at, run_id, chunk, worker_id) pending again, each only
-	// while it runs on worker_id. Chunks (run_id) returns chunk, status,
+	// chunk, worker_id) marks it done, only while it runs on worker_id
+	// and its run is running; FailChunk (error_message, updated_at,
+	// run_id, chunk, worker_id) pending again, only while it runs on
+	// worker_id. Chunks (run_id) returns chunk, status,
 	// worker_id, attempts, row_count, byte_count, files, error_message,
 	// updated_at, by chunk.
 	InsertChunk, ClaimChunk, ChunkAttempts, FinishChunk, FailChunk, Chunks string

@@ -104,7 +104,8 @@ var queries = state.Queries{
 		  AND EXISTS (SELECT 1 FROM wharf_runs r WHERE r.id = wharf_chunks.run_id AND r.status = 'running')`,
 	ChunkAttempts: `SELECT attempts FROM wharf_chunks WHERE run_id = $1 AND chunk = $2`,
 	FinishChunk: `UPDATE wharf_chunks SET status = 'done', row_count = $1, byte_count = $2, files = $3, error_message = '', updated_at = $4
-		WHERE run_id = $5 AND chunk = $6 AND status = 'running' AND worker_id = $7`,
+		WHERE run_id = $5 AND chunk = $6 AND status = 'running' AND worker_id = $7
+		  AND EXISTS (SELECT 1 FROM wharf_runs r WHERE r.id = wharf_chunks.run_id AND r.status = 'running')`,
 	FailChunk: `UPDATE wharf_chunks SET status = 'pending', error_message = $1, updated_at = $2
 		WHERE run_id = $3 AND chunk = $4 AND status = 'running' AND worker_id = $5`,
 	Chunks: `SELECT chunk, status, worker_id, attempts, row_count, byte_count, files, error_message, updated_at

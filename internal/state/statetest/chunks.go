@@ -99,4 +99,7 @@ func testChunks(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	claim(2, "w", now, 0)
+	if err := s.FinishChunk(ctx, run.ID, 1, "w", 5, nil); !errors.Is(err, state.ErrChunkLost) {
+		t.Fatalf("FinishChunk of an ended run: %v, want ErrChunkLost", err)
+	}
 }
