@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wharf-data/wharf/internal/testdb"
 	"github.com/wharf-data/wharf/internal/testdb/duckread"
@@ -139,17 +144,28 @@ func TestParallelRunKilled(t *testing.T) {
 	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
 }
 
-// TestParallelFleetWorkerKilled: of two serve processes on one PostgreSQL
-// state, the one running a parallel: 4 landing is killed (SIGKILL, at its
-// second file) while its streams read; the other takes the run over once
-// the first is known dead, and every id lands once.
-func TestParallelFleetWorkerKilled(t *testing.T) {
-	t.Parallel()
+// parallelFleet deploys the parallel catalog over the parallel tests'
+// PostgreSQL table on a PostgreSQL state of its own, for serve processes:
+// it returns the directory, the environment and the state's URL.
+func parallelFleet(t *testing.T) (string, []string, string) {
+	t.Helper()
 	schema := pgParallelSource(t)
 	stateURL, _ := testdb.PostgresSchema(t)
 	dir := t.TempDir()
 	env := append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL(), "WHARF_STATE="+stateURL)
 	mustWharf(t, dir, env, "deploy")
+	return dir, env, stateURL
+}
+
+// TestParallelFleetWorkerKilled: of two serve processes on one PostgreSQL
+// state, the one running a parallel: 4 landing (the coordinator of its
+// chunks, holding the snapshot) is killed (SIGKILL, at its second file)
+// while chunks are read; the other abandons the run once the first is
+// known dead (the chunk jobs of the dead run find its snapshot gone) and
+// lands the window again as one retry run: every id once.
+func TestParallelFleetWorkerKilled(t *testing.T) {
+	t.Parallel()
+	dir, env, _ := parallelFleet(t)
 
 	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "3s", "--poll-interval", "100ms"}
 	// Only the first process is armed, and the second starts once the
@@ -187,6 +203,94 @@ func TestParallelFleetWorkerKilled(t *testing.T) {
 	if done.Trigger != "retry" || done.Rows != parallelRows {
 		t.Errorf("succeeded run %+v, want a retry of %d rows", done, parallelRows)
 	}
+	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
+	survivor.stop(t, 30*time.Second)
+}
+
+// TestParallelFleetChunkKilled: two serve processes on one PostgreSQL
+// state share a parallel: 4 run, each chunk a River job. Both are armed to
+// die while reading a chunk of a run the other coordinates, so the process
+// that is not the run's own is killed (SIGKILL) mid-chunk; the run's own
+// process reads the chunks it had in hand again once it is known dead, and
+// the run commits once: every id once, and only those chunks read twice.
+func TestParallelFleetChunkKilled(t *testing.T) {
+	t.Parallel()
+	dir, env, stateURL := parallelFleet(t)
+
+	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "3s", "--poll-interval", "100ms", "--workers", "2", "--log-level", "debug"}
+	armed := append(env, "WHARF_TEST_CRASH_AT=other-chunk")
+	procs := []*daemon{startWharf(t, dir, armed, args...), startWharf(t, dir, armed, args...)}
+	id := strings.TrimSpace(mustWharf(t, dir, env, "trigger", "events_four").stdout)
+
+	var victim, survivor *daemon
+	select {
+	case err := <-procs[0].done:
+		procs[0].done <- err
+		victim, survivor = procs[0], procs[1]
+	case err := <-procs[1].done:
+		procs[1].done <- err
+		victim, survivor = procs[1], procs[0]
+	case <-time.After(120 * time.Second):
+		t.Fatalf("no process was killed reading the other's chunk:\n%s\n%s", procs[0].stderr, procs[1].stderr)
+	}
+	if !strings.Contains(victim.stderr.String(), "other-chunk: killing the process") {
+		t.Fatalf("a process ended without the crash point:\n%s", victim.stderr)
+	}
+	var done runJSON
+	waitUntil(t, 120*time.Second, "the run to land", func() bool {
+		for _, r := range runsJSON(t, dir, env) {
+			if r.ID == id && r.Status != "running" && r.Status != "queued" {
+				done = r
+				return true
+			}
+		}
+		return false
+	})
+	if done.Status != "succeeded" || done.Rows != parallelRows {
+		t.Fatalf("run %+v, want it succeeded with %d rows (the killed chunk read again, not the run)", done, parallelRows)
+	}
+	if n := len(runsJSON(t, dir, env)); n != 1 {
+		t.Errorf("%d runs, want the one", n)
+	}
+
+	state, err := pgx.Connect(t.Context(), stateURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close(context.Background())
+	// The chunks the killed process had in hand: started, not done.
+	inHand := map[int]bool{}
+	for _, m := range regexp.MustCompile(`msg="(reading a chunk|chunk done)" .*?chunk=(\d+) `).FindAllStringSubmatch(victim.stderr.String(), -1) {
+		k, _ := strconv.Atoi(m[2])
+		inHand[k-1] = m[1] == "reading a chunk"
+	}
+	rows, err := state.Query(t.Context(), `SELECT chunk, status, attempts FROM wharf_chunks WHERE run_id = $1 ORDER BY chunk`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, again := 0, 0
+	for rows.Next() {
+		var k, attempts int
+		var status string
+		if err := rows.Scan(&k, &status, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		chunks++
+		want := 1
+		if inHand[k] {
+			want, again = 2, again+1
+		}
+		if status != "done" || attempts != want {
+			t.Errorf("chunk %d: %s after %d attempts, want done after %d", k+1, status, attempts, want)
+		}
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if chunks < 8 || again == 0 {
+		t.Errorf("%d chunks, %d of them in the killed process's hands; want several, and at least one in its hands", chunks, again)
+	}
+	t.Logf("%d chunks; the killed process had %d in hand, each read once more", chunks, again)
 	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
 	survivor.stop(t, 30*time.Second)
 }

@@ -95,6 +95,18 @@ type Lander struct {
 	// a finished run's source serves the next run of its connection: see
 	// sourcePool).
 	OpenSource func(ctx context.Context, conn *catalog.Connection, secrets string) (source.Source, error)
+	// QueueChunks, if set, inserts one River job per chunk of a run read in
+	// chunks, in the state transaction tx that records the chunks
+	// (state.Chunks.RecordChunks): processes of the fleet then read them
+	// (LandChunk) beside the run's own stream. nil = the run's own
+	// streams read every chunk (wharf run).
+	QueueChunks func(ctx context.Context, tx any, orders []ChunkOrder) error
+	// StreamSlots, if set, takes a connection slot for each stream after
+	// the first of a run read in parallel in this process (the engine's
+	// --per-connection cap): it returns how many of want it got (the run
+	// reads with that many more streams) and what releases them. nil =
+	// no cap.
+	StreamSlots func(ctx context.Context, conn, runID string, want int) (got int, release func())
 
 	lakes    lakeCache
 	catalogs catalogCache
@@ -154,6 +166,20 @@ func (ld *landing) execute(ctx context.Context) error {
 	ref, err := catalog.ParseTableRef(wf.Table)
 	if err != nil {
 		return err
+	}
+
+	// Every stream of a parallel run is a connection: the run takes a
+	// slot for each before it starts, and reads with as many streams as
+	// it got (at least one).
+	ld.streams = max(wf.Parallel, 1)
+	if ld.streams > 1 && l.StreamSlots != nil {
+		got, release := l.StreamSlots(ctx, conn.Name, run.ID, ld.streams-1)
+		ld.releaseStreams = sync.OnceFunc(release)
+		defer ld.releaseStreams()
+		if got < ld.streams-1 {
+			log.Info("connection at its --per-connection cap: fewer streams", "connection", conn.Name, "parallel", wf.Parallel, "streams", got+1)
+		}
+		ld.streams = got + 1
 	}
 
 	src, err := l.openSource(ctx, conn)
@@ -259,7 +285,7 @@ func (ld *landing) execute(ctx context.Context) error {
 		return err
 	}
 	if wf.Parallel > 1 {
-		log.Info("read in parallel", "streams", wf.Parallel, "chunks", res.Chunks, "split", res.Split)
+		log.Info("read in parallel", "streams", ld.streams, "chunks", res.Chunks, "split", res.Split)
 	}
 	attrs := []any{"rows", run.Rows, "files", run.Files, "bytes", run.Bytes, "watermark", run.WatermarkTo.String()}
 	if res.Bound != "" { // only timestamp cursors are bounded below max(cursor)
@@ -397,46 +423,18 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 		}
 	}
 
-	var part lake.Partitioner
-	if wf.PartitionBy != "" {
-		// Iceberg files keep the partition column; Hive-style files do not.
-		partition := lake.ColumnPartition
-		if snaps != nil {
-			partition = lake.ColumnPartitionInFiles
-		}
-		p, err := partition(table.Column(wf.PartitionBy).Name)
-		if err != nil {
-			return err
-		}
-		part = p
-	} else {
-		part = lake.StaticPartition("ingestion_date=" + run.StartedAt.Format("2006-01-02"))
-	}
-	w, err := lk.NewRunWriter(ctx, prefix, run.ID, outSchema, part, lake.WriterOptions{
-		Compression: lakeCfg.Compression, RowGroupRows: lakeCfg.RowGroupRows, FileBytes: lakeCfg.FileBytes,
-	})
+	part, err := partitioner(wf, snaps != nil, table, run.StartedAt)
 	if err != nil {
 		return err
 	}
-	// One writer per stream: parallel streams encode Parquet at once, each
-	// into files of its own.
-	writers := []*lake.RunWriter{w}
-	for range max(wf.Parallel, 1) - 1 {
-		writers = append(writers, w.Stream())
+	w, err := lk.NewRunWriter(ctx, prefix, run.ID, outSchema, part, writerOptions(lakeCfg))
+	if err != nil {
+		return err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			for _, w := range writers {
-				if aerr := w.Abort(); aerr != nil {
-					l.logger().Error("remove files of failed run", "workflow", wf.Name, "run", run.ID, "err", aerr)
-				}
-			}
-		}
-	}()
+	o := &output{schema: outSchema, masker: masker, unwrap: unwrap, started: run.StartedAt}
 
 	var (
-		mu        sync.Mutex // guards run.Rows, readBytes and progress
+		mu        sync.Mutex // guards run.Rows, readBytes and chunks
 		readBytes int64
 		chunks    [2]int // done, total
 	)
@@ -445,75 +443,68 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 			l.OnProgress(Progress{Workflow: wf.Name, Rows: run.Rows, Bytes: readBytes, ChunksDone: chunks[0], Chunks: chunks[1]})
 		}
 	}
-	sinks := make([]source.RecordSink, len(writers))
-	for i, w := range writers {
-		stamp := newStampColumn(run.StartedAt)
-		defer stamp.release()
-		sinks[i] = func(rec arrow.RecordBatch) error {
-			n := rec.NumRows()
-			ts := stamp.slice(int(n))
-			defer ts.Release()
-			base := rec.Columns()
-			if !masker.Empty() {
-				// Masked values replace the raw ones before anything is written.
-				masked, err := masker.Apply(memory.DefaultAllocator, rec)
-				if err != nil {
-					return err
-				}
-				defer func() {
-					for _, c := range masked {
-						c.Release()
-					}
-				}()
-				base = masked
-			}
-			cols := append(base[:len(base):len(base)], ts)
-			for _, i := range unwrap {
-				cols[i] = cols[i].(array.ExtensionArray).Storage()
-			}
-			outRec := array.NewRecordBatch(outSchema, cols, n)
-			defer outRec.Release()
-			if err := w.Write(outRec); err != nil {
-				return err
-			}
-			var size int64
-			for _, c := range rec.Columns() {
-				size += int64(c.Data().SizeInBytes())
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			run.Rows += n
-			readBytes += size
-			progress()
-			return nil
-		}
+	count := func(rows, size int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		run.Rows += rows
+		readBytes += size
+		progress()
+	}
+	chunkDone := func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		chunks = [2]int{done, total}
+		progress()
 	}
 	req := source.Request{Table: table, Cursor: cursor, After: after, BatchRows: batchRows, Settle: wf.Settle}
-	var out source.Result
-	if ps, ok := src.(source.Parallel); ok && len(sinks) > 1 {
-		out, err = ps.ExtractParallel(ctx, req, sinks, func(done, total int) {
-			mu.Lock()
-			defer mu.Unlock()
-			chunks = [2]int{done, total}
-			progress()
-		})
-	} else {
-		out, err = src.Extract(ctx, req, sinks[0])
-		if len(sinks) > 1 {
-			out.Split = "one stream: this source reads one stream"
+	var (
+		files []lake.FileInfo
+		out   source.Result
+		abort func()
+	)
+	committed := false
+	defer func() {
+		if !committed {
+			abort()
 		}
+	}()
+	if cs, ok := ld.chunked(src); ok {
+		abort = func() {
+			if aerr := w.Abort(); aerr != nil {
+				log.Error("remove files of failed run", "err", aerr)
+			}
+			// Other processes may still write chunks of the run: its files
+			// are removed once its end is recorded (LandRun), when no
+			// chunk can be recorded done any more.
+			ld.afterFail = func(ctx context.Context) {
+				if _, err := lk.DeleteRunFiles(ctx, prefix, run.ID); err != nil {
+					log.Error("remove files of failed run", "err", err)
+				}
+			}
+		}
+		files, out, err = ld.readChunks(ctx, cs, req, o, w, count, chunkDone)
+		if err == nil {
+			run.Rows = out.Rows // the chunks read elsewhere too
+		}
+	} else {
+		writers := []*lake.RunWriter{w}
+		abort = func() {
+			for _, w := range writers {
+				if aerr := w.Abort(); aerr != nil {
+					log.Error("remove files of failed run", "err", aerr)
+				}
+			}
+		}
+		// One writer per stream: parallel streams encode Parquet at once,
+		// each into files of its own.
+		for range ld.streams - 1 {
+			writers = append(writers, w.Stream())
+		}
+		files, out, err = readStreams(ctx, src, req, o, writers, count, chunkDone)
 	}
 	res.Bound, res.Chunks, res.Split = out.Bound, out.Chunks, out.Split
 	if err != nil {
 		return err
-	}
-	var files []lake.FileInfo
-	for _, w := range writers {
-		fs, err := w.Close()
-		if err != nil {
-			return err
-		}
-		files = append(files, fs...)
 	}
 	slices.SortFunc(files, func(a, b lake.FileInfo) int { return strings.Compare(a.Path, b.Path) })
 	res.Files = files
@@ -592,6 +583,115 @@ func (e *SchemaDriftError) Error() string {
 // Permanent reports true: the same run fails the same way until the table
 // or the workflow's on_schema_change changes.
 func (e *SchemaDriftError) Permanent() bool { return true }
+
+// readStreams reads the window in this process into writers, one stream
+// per writer (the source's own parallel read when there are several), and
+// closes them.
+func readStreams(ctx context.Context, src source.Source, req source.Request, o *output, writers []*lake.RunWriter,
+	count func(rows, size int64), chunkDone func(done, total int)) ([]lake.FileInfo, source.Result, error) {
+	sinks := make([]source.RecordSink, len(writers))
+	for i, w := range writers {
+		sink, release := o.sink(w, count)
+		defer release()
+		sinks[i] = sink
+	}
+	var out source.Result
+	var err error
+	if ps, ok := src.(source.Parallel); ok && len(sinks) > 1 {
+		out, err = ps.ExtractParallel(ctx, req, sinks, chunkDone)
+	} else {
+		out, err = src.Extract(ctx, req, sinks[0])
+		if len(sinks) > 1 {
+			out.Split = "one stream: this source reads one stream"
+		}
+	}
+	if err != nil {
+		return nil, out, err
+	}
+	var files []lake.FileInfo
+	for _, w := range writers {
+		fs, err := w.Close()
+		if err != nil {
+			return nil, out, err
+		}
+		files = append(files, fs...)
+	}
+	return files, out, nil
+}
+
+// output is how the records a source reads become the run's lake files:
+// masked, stamped with the run's start (the added column), unwrapped where
+// the lake keeps an extension type's storage. Every process reading a
+// chunk of the run writes the same way (ChunkRead carries it).
+type output struct {
+	schema  *arrow.Schema // of the records written
+	masker  *source.Masker
+	unwrap  []int // columns written as their extension type's storage
+	started time.Time
+}
+
+// sink returns a sink writing into w that reports each record's rows and
+// in-memory bytes to count, and the release of what it holds.
+func (o *output) sink(w *lake.RunWriter, count func(rows, size int64)) (source.RecordSink, func()) {
+	stamp := newStampColumn(o.started)
+	return func(rec arrow.RecordBatch) error {
+		n := rec.NumRows()
+		ts := stamp.slice(int(n))
+		defer ts.Release()
+		base := rec.Columns()
+		if !o.masker.Empty() {
+			// Masked values replace the raw ones before anything is written.
+			masked, err := o.masker.Apply(memory.DefaultAllocator, rec)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				for _, c := range masked {
+					c.Release()
+				}
+			}()
+			base = masked
+		}
+		cols := append(base[:len(base):len(base)], ts)
+		for _, i := range o.unwrap {
+			cols[i] = cols[i].(array.ExtensionArray).Storage()
+		}
+		outRec := array.NewRecordBatch(o.schema, cols, n)
+		defer outRec.Release()
+		if err := w.Write(outRec); err != nil {
+			return err
+		}
+		var size int64
+		for _, c := range rec.Columns() {
+			size += int64(c.Data().SizeInBytes())
+		}
+		count(n, size)
+		return nil
+	}, stamp.release
+}
+
+// partitioner is how a run of wf lays its files out: by the partition
+// column (kept in the files of an Iceberg lake), or in the run's
+// ingestion_date directory.
+func partitioner(wf *catalog.Workflow, iceberg bool, table *source.Table, started time.Time) (lake.Partitioner, error) {
+	if wf.PartitionBy == "" {
+		return lake.StaticPartition("ingestion_date=" + started.Format("2006-01-02")), nil
+	}
+	partition := lake.ColumnPartition
+	if iceberg {
+		partition = lake.ColumnPartitionInFiles
+	}
+	col := table.Column(wf.PartitionBy)
+	if col == nil {
+		return nil, fmt.Errorf("table %s: partition column %q: %w", table.Ref, wf.PartitionBy, source.ErrNotFound)
+	}
+	return partition(col.Name)
+}
+
+// writerOptions are the lake's Parquet settings.
+func writerOptions(lk *catalog.Lake) lake.WriterOptions {
+	return lake.WriterOptions{Compression: lk.Compression, RowGroupRows: lk.RowGroupRows, FileBytes: lk.FileBytes}
+}
 
 // schemaPolicy compares the columns about to land with what the workflow's
 // last run landed and applies on_schema_change: evolve lands the new schema

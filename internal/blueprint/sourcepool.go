@@ -60,7 +60,12 @@ func (p *sourcePool) open(ctx context.Context, conn *catalog.Connection, secrets
 		}
 	}
 	ps := &pooledSource{Source: src, pool: p, key: key}
-	if par, ok := src.(source.Parallel); ok {
+	par, parallel := src.(source.Parallel)
+	ch, chunked := src.(source.Chunked)
+	switch {
+	case parallel && chunked:
+		return &pooledChunked{pooledSource: ps, Parallel: par, Chunked: ch}, nil
+	case parallel:
 		return &pooledParallel{pooledSource: ps, Parallel: par}, nil
 	}
 	return ps, nil
@@ -156,8 +161,9 @@ func (p *sourcePool) close() error {
 }
 
 // pooledSource is a source on loan to one run: Close gives it back (once).
-// pooledParallel is one that also reads in parallel: the loan hides no
-// optional interface of the source (source.Parallel is the one).
+// pooledParallel is one that also reads in parallel, pooledChunked one
+// that also reads in chunks any process may read: the loan hides no
+// optional interface of the source (source.Parallel and source.Chunked).
 type pooledSource struct {
 	source.Source
 	pool *sourcePool
@@ -174,4 +180,10 @@ func (s *pooledSource) Close() error {
 type pooledParallel struct {
 	*pooledSource
 	source.Parallel
+}
+
+type pooledChunked struct {
+	*pooledSource
+	source.Parallel
+	source.Chunked
 }

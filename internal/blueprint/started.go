@@ -37,6 +37,9 @@ func (l *Lander) LandRun(ctx context.Context, job *catalog.Resolved, run *state.
 	if err := ld.execute(ctx); err != nil {
 		if !errors.Is(err, errCommitUnknown) {
 			ld.fail(ctx, err)
+			if ld.afterFail != nil {
+				ld.afterFail(context.WithoutCancel(ctx))
+			}
 		}
 		err = fmt.Errorf("workflow %s: %w", wf.Name, err)
 		return ld.result(err), err
@@ -68,6 +71,15 @@ type landing struct {
 	// afterCommit: the run committed, but its snapshot or manifest could
 	// not be made; the run is reported failed (the next run makes them).
 	afterCommit error
+	// streams is how many streams the run reads with in this process
+	// (Workflow.Parallel, less what the connection's cap left out);
+	// releaseStreams gives back the connection slots of all but the first
+	// (Lander.StreamSlots; nil = none taken).
+	streams        int
+	releaseStreams func()
+	// afterFail, if set, runs once the run's failure is recorded: a run
+	// read in chunks removes its files then (readChunks).
+	afterFail func(ctx context.Context)
 }
 
 func (l *Lander) newLanding(job *catalog.Resolved, run *state.Run) *landing {
@@ -207,5 +219,21 @@ func (l *Lander) abandon(ctx context.Context, lk *lake.Lake, run *state.Run, fal
 	run.FinishedAt = time.Time{} // the store's clock says when
 	run.Rows, run.Bytes, run.Files = 0, 0, 0
 	run.Error = secret.RedactString(msg)
-	return n, l.State.FinishRun(ctx, run)
+	if err := l.State.FinishRun(ctx, run); err != nil {
+		return n, err
+	}
+	// Processes reading chunks of the run may have written more files
+	// since the listing: once its end is recorded no chunk can be
+	// recorded done (a late chunk removes its own files), so a second
+	// pass leaves none behind.
+	if inLake && path != "" {
+		if chunks, err := l.State.RunChunks(ctx, run.ID); err == nil && len(chunks) > 0 {
+			m, err := lk.DeleteRunFiles(ctx, path, run.ID)
+			if err != nil {
+				return n, fmt.Errorf("remove files of run %s: %w", run.ID, err)
+			}
+			n += m
+		}
+	}
+	return n, nil
 }

@@ -40,10 +40,16 @@ const (
 	// AfterSnapshot: an Iceberg lake's catalog committed the run's
 	// snapshot; the manifest is not written yet.
 	AfterSnapshot = "after-snapshot"
+	// OtherChunk: a process reading a chunk of a run that another process
+	// coordinates (a run read in chunks by a fleet) has read a batch of
+	// it; the chunk is not recorded done. Hit once per batch. Only
+	// processes that are not the run's own hit it, so a fleet can be
+	// armed alike.
+	OtherChunk = "other-chunk"
 )
 
 // Points lists every crash point.
-var Points = []string{UploadPart, FileWritten, BeforeCommit, AfterCommit, AfterSnapshot, AfterManifest}
+var Points = []string{UploadPart, FileWritten, BeforeCommit, AfterCommit, AfterSnapshot, AfterManifest, OtherChunk}
 
 var (
 	target string

@@ -79,6 +79,9 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 	if e.lander == nil {
 		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger, WorkerID: e.self.ID}
 	}
+	// The chunks of a run read in parallel are River jobs, which any
+	// process of the fleet reads.
+	e.lander.QueueChunks, e.lander.StreamSlots = e.queueChunks, e.streamSlots
 	q, err := newQueue(ctx, store, e.riverConfig(), e.riverLog())
 	if err != nil {
 		return nil, err
@@ -125,9 +128,13 @@ func (e *Engine) riverConfig() *river.Config {
 	river.AddWorker(workers, &tickWorker{e: e})
 	river.AddWorker(workers, &alertWorker{e: e, client: &http.Client{}})
 	river.AddWorker(workers, &freshnessWorker{e: e})
+	river.AddWorker(workers, &chunkWorker{e: e})
 	c.Workers = workers
 	c.Queues = map[string]river.QueueConfig{
 		QueueLanding: {MaxWorkers: e.cfg.Workers},
+		// Chunks of runs read in parallel, this process's or others':
+		// beside its runs, a process reads up to --workers chunks.
+		QueueChunk: {MaxWorkers: e.cfg.Workers},
 		// Ticks are inserted tickLead ahead of their fire time, so a slow
 		// poll finds them in time. One tick at a time: each queues every
 		// due run.

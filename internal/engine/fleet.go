@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/deploy"
@@ -52,8 +53,55 @@ func (e *Engine) Reap(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("run %s of workflow %s: %w", o.RunID, o.Workflow, err))
 		}
 	}
+	if err := e.rescueChunks(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := e.store.ForgetWorkers(ctx, e.now().Add(-forgetAfter)); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// rescueChunks makes the chunk jobs a dead process was running available
+// again at once (discarded when out of attempts), as Reap does for runs:
+// another process reads the chunk (its claim succeeds, the chunk's
+// process being dead) instead of waiting for River's
+// RescueStuckJobsAfter. The run's own stream would take the chunk over
+// too; this lets the fleet do it.
+func (e *Engine) rescueChunks(ctx context.Context) error {
+	jobs, err := e.q.list(ctx, river.NewJobListParams().Kinds(KindChunk).States(rivertype.JobStateRunning).First(10_000))
+	if err != nil || len(jobs) == 0 {
+		return err
+	}
+	ws, err := e.store.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	// A chunk is claimed again once its process is past its recorded
+	// dead-after (state.Chunks.ClaimChunk): rescuing a job sooner (a
+	// process seen gone on this host: Worker.Alive) would only find the
+	// chunk still in hand.
+	now := e.now()
+	alive := map[string]bool{}
+	for _, w := range ws {
+		alive[w.ID] = w.StoppedAt.IsZero() && !now.After(w.DeadAt())
+	}
+	var errs []error
+	for _, job := range jobs {
+		if len(job.AttemptedBy) == 0 || job.AttemptedAt == nil {
+			continue
+		}
+		worker := job.AttemptedBy[len(job.AttemptedBy)-1]
+		if alive[worker] {
+			continue
+		}
+		reason := fmt.Sprintf("wharf process %s stopped or has been silent past its dead-after", worker)
+		// Only the attempt the dead process started: never a newer one.
+		if err := e.q.rescue(ctx, job, now, job.AttemptedAt.Add(time.Microsecond), reason); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.log.Warn("took over the chunk of a dead process", "job", job.ID, "dead_worker", worker)
 	}
 	return errors.Join(errs...)
 }

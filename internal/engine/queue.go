@@ -36,6 +36,10 @@ type queue interface {
 	// runningWorkflows lists the workflows with a running landing job.
 	runningWorkflows(ctx context.Context) (map[string]bool, error)
 	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// insertManyTx inserts jobs in tx, a state transaction (Tx.Native).
+	insertManyTx(ctx context.Context, tx any, params []river.InsertManyParams) error
+	// list lists jobs.
+	list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error)
 	cancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
 	get(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
 	// rescue makes a job stuck on a dead process available again (or
@@ -143,6 +147,19 @@ func (q *riverQueue) runningWorkflows(ctx context.Context) (map[string]bool, err
 
 func (q *riverQueue) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return q.client.Insert(ctx, args, opts)
+}
+
+func (q *riverQueue) insertManyTx(ctx context.Context, tx any, params []river.InsertManyParams) error {
+	_, err := q.client.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+func (q *riverQueue) list(ctx context.Context, params *river.JobListParams) ([]*rivertype.JobRow, error) {
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	return res.Jobs, nil
 }
 
 func (q *riverQueue) cancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error) {

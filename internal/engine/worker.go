@@ -58,47 +58,14 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		run = &state.Run{ID: newRunID(), Workflow: a.Workflow, Trigger: state.TriggerRetry}
 	}
 
-	holder := strconv.FormatInt(job.ID, 10)
 	if e.cfg.PerConnection > 0 {
-		key := d.Spec.Connection.Name
-		ok, err := e.store.AcquireLease(ctx, key, e.cfg.PerConnection, holder, e.self.ID, e.now())
+		// A run read in parallel takes a slot for each further stream
+		// (blueprint.Lander.StreamSlots), or its chunk jobs do.
+		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, e.cfg.PerConnection, strconv.FormatInt(job.ID, 10))
 		if err != nil {
-			return e.waitIfBusy(log, err)
+			return err
 		}
-		if !ok {
-			wait := e.cfg.LeaseWait + time.Duration(rand.Int64N(int64(e.cfg.LeaseWait)))
-			log.Debug("connection at its --per-connection cap: waiting", "connection", key, "wait", wait)
-			return river.JobSnooze(wait)
-		}
-		defer func() {
-			if err := e.store.ReleaseLease(context.WithoutCancel(ctx), key, holder); err != nil {
-				log.Warn("release connection slot", "connection", key, "err", err)
-			}
-		}()
-		// Every stream of a parallel run is a connection: it reads with as
-		// many streams as it gets slots (at least the one above).
-		if want := d.Spec.Workflow.Parallel; want > 1 {
-			got := 1
-			for ; got < want; got++ {
-				h := holder + "/" + strconv.Itoa(got)
-				ok, err := e.store.AcquireLease(ctx, key, e.cfg.PerConnection, h, e.self.ID, e.now())
-				if err != nil {
-					return e.waitIfBusy(log, err)
-				}
-				if !ok {
-					break
-				}
-				defer func() {
-					if err := e.store.ReleaseLease(context.WithoutCancel(ctx), key, h); err != nil {
-						log.Warn("release connection slot", "connection", key, "err", err)
-					}
-				}()
-			}
-			if got < want {
-				log.Info("connection at its --per-connection cap: fewer streams", "connection", key, "parallel", want, "streams", got)
-			}
-			d.Spec.Workflow.Parallel = got
-		}
+		defer release()
 	}
 
 	if run.Status == state.StatusQueued {
@@ -150,6 +117,28 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	// River's error handler logs it (jobErrors), with the workflow and
 	// attempt.
 	return fmt.Errorf("run %s: %w", run.ID, err)
+}
+
+// takeSlot takes one of limit slots of key (a connection, or a run's
+// streams: state.Fleet.AcquireLease) for holder, a job on this process,
+// and returns its release. When none is free the job waits about
+// LeaseWait (with jitter) and tries again, its attempts untouched: the
+// error returned is that snooze, or the state's.
+func (e *Engine) takeSlot(ctx context.Context, log *slog.Logger, key string, limit int, holder string) (func(), error) {
+	ok, err := e.store.AcquireLease(ctx, key, limit, holder, e.self.ID, e.now())
+	if err != nil {
+		return nil, e.waitIfBusy(log, err)
+	}
+	if !ok {
+		wait := e.cfg.LeaseWait + time.Duration(rand.Int64N(int64(e.cfg.LeaseWait)))
+		log.Debug("no free slot: waiting", "slot", key, "limit", limit, "wait", wait)
+		return nil, river.JobSnooze(wait)
+	}
+	return func() {
+		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), key, holder); err != nil {
+			log.Warn("release slot", "slot", key, "err", err)
+		}
+	}, nil
 }
 
 // waitIfBusy is the error of a job whose state store call failed (a
