@@ -217,7 +217,7 @@ func (l *sourceLister) Tables(ctx context.Context, conn *catalog.Connection, sch
 	}
 	tl, ok := src.(source.TableLister)
 	if !ok {
-		return nil, fmt.Errorf("connection %s: this engine cannot list its tables (table patterns and discover need postgres or sqlite)", conn.Name)
+		return nil, fmt.Errorf("connection %s: this engine cannot list its tables (table patterns need postgres, mysql or sqlite)", conn.Name)
 	}
 	return tl.Tables(ctx, schema)
 }

@@ -70,3 +70,22 @@ workflows:
 		}
 	})
 }
+
+// TestPlanErrorsOneLineEach: plan's errors, one per workflow, are printed
+// each on its own "error:" line.
+func TestPlanErrorsOneLineEach(t *testing.T) {
+	t.Parallel()
+	cat := writeFile(t, "plan.yaml", `connections:
+  c: {engine: sqlite, secret: "env:WHARF_TEST_PLAN_ERRORS_UNSET"}
+lakes:
+  l: {url: "file:///tmp/lake"}
+workflows:
+  - {name: a, table: a, columns: [id]}
+  - {name: b, table: b, columns: [id]}
+`)
+	code, _, stderr := runCLI(t, "plan", "-c", cat, "--state", "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
+	const unset = `: connection c: secret "env:WHARF_TEST_PLAN_ERRORS_UNSET": secret not found: environment variable WHARF_TEST_PLAN_ERRORS_UNSET is not set`
+	if want := "error: workflow a" + unset + "\nerror: workflow b" + unset + "\n"; code != ExitFailed || stderr != want {
+		t.Errorf("plan: exit %d\nstderr %q\nwant   %q", code, stderr, want)
+	}
+}

@@ -120,12 +120,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(a.stderr, "error:", ee.err)
+			a.printError(ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(a.stderr, "error:", err)
+	a.printError(err)
 	return ExitUsage
+}
+
+// printError prints err on stderr as "error: ...", one line each for
+// errors joined with errors.Join (plan's errors, one per workflow).
+func (a *app) printError(err error) {
+	for _, e := range unjoin(err) {
+		fmt.Fprintln(a.stderr, "error:", e)
+	}
 }
 
 func (a *app) rootCommand() *cobra.Command {
