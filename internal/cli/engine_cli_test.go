@@ -46,7 +46,7 @@ func TestEngineCommandsUsage(t *testing.T) {
 
 // TestTriggerWithNoProcessAlive: a run queued while no wharf serve or worker
 // is alive on the state gets a note saying it waits for one; with a serve's
-// heartbeat in the state, none.
+// heartbeat in the state, none. runs of a name that is not deployed says so.
 func TestTriggerWithNoProcessAlive(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -60,6 +60,14 @@ workflows:
 `)
 	if code, _, stderr := runCLI(t, "deploy", "-c", cat, "--state", stateURL); code != ExitOK {
 		t.Fatalf("deploy: exit %d: %s", code, stderr)
+	}
+	// runs of a deployed workflow that never ran, and of a misspelt one.
+	if code, stdout, stderr := runCLI(t, "runs", "--state", stateURL, "w"); code != ExitOK || stdout != "No runs yet.\n" || stderr != "" {
+		t.Errorf("runs w: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "runs", "--state", stateURL, "ww"); code != ExitOK || stdout != "No runs yet.\n" ||
+		stderr != "note: no workflow ww is deployed (did you mean \"w\"?)\n" {
+		t.Errorf("runs ww: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 	const note = "note: no wharf serve or worker is alive on this state: the runs stay queued until one starts (wharf serve --state URL)\n"
 	code, stdout, stderr := runCLI(t, "trigger", "--state", stateURL, "w")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
+	"github.com/wharf-data/wharf/internal/suggest"
 )
 
 func (a *app) runsCommand() *cobra.Command {
@@ -54,6 +56,9 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 			}
 			if len(runs) == 0 {
 				fmt.Fprintln(a.stdout, "No runs yet.")
+				if f.Workflow != "" {
+					a.noteNotDeployed(ctx, st, f.Workflow)
+				}
 				return nil
 			}
 			now := time.Now()
@@ -114,4 +119,21 @@ func oneLine(s string, n int) string {
 		return string(rs[:n-1]) + "…"
 	}
 	return string(rs)
+}
+
+// noteNotDeployed notes on stderr that workflow name is not deployed, with
+// the deployed name closest to it: "No runs yet." of a misspelt name.
+func (a *app) noteNotDeployed(ctx context.Context, st state.Store, name string) {
+	ds, err := st.DeployedWorkflows(ctx)
+	if err != nil {
+		return
+	}
+	names := make([]string, 0, len(ds))
+	for _, d := range ds {
+		if d.Name == name {
+			return
+		}
+		names = append(names, d.Name)
+	}
+	a.note("no workflow %s is deployed%s", name, suggest.DidYouMean(name, names))
 }
