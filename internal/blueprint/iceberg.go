@@ -31,7 +31,8 @@ import (
 
 // snapshotter appends a committed run to the workflow's Iceberg table.
 type snapshotter struct {
-	tbl *icetable.Table
+	tbl     *icetable.Table
+	refused func(error) // catalogRefused of the table's lake
 }
 
 // prepareIceberg opens the workflow's Iceberg table (creating it, adding
@@ -56,7 +57,7 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 		l.catalogRefused(lk, err)
 		return nil, nil, err
 	}
-	s := &snapshotter{tbl: tbl}
+	s := &snapshotter{tbl: tbl, refused: func(err error) { l.catalogRefused(lk, err) }}
 	if err := l.repairSnapshots(ctx, s, wf, log); err != nil {
 		l.catalogRefused(lk, err)
 		return nil, nil, err
@@ -124,6 +125,7 @@ func (s *snapshotter) publish(ctx context.Context, run *state.Run, res *Result) 
 	_, err := s.tbl.Append(ctx, icetable.Run{ID: run.ID, Workflow: run.Workflow, Rows: res.Rows, FullLoad: res.FullLoad,
 		From: res.WatermarkFrom.String(), To: res.WatermarkTo.String(), StartedAt: run.StartedAt, Files: paths})
 	if err != nil {
+		s.refused(err)
 		return err
 	}
 	crashpoint.Hit(crashpoint.AfterSnapshot)

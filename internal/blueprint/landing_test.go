@@ -606,6 +606,61 @@ func TestLeftoverInAnotherLakeDoesNotBlock(t *testing.T) {
 	}
 }
 
+// A REST catalog that refuses the credential at the commit of a run's
+// snapshot (the run is committed in the state store) fails the run with
+// the hint naming the secret, and the next run opens the catalog again
+// with the secret as it is then, and appends the missing snapshot.
+func TestRESTCatalogRefusesCommit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := testdb.StartIcebergRESTPlain(t)
+	tokenPath := filepath.Join(f.dir, "catalog.token")
+	if err := os.WriteFile(tokenPath, []byte(s.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.job.Lake.Format, f.job.Lake.IcebergCatalog, f.job.Lake.IcebergCatalogSecret = catalog.LakeIceberg, "rest:"+s.URL, "file:"+tokenPath
+	f.exec(`INSERT INTO orders VALUES (1, 'eu', 1.50, '2024-01-01 00:00:00')`)
+	f.land()
+
+	s.Refuse("POST namespaces/{ns}/tables/{table}", 1)
+	f.exec(`INSERT INTO orders VALUES (2, 'eu', 2.50, '2024-01-02 00:00:00')`)
+	_, err := f.lander.Land(context.Background(), f.job, "manual")
+	if err == nil || !strings.Contains(err.Error(), "its Iceberg snapshot could not be made") ||
+		!strings.Contains(err.Error(), `the catalog refused the credential of iceberg_catalog_secret "file:`+tokenPath+`"`) {
+		t.Fatalf("a run whose commit the catalog refused: %v, want the hint naming the secret", err)
+	}
+	configs := func() int { return strings.Count(strings.Join(s.Requests(), "\n"), "GET config") }
+	before := configs()
+	if res := f.land(); res.Rows != 0 {
+		t.Errorf("the next run landed %d rows, want 0", res.Rows)
+	}
+	if configs() != before+1 {
+		t.Errorf("the next run did not open the catalog again (%d GET config before, %d after)", before, configs())
+	}
+	ctx := context.Background()
+	nss, err := s.Catalog().ListNamespaces(ctx, nil)
+	if err != nil || len(nss) != 1 {
+		t.Fatalf("namespaces %v, %v", nss, err)
+	}
+	tables := 0
+	for id, err := range s.Catalog().ListTables(ctx, nss[0]) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables++
+		tbl, err := s.Catalog().LoadTable(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(tbl.Metadata().Snapshots()); n != 3 {
+			t.Errorf("%d snapshots, want 3 (one per run)", n)
+		}
+	}
+	if tables != 1 {
+		t.Errorf("%d tables, want 1", tables)
+	}
+}
+
 // A REST catalog that starts refusing the token an open catalog holds (it
 // was rotated) fails the run, and the next run opens the catalog again
 // with the secret as it is then: a long-lived process needs no restart.

@@ -31,6 +31,9 @@ type Catalog struct {
 	cat   catalog.Catalog
 	spec  string // as the lake says it, for messages (redacted)
 	close func() error
+	// hint says what to check about an error of the catalog ("" = nothing
+	// to add); nil for SQL catalogs. See wrap.
+	hint func(error) string
 }
 
 // Open opens the catalog of lk's iceberg_catalog setting:
@@ -49,11 +52,13 @@ func Open(ctx context.Context, lk *wcatalog.Lake, secrets string, st state.Store
 	spec := lk.IcebergCatalog
 	printable := secret.RedactURL(spec)
 	if strings.HasPrefix(spec, wcatalog.RESTPrefix) {
-		cat, err := openREST(ctx, spec, lk.IcebergCatalogSecret, secrets)
+		cat, hint, err := openREST(ctx, spec, lk.IcebergCatalogSecret, secrets)
+		c := &Catalog{spec: printable, hint: hint}
 		if err != nil {
-			return nil, fmt.Errorf("iceberg catalog %s: %w", printable, secret.RedactError(err))
+			return nil, fmt.Errorf("iceberg catalog %s: %w", printable, c.wrap(err))
 		}
-		return &Catalog{cat: cat, spec: printable, close: cat.Close}, nil
+		c.cat, c.close = cat, cat.Close
+		return c, nil
 	}
 	var (
 		db  *stateurl.SQLDB
@@ -77,6 +82,21 @@ func Open(ctx context.Context, lk *wcatalog.Lake, secrets string, st state.Store
 		return nil, fmt.Errorf("iceberg catalog in %s: %w", printable, secret.RedactError(err))
 	}
 	return &Catalog{cat: cat, spec: printable, close: func() error { cat.Close(); return db.Close() }}, nil
+}
+
+// wrap is the one place an error of the catalog (opening it, loading,
+// creating or listing tables, committing to one) becomes wharf's: its
+// secrets redacted, and, for a REST catalog, followed by what to check
+// when the catalog refused the credential (see authHint).
+func (c *Catalog) wrap(err error) error {
+	err = secret.RedactError(err)
+	if c.hint == nil {
+		return err
+	}
+	if h := c.hint(err); h != "" {
+		return fmt.Errorf("%w%s", err, h)
+	}
+	return err
 }
 
 // Close releases the catalog.

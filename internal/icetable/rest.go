@@ -28,11 +28,15 @@ import (
 //
 // With aws_service= in the URL, requests are signed with AWS SigV4 (Glue's
 // and S3 Tables' Iceberg endpoints) using the AWS credential chain.
-func openREST(ctx context.Context, spec, secretRef, secrets string) (*rest.Catalog, error) {
+//
+// hint says what to check about an error of the catalog, this one's or a
+// later request's (Catalog.wrap adds it).
+func openREST(ctx context.Context, spec, secretRef, secrets string) (cat *rest.Catalog, hint func(error) string, err error) {
 	rc, err := wcatalog.ParseRESTCatalog(spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	hint = func(err error) string { return authHint(err, rc, secretRef) }
 	var opts []rest.Option
 	if rc.Warehouse != "" {
 		opts = append(opts, rest.WithWarehouseLocation(rc.Warehouse))
@@ -46,19 +50,16 @@ func openREST(ctx context.Context, spec, secretRef, secrets string) (*rest.Catal
 	if secretRef != "" {
 		content, err := secret.Lookup(ctx, secretRef, secrets)
 		if err != nil {
-			return nil, fmt.Errorf("iceberg_catalog_secret: %w", err)
+			return nil, nil, fmt.Errorf("iceberg_catalog_secret: %w", err)
 		}
 		cred, err := restCredential(content)
 		if err != nil {
-			return nil, fmt.Errorf("iceberg_catalog_secret %q: %w", secretRef, err)
+			return nil, nil, fmt.Errorf("iceberg_catalog_secret %q: %w", secretRef, err)
 		}
 		opts = append(opts, cred)
 	}
-	cat, err := rest.NewCatalog(ctx, CatalogName, rc.URI, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("%w%s", err, authHint(err, rc, secretRef))
-	}
-	return cat, nil
+	cat, err = rest.NewCatalog(ctx, CatalogName, rc.URI, opts...)
+	return cat, hint, err
 }
 
 // restCredential reads a REST catalog's credential from a secret's content

@@ -2,9 +2,14 @@ package icetable
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/testdb"
 )
@@ -48,11 +53,41 @@ func TestRESTSigV4(t *testing.T) {
 	s := testdb.StartIcebergRESTPlain(t)
 	s.SigV4Scope = "eu-west-1/glue"
 	ctx := context.Background()
-	if _, err := openREST(ctx, "rest:"+s.URL+"?aws_service=glue&aws_region=eu-west-1", "", ""); err != nil {
+	c, err := Open(ctx, &catalog.Lake{IcebergCatalog: "rest:" + s.URL + "?aws_service=glue&aws_region=eu-west-1"}, "", nil)
+	if err != nil {
 		t.Fatalf("signed for glue in eu-west-1: %v", err)
 	}
-	_, err := openREST(ctx, "rest:"+s.URL+"?aws_service=s3tables&aws_region=eu-west-1", "", "")
+	c.Close()
+	_, err = Open(ctx, &catalog.Lake{IcebergCatalog: "rest:" + s.URL + "?aws_service=s3tables&aws_region=eu-west-1"}, "", nil)
 	if !Refused(err) || !strings.Contains(err.Error(), "the catalog refused") {
 		t.Errorf("signed for another service: %v, want refused", err)
+	}
+}
+
+// A credential the catalog refuses after it opened, when a table is
+// loaded or a snapshot committed, gets the same hint as one refused at
+// open: every error of the catalog goes through Catalog.wrap.
+func TestRESTRefusedAfterOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := testdb.StartIcebergRESTPlain(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(s.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cat, tbl := testTableIn(t, &catalog.Lake{IcebergCatalog: "rest:" + s.URL, IcebergCatalogSecret: "file:" + tokenFile}, time.Now())
+	hint := fmt.Sprintf(`(the catalog refused the credential of iceberg_catalog_secret "file:%s"`, tokenFile)
+
+	s.Refuse("GET namespaces/{ns}/tables/{table}", 1)
+	if _, err := cat.Load(ctx, tbl.lk, "ns", "t"); !Refused(err) || !strings.Contains(err.Error(), hint) {
+		t.Errorf("a table load refused: %v, want the hint %s", err, hint)
+	}
+	s.Refuse("POST namespaces/{ns}/tables/{table}", 1)
+	run := Run{ID: "run-1", Workflow: "wf", StartedAt: time.Now()}
+	if _, err := tbl.Append(ctx, run); !Refused(err) || !strings.Contains(err.Error(), "commit the snapshot of run run-1") || !strings.Contains(err.Error(), hint) {
+		t.Errorf("a commit refused: %v, want the hint %s", err, hint)
+	}
+	if appended, err := tbl.Append(ctx, run); err != nil || !appended {
+		t.Errorf("the commit again: appended %v, %v", appended, err)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/wharf-data/wharf/internal/lake"
-	"github.com/wharf-data/wharf/internal/secret"
 )
 
 // Snapshot summary keys wharf writes (and reads back for exactly-once).
@@ -85,7 +84,7 @@ func (c *Catalog) Prepare(ctx context.Context, lk *lake.Lake, sp Spec, schema *a
 	register(lk)
 	t := &Table{cat: c, lk: lk, ident: table.Identifier{sp.Namespace, sp.Name}}
 	fail := func(what string, err error) error {
-		return fmt.Errorf("iceberg table %s in %s: %s: %w", t, c, what, secret.RedactError(err))
+		return fmt.Errorf("iceberg table %s in %s: %s: %w", t, c, what, c.wrap(err))
 	}
 	want, err := icebergSchema(schema)
 	if err != nil {
@@ -288,7 +287,7 @@ func (t *Table) RunSnapshots() map[string]int64 {
 // data files (the current data stays as it was).
 func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
 	fail := func(what string, err error) error {
-		return fmt.Errorf("iceberg table %s in %s: %s run %s: %w", t, t.cat, what, r.ID, secret.RedactError(err))
+		return fmt.Errorf("iceberg table %s in %s: %s run %s: %w", t, t.cat, what, r.ID, t.cat.wrap(err))
 	}
 	// The table as the catalog has it now: an earlier attempt may have
 	// committed the snapshot and failed before hearing so.
@@ -331,7 +330,7 @@ func (c *Catalog) Load(ctx context.Context, lk *lake.Lake, namespace, name strin
 	t := &Table{cat: c, lk: lk, ident: table.Identifier{namespace, name}}
 	tbl, err := c.cat.LoadTable(ctx, t.ident)
 	if err != nil {
-		return nil, fmt.Errorf("iceberg table %s in %s: %w", t, c, secret.RedactError(err))
+		return nil, fmt.Errorf("iceberg table %s in %s: %w", t, c, c.wrap(err))
 	}
 	t.tbl = tbl
 	return t, nil
@@ -355,7 +354,7 @@ func (t *Table) CurrentFiles(ctx context.Context) ([]DataFile, error) {
 	}
 	tasks, err := t.tbl.Scan().PlanFiles(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("iceberg table %s: list data files: %w", t, secret.RedactError(err))
+		return nil, fmt.Errorf("iceberg table %s: list data files: %w", t, t.cat.wrap(err))
 	}
 	out := make([]DataFile, len(tasks))
 	for i, task := range tasks {
@@ -380,17 +379,17 @@ func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) 
 	}
 	namespaces, err := c.cat.ListNamespaces(ctx, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("iceberg catalog in %s: list namespaces: %w", c, secret.RedactError(err))
+		return nil, nil, fmt.Errorf("iceberg catalog in %s: list namespaces: %w", c, c.wrap(err))
 	}
 	var out []*Table
 	for _, ns := range namespaces {
 		for ident, err := range c.cat.ListTables(ctx, ns) {
 			if err != nil {
-				return nil, nil, fmt.Errorf("iceberg catalog in %s: list tables: %w", c, secret.RedactError(err))
+				return nil, nil, fmt.Errorf("iceberg catalog in %s: list tables: %w", c, c.wrap(err))
 			}
 			tbl, err := c.cat.LoadTable(ctx, ident)
 			if err != nil {
-				unloaded = append(unloaded, fmt.Errorf("iceberg table %s in %s: %w", strings.Join(ident, "."), c, secret.RedactError(err)))
+				unloaded = append(unloaded, fmt.Errorf("iceberg table %s in %s: %w", strings.Join(ident, "."), c, c.wrap(err)))
 				continue
 			}
 			if strings.HasPrefix(tbl.Location()+"/", under) {

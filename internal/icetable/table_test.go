@@ -19,9 +19,16 @@ import (
 // temporary SQLite file.
 func testTable(t *testing.T, since time.Time) (*Catalog, *Table) {
 	t.Helper()
+	return testTableIn(t, &catalog.Lake{IcebergCatalog: "sql:sqlite:" + filepath.Join(t.TempDir(), "catalog.db")}, since)
+}
+
+// testTableIn prepares the table ns.t of a file lake in the catalog of
+// the lake settings cfg.
+func testTableIn(t *testing.T, cfg *catalog.Lake, since time.Time) (*Catalog, *Table) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cat, err := Open(ctx, &catalog.Lake{IcebergCatalog: "sql:sqlite:" + filepath.Join(dir, "catalog.db")}, "", nil)
+	cat, err := Open(ctx, cfg, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ type IcebergREST struct {
 	mu       sync.Mutex // one request at a time: the SQLite catalog's writes stay simple
 	cat      *sqlcat.Catalog
 	requests []string
-	failures map[string]int // "METHOD route" -> requests left to fail with 503
+	failures map[string]failure // "METHOD route" -> how its next requests fail
 }
 
 // StartIcebergREST starts a REST catalog over TLS (httptest's certificate
@@ -99,7 +99,7 @@ func startIcebergREST(t testing.TB, useTLS bool, io iceberg.Properties) *Iceberg
 		t.Fatal(err)
 	}
 	s := &IcebergREST{cat: cat, IO: io, Token: "test-token-" + RandomSuffix(), ClientID: "wharf-test",
-		ClientSecret: "client-secret-" + RandomSuffix(), failures: map[string]int{}}
+		ClientSecret: "client-secret-" + RandomSuffix(), failures: map[string]failure{}}
 	if !useTLS {
 		srv := httptest.NewServer(s)
 		t.Cleanup(srv.Close)
@@ -131,12 +131,30 @@ func (s *IcebergREST) Rotate(token string) {
 	s.Token = token
 }
 
+// failure is how the next n requests to a route fail: the HTTP status and
+// the spec's error type.
+type failure struct {
+	n         int
+	code      int
+	typ, text string
+}
+
 // Fail makes the next n requests to route ("METHOD route", as Requests
 // names them) fail with 503 Service Unavailable.
 func (s *IcebergREST) Fail(route string, n int) {
+	s.setFailure(route, failure{n, http.StatusServiceUnavailable, "ServiceUnavailableException", "the catalog is unavailable (test failure)"})
+}
+
+// Refuse makes the next n requests to route refuse their (valid) token
+// with 401, as a catalog does with a token revoked between two requests.
+func (s *IcebergREST) Refuse(route string, n int) {
+	s.setFailure(route, failure{n, http.StatusUnauthorized, "NotAuthorizedException", "Not authorized: the token was revoked (test failure)"})
+}
+
+func (s *IcebergREST) setFailure(route string, f failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failures[route] = n
+	s.failures[route] = f
 }
 
 // Catalog is the SQL catalog behind the server, for tests to read tables
@@ -203,9 +221,10 @@ func (s *IcebergREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Method + " " + strings.Join(route, "/")
 	s.requests = append(s.requests, key)
-	if s.failures[key] > 0 {
-		s.failures[key]--
-		restError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "the catalog is unavailable (test failure)")
+	if f := s.failures[key]; f.n > 0 {
+		f.n--
+		s.failures[key] = f
+		restError(w, f.code, f.typ, f.text)
 		return
 	}
 	ctx := r.Context()
