@@ -215,7 +215,9 @@ func (t *Table) evolve(ctx context.Context, want *iceberg.Schema) error {
 }
 
 // withFieldIDs returns schema with each field's id in the table's schema,
-// and extension types Iceberg lacks as their storage type (plainFields).
+// at every level (struct fields, list elements, map keys and values: the
+// table takes no file whose nested fields lack ids), and extension types
+// Iceberg lacks as their storage type (plainFields).
 func (t *Table) withFieldIDs(schema *arrow.Schema) (*arrow.Schema, error) {
 	have := t.tbl.Schema()
 	fields := plainFields(schema)
@@ -224,14 +226,84 @@ func (t *Table) withFieldIDs(schema *arrow.Schema) (*arrow.Schema, error) {
 		if !ok {
 			return nil, fmt.Errorf("column %s is not in the table's schema", f.Name)
 		}
-		keys, vals := f.Metadata.Keys(), f.Metadata.Values()
-		keys = append(keys[:len(keys):len(keys)], fieldIDKey)
-		vals = append(vals[:len(vals):len(vals)], strconv.Itoa(g.ID))
-		f.Metadata = arrow.NewMetadata(keys, vals)
-		fields[i] = f
+		var err error
+		if fields[i], err = withFieldID(f, g); err != nil {
+			return nil, fmt.Errorf("column %s: %w", f.Name, err)
+		}
 	}
 	md := schema.Metadata()
 	return arrow.NewSchema(fields, &md), nil
+}
+
+// withFieldID returns f with the id of g, its field in the table's schema,
+// and the ids of g's nested fields on f's.
+func withFieldID(f arrow.Field, g iceberg.NestedField) (arrow.Field, error) {
+	keys, vals := f.Metadata.Keys(), f.Metadata.Values()
+	keys = append(keys[:len(keys):len(keys)], fieldIDKey)
+	vals = append(vals[:len(vals):len(vals)], strconv.Itoa(g.ID))
+	f.Metadata = arrow.NewMetadata(keys, vals)
+	mismatch := fmt.Errorf("%s is %s in the table's schema", f.Type, g.Type)
+	switch dt := f.Type.(type) {
+	case *arrow.StructType:
+		st, ok := g.Type.(*iceberg.StructType)
+		if !ok {
+			return f, mismatch
+		}
+		children := dt.Fields()
+		for i, c := range children {
+			j := slices.IndexFunc(st.FieldList, func(n iceberg.NestedField) bool { return n.Name == c.Name })
+			if j < 0 {
+				return f, fmt.Errorf("field %s is not in the table's schema", c.Name)
+			}
+			var err error
+			if children[i], err = withFieldID(c, st.FieldList[j]); err != nil {
+				return f, fmt.Errorf("field %s: %w", c.Name, err)
+			}
+		}
+		f.Type = arrow.StructOf(children...)
+	case *arrow.MapType: // before ListLikeType, which it also is
+		return withMapIDs(f, dt, g)
+	case arrow.ListLikeType: // list, large list, fixed-size list
+		lt, ok := g.Type.(*iceberg.ListType)
+		if !ok {
+			return f, mismatch
+		}
+		elem, err := withFieldID(dt.ElemField(), iceberg.NestedField{ID: lt.ElementID, Type: lt.Element})
+		if err != nil {
+			return f, err
+		}
+		switch dt := dt.(type) {
+		case *arrow.ListType:
+			f.Type = arrow.ListOfField(elem)
+		case *arrow.LargeListType:
+			f.Type = arrow.LargeListOfField(elem)
+		case *arrow.FixedSizeListType:
+			f.Type = arrow.FixedSizeListOfField(dt.Len(), elem)
+		default:
+			return f, mismatch
+		}
+	}
+	return f, nil
+}
+
+// withMapIDs sets the ids of map field f's keys and values from g.
+func withMapIDs(f arrow.Field, dt *arrow.MapType, g iceberg.NestedField) (arrow.Field, error) {
+	mt, ok := g.Type.(*iceberg.MapType)
+	if !ok {
+		return f, fmt.Errorf("%s is %s in the table's schema", f.Type, g.Type)
+	}
+	key, err := withFieldID(dt.KeyField(), iceberg.NestedField{ID: mt.KeyID, Type: mt.KeyType})
+	if err != nil {
+		return f, err
+	}
+	item, err := withFieldID(dt.ItemField(), iceberg.NestedField{ID: mt.ValueID, Type: mt.ValueType})
+	if err != nil {
+		return f, err
+	}
+	m := arrow.MapOfFields(key, item)
+	m.KeysSorted = dt.KeysSorted
+	f.Type = m
+	return f, nil
 }
 
 // Run is a committed run as its snapshot records it.

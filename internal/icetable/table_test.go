@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake"
@@ -26,6 +29,18 @@ func testTable(t *testing.T, since time.Time) (*Catalog, *Table) {
 // the lake settings cfg.
 func testTableIn(t *testing.T, cfg *catalog.Lake, since time.Time) (*Catalog, *Table) {
 	t.Helper()
+	cat, tbl, _ := testTableOf(t, cfg, since, arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "ingestion_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil))
+	return cat, tbl
+}
+
+// testTableOf prepares the table ns.t of schema (with an
+// ingestion_timestamp column) in the catalog of cfg and returns the schema
+// its files are written with (field ids set).
+func testTableOf(t *testing.T, cfg *catalog.Lake, since time.Time, schema *arrow.Schema) (*Catalog, *Table, *arrow.Schema) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	cat, err := Open(ctx, cfg, "", nil)
@@ -38,15 +53,11 @@ func testTableIn(t *testing.T, cfg *catalog.Lake, since time.Time) (*Catalog, *T
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lk.Close() })
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int32},
-		{Name: "ingestion_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
-	}, nil)
-	tbl, _, err := cat.Prepare(ctx, lk, Spec{Namespace: "ns", Name: "t", Prefix: "ns/t", DayColumn: "ingestion_timestamp"}, schema, since)
+	tbl, withIDs, err := cat.Prepare(ctx, lk, Spec{Namespace: "ns", Name: "t", Prefix: "ns/t", DayColumn: "ingestion_timestamp"}, schema, since)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cat, tbl
+	return cat, tbl, withIDs
 }
 
 // A run that landed nothing appends a snapshot without data files that
@@ -148,5 +159,57 @@ func TestOldMetadataFilesAreDeleted(t *testing.T) {
 	t.Logf("after %d commits: %d metadata files, %d bytes", 111, len(files), bytes)
 	if len(files) != 101 {
 		t.Errorf("%d metadata files after 111 commits, want the current one and 100 before it", len(files))
+	}
+}
+
+// Nested columns (structs such as PostgreSQL's interval, lists, lists of
+// lists, maps such as hstore) get field ids at every level, so the table
+// takes the run's files: without them AddFiles refused every file ("cannot
+// convert months ... missing field_id").
+func TestNestedFieldIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	since := time.Now()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "iv", Type: arrow.StructOf(
+			arrow.Field{Name: "months", Type: arrow.PrimitiveTypes.Int32},
+			arrow.Field{Name: "days", Type: arrow.PrimitiveTypes.Int32},
+			arrow.Field{Name: "microseconds", Type: arrow.PrimitiveTypes.Int64})},
+		{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
+		{Name: "m", Type: arrow.ListOf(arrow.ListOf(arrow.PrimitiveTypes.Int32)), Nullable: true},
+		{Name: "h", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), Nullable: true},
+		{Name: "ingestion_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil)
+	_, tbl, withIDs := testTableOf(t, &catalog.Lake{IcebergCatalog: "sql:sqlite:" + filepath.Join(t.TempDir(), "catalog.db")}, since, schema)
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader(`[
+		{"id": 1, "iv": {"months": 1, "days": 2, "microseconds": 3}, "tags": ["a", null], "m": [[1, 2], [3]],
+		 "h": [{"key": "a", "value": "b"}], "ingestion_timestamp": "2026-11-30T06:00:00Z"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	path := "ns/t/part-0.parquet"
+	f, err := os.Create(filepath.Join(strings.TrimPrefix(tbl.lk.Root(), "file://"), filepath.FromSlash(path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(withIDs, f, nil, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := array.NewRecordBatch(withIDs, rec.Columns(), rec.NumRows())
+	defer out.Release()
+	if err := w.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tbl.Append(ctx, Run{ID: "run-0", Workflow: "wf", Rows: 1, StartedAt: since, Files: []string{path}}); err != nil {
+		t.Fatal(err)
+	}
+	if files, err := tbl.CurrentFiles(ctx); err != nil || len(files) != 1 || files[0].Rows != 1 {
+		t.Errorf("current files %v, %v; want the one file of 1 row", files, err)
 	}
 }
