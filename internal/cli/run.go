@@ -70,7 +70,7 @@ workflows (NAME_<table>) can be named or run with --all.`,
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "run every workflow in the catalog")
-	cmd.Flags().IntVar(&parallel, "parallel", 4, "workflows to land at once")
+	cmd.Flags().IntVar(&parallel, "parallel", 4, "workflows to land at once (the catalog's parallel: is the streams reading one workflow)")
 	cmd.Flags().DurationVar(&runTimeout, "run-timeout", time.Hour, "stop and fail a workflow's run that takes longer (0 = no limit)")
 	return cmd
 }
