@@ -325,48 +325,77 @@ func (l *Lander) chunkDoneBy(ctx context.Context, runID string, k, files int) bo
 }
 
 // LandChunk reads one chunk of a run another process (or this one)
-// coordinates, if it is still to be read: it claims it, imports the run's
-// snapshot, writes its files and records it done. It returns an error
-// wrapping ErrChunkNotTaken when there was nothing for it to do, and one
-// wrapping source.ErrSnapshotGone when the run's process ended its
-// snapshot (it died: the run will be abandoned, and the chunk is not worth
-// trying again).
+// coordinates, if it is still to be read: it opens the source and the lake,
+// claims the chunk, imports the run's snapshot, writes its files and
+// records it done. A process that cannot open them (no secret, no route to
+// the source) fails before claiming: the chunk is left to others, its
+// attempts untouched. It returns an error wrapping ErrChunkNotTaken when
+// there was nothing for it to do, and one wrapping source.ErrSnapshotGone
+// when the run's process ended its snapshot (it died: the run will be
+// abandoned, and the chunk is not worth trying again).
 func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order ChunkOrder) error {
 	rd := &order.Read
 	k, n := order.Chunk, order.Chunks
 	log := l.logger().With("workflow", order.Workflow, "run", order.RunID)
+	wrap := func(err error) error {
+		return fmt.Errorf("workflow %s: run %s: chunk %d of %d: %w", order.Workflow, order.RunID, k+1, n, err)
+	}
 	if SpecHash(job) != rd.SpecHash {
-		return fmt.Errorf("chunk %d of %d of run %s: the workflow was deployed again since the run started: %w", k+1, n, order.RunID, ErrChunkNotTaken)
+		return wrap(fmt.Errorf("the workflow was deployed again since the run started: %w", ErrChunkNotTaken))
 	}
 	if l.WorkerID == "" {
-		return fmt.Errorf("chunk %d of %d of run %s: this process has no ID to claim it with", k+1, n, order.RunID)
+		return wrap(errors.New("this process has no ID to claim it with"))
 	}
+	r, err := l.chunkReader(ctx, job, order)
+	if err != nil {
+		return wrap(err)
+	}
+	defer r.src.Close()
 	attempt, err := l.State.ClaimChunk(ctx, order.RunID, k, l.WorkerID, l.now())
 	if err != nil {
-		return err
+		return wrap(err)
 	}
 	if attempt == 0 {
-		return fmt.Errorf("chunk %d of %d of run %s: done, being read by a live process, or its run ended: %w", k+1, n, order.RunID, ErrChunkNotTaken)
+		return wrap(fmt.Errorf("done, being read by a live process, or its run ended: %w", ErrChunkNotTaken))
 	}
-	err = l.landChunk(ctx, job, order, attempt, log)
+	// Fault tests kill a process reading another's chunk (OtherChunk).
+	_, coordinator, err := l.State.RunJob(ctx, order.RunID)
+	if err != nil {
+		l.failChunk(ctx, order.RunID, k, err, log)
+		return wrap(err)
+	}
+	other := coordinator != l.WorkerID
+	count := func(int64, int64) {
+		if other {
+			crashpoint.Hit(crashpoint.OtherChunk)
+		}
+	}
+	log.Info("reading a chunk", "chunk", k+1, "chunks", n, "attempt", attempt)
+	rows, err := l.workChunk(ctx, r.lake, r.w, r.o, rd.Prefix, order.RunID, k, attempt, n, r.read, count, log)
 	if err != nil {
 		return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
 	}
+	log.Info("chunk done", "chunk", k+1, "chunks", n, "attempt", attempt, "rows", rows)
 	return nil
 }
 
-// landChunk reads attempt of a claimed chunk.
-func (l *Lander) landChunk(ctx context.Context, job *catalog.Resolved, order ChunkOrder, attempt int, log *slog.Logger) error {
+// remoteChunk is what a process needs to read a chunk of a run it does not
+// coordinate, opened from the chunk's order and the deployed spec.
+type remoteChunk struct {
+	src  source.Source
+	lake *lake.Lake
+	w    *lake.RunWriter
+	o    *output
+	read func(ctx context.Context, k int, sink source.RecordSink) (int64, error)
+}
+
+// chunkReader opens what reading a chunk of order's run takes: the source
+// (closed by the caller), the lake, the run's writer and output.
+func (l *Lander) chunkReader(ctx context.Context, job *catalog.Resolved, order ChunkOrder) (*remoteChunk, error) {
 	rd, wf := &order.Read, &job.Workflow
-	k, n := order.Chunk, order.Chunks
-	// Whatever fails before the chunk is read puts it back for others.
-	fail := func(err error) error {
-		l.failChunk(ctx, order.RunID, k, err, log)
-		return fmt.Errorf("chunk %d of %d: %w", k+1, n, err)
-	}
 	schema, err := ipc.NewReader(bytes.NewReader(rd.Schema))
 	if err != nil {
-		return fail(fmt.Errorf("decode the run's schema: %w", err))
+		return nil, fmt.Errorf("decode the run's schema: %w", err)
 	}
 	outSchema := schema.Schema()
 	schema.Release()
@@ -377,53 +406,38 @@ func (l *Lander) landChunk(ctx context.Context, job *catalog.Resolved, order Chu
 	if masker.NeedsSalt() {
 		salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
 		if err != nil {
-			return fail(fmt.Errorf("mask_salt: %w", err))
+			return nil, fmt.Errorf("mask_salt: %w", err)
 		}
 		masker.SetSalt([]byte(salt.Reveal()))
 	}
 	table := &source.Table{Ref: rd.Ref, Columns: rd.Columns}
 	part, err := partitioner(wf, job.Lake.Iceberg(), table, rd.Started)
 	if err != nil {
-		return fail(err)
-	}
-	src, err := l.openSource(ctx, &job.Connection)
-	if err != nil {
-		return fail(err)
-	}
-	defer src.Close()
-	cs, ok := src.(source.Chunked)
-	if !ok {
-		return fail(fmt.Errorf("connection %s: this source cannot read a chunk of another process's run", job.Connection.Name))
+		return nil, err
 	}
 	lk, err := l.lakes.open(ctx, &job.Lake, l.Secrets)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	w, err := lk.NewRunWriter(ctx, rd.Prefix, order.RunID, outSchema, part, writerOptions(&job.Lake))
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	o := &output{schema: outSchema, masker: masker, unwrap: rd.Unwrap, started: rd.Started}
+	src, err := l.openSource(ctx, &job.Connection)
+	if err != nil {
+		return nil, err
+	}
+	cs, ok := src.(source.Chunked)
+	if !ok {
+		src.Close()
+		return nil, fmt.Errorf("connection %s: this source cannot read a chunk of another process's run", job.Connection.Name)
+	}
 	req := source.Request{Table: table, Cursor: rd.Cursor, BatchRows: batchRows}
-	read := func(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-		return cs.ReadChunk(ctx, req, rd.Plan, k, sink)
-	}
-	// Fault tests kill a process reading another's chunk (OtherChunk).
-	_, coordinator, err := l.State.RunJob(ctx, order.RunID)
-	if err != nil {
-		return fail(err)
-	}
-	other := coordinator != l.WorkerID
-	count := func(int64, int64) {
-		if other {
-			crashpoint.Hit(crashpoint.OtherChunk)
-		}
-	}
-	log.Info("reading a chunk", "chunk", k+1, "chunks", n, "attempt", attempt)
-	rows, err := l.workChunk(ctx, lk, w, o, rd.Prefix, order.RunID, k, attempt, n, read, count, log)
-	if err != nil {
-		return err
-	}
-	log.Info("chunk done", "chunk", k+1, "chunks", n, "attempt", attempt, "rows", rows)
-	return nil
+	return &remoteChunk{
+		src: src, lake: lk, w: w,
+		o: &output{schema: outSchema, masker: masker, unwrap: rd.Unwrap, started: rd.Started},
+		read: func(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
+			return cs.ReadChunk(ctx, req, rd.Plan, k, sink)
+		},
+	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,13 +53,14 @@ func TestChunksReadByAnotherProcess(t *testing.T) {
 	for _, format := range []string{catalog.LakeParquet, catalog.LakeIceberg} {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
+			// The secrets are bare names, found in each process's own
+			// secrets folder (Lander.Secrets): c's is empty.
+			dir, secrets := t.TempDir(), t.TempDir()
 			secret := func(name, value string) string {
-				p := filepath.Join(dir, name)
-				if err := os.WriteFile(p, []byte(value), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(secrets, name+".json"), []byte(value), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				return "file:" + p
+				return name
 			}
 			lakeDir := filepath.Join(dir, "lake")
 			job := &catalog.Resolved{
@@ -73,32 +75,40 @@ func TestChunksReadByAnotherProcess(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			for _, id := range []string{"a", "b"} {
+			for _, id := range []string{"a", "b", "c"} {
 				if err := st.Heartbeat(t.Context(), &state.Worker{ID: id, Host: "elsewhere", PID: 1, Role: "serve", DeadAfter: time.Hour}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			orders := make(chan []blueprint.ChunkOrder, 1)
-			a := &blueprint.Lander{State: st, WorkerID: "a", QueueChunks: func(_ context.Context, _ any, o []blueprint.ChunkOrder) error {
+			a := &blueprint.Lander{State: st, WorkerID: "a", Secrets: "file:" + secrets, QueueChunks: func(_ context.Context, _ any, o []blueprint.ChunkOrder) error {
 				orders <- o
 				return nil
 			}}
-			b := &blueprint.Lander{State: st, WorkerID: "b"}
+			b := &blueprint.Lander{State: st, WorkerID: "b", Secrets: "file:" + secrets}
+			c := &blueprint.Lander{State: st, WorkerID: "c", Secrets: "file:" + t.TempDir()}
 			defer a.Close()
 			defer b.Close()
+			defer c.Close()
 
 			var wg sync.WaitGroup
 			var res *blueprint.Result
+			landed := make(chan struct{})
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer close(landed)
 				res, _ = a.Land(t.Context(), job, state.TriggerManual)
 			}()
 			var got []blueprint.ChunkOrder
 			select {
 			case got = <-orders:
-			case <-time.After(time.Minute):
-				t.Fatal("the run recorded no chunks")
+			case <-landed:
+				t.Fatalf("the run ended without recording chunks: %+v", res)
+			}
+			// c cannot resolve the secrets: it fails without claiming.
+			if err := c.LandChunk(t.Context(), job, got[0]); err == nil || !strings.Contains(err.Error(), `secret "salt"`) {
+				t.Errorf("a chunk on a process without the secrets: %v, want an error naming the secret", err)
 			}
 			// b reads the first chunks, two at once, as two chunk jobs would.
 			sem := make(chan struct{}, 2)
@@ -125,6 +135,9 @@ func TestChunksReadByAnotherProcess(t *testing.T) {
 			for _, c := range chunks {
 				if c.WorkerID == "b" {
 					byB++
+				}
+				if c.WorkerID == "c" || c.Attempts != 1 {
+					t.Errorf("chunk %d: read by %s in %d attempts, want once by a or b", c.Chunk+1, c.WorkerID, c.Attempts)
 				}
 			}
 			if len(chunks) < 4 || byB == 0 || byB == len(chunks) {
