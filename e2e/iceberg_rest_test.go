@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/rest"
@@ -312,4 +313,57 @@ func restOnObjectStore(t *testing.T, dir string, io iceberg.Properties, lakeLine
 	if metadata < 3 || data != 2 {
 		t.Errorf("the bucket holds %d metadata files and %d data files of the table, want at least 3 and 2", metadata, data)
 	}
+}
+
+// TestIcebergRESTCatalogHangs has the REST catalog carry out a run's
+// snapshot commit and never answer it (a stalled proxy or server): with
+// timeout=2s on the catalog URL the run fails within seconds, not at
+// --run-timeout, naming the catalog and its timeouts; the next run finds
+// the snapshot the catalog did make and does not append it again.
+func TestIcebergRESTCatalogHangs(t *testing.T) {
+	t.Parallel()
+	conn, schema := restSource(t, 50)
+	s := testdb.StartIcebergREST(t)
+	s.Warehouse = "lake"
+	dir, env, _ := restLake(t, s, schema, "env:CATALOG_TOKEN")
+	env = append(env, "CATALOG_TOKEN="+s.Token)
+	catPath := filepath.Join(dir, "wharf.yaml")
+	cat, err := os.ReadFile(catPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTimeout := strings.Replace(string(cat), "?warehouse=lake\"", "?warehouse=lake&timeout=2s\"", 1)
+	if err := os.WriteFile(catPath, []byte(withTimeout), 0o600); err != nil || withTimeout == string(cat) {
+		t.Fatalf("set timeout=2s: %v", err)
+	}
+	mustWharf(t, dir, env, "run", "items")
+
+	sqlExec(t, conn, `INSERT INTO items SELECT g, 'i' || g, '2024-02-01'::timestamptz + g * interval '1 minute' FROM generate_series(51, 80) g`)
+	s.Hang("POST namespaces/{ns}/tables/{table}", 1)
+	start := time.Now()
+	r := wharf(t, dir, env, "run", "items")
+	took := time.Since(start)
+	out := r.stdout + r.stderr
+	for _, want := range []string{
+		fmt.Sprintf("iceberg table postgres.%s_items in rest:%s?warehouse=lake&timeout=2s: commit the snapshot of run", schema, s.URL),
+		"its Iceberg snapshot could not be made (the next run makes it)",
+		"timeout awaiting response headers",
+		"(the catalog did not answer in time: wharf waits 10s to connect and 2s for the answer to each request; timeout= on the iceberg_catalog URL sets the latter)",
+	} {
+		if r.code != 1 || !strings.Contains(out, want) {
+			t.Errorf("a run whose catalog commit got no answer should fail saying %q:\n%s", want, r)
+		}
+	}
+	if took > 30*time.Second { // not the default 60s, nor --run-timeout's hour
+		t.Errorf("the run took %s to give up on a catalog with timeout=2s", took)
+	}
+	if n := len(restTable(t, s, schema).Metadata().Snapshots()); n != 2 {
+		t.Errorf("%d snapshots: the catalog should have made the commit it never answered", n)
+	}
+
+	r = mustWharf(t, dir, env, "run", "items")
+	if !strings.Contains(r.stdout, "Nothing new to land") || strings.Contains(r.stderr, "appended the missing snapshot") {
+		t.Errorf("the next run should land nothing and find the snapshot made:\n%s", r)
+	}
+	checkRESTTable(t, s, schema, dir, env, 80)
 }

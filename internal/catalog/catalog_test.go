@@ -83,7 +83,7 @@ testdata/rest_catalog.bad.yaml:15:22: lakes.token.iceberg_catalog: rest:https://
 testdata/rest_catalog.bad.yaml:19:22: lakes.region.iceberg_catalog: rest:https://glue.eu-west-1.amazonaws.com/iceberg?aws_region=eu-west-1: aws_region needs aws_service (the AWS service to sign requests for: glue, s3tables)
 testdata/rest_catalog.bad.yaml:24:29: lakes.sqlsecret.iceberg_catalog_secret: only a REST catalog (iceberg_catalog: rest:https://...) takes a secret; a SQL catalog's PostgreSQL password comes from PGPASSWORD or ~/.pgpass
 testdata/rest_catalog.bad.yaml:29:29: lakes.pasted.iceberg_catalog_secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -
-testdata/rest_catalog.bad.yaml:33:22: lakes.unknown.iceberg_catalog: rest:https://catalog.example/api?prefix=p: unknown parameter "prefix": a rest: catalog takes warehouse, scope, aws_service, aws_region`,
+testdata/rest_catalog.bad.yaml:33:22: lakes.unknown.iceberg_catalog: rest:https://catalog.example/api?prefix=p: unknown parameter "prefix": a rest: catalog takes warehouse, scope, aws_service, aws_region, timeout`,
 	"lake_secret.bad.yaml": `testdata/lake_secret.bad.yaml:6:13: lakes.local.secret: a local directory takes no secret: lake secrets hold object store keys (s3://, gs://, azblob://)
 testdata/lake_secret.bad.yaml:9:13: lakes.pasted.secret: not a secret reference (value not shown): want env:VAR, file:PATH or a secret name of letters, digits and / _ + = . @ -`,
 	"no_connections.bad.yaml": `testdata/no_connections.bad.yaml:6:1: connections: none defined: every workflow needs a connection

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wharf-data/wharf/internal/secret"
 )
@@ -14,7 +15,7 @@ import (
 const RESTPrefix = "rest:"
 
 // RESTCatalog is an iceberg_catalog of the form
-// rest:https://HOST[/PATH][?warehouse=W&scope=S&aws_service=N&aws_region=R].
+// rest:https://HOST[/PATH][?warehouse=W&scope=S&aws_service=N&aws_region=R&timeout=D].
 // Its credential is never in it: it comes from the lake's
 // iceberg_catalog_secret.
 type RESTCatalog struct {
@@ -31,10 +32,17 @@ type RESTCatalog struct {
 	// service (glue, s3tables), in AWSRegion ("" = the AWS config's), with
 	// the AWS credential chain's keys (no iceberg_catalog_secret).
 	AWSService, AWSRegion string
+	// Timeout bounds the wait for the catalog's answer to each request
+	// (DefaultRESTTimeout when the URL has no timeout=).
+	Timeout time.Duration
 }
 
+// DefaultRESTTimeout is how long a REST catalog's answer to a request is
+// waited for unless its URL says timeout=.
+const DefaultRESTTimeout = 60 * time.Second
+
 // restParams are the query parameters a rest: catalog takes.
-var restParams = []string{"warehouse", "scope", "aws_service", "aws_region"}
+var restParams = []string{"warehouse", "scope", "aws_service", "aws_region", "timeout"}
 
 // ParseRESTCatalog parses a rest: iceberg_catalog. Its errors show the URL
 // redacted (secret.RedactURL).
@@ -68,7 +76,12 @@ func ParseRESTCatalog(spec string) (RESTCatalog, error) {
 		return RESTCatalog{}, fmt.Errorf("%s: aws_region needs aws_service (the AWS service to sign requests for: glue, s3tables)", secret.RedactURL(spec))
 	}
 	c := RESTCatalog{Warehouse: q.Get("warehouse"), Scope: q.Get("scope"),
-		AWSService: q.Get("aws_service"), AWSRegion: q.Get("aws_region")}
+		AWSService: q.Get("aws_service"), AWSRegion: q.Get("aws_region"), Timeout: DefaultRESTTimeout}
+	if q.Has("timeout") {
+		if c.Timeout, err = time.ParseDuration(q.Get("timeout")); err != nil || c.Timeout <= 0 {
+			return RESTCatalog{}, fmt.Errorf("%s: parameter timeout: want a duration such as 30s or 2m", secret.RedactURL(spec))
+		}
+	}
 	u.RawQuery = ""
 	c.URI = u.String()
 	return c, nil

@@ -87,7 +87,8 @@ func Open(ctx context.Context, lk *wcatalog.Lake, secrets string, st state.Store
 // wrap is the one place an error of the catalog (opening it, loading,
 // creating or listing tables, committing to one) becomes wharf's: its
 // secrets redacted, and, for a REST catalog, followed by what to check
-// when the catalog refused the credential (see authHint).
+// when the catalog refused the credential (authHint) or did not answer in
+// time (timeoutHint).
 func (c *Catalog) wrap(err error) error {
 	err = secret.RedactError(err)
 	if c.hint == nil {

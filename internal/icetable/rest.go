@@ -1,13 +1,18 @@
 package icetable
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go/catalog/rest"
 
@@ -27,7 +32,8 @@ import (
 //	                              (scope: the URL's scope=, else catalog)
 //
 // With aws_service= in the URL, requests are signed with AWS SigV4 (Glue's
-// and S3 Tables' Iceberg endpoints) using the AWS credential chain.
+// and S3 Tables' Iceberg endpoints) using the AWS credential chain. Every
+// request is bounded in time (restTransport).
 //
 // hint says what to check about an error of the catalog, this one's or a
 // later request's (Catalog.wrap adds it).
@@ -36,8 +42,8 @@ func openREST(ctx context.Context, spec, secretRef, secrets string) (cat *rest.C
 	if err != nil {
 		return nil, nil, err
 	}
-	hint = func(err error) string { return authHint(err, rc, secretRef) }
-	var opts []rest.Option
+	hint = func(err error) string { return cmp.Or(authHint(err, rc, secretRef), timeoutHint(err, rc)) }
+	opts := []rest.Option{rest.WithTransportFactory(restTransport(rc.Timeout))}
 	if rc.Warehouse != "" {
 		opts = append(opts, rest.WithWarehouseLocation(rc.Warehouse))
 	}
@@ -88,6 +94,62 @@ func restCredential(content secret.Secret) (rest.Option, error) {
 		return rest.WithCredential(c["client_id"] + ":" + c["client_secret"]), nil
 	}
 	return nil, fmt.Errorf(`has the keys %s: want "token" alone, or "client_id" and "client_secret"`, strings.Join(slices.Sorted(maps.Keys(c)), ", "))
+}
+
+// restConnectTimeout bounds connecting to a REST catalog: the TCP
+// connection, then the TLS handshake, each.
+const restConnectTimeout = 10 * time.Second
+
+// restTransport makes the REST client's HTTP transport: Go's default one
+// (proxy from the environment, keep-alives, HTTP/2) with the bounds
+// iceberg-go's own transport lacks, which left a catalog that accepts a
+// connection and never answers to hang a run until --run-timeout:
+// connecting takes at most restConnectTimeout, and the answer to a request
+// (its status line and headers) at most timeout. iceberg-go builds its
+// http.Client without a Timeout and takes no client of ours, so the
+// transport is where the bounds go.
+func restTransport(timeout time.Duration) rest.TransportFactory {
+	return func(tlsConfig *tls.Config) (http.RoundTripper, func()) {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: restConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = restConnectTimeout
+		t.ResponseHeaderTimeout = timeout
+		if tlsConfig != nil {
+			t.TLSClientConfig = tlsConfig
+		}
+		return boundedTransport{t}, t.CloseIdleConnections
+	}
+}
+
+// boundedTransport marks the errors of its own time bounds (errTimedOut),
+// which look like a deadline of the request's context (net/http's timeout
+// errors match context.DeadlineExceeded) but are not the run's.
+type boundedTransport struct{ *http.Transport }
+
+func (t boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.Transport.RoundTrip(r)
+	var ne net.Error
+	if err != nil && r.Context().Err() == nil && errors.As(err, &ne) && ne.Timeout() {
+		err = &errTimedOut{err}
+	}
+	return resp, err
+}
+
+// errTimedOut is a request to a REST catalog that ran out of one of
+// restTransport's bounds.
+type errTimedOut struct{ err error }
+
+func (e *errTimedOut) Error() string { return e.err.Error() }
+func (e *errTimedOut) Unwrap() error { return e.err }
+func (e *errTimedOut) Timeout() bool { return true }
+
+// timeoutHint names the REST client's time bounds when err is one of them
+// running out (not the run's own deadline: --run-timeout says so itself).
+func timeoutHint(err error, rc wcatalog.RESTCatalog) string {
+	if !errors.As(err, new(*errTimedOut)) {
+		return ""
+	}
+	return fmt.Sprintf(" (the catalog did not answer in time: wharf waits %s to connect and %s for the answer to each request; timeout= on the iceberg_catalog URL sets the latter)", restConnectTimeout, rc.Timeout)
 }
 
 // Refused reports whether err is a REST catalog refusing a request's

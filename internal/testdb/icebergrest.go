@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -132,7 +133,7 @@ func (s *IcebergREST) Rotate(token string) {
 }
 
 // failure is how the next n requests to a route fail: the HTTP status and
-// the spec's error type.
+// the spec's error type, or no status: carried out, but no answer (Hang).
 type failure struct {
 	n         int
 	code      int
@@ -150,6 +151,12 @@ func (s *IcebergREST) Fail(route string, n int) {
 func (s *IcebergREST) Refuse(route string, n int) {
 	s.setFailure(route, failure{n, http.StatusUnauthorized, "NotAuthorizedException", "Not authorized: the token was revoked (test failure)"})
 }
+
+// Hang makes the catalog carry out the next n requests to route but
+// withhold its answers until the client gives up (or a minute passes), as
+// a catalog behind a stalled proxy does: a commit is made, and the client
+// does not hear of it.
+func (s *IcebergREST) Hang(route string, n int) { s.setFailure(route, failure{n: n}) }
 
 func (s *IcebergREST) setFailure(route string, f failure) {
 	s.mu.Lock()
@@ -173,7 +180,24 @@ func reply(w http.ResponseWriter, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// ServeHTTP serves a request (serve), and withholds the answer of one
+// that Hang names until the client gives up.
 func (s *IcebergREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	if s.serve(rec, r) {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(time.Minute): // a client without a timeout: answer after all
+		}
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// serve answers a request into w; hang reports that Hang named it.
+func (s *IcebergREST) serve(w http.ResponseWriter, r *http.Request) (hang bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	path, ok := strings.CutPrefix(r.URL.EscapedPath(), "/api/catalog/v1/")
@@ -224,8 +248,12 @@ func (s *IcebergREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f := s.failures[key]; f.n > 0 {
 		f.n--
 		s.failures[key] = f
-		restError(w, f.code, f.typ, f.text)
-		return
+		if f.code == 0 {
+			hang = true // act, answer later (ServeHTTP)
+		} else {
+			restError(w, f.code, f.typ, f.text)
+			return
+		}
 	}
 	ctx := r.Context()
 	var ns table.Identifier
@@ -300,6 +328,7 @@ func (s *IcebergREST) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		restError(w, http.StatusNotFound, "NotFoundException", "this test server does not serve "+key)
 	}
+	return hang
 }
 
 // config answers GET /v1/config: with a Warehouse, only for it, and with
