@@ -41,7 +41,7 @@ workflows:
   - {name: a, table: public.a, cursor: updated_at}
   - {name: b, table: public.b, schedule: "cron(10 21 * * ? *)"}
 `)
-	code, stdout, stderr := runCLI(t, "validate", "-c", good)
+	code, stdout, stderr := runCLI(t, "validate", "-c", good, "--offline") // no PostgreSQL at DB_URL
 	if code != ExitOK || stdout != good+": valid wharf catalog: 2 workflow(s), 1 connection(s), 1 lake(s)\n" || stderr != "" {
 		t.Errorf("good catalog: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}

@@ -101,37 +101,82 @@ func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalo
 // once. A source that cannot be opened is an error, or, when unreachable is
 // set, is passed to it and its workflows are not checked.
 func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Resolved, unreachable func(conn string, err error)) error {
-	var errs []error
-	for _, r := range workflows {
-		ch := blueprint.Choices(&r.Workflow)
-		if len(ch.Columns)+len(ch.ExcludeColumns)+len(ch.Cast)+len(ch.Mask) == 0 && r.Workflow.IngestionColumn == "" {
-			continue
-		}
-		fail := func(err error) { errs = append(errs, fmt.Errorf("workflow %s: %w", r.Workflow.Name, err)) }
-		ref, err := catalog.ParseTableRef(r.Workflow.Table)
-		if err != nil {
-			fail(err)
-			continue
-		}
-		src, err := l.source(ctx, &r.Connection)
-		if err != nil && unreachable != nil {
-			unreachable(r.Connection.Name, err)
-			continue
-		}
-		if err != nil {
-			fail(err)
-			continue
-		}
+	return l.eachTable(ctx, workflows, checksColumns, unreachable, func(r *catalog.Resolved, ref source.TableRef, src source.Source) error {
 		t, err := src.Describe(ctx, ref)
 		if err != nil {
-			fail(err)
+			return err
+		}
+		_, _, err = source.Choose(t, blueprint.Choices(&r.Workflow))
+		return errors.Join(err, blueprint.CheckAddedColumn(&r.Workflow, t))
+	})
+}
+
+// checksColumns reports whether checkColumns reads w's table: w has column
+// choices or a renamed added column to check.
+func checksColumns(w *catalog.Workflow) bool {
+	ch := blueprint.Choices(w)
+	return len(ch.Columns)+len(ch.ExcludeColumns)+len(ch.Cast)+len(ch.Mask) > 0 || w.IngestionColumn != ""
+}
+
+// checkTables checks that the table of every workflow checkColumns does not
+// read exists in its source: one listing per schema, and a Describe only for
+// a name the listing lacks (a view, which is not listed, or a missing table,
+// whose error has a "did you mean"). Sources as for checkColumns.
+func (l *sourceLister) checkTables(ctx context.Context, workflows []catalog.Resolved, unreachable func(conn string, err error)) error {
+	type key struct{ conn, schema string }
+	listed := map[key]map[string]bool{}
+	others := func(w *catalog.Workflow) bool { return !checksColumns(w) }
+	return l.eachTable(ctx, workflows, others, unreachable, func(r *catalog.Resolved, ref source.TableRef, src source.Source) error {
+		k := key{r.Connection.Name, ref.Schema}
+		names, ok := listed[k]
+		if !ok {
+			names = map[string]bool{}
+			if tl, ok := src.(source.TableLister); ok {
+				refs, err := tl.Tables(ctx, ref.Schema)
+				if err != nil && !errors.Is(err, source.ErrNotFound) { // a missing schema: Describe says so
+					return err
+				}
+				for _, t := range refs {
+					names[t.Name] = true
+				}
+			}
+			listed[k] = names
+		}
+		if names[ref.Name] {
+			return nil
+		}
+		_, err := src.Describe(ctx, ref)
+		return err
+	})
+}
+
+// eachTable calls check with the table and the opened source of each
+// workflow that want selects, and returns every error, each naming its
+// workflow. A source that cannot be opened is an error, or, when
+// unreachable is set, is passed to it and its workflows are skipped.
+func (l *sourceLister) eachTable(ctx context.Context, workflows []catalog.Resolved, want func(*catalog.Workflow) bool,
+	unreachable func(conn string, err error), check func(r *catalog.Resolved, ref source.TableRef, src source.Source) error) error {
+	var errs []error
+	for i := range workflows {
+		r := &workflows[i]
+		if !want(&r.Workflow) {
 			continue
 		}
-		if _, _, err := source.Choose(t, ch); err != nil {
-			fail(err)
+		ref, err := catalog.ParseTableRef(r.Workflow.Table)
+		if err == nil {
+			var src source.Source
+			if src, err = l.source(ctx, &r.Connection); err != nil && unreachable != nil {
+				unreachable(r.Connection.Name, err)
+				continue
+			}
+			if err == nil {
+				err = check(r, ref, src)
+			}
 		}
-		if err := blueprint.CheckAddedColumn(&r.Workflow, t); err != nil {
-			fail(err)
+		for _, e := range unjoin(err) {
+			if e != nil {
+				errs = append(errs, fmt.Errorf("workflow %s: %w", r.Workflow.Name, e))
+			}
 		}
 	}
 	return errors.Join(errs...)

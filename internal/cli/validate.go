@@ -29,8 +29,8 @@ what a run on this machine would refuse: a secret name with no secrets provider 
 WHARF_SECRETS), an s3:// lake with no region (?region= or the AWS configuration). Schedules that
 never fire are warnings.
 
-Then it checks the column names of columns, exclude_columns, cast and mask against each
-workflow's table in its source, as plan does. A source it cannot reach (within 10 s) is a note
+Then it checks each workflow's table in its source: that it exists, and the column names of
+columns, exclude_columns, cast and mask, as plan does. A source it cannot reach (within 10 s) is a note
 ("source X not checked: ..."), not an error; --offline connects to nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -109,7 +109,8 @@ func (a *app) checkHere(ctx context.Context, cat *catalog.Catalog) (problems []s
 }
 
 // checkSources checks the column names of the workflows' column choices
-// against their sources, as plan does (checkColumns). A source that cannot
+// against their sources, as plan does (checkColumns), and that every other
+// workflow's table exists (checkTables). A source that cannot
 // be reached is a note, not an error: validate also runs where the
 // databases are not reachable.
 func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns map[string]bool) []string {
@@ -122,13 +123,14 @@ func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns m
 	l := &sourceLister{secrets: a.secrets, openTimeout: sourceCheckTimeout}
 	defer l.close()
 	noted := map[string]bool{}
-	err := l.checkColumns(ctx, workflows, func(conn string, err error) {
+	unreachable := func(conn string, err error) {
 		if !noted[conn] {
 			noted[conn] = true
 			msg := strings.TrimPrefix(err.Error(), "connection "+conn+": ")
 			a.note("source %s not checked: %s", conn, secret.RedactString(msg))
 		}
-	})
+	}
+	err := errors.Join(l.checkColumns(ctx, workflows, unreachable), l.checkTables(ctx, workflows, unreachable))
 	if err == nil {
 		return nil
 	}
@@ -139,12 +141,18 @@ func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns m
 	return problems
 }
 
-// unjoin lists the errors errors.Join joined.
+// unjoin lists the errors errors.Join joined, joins within joins
+// flattened.
 func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
 	}
-	return []error{err}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, unjoin(e)...)
+	}
+	return out
 }
 
 func sortedNames[V any](m map[string]V) []string {

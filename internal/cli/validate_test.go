@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ workflows:
   - {name: b, table: public.b, lake: eu}
   - {name: c, table: public.c, lake: keys, schedule: "cron(0 0 30 2 ? *)"}
 `)
-	code, stdout, stderr = runCLI(t, "validate", "-c", s3)
+	code, stdout, stderr = runCLI(t, "validate", "-c", s3, "--offline") // no PostgreSQL at DB_URL
 	want = "warning: " + s3 + `:10:54: workflows[2].schedule: cron(0 0 30 2 ? *) never fires: no date after today matches it, so the workflow runs only when triggered
 ` + s3 + `: lake keys: lake URL s3://bucket/keys: no region: add ?region=REGION to the URL or set AWS_REGION
 ` + s3 + `: lake keys: secret "lake-keys": a secret name needs a secrets provider: pass --secrets or set WHARF_SECRETS (e.g. --secrets aws-sm: or file:/etc/wharf/secrets), or write env:VAR or file:PATH
@@ -66,7 +67,7 @@ workflows:
 		t.Errorf("alerts webhook name without --secrets: exit %d, stderr %q", code, stderr)
 	}
 	t.Setenv("AWS_REGION", "us-east-1")
-	code, stdout, stderr = runCLI(t, "validate", "-c", s3, "--secrets", "file:"+t.TempDir())
+	code, stdout, stderr = runCLI(t, "validate", "-c", s3, "--secrets", "file:"+t.TempDir(), "--offline")
 	if code != ExitOK || !strings.HasPrefix(stderr, "warning: ") || strings.Count(stderr, "\n") != 1 || !strings.Contains(stdout, "valid wharf catalog") {
 		t.Errorf("with AWS_REGION and --secrets: exit %d, stdout %q, stderr %q; want valid with the schedule warning", code, stdout, stderr)
 	}
@@ -111,5 +112,40 @@ workflows:
 	code, stdout, stderr = runCLI(t, "validate", "-c", cat, "--offline")
 	if code != ExitOK || stderr != "" || !strings.Contains(stdout, "valid wharf catalog: 4 workflow(s)") {
 		t.Errorf("--offline: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestValidateChecksTables: validate finds a missing table of a workflow
+// without column choices (with a "did you mean"), lists each schema once,
+// and takes a view, which the listing leaves out.
+func TestValidateChecksTables(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "quickstart", "--dir", dir); code != ExitOK {
+		t.Fatalf("quickstart: exit %d: %s", code, stderr)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "source", "hr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE VIEW region_names AS SELECT region_name FROM regions`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	secretPath := filepath.Join(dir, filepath.FromSlash(quickstart.SecretFile))
+	cat := writeFile(t, "tables.yaml", `connections:
+  hr: {engine: sqlite, secret: "file:`+secretPath+`"}
+lakes:
+  local: {url: "file://`+filepath.Join(dir, "lake2")+`"}
+workflows:
+  - {name: regions, table: regions}
+  - {name: names, table: region_names}
+  - {name: countries, table: contries}
+`)
+	code, stdout, stderr := runCLI(t, "validate", "-c", cat)
+	want := cat + `: workflow countries: sqlite hr: table contries not found (did you mean "countries"?)` + "\n" +
+		"error: " + cat + ": 1 error(s)\n"
+	if code != ExitFailed || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q\nstderr %q\nwant   %q", code, stdout, stderr, want)
 	}
 }
