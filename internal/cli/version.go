@@ -77,7 +77,7 @@ func printVersion(w io.Writer, bi *debug.BuildInfo) {
 		version = "dev"
 	}
 	if commit == "" {
-		commit = "unknown (built outside a git checkout)"
+		commit = "unknown (no VCS stamp: built outside a git checkout or with -buildvcs=false; scripts/build.sh stamps it)"
 	} else if modified && !strings.HasSuffix(commit, "+dirty") {
 		commit += " (with uncommitted changes)"
 	}
