@@ -60,6 +60,9 @@ column wharf adds) gets ingestion_column (Glue: WharfIngestionColumn) set to ano
 			if err != nil {
 				return failed(err)
 			}
+			if len(entries) == 0 && schema == "" {
+				a.note("no tables in the default schema of connection %s: name another with --schema", connName)
+			}
 			if format == string(catalog.FormatGlue) {
 				notes, err := deploy.WriteGlueEntries(a.stdout, connName, discoverLake(cat, connName), entries)
 				for _, n := range notes {

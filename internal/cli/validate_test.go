@@ -149,3 +149,31 @@ workflows:
 		t.Errorf("exit %d, stdout %q\nstderr %q\nwant   %q", code, stdout, stderr, want)
 	}
 }
+
+// TestDiscoverEmptyDefaultSchema: discover of a default schema without
+// tables says to name one with --schema (PostgreSQL tables are often
+// elsewhere than public).
+func TestDiscoverEmptyDefaultSchema(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "empty.db")
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cat := writeFile(t, "empty.yaml", `connections:
+  c: {engine: sqlite, secret: "file:`+writeFile(t, "c.secret", "sqlite:"+dbPath)+`"}
+lakes:
+  l: {url: "file://`+filepath.Join(dir, "lake")+`"}
+workflows: []
+`)
+	code, stdout, stderr := runCLI(t, "discover", "-c", cat, "--connection", "c")
+	if want := "note: no tables in the default schema of connection c: name another with --schema\n"; code != ExitOK ||
+		!strings.HasPrefix(stdout, "# wharf discover: 0 table(s)") || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant the note %q", code, stdout, stderr, want)
+	}
+}
