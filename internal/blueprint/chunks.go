@@ -146,14 +146,32 @@ func (ld *landing) readChunks(ctx context.Context, cs source.Chunked, req source
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range streams {
 		// The first stream reads on the plan's connection; the others
-		// import its snapshot on connections of their own.
+		// import its snapshot on connections of their own, opened at
+		// their first chunk (again after a failed one).
+		var r source.ChunkReader
 		read := func(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
 			if i == 0 {
 				return plan.Read(ctx, k, sink)
 			}
-			return cs.ReadChunk(ctx, req, shared, k, sink)
+			if r == nil {
+				var err error
+				if r, err = cs.OpenChunks(ctx, req, shared); err != nil {
+					return 0, err
+				}
+			}
+			rows, err := r.Read(ctx, k, sink)
+			if err != nil {
+				r.Close()
+				r = nil
+			}
+			return rows, err
 		}
 		g.Go(func() error {
+			defer func() {
+				if r != nil {
+					r.Close()
+				}
+			}()
 			return ld.chunkStream(gctx, lk, w, o, n, read, count, chunkDone, log)
 		})
 	}
@@ -437,7 +455,12 @@ func (l *Lander) chunkReader(ctx context.Context, job *catalog.Resolved, order C
 		src: src, lake: lk, w: w,
 		o: &output{schema: outSchema, masker: masker, unwrap: rd.Unwrap, started: rd.Started},
 		read: func(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-			return cs.ReadChunk(ctx, req, rd.Plan, k, sink)
+			r, err := cs.OpenChunks(ctx, req, rd.Plan)
+			if err != nil {
+				return 0, err
+			}
+			defer r.Close()
+			return r.Read(ctx, k, sink)
 		},
 	}, nil
 }

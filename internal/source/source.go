@@ -106,7 +106,7 @@ type Parallel interface {
 // Chunked is implemented by sources whose chunks can be read by any
 // process: the run's process plans them (PlanChunks), holding the window's
 // snapshot, and hands the plan's Shared part to the streams, which read
-// each chunk on a connection of their own (ReadChunk), in this process or
+// chunks on connections of their own (OpenChunks), in this process or
 // another. Together the chunks are exactly what Extract reads.
 type Chunked interface {
 	// PlanChunks decides the window, as Extract would, and cuts it into
@@ -114,12 +114,21 @@ type Chunked interface {
 	// snapshot until it is closed: no other call on this source runs
 	// meanwhile.
 	PlanChunks(ctx context.Context, req Request, streams int) (Plan, error)
-	// ReadChunk reads chunk k of a plan (its Shared part, from any
-	// process) on a connection of its own, into sink, and returns the
-	// rows read. req is the request the plan was made for. The error wraps
-	// ErrSnapshotGone when the plan's snapshot cannot be imported any
-	// more (the planning process ended it, or died).
-	ReadChunk(ctx context.Context, req Request, plan SharedPlan, k int, sink RecordSink) (int64, error)
+	// OpenChunks opens a connection of its own in the snapshot of a plan
+	// (its Shared part, from any process) to read chunks of it. req is
+	// the request the plan was made for. The error wraps ErrSnapshotGone
+	// when the snapshot cannot be imported any more (the planning process
+	// ended it, or died).
+	OpenChunks(ctx context.Context, req Request, plan SharedPlan) (ChunkReader, error)
+}
+
+// ChunkReader reads chunks of a plan on a connection of its own.
+type ChunkReader interface {
+	// Read reads chunk k into sink and returns the rows read; one call
+	// at a time.
+	Read(ctx context.Context, k int, sink RecordSink) (int64, error)
+	// Close ends the connection.
+	Close() error
 }
 
 // Plan is a window cut into chunks, held open by the process that decided
@@ -150,7 +159,7 @@ type SharedPlan struct {
 	Chunks []string `json:"chunks"`
 }
 
-// ErrSnapshotGone is wrapped by ReadChunk errors when the plan's snapshot
+// ErrSnapshotGone is wrapped by OpenChunks errors when the plan's snapshot
 // cannot be imported any more: the process that holds it ended it or died,
 // and the chunk can only be read in a new run.
 var ErrSnapshotGone = errors.New("the run's snapshot is gone")

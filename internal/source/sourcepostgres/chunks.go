@@ -177,32 +177,53 @@ func (s *Source) readChunk(ctx context.Context, conn *pgx.Conn, w *window, keys 
 	return n, s.red.wrap(err)
 }
 
-// ReadChunk reads chunk k of a plan made by any process: on a connection
-// of its own that imports the plan's snapshot, the table described again
-// in it (as the planning transaction saw it).
-func (s *Source) ReadChunk(ctx context.Context, req source.Request, shared source.SharedPlan, k int, sink source.RecordSink) (int64, error) {
-	batchRows, err := req.Check(sink)
+// chunkReader reads chunks of a plan on a connection of its own, in the
+// plan's snapshot (source.ChunkReader).
+type chunkReader struct {
+	s         *Source
+	conn      *pgx.Conn
+	w         *window
+	keys      []int
+	req       source.Request
+	shared    source.SharedPlan
+	batchRows int
+}
+
+// OpenChunks connects anew, imports the plan's snapshot and describes the
+// table again in it (as the planning transaction saw it), to read chunks
+// of a plan made by any process.
+func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared source.SharedPlan) (source.ChunkReader, error) {
+	batchRows, err := req.CheckPlan()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	ref := req.Table.Ref
 	if s.config == nil {
-		return 0, errors.New("postgres source is closed")
+		return nil, errors.New("postgres source is closed")
 	}
 	conn, err := s.streamConn(ctx, shared.Snapshot)
 	if err != nil {
-		return 0, s.red.wrap(fmt.Errorf("extract table %s: chunk %d: %w", ref, k+1, err))
+		return nil, s.red.wrap(fmt.Errorf("extract table %s: %w", ref, err))
 	}
-	defer conn.Close(context.Background())
 	w := &window{pred: shared.Where}
-	if w.live, err = describe(ctx, conn, ref, s.opts.NumericScale); err != nil {
-		return 0, s.red.wrap(fmt.Errorf("extract: %w", err))
+	if w.live, err = describe(ctx, conn, ref, s.opts.NumericScale); err == nil {
+		w.cols, err = matchColumns(w.live, req.Table.Columns)
 	}
-	if w.cols, err = matchColumns(w.live, req.Table.Columns); err != nil {
-		return 0, s.red.wrap(err)
+	if err != nil {
+		conn.Close(context.Background())
+		return nil, s.red.wrap(fmt.Errorf("extract: %w", err))
 	}
-	return s.readChunk(ctx, conn, w, keyIndices(w.live.key, w.cols), req, shared, k, batchRows, sink)
+	return &chunkReader{s: s, conn: conn, w: w, keys: keyIndices(w.live.key, w.cols), req: req, shared: shared, batchRows: batchRows}, nil
 }
+
+func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
+	if sink == nil {
+		return 0, fmt.Errorf("extract table %s: nil sink", r.req.Table.Ref)
+	}
+	return r.s.readChunk(ctx, r.conn, r.w, r.keys, r.req, r.shared, k, r.batchRows, sink)
+}
+
+func (r *chunkReader) Close() error { return r.conn.Close(context.Background()) }
 
 // streamConn opens one more connection and starts a read-only transaction
 // on the exported snapshot ("" = a snapshot of its own). An unknown
