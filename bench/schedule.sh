@@ -90,10 +90,10 @@ if [ -n "${IDLE:-}" ]; then
   for _ in $(seq 1 "$IDLE"); do r=$(rss); [ "$r" -gt "$peak" ] && peak=$r; sleep 1; done
   t1=$(ticks); s1=$(date +%s.%N)
   p=${PIDS[0]}
-  printf 'idle serve, %d hourly workflows, %ds: CPU %s%% of one core, peak RSS %.0f MB; at the end VmRSS %.0f MB, VmHWM %.0f MB; load average %s\n' "$N" "$IDLE" \
+  mb() { awk "/^$1:/ {print \$2 / 1024}" "/proc/$p/status"; }
+  printf 'idle serve, %d hourly workflows, %ds: CPU %s%% of one core, peak RSS %.0f MB; at the end VmRSS %.0f MB (anonymous %.0f, file %.0f), VmHWM %.0f MB; load average %s\n' "$N" "$IDLE" \
     "$(echo "scale=2; 100 * ($t1 - $t0) / $hz / ($s1 - $s0)" | bc)" "$(echo "$peak / 1024" | bc -l)" \
-    "$(awk '/^VmRSS:/ {print $2 / 1024}' "/proc/$p/status")" "$(awk '/^VmHWM:/ {print $2 / 1024}' "/proc/$p/status")" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)"
+    "$(mb VmRSS)" "$(mb RssAnon)" "$(mb RssFile)" "$(mb VmHWM)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
 
