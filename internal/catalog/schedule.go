@@ -183,9 +183,9 @@ func (s Schedule) cron() *cronSchedule {
 
 // crons keeps the cron schedules parsed (by ParseSchedule and Next), by
 // schedule: a tick of 10,000 workflows, and a serve's start, parsed the
-// same few patterns 30,000 times (regular expressions and a time zone file each time), which
-// was most of the garbage an idle serve made. A cronexpr.Expression is not
-// safe for concurrent use (Next keeps a list in it): the lock covers it.
+// same few patterns 30,000 times (regular expressions, and a time zone
+// file each time). A cronexpr.Expression is not safe for concurrent use
+// (Next keeps a list in it): the lock covers it.
 var crons = struct {
 	sync.Mutex
 	m map[Schedule]*cronSchedule
