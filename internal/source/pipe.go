@@ -100,16 +100,20 @@ func Pipe(ctx context.Context, sink RecordSink, produce func(ctx context.Context
 	return out.rows, out.err
 }
 
-// ReserveLike sizes emptied builders for the next batch: room for batchRows
-// rows at once, and for the variable-width columns as many value bytes as
+// ReserveLike sizes emptied builders for the next batch: room for as many
+// rows as rec held plus an eighth, at most batchRows (batchRows when rec is
+// nil), and for the variable-width columns as many value bytes as
 // rec (the batch just built) held plus an eighth. Left alone, a builder
 // grows from 32 rows by doubling: every batch then zeroes and copies each
 // column about twice.
 func ReserveLike(rb *array.RecordBuilder, batchRows int, rec arrow.RecordBatch) {
-	rb.Reserve(batchRows)
 	if rec == nil {
+		rb.Reserve(batchRows)
 		return
 	}
+	// A record cut by BatchBytes before batchRows rows: the next one is
+	// likely as short.
+	rb.Reserve(min(batchRows, int(rec.NumRows())+int(rec.NumRows())/8))
 	for i, b := range rb.Fields() {
 		bb := binaryBuilderOf(b)
 		if bb == nil {

@@ -166,3 +166,25 @@ var ErrSnapshotGone = errors.New("the run's snapshot is gone")
 
 // DefaultBatchRows is used when Request.BatchRows is 0.
 const DefaultBatchRows = 65536
+
+// BatchBytes caps a record by size as BatchRows caps it by rows: a decoder
+// emits its record once the rows in it came to this many bytes from the
+// source (values as sent, about their size in Arrow), whichever limit comes
+// first. Each stream holds a few records at once (one being built, one
+// waiting, one being encoded, and the garbage collector's slack), so rows of
+// kilobytes would otherwise take hundreds of MB per stream; narrow rows
+// (the 12-column benchmark table: ~180 bytes, 3 MB per 16k-row record) do
+// not reach it.
+const BatchBytes = 4 << 20
+
+// ValueBytes is what a database/sql value counts towards BatchBytes: the
+// length of text and bytes, 8 for anything else.
+func ValueBytes(v any) int {
+	switch v := v.(type) {
+	case []byte:
+		return len(v)
+	case string:
+		return len(v)
+	}
+	return 8
+}

@@ -20,13 +20,15 @@ import (
 
 // recordDecoder appends the driver's text-protocol values (nil, int64,
 // uint64, float64 or []byte, the bytes valid only until the next row) to
-// Arrow builders and emits a record every batchRows rows.
+// Arrow builders and emits a record every batchRows rows or source.BatchBytes
+// bytes of values, whichever comes first.
 type recordDecoder struct {
 	table     string
 	bld       *array.RecordBuilder
 	cols      []colDecoder
 	batchRows int
 	n         int   // rows in the current batch
+	bytes     int   // their values' size as the driver gave them
 	rows      int64 // rows decoded
 	emit      func(arrow.RecordBatch) error
 }
@@ -107,10 +109,11 @@ func (d *recordDecoder) row(vals []driver.Value) error {
 			return fmt.Errorf("extract table %s column %q (%s), row %d of the window: %w",
 				d.table, d.cols[i].c.col.Name, d.cols[i].c.col.SourceType, d.rows+1, err)
 		}
+		d.bytes += source.ValueBytes(vals[i])
 	}
 	d.rows++
 	d.n++
-	if d.n >= d.batchRows {
+	if d.n >= d.batchRows || d.bytes >= source.BatchBytes {
 		return d.flush()
 	}
 	return nil
@@ -121,7 +124,7 @@ func (d *recordDecoder) flush() error {
 	if d.n == 0 {
 		return nil
 	}
-	d.n = 0
+	d.n, d.bytes = 0, 0
 	rec := d.bld.NewRecordBatch()
 	source.ReserveLike(d.bld, d.batchRows, rec)
 	return d.emit(rec)

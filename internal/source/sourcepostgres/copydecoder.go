@@ -20,7 +20,8 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 
 // copyDecoder is the io.Writer that pgconn.CopyTo feeds with CopyData
 // payloads. It parses the binary COPY format incrementally and appends rows
-// to Arrow builders, handing a record to emit every batchRows rows. Message
+// to Arrow builders, handing a record to emit every batchRows rows or
+// source.BatchBytes bytes of rows, whichever comes first. Message
 // boundaries are arbitrary: a row is appended only once all its bytes are
 // present; a partial row waits in pending.
 type copyDecoder struct {
@@ -35,6 +36,7 @@ type copyDecoder struct {
 	headerDone bool
 	trailer    bool
 	batch      int   // rows in the builders
+	batchBytes int   // their size in the COPY stream
 	rows       int64 // rows decoded in total
 	spans      []int32
 	// keys are the indices in cols of the table's primary key, named in
@@ -153,10 +155,11 @@ func (d *copyDecoder) parse(buf []byte) (int, error) {
 				return pos, err
 			}
 		}
+		d.batchBytes += p - pos
 		pos = p
 		d.rows++
 		d.batch++
-		if d.batch >= d.batchRows {
+		if d.batch >= d.batchRows || d.batchBytes >= source.BatchBytes {
 			if err := d.flush(); err != nil {
 				return pos, err
 			}
@@ -231,7 +234,7 @@ func (d *copyDecoder) flush() error {
 		return nil
 	}
 	rec := d.rb.NewRecordBatch()
-	d.batch = 0
+	d.batch, d.batchBytes = 0, 0
 	source.ReserveLike(d.rb, d.batchRows, rec)
 	return d.emit(rec)
 }

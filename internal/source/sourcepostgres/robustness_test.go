@@ -331,3 +331,46 @@ func TestDecoderSizesBuildersOnce(t *testing.T) {
 		t.Errorf("buffers grew %d times after the first batch (%d times in it), want none", later, grownInFirst)
 	}
 }
+
+// Wide rows cut a record at source.BatchBytes, not at batchRows: a stream
+// holds a few records at once, and 1,000 rows of 64 KiB would be 64 MiB
+// each. The next batch's builders are sized for as few rows.
+func TestDecoderCutsRecordsByBytes(t *testing.T) {
+	t.Parallel()
+	_, db := openTestSchema(t, DefaultOptions())
+	mustExec(t, db, "CREATE TABLE wide (id bigint NOT NULL, body text)")
+	mustExec(t, db, "INSERT INTO wide SELECT g, repeat(chr(65 + g % 26), 65536) FROM generate_series(1, 300) g")
+	live, stream, schema := copyStream(t, db, "wide")
+	var sizes []int64
+	rows := int64(0)
+	dec, err := newCopyDecoder(memory.DefaultAllocator, "wide", live.cols, schema, 1000, func(r arrow.RecordBatch) error {
+		defer r.Release()
+		rows += r.NumRows()
+		sizes = append(sizes, r.NumRows())
+		n := 0
+		for _, c := range r.Columns() {
+			for _, b := range c.Data().Buffers() {
+				if b != nil {
+					n += b.Len()
+				}
+			}
+		}
+		if n > source.BatchBytes+70000 {
+			t.Errorf("record %d: %d rows, %d bytes, want at most source.BatchBytes (%d) and one row", len(sizes), r.NumRows(), n, source.BatchBytes)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Release()
+	if _, err := dec.Write(stream.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 300 || len(sizes) < 4 {
+		t.Errorf("%d rows in records of %v rows, want 300 rows in records of about %d", rows, sizes, source.BatchBytes/65536)
+	}
+}

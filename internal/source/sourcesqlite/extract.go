@@ -125,14 +125,14 @@ func (s *Source) extract(ctx context.Context, tx *sql.Tx, req source.Request, si
 		ptrs[i] = &vals[i]
 	}
 	var res source.Result
-	inBatch := 0
+	inBatch, batchBytes := 0, 0 // rows in the builders, and their values' size
 	flush := func() error {
 		if inBatch == 0 {
 			return nil
 		}
 		rec := rb.NewRecordBatch()
 		defer rec.Release()
-		inBatch = 0
+		inBatch, batchBytes = 0, 0
 		if err := sink(rec); err != nil {
 			return fmt.Errorf("sqlite %s: table %s: %w", s.name, ref, err)
 		}
@@ -154,6 +154,7 @@ func (s *Source) extract(ctx context.Context, tx *sql.Tx, req source.Request, si
 		}
 		for i, c := range req.Table.Columns {
 			v := vals[i]
+			batchBytes += source.ValueBytes(v)
 			if v == nil {
 				if !c.Nullable {
 					return source.Result{}, &ConversionError{Database: s.name, Table: ref.String(), Column: c.Name,
@@ -174,7 +175,7 @@ func (s *Source) extract(ctx context.Context, tx *sql.Tx, req source.Request, si
 		}
 		res.Rows++
 		inBatch++
-		if inBatch >= batch {
+		if inBatch >= batch || batchBytes >= source.BatchBytes {
 			if err := flush(); err != nil {
 				return source.Result{}, err
 			}

@@ -101,6 +101,25 @@ func TestExtractBatches(t *testing.T) {
 	}
 }
 
+// Wide rows cut a record at source.BatchBytes, not at the batch's rows.
+func TestExtractBatchesByBytes(t *testing.T) {
+	s := openTest(t, newDB(t, "w.db", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)`,
+		`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 300)
+		 INSERT INTO t (v) SELECT printf('%.65536c', 'x') FROM g`))
+	got, err := extract(t, s, describe(t, s, "t"), "", nil, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	for _, r := range got.recs {
+		sizes = append(sizes, r.NumRows())
+	}
+	perRecord := int64(source.BatchBytes/65536) + 1
+	if got.res.Rows != 300 || len(sizes) < 4 || sizes[0] > perRecord {
+		t.Errorf("%d rows in records of %v rows, want 300 in records of at most %d", got.res.Rows, sizes, perRecord)
+	}
+}
+
 func TestExtractSinkErrorStops(t *testing.T) {
 	s := openTest(t, newDB(t, "b.db", `CREATE TABLE t (id INTEGER PRIMARY KEY)`,
 		`INSERT INTO t VALUES (1), (2), (3)`))
