@@ -20,8 +20,9 @@ type WriterOptions struct {
 	// RowGroupRows caps the rows of a row group (default 262,144).
 	RowGroupRows int
 	// RowGroupBytes starts a new row group once the current one holds about
-	// this many compressed bytes in memory (default 128 MiB), so that wide
-	// rows keep memory bounded too.
+	// this many compressed bytes in memory (default 64 MiB), so that wide
+	// rows keep memory bounded too: a row group is held whole until it is
+	// written, once per stream.
 	RowGroupBytes int64
 	// FileBytes rolls to a new file once the current one reaches about this
 	// size: bytes already written to the object plus the compressed bytes of
@@ -57,7 +58,7 @@ const dataPageSize = 512 << 10
 const (
 	DefaultCompression   = "zstd"
 	DefaultRowGroupRows  = 262144
-	DefaultRowGroupBytes = 128 << 20
+	DefaultRowGroupBytes = 64 << 20
 	DefaultFileBytes     = 256 << 20
 	DefaultMaxOpenFiles  = 64
 
