@@ -314,16 +314,7 @@ func TestDecoderSizesBuildersOnce(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Release()
-	if _, err := dec.Write(stream.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	if err := dec.finish(); err != nil {
-		t.Fatal(err)
-	}
+	decodeAll(t, dec, err, stream)
 	if batches != 4 {
 		t.Fatalf("%d batches, want 4", batches)
 	}
@@ -360,6 +351,16 @@ func TestDecoderCutsRecordsByBytes(t *testing.T) {
 		}
 		return nil
 	})
+	decodeAll(t, dec, err, stream)
+	if rows != 300 || len(sizes) < 4 {
+		t.Errorf("%d rows in records of %v rows, want 300 rows in records of about %d", rows, sizes, source.BatchBytes/65536)
+	}
+}
+
+// decodeAll feeds a whole COPY stream to a decoder newCopyDecoder returned
+// (with err) and finishes it.
+func decodeAll(t *testing.T, dec *copyDecoder, err error, stream *bytes.Buffer) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,8 +370,5 @@ func TestDecoderCutsRecordsByBytes(t *testing.T) {
 	}
 	if err := dec.finish(); err != nil {
 		t.Fatal(err)
-	}
-	if rows != 300 || len(sizes) < 4 {
-		t.Errorf("%d rows in records of %v rows, want 300 rows in records of about %d", rows, sizes, source.BatchBytes/65536)
 	}
 }
