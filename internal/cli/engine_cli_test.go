@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,5 +87,31 @@ workflows:
 	code, stdout, stderr = runCLI(t, "trigger", "--state", stateURL, "w")
 	if code != ExitOK || len(strings.TrimSpace(stdout)) != 36 || strings.Contains(stderr, "alive") {
 		t.Errorf("trigger with a serve alive: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+	}
+}
+
+// TestReadCommandsCreateNoState: status and runs of a SQLite state that
+// does not exist (a mistyped --state) show it empty with a note, and create
+// neither the file nor its directory.
+func TestReadCommandsCreateNoState(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "typo", "state.db")
+	note := "note: no state at sqlite:" + missing + ": nothing was deployed or run with it yet (another state: --state or WHARF_STATE)\n"
+	for _, tc := range []struct {
+		args   []string
+		stdout string
+	}{
+		{[]string{"runs"}, "No runs yet.\n"},
+		{[]string{"runs", "--json"}, "[]\n"},
+		{[]string{"status"}, "No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.\n0 workflow(s); 0 wharf process(es) alive\n"},
+		{[]string{"status", "--json"}, "{\n  \"workflows\": [],\n  \"workers\": []\n}\n"},
+	} {
+		code, stdout, stderr := runCLI(t, append(tc.args, "--state", "sqlite:"+missing)...)
+		if code != ExitOK || stdout != tc.stdout || stderr != note {
+			t.Errorf("wharf %v: exit %d\nstdout %q\nstderr %q\nwant stdout %q, stderr %q", tc.args, code, stdout, stderr, tc.stdout, note)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
+		t.Errorf("a read command created %s (stat: %v)", filepath.Dir(missing), err)
 	}
 }

@@ -2,7 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -98,4 +102,19 @@ func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error)
 		return nil, failed(err) // the error names the URL, redacted
 	}
 	return st, nil
+}
+
+// noState reports whether the state is a SQLite file that does not exist,
+// and notes so: the commands that only read the state then show it empty
+// instead of creating the file, and its directory, for a mistyped --state.
+func (a *app) noState() bool {
+	path, ok := strings.CutPrefix(a.stateURL, "sqlite:")
+	if path = strings.TrimPrefix(path, "//"); !ok || path == "" {
+		return false
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	a.note("no state at %s: nothing was deployed or run with it yet (another state: --state or WHARF_STATE)", a.stateURL)
+	return true
 }

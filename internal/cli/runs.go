@@ -29,6 +29,14 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--limit %d: want at least 1", limit)}
 			}
 			ctx := cmd.Context()
+			if a.noState() {
+				if asJSON {
+					fmt.Fprintln(a.stdout, "[]")
+				} else {
+					fmt.Fprintln(a.stdout, "No runs yet.")
+				}
+				return nil
+			}
 			st, err := a.openState(ctx, 0)
 			if err != nil {
 				return err

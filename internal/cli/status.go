@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,18 +25,21 @@ a time, else minus when that run ended), then the wharf serve/worker processes s
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := a.openState(ctx, 0)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			now := st.Now()
-			out := status.Report{}
-			if out.Workflows, err = status.Workflows(ctx, st, now); err != nil {
-				return failed(err)
-			}
-			if out.Workers, err = status.Workers(ctx, st, now); err != nil {
-				return failed(err)
+			now := time.Now()
+			out := status.Report{Workflows: []status.Workflow{}, Workers: []status.Worker{}}
+			if !a.noState() {
+				st, err := a.openState(ctx, 0)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				now = st.Now()
+				if out.Workflows, err = status.Workflows(ctx, st, now); err != nil {
+					return failed(err)
+				}
+				if out.Workers, err = status.Workers(ctx, st, now); err != nil {
+					return failed(err)
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
