@@ -1,18 +1,21 @@
 package icetable
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/iceberg-go/catalog/rest"
 
@@ -132,7 +135,54 @@ func (t boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil && r.Context().Err() == nil && errors.As(err, &ne) && ne.Timeout() {
 		err = &errTimedOut{err}
 	}
+	if err == nil {
+		explainBareError(r, resp)
+	}
 	return resp, err
+}
+
+// explainBareError gives an error answer that is not an Iceberg error
+// document (a proxy's or web server's 404 or 502, often without a body) one
+// that says what happened: iceberg-go keeps the HTTP status to itself and
+// reports such an answer as a bare "REST error", which leaves a user with a
+// wrong base path nothing to go on. An Iceberg error document, a success
+// and the answer to a HEAD (its status is the answer) pass unchanged.
+func explainBareError(r *http.Request, resp *http.Response) {
+	if resp.StatusCode < 400 || r.Method == http.MethodHead {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
+	var doc struct {
+		Error *json.RawMessage `json:"error"`
+	}
+	if err == nil && json.Unmarshal(body, &doc) == nil && doc.Error != nil {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return
+	}
+	msg := fmt.Sprintf("%s %s answered %s without an Iceberg error document", r.Method, r.URL.Path, resp.Status)
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+		msg += " (is the iceberg_catalog URL the catalog's base URI? wharf adds /v1/... to it)"
+	}
+	if text := strings.Join(strings.Fields(string(body)), " "); text != "" {
+		msg += ": " + truncate(text, 200)
+	}
+	explained, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "HTTPError", "code": resp.StatusCode}})
+	resp.Body = io.NopCloser(bytes.NewReader(explained))
+	resp.ContentLength = int64(len(explained))
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Header.Del("Content-Encoding")
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // errTimedOut is a request to a REST catalog that ran out of one of

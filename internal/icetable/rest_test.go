@@ -3,6 +3,8 @@ package icetable
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +91,39 @@ func TestRESTRefusedAfterOpen(t *testing.T) {
 	}
 	if appended, err := tbl.Append(ctx, run); err != nil || !appended {
 		t.Errorf("the commit again: appended %v, %v", appended, err)
+	}
+}
+
+// An error answer that is not an Iceberg error document (a web server's
+// bodiless 404 for a wrong base path, a proxy's HTML 502) is reported with
+// its status and path, not as iceberg-go's bare "REST error"; an Iceberg
+// error document keeps its own message.
+func TestRESTBareErrorAnswers(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/proxy/"):
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprint(w, "<html>\n<body>upstream   down</body></html>")
+		case strings.HasPrefix(r.URL.Path, "/iceberg/"):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error": {"message": "warehouse lake is unknown", "type": "BadRequestException", "code": 400}}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	for _, c := range []struct{ path, want string }{
+		{"/wrong", `GET /wrong/v1/config answered 404 Not Found without an Iceberg error document (is the iceberg_catalog URL the catalog's base URI? wharf adds /v1/... to it)`},
+		{"/proxy", `GET /proxy/v1/config answered 502 Bad Gateway without an Iceberg error document: <html> <body>upstream down</body></html>`},
+		{"/iceberg", `BadRequestException: warehouse lake is unknown`},
+	} {
+		_, err := Open(ctx, &catalog.Lake{IcebergCatalog: "rest:" + srv.URL + c.path}, "", nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it to say %s", c.path, err, c.want)
+		}
 	}
 }
