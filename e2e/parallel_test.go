@@ -258,7 +258,9 @@ func TestParallelFleetChunkKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer state.Close(context.Background())
-	// The chunks the killed process had in hand: started, not done.
+	// The chunks the killed process had in hand as its log shows them
+	// (started, not done): each is read again. It may have claimed one
+	// more without logging it yet, but no more than its --workers 2.
 	inHand := map[int]bool{}
 	for _, m := range regexp.MustCompile(`msg="(reading a chunk|chunk done)" .*?chunk=(\d+) `).FindAllStringSubmatch(victim.stderr.String(), -1) {
 		k, _ := strconv.Atoi(m[2])
@@ -276,21 +278,20 @@ func TestParallelFleetChunkKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		chunks++
-		want := 1
-		if inHand[k] {
-			want, again = 2, again+1
+		if attempts == 2 {
+			again++
 		}
-		if status != "done" || attempts != want {
-			t.Errorf("chunk %d: %s after %d attempts, want done after %d", k+1, status, attempts, want)
+		if status != "done" || attempts < 1 || attempts > 2 || inHand[k] && attempts != 2 {
+			t.Errorf("chunk %d: %s after %d attempts, want done after %d", k+1, status, attempts, map[bool]int{false: 1, true: 2}[inHand[k]])
 		}
 	}
 	if rows.Err() != nil {
 		t.Fatal(rows.Err())
 	}
-	if chunks < 8 || again == 0 {
-		t.Errorf("%d chunks, %d of them in the killed process's hands; want several, and at least one in its hands", chunks, again)
+	if chunks < 8 || again == 0 || again > 2 {
+		t.Errorf("%d chunks, %d read again; want several, and one or two (those the killed process had in hand) read again", chunks, again)
 	}
-	t.Logf("%d chunks; the killed process had %d in hand, each read once more", chunks, again)
+	t.Logf("%d chunks; %d read again (the killed process's)", chunks, again)
 	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
 	survivor.stop(t, 30*time.Second)
 }

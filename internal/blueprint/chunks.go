@@ -369,6 +369,12 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 		return wrap(err)
 	}
 	defer r.src.Close()
+	// Fault tests kill a process reading another's chunk (OtherChunk).
+	_, coordinator, err := l.State.RunJob(ctx, order.RunID)
+	if err != nil {
+		return wrap(err)
+	}
+	other := coordinator != l.WorkerID
 	attempt, err := l.State.ClaimChunk(ctx, order.RunID, k, l.WorkerID, l.now())
 	if err != nil {
 		return wrap(err)
@@ -376,13 +382,6 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 	if attempt == 0 {
 		return wrap(fmt.Errorf("done, being read by a live process, or its run ended: %w", ErrChunkNotTaken))
 	}
-	// Fault tests kill a process reading another's chunk (OtherChunk).
-	_, coordinator, err := l.State.RunJob(ctx, order.RunID)
-	if err != nil {
-		l.failChunk(ctx, order.RunID, k, err, log)
-		return wrap(err)
-	}
-	other := coordinator != l.WorkerID
 	count := func(int64, int64) {
 		if other {
 			crashpoint.Hit(crashpoint.OtherChunk)
