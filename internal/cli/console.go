@@ -128,7 +128,7 @@ Without --http-token it serves only on a loopback address.`,
 				return &exitError{code: ExitUsage, err: err}
 			}
 			var f engineFlags
-			e, st, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
+			e, st, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient, false)
 			if err != nil {
 				return err
 			}

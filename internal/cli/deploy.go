@@ -24,7 +24,7 @@ its history. A changed cursor column or source table resets the watermark: such 
 			if err != nil {
 				return err
 			}
-			st, err := a.openState(cmd.Context(), 0)
+			st, err := a.openState(cmd.Context(), 0, false)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,11 @@ import (
 
 func TestEngineCommandsUsage(t *testing.T) {
 	state := "sqlite:" + filepath.Join(t.TempDir(), "state.db")
+	st, err := stateurl.Open(t.Context(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	for _, tc := range []struct {
 		args       []string
 		code       int
@@ -27,7 +32,7 @@ func TestEngineCommandsUsage(t *testing.T) {
 			"error: dead-after 15s must be at least twice the heartbeat interval 10s\n"},
 		{[]string{"trigger", "--state", state}, ExitUsage, "", "error: requires at least 1 arg(s), only received 0\n"},
 		{[]string{"trigger", "--state", state, "nope"}, ExitFailed, "",
-			"error: workflow nope is not deployed (deploy it with wharf deploy -c CATALOG)\n"},
+			"error: no workflow nope is deployed (deploy it with wharf deploy -c CATALOG)\n"},
 		{[]string{"runs", "--state", state, "--limit", "0"}, ExitUsage, "", "error: --limit 0: want at least 1\n"},
 		{[]string{"runs", "--state", state}, ExitOK, "No runs yet.\n", ""},
 		{[]string{"runs", "--state", state, "--json"}, ExitOK, "[]\n", ""},
@@ -35,7 +40,7 @@ func TestEngineCommandsUsage(t *testing.T) {
 			"No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.\n0 workflow(s); 0 wharf process(es) alive\n", ""},
 		{[]string{"status", "--state", state, "--json"}, ExitOK, "{\n  \"workflows\": [],\n  \"workers\": []\n}\n", ""},
 		{[]string{"cancel", "--state", state, "0199a000-0000-7000-8000-000000000001"}, ExitFailed, "",
-			"error: get run 0199a000-0000-7000-8000-000000000001: not found\n"},
+			"error: no run 0199a000-0000-7000-8000-000000000001 (wharf runs lists run IDs)\n"},
 	} {
 		code, stdout, stderr := runCLI(t, tc.args...)
 		if code != tc.code || stdout != tc.stdout || stderr != tc.stderrWant {
@@ -52,13 +57,7 @@ func TestTriggerWithNoProcessAlive(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	stateURL := "sqlite:" + filepath.Join(dir, "state.db")
-	cat := writeFile(t, "cat.yaml", `connections:
-  c: {engine: sqlite, secret: "file:`+writeFile(t, "src.secret", "sqlite:"+filepath.Join(dir, "src.db"))+`"}
-lakes:
-  l: {url: "file://`+filepath.Join(dir, "lake")+`"}
-workflows:
-  - {name: w, table: t}
-`)
+	cat := oneWorkflowCatalog(t, dir)
 	if code, _, stderr := runCLI(t, "deploy", "-c", cat, "--state", stateURL); code != ExitOK {
 		t.Fatalf("deploy: exit %d: %s", code, stderr)
 	}
@@ -69,6 +68,11 @@ workflows:
 	if code, stdout, stderr := runCLI(t, "runs", "--state", stateURL, "ww"); code != ExitOK || stdout != "No runs yet.\n" ||
 		stderr != "note: no workflow ww is deployed (did you mean \"w\"?)\n" {
 		t.Errorf("runs ww: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+	}
+	// trigger of a misspelt name fails before queueing anything.
+	if code, stdout, stderr := runCLI(t, "trigger", "--state", stateURL, "w", "ww"); code != ExitFailed || stdout != "" ||
+		stderr != "error: no workflow ww is deployed (did you mean \"w\"?)\n" {
+		t.Errorf("trigger w ww: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 	const note = "note: no wharf serve or worker is alive on this state: the runs stay queued until one starts (wharf serve --state URL)\n"
 	code, stdout, stderr := runCLI(t, "trigger", "--state", stateURL, "w")
@@ -90,28 +94,51 @@ workflows:
 	}
 }
 
-// TestReadCommandsCreateNoState: status and runs of a SQLite state that
-// does not exist (a mistyped --state) show it empty with a note, and create
-// neither the file nor its directory.
-func TestReadCommandsCreateNoState(t *testing.T) {
+// TestCommandsCreateNoState: of a SQLite state that does not exist (a
+// mistyped --state), status and runs show it empty with a note; trigger,
+// cancel and lake verify, which have nothing to act on or compare with,
+// fail naming it; none creates the file or its directory.
+func TestCommandsCreateNoState(t *testing.T) {
 	t.Parallel()
-	missing := filepath.Join(t.TempDir(), "typo", "state.db")
-	note := "note: no state at sqlite:" + missing + ": nothing was deployed or run with it yet (another state: --state or WHARF_STATE)\n"
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "typo", "state.db")
+	noState := "no state at sqlite:" + missing + ": nothing was deployed or run with it yet (another state: --state or WHARF_STATE)\n"
+	cat := oneWorkflowCatalog(t, dir)
 	for _, tc := range []struct {
 		args   []string
+		code   int
 		stdout string
 	}{
-		{[]string{"runs"}, "No runs yet.\n"},
-		{[]string{"runs", "--json"}, "[]\n"},
-		{[]string{"status"}, "No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.\n0 workflow(s); 0 wharf process(es) alive\n"},
-		{[]string{"status", "--json"}, "{\n  \"workflows\": [],\n  \"workers\": []\n}\n"},
+		{[]string{"runs"}, ExitOK, "No runs yet.\n"},
+		{[]string{"runs", "--json"}, ExitOK, "[]\n"},
+		{[]string{"status"}, ExitOK, "No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.\n0 workflow(s); 0 wharf process(es) alive\n"},
+		{[]string{"status", "--json"}, ExitOK, "{\n  \"workflows\": [],\n  \"workers\": []\n}\n"},
+		{[]string{"trigger", "w"}, ExitFailed, ""},
+		{[]string{"cancel", "0199a000-0000-7000-8000-000000000001"}, ExitFailed, ""},
+		{[]string{"lake", "verify", "-c", cat, "w"}, ExitFailed, ""},
 	} {
-		code, stdout, stderr := runCLI(t, append(tc.args, "--state", "sqlite:"+missing)...)
-		if code != ExitOK || stdout != tc.stdout || stderr != note {
-			t.Errorf("wharf %v: exit %d\nstdout %q\nstderr %q\nwant stdout %q, stderr %q", tc.args, code, stdout, stderr, tc.stdout, note)
+		stderr := "note: " + noState
+		if tc.code != ExitOK {
+			stderr = "error: " + noState
+		}
+		code, stdout, gotErr := runCLI(t, append(tc.args, "--state", "sqlite:"+missing)...)
+		if code != tc.code || stdout != tc.stdout || gotErr != stderr {
+			t.Errorf("wharf %v: exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout %q, stderr %q", tc.args, code, stdout, gotErr, tc.code, tc.stdout, stderr)
 		}
 	}
 	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
 		t.Errorf("a read command created %s (stat: %v)", filepath.Dir(missing), err)
 	}
+}
+
+// oneWorkflowCatalog writes a catalog of one workflow w, of a SQLite table
+// under dir, into a file lake under dir.
+func oneWorkflowCatalog(t *testing.T, dir string) string {
+	return writeFile(t, "cat.yaml", `connections:
+  c: {engine: sqlite, secret: "file:`+writeFile(t, "src.secret", "sqlite:"+filepath.Join(dir, "src.db"))+`"}
+lakes:
+  l: {url: "file://`+filepath.Join(dir, "lake")+`"}
+workflows:
+  - {name: w, table: t}
+`)
 }

@@ -56,8 +56,8 @@ func (movedAttempts) Set(string) error {
 }
 
 // openEngine opens the state and an engine of role over it; close releases
-// both.
-func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *engine.Engine, st state.Store, closeAll func(), err error) {
+// both. existing is openState's.
+func (a *app) openEngine(ctx context.Context, f *engineFlags, role string, existing bool) (e *engine.Engine, st state.Store, closeAll func(), err error) {
 	log, err := a.logger()
 	if err != nil {
 		return nil, nil, nil, &exitError{code: ExitUsage, err: err}
@@ -82,7 +82,7 @@ func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *e
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, &exitError{code: ExitUsage, err: err}
 	}
-	st, err = a.openState(ctx, cfg.Workers+8)
+	st, err = a.openState(ctx, cfg.Workers+8, existing)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -96,7 +96,14 @@ func (a *app) openEngine(ctx context.Context, f *engineFlags, role string) (e *e
 
 // openState opens the state store of --state, with at least poolConns pooled
 // connections on PostgreSQL (0: the default). Errors name the URL redacted.
-func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error) {
+// Commands that only use a state that exists (they read it, or act on what
+// was deployed: status, runs, trigger, cancel, lake verify) pass existing:
+// a SQLite state file that does not exist (a mistyped --state) is then a
+// *noStateError rather than a new, empty file and directory.
+func (a *app) openState(ctx context.Context, poolConns int, existing bool) (state.Store, error) {
+	if existing && a.noSQLiteState() {
+		return nil, failed(&noStateError{url: a.stateURL})
+	}
 	st, err := stateurl.OpenPool(ctx, a.stateURL, poolConns)
 	if err != nil {
 		return nil, failed(err) // the error names the URL, redacted
@@ -104,17 +111,31 @@ func (a *app) openState(ctx context.Context, poolConns int) (state.Store, error)
 	return st, nil
 }
 
-// noState reports whether the state is a SQLite file that does not exist,
-// and notes so: the commands that only read the state then show it empty
-// instead of creating the file, and its directory, for a mistyped --state.
-func (a *app) noState() bool {
+// noStateError is openState's error for a SQLite state that does not exist.
+type noStateError struct{ url string }
+
+func (e *noStateError) Error() string {
+	return fmt.Sprintf("no state at %s: nothing was deployed or run with it yet (another state: --state or WHARF_STATE)", e.url)
+}
+
+// isNoState reports whether err is openState's for a state that does not
+// exist, and notes so: the commands that show the state then show it empty.
+func (a *app) isNoState(err error) bool {
+	var ns *noStateError
+	if !errors.As(err, &ns) {
+		return false
+	}
+	a.note("%s", ns.Error())
+	return true
+}
+
+// noSQLiteState reports whether the state is a SQLite file that does not
+// exist.
+func (a *app) noSQLiteState() bool {
 	path, ok := strings.CutPrefix(a.stateURL, "sqlite:")
 	if path = strings.TrimPrefix(path, "//"); !ok || path == "" {
 		return false
 	}
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		return false
-	}
-	a.note("no state at %s: nothing was deployed or run with it yet (another state: --state or WHARF_STATE)", a.stateURL)
-	return true
+	_, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist)
 }

@@ -109,7 +109,7 @@ func (a *app) openLakeArg(ctx context.Context, arg string) (*lake.Lake, *catalog
 
 // lakeTables opens the Iceberg tables of an iceberg lake under prefix.
 func (a *app) lakeTables(ctx context.Context, lk *lake.Lake, lkCfg *catalog.Lake, prefix string) ([]*icetable.Table, error) {
-	st, err := a.openState(ctx, 0)
+	st, err := a.openState(ctx, 0, false)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,9 @@ error: a crashed run's files are removed when its workflow next runs).`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			st, err := a.openState(cmd.Context(), 0)
+			// verify compares the lake with the state's runs: a state that
+			// does not exist has none to compare with.
+			st, err := a.openState(cmd.Context(), 0, true)
 			if err != nil {
 				return err
 			}

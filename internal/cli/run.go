@@ -154,7 +154,7 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
-	st, err := a.openState(ctx, 0)
+	st, err := a.openState(ctx, 0, false)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -9,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/status"
-	"github.com/wharf-data/wharf/internal/suggest"
 )
 
 func (a *app) runsCommand() *cobra.Command {
@@ -29,7 +28,8 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--limit %d: want at least 1", limit)}
 			}
 			ctx := cmd.Context()
-			if a.noState() {
+			st, err := a.openState(ctx, 0, true)
+			if a.isNoState(err) {
 				if asJSON {
 					fmt.Fprintln(a.stdout, "[]")
 				} else {
@@ -37,7 +37,6 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				}
 				return nil
 			}
-			st, err := a.openState(ctx, 0)
 			if err != nil {
 				return err
 			}
@@ -65,7 +64,9 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 			if len(runs) == 0 {
 				fmt.Fprintln(a.stdout, "No runs yet.")
 				if f.Workflow != "" {
-					a.noteNotDeployed(ctx, st, f.Workflow)
+					if msg := deploy.NotDeployed(ctx, st, f.Workflow); msg != "" {
+						a.note("%s", msg)
+					}
 				}
 				return nil
 			}
@@ -127,21 +128,4 @@ func oneLine(s string, n int) string {
 		return string(rs[:n-1]) + "…"
 	}
 	return string(rs)
-}
-
-// noteNotDeployed notes on stderr that workflow name is not deployed, with
-// the deployed name closest to it: "No runs yet." of a misspelt name.
-func (a *app) noteNotDeployed(ctx context.Context, st state.Store, name string) {
-	ds, err := st.DeployedWorkflows(ctx)
-	if err != nil {
-		return
-	}
-	names := make([]string, 0, len(ds))
-	for _, d := range ds {
-		if d.Name == name {
-			return
-		}
-		names = append(names, d.Name)
-	}
-	a.note("no workflow %s is deployed%s", name, suggest.DidYouMean(name, names))
 }

@@ -67,7 +67,7 @@ func (a *app) runEngine(cmd *cobra.Command, f *engineFlags, role string) error {
 		// Set before the engine starts; the metrics exist once it has.
 		f.cfg.OnRunEnd = func(r state.Run) { f.http.metrics.ObserveRun(r) }
 	}
-	e, st, closeAll, err := a.openEngine(ctx, f, role)
+	e, st, closeAll, err := a.openEngine(ctx, f, role, false)
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,7 @@ a time, else minus when that run ended), then the wharf serve/worker processes s
 			ctx := cmd.Context()
 			now := time.Now()
 			out := status.Report{Workflows: []status.Workflow{}, Workers: []status.Worker{}}
-			if !a.noState() {
-				st, err := a.openState(ctx, 0)
+			if st, err := a.openState(ctx, 0, true); !a.isNoState(err) {
 				if err != nil {
 					return err
 				}

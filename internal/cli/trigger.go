@@ -31,7 +31,7 @@ the runs stay queued until one starts.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			e, st, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
+			e, st, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient, true)
 			if err != nil {
 				return err
 			}
@@ -119,7 +119,7 @@ records it cancelled. A cancelled run is not retried.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			var f engineFlags
-			e, _, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient)
+			e, _, closeAll, err := a.openEngine(ctx, &f, engine.RoleClient, true)
 			if err != nil {
 				return err
 			}
@@ -128,6 +128,8 @@ records it cancelled. A cancelled run is not retried.`,
 			for _, id := range args {
 				run, err := e.Cancel(ctx, id)
 				switch {
+				case errors.Is(err, state.ErrNotFound):
+					errs = append(errs, fmt.Errorf("no run %s (wharf runs lists run IDs)", id))
 				case err != nil:
 					errs = append(errs, err)
 				case run.Status == state.StatusCancelled:

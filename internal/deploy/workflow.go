@@ -5,6 +5,7 @@ import (
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/suggest"
 )
 
 // Workflow is a deployed workflow with its spec decoded: the state record
@@ -59,4 +60,23 @@ func Get(ctx context.Context, store state.Store, name string) (*Workflow, error)
 		return nil, err
 	}
 	return &w, nil
+}
+
+// NotDeployed says that no workflow name is deployed, with the deployed
+// name closest to it ("did you mean"), else how to deploy it; "" when name
+// is deployed. wharf trigger and runs of a misspelt name say it.
+func NotDeployed(ctx context.Context, store state.Store, name string) string {
+	ds, err := store.DeployedWorkflows(ctx)
+	names := make([]string, 0, len(ds))
+	for _, d := range ds {
+		if d.Name == name {
+			return ""
+		}
+		names = append(names, d.Name)
+	}
+	hint := suggest.DidYouMean(name, names)
+	if hint == "" || err != nil {
+		hint = " (deploy it with wharf deploy -c CATALOG)"
+	}
+	return "no workflow " + name + " is deployed" + hint
 }

@@ -304,7 +304,7 @@ func TestTriggerWaitSucceeds(t *testing.T) {
 			t.Fatalf("%d parquet files, want 1", n)
 		}
 		// Unknown and disabled workflows are refused before anything is queued.
-		if _, err := client.Trigger(t.Context(), "orders", "nope"); err == nil || !strings.Contains(err.Error(), "workflow nope is not deployed") {
+		if _, err := client.Trigger(t.Context(), "orders", "nope"); err == nil || !strings.Contains(err.Error(), "no workflow nope is deployed") {
 			t.Fatalf("Trigger(nope) error = %v", err)
 		}
 		runs, err := f.st.Runs(t.Context(), state.RunFilter{})

@@ -29,7 +29,9 @@ func (e *Engine) Trigger(ctx context.Context, workflows ...string) ([]Queued, er
 	for i, name := range workflows {
 		d, err := deploy.Get(ctx, e.store, name)
 		if errors.Is(err, state.ErrNotFound) {
-			return nil, fmt.Errorf("workflow %s is not deployed (deploy it with wharf deploy -c CATALOG)", name)
+			if msg := deploy.NotDeployed(ctx, e.store, name); msg != "" {
+				return nil, errors.New(msg)
+			}
 		}
 		if err != nil {
 			return nil, err
