@@ -168,3 +168,44 @@ workflows:
 	mustExec("COMMIT")
 	bothLandOnce(t, dir, env, lakeDir)
 }
+
+// TestMySQLWithoutProcessWarns: a run as a MariaDB role without PROCESS
+// cannot bound its window below the transactions in flight: it warns once,
+// saying what to grant, and wharf run's summary notes it; a workflow with
+// settle is bounded by it and says nothing.
+func TestMySQLWithoutProcessWarns(t *testing.T) {
+	t.Parallel()
+	tdb := testdb.MySQL(t)
+	mysqlExec(t, tdb.DB, "CREATE TABLE regions (id int PRIMARY KEY, updated_at timestamp(6) NOT NULL)")
+	mysqlExec(t, tdb.DB, "INSERT INTO regions VALUES (1, '2024-01-01'), (2, '2024-01-02')")
+	mysqlExec(t, tdb.DB, "CREATE TABLE jobs AS SELECT * FROM regions")
+	dir := t.TempDir()
+	catPath := filepath.Join(dir, "wharf.yaml")
+	writeText(t, catPath, fmt.Sprintf(`connections:
+  hr: {engine: mysql, secret: env:HR_DB_URL}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+  - {name: regions, table: %[2]s.regions, cursor: updated_at}
+  - {name: jobs, table: %[2]s.jobs, cursor: updated_at, settle: 1s}
+`, filepath.Join(dir, "lake"), tdb.Name))
+	// The test's own user lacks PROCESS (testdb.MySQL).
+	env := []string{"HR_DB_URL=" + tdb.URL, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	r := mustWharf(t, dir, env, "run", "--all")
+	grant := "GRANT PROCESS ON *.* TO '" + tdb.User + "'@'"
+	var warns, notes []string
+	for line := range strings.Lines(r.stderr) {
+		if strings.Contains(line, `level=WARN msg="rows committed late may be skipped"`) {
+			warns = append(warns, line)
+		}
+		if strings.HasPrefix(line, "note: ") && strings.Contains(line, "rows committed late may be skipped") {
+			notes = append(notes, line)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "workflow=regions") || !strings.Contains(warns[0], grant) {
+		t.Errorf("want one WARN for workflow regions saying %s...; got %q\n%s", grant, warns, r)
+	}
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "note: regions: rows committed late may be skipped: ") || !strings.Contains(notes[0], grant) {
+		t.Errorf("want one summary note for regions saying %s...; got %q\n%s", grant, notes, r)
+	}
+}

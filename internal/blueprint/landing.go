@@ -66,6 +66,9 @@ type Result struct {
 	// Bound is the rule that capped the window's high end below max(cursor)
 	// (transactions in flight, settle), from the source; "" = none.
 	Bound string
+	// Unbounded is source.Result's: what to grant or set when nothing
+	// bounded the window below the writes in flight; "" = bounded.
+	Unbounded string
 	// Chunks and Split say how the window was read in parallel streams
 	// (Workflow.Parallel > 1): in how many chunks, split how, or why not.
 	Chunks int
@@ -292,6 +295,10 @@ func (ld *landing) execute(ctx context.Context) error {
 		attrs = append(attrs, "bounded_by", res.Bound)
 	}
 	log.Info("landed", attrs...)
+	if res.Unbounded != "" { // once a run, and in wharf run's summary
+		log.Warn("rows committed late may be skipped", "why", res.Unbounded)
+		res.Notes = append(res.Notes, "rows committed late may be skipped: "+res.Unbounded)
+	}
 	return nil
 }
 
@@ -502,7 +509,7 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 		}
 		files, out, err = readStreams(ctx, src, req, o, writers, count, chunkDone)
 	}
-	res.Bound, res.Chunks, res.Split = out.Bound, out.Chunks, out.Split
+	res.Bound, res.Unbounded, res.Chunks, res.Split = out.Bound, out.Unbounded, out.Chunks, out.Split
 	if err != nil {
 		return err
 	}

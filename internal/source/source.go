@@ -65,6 +65,11 @@ type Result struct {
 	// log ("" = none applied): rows a source transaction still in flight
 	// may write must stay above High, so that they land next run.
 	Bound string
+	// Unbounded, when not "", says that no rule could bound the window
+	// below the writes in flight (a MySQL/MariaDB role without PROCESS,
+	// and no settle), so a row committed late can be skipped for good,
+	// and what to grant or set: the run warns with it.
+	Unbounded string
 	// Chunks is how many chunks the window was read in (0 or 1: one), and
 	// Split how it was split, or why it was not, for the run's log.
 	Chunks int

@@ -120,7 +120,7 @@ func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request
 				}
 			}
 			var limit time.Time
-			limit, res.Bound = flight.limit(settled, req.Settle)
+			limit, res.Bound, res.Unbounded = flight.limit(settled, req.Settle)
 			if !limit.IsZero() {
 				cond := curExpr + " < ?"
 				if highWhere == "" {

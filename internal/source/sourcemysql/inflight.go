@@ -30,8 +30,10 @@ import (
 type inFlight struct {
 	oldest time.Time // zero: none seen
 	// denied is set when the role may not read innodb_trx (it needs the
-	// PROCESS privilege): nothing is known.
+	// PROCESS privilege): nothing is known. user is the role, as GRANT
+	// names it ('name'@'host', from CURRENT_USER()).
 	denied bool
+	user   string
 }
 
 const inFlightQuery = `SELECT DATE_FORMAT(MIN(trx_started), '%Y-%m-%d %H:%i:%s.%f')
@@ -49,6 +51,9 @@ func (f *inFlight) read(ctx context.Context, conn *sql.Conn) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && (me.Number == 1227 || me.Number == 1142 || me.Number == 1044) {
 		f.denied = true
+		if err := conn.QueryRowContext(ctx, "SELECT CONCAT(QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', 1)), '@', QUOTE(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)))").Scan(&f.user); err != nil {
+			f.user = "USER" // the hint still says what to grant
+		}
 		return nil
 	}
 	if err != nil {
@@ -69,13 +74,19 @@ func (f *inFlight) read(ctx context.Context, conn *sql.Conn) error {
 
 // limit combines the in-flight bound with settle (limit: the server's clock
 // minus settle; zero when settle is 0) into the exclusive upper limit on the
-// cursor (zero: none) and the rule for the run's log.
-func (f *inFlight) limit(settleLimit time.Time, settle time.Duration) (time.Time, string) {
+// cursor (zero: none), the rule for the run's log, and source.Result's
+// Unbounded: what to grant or set when neither bounds the window.
+func (f *inFlight) limit(settleLimit time.Time, settle time.Duration) (time.Time, string, string) {
 	var limit time.Time
-	var rule string
+	var rule, unbounded string
 	switch {
 	case f.denied:
 		rule = "transactions in flight unknown (reading information_schema.innodb_trx needs the PROCESS privilege): grant it, or set settle"
+		if settle <= 0 {
+			unbounded = "the source role may not see the write transactions in flight (information_schema.innodb_trx needs the PROCESS privilege), " +
+				"so a row that a long transaction commits after this run, with an earlier cursor value, is never landed: " +
+				"GRANT PROCESS ON *.* TO " + f.user + ", or set settle: on the workflow to more than the longest transaction (docs/guarantees.md)"
+		}
 	case f.oldest.IsZero():
 		rule = "no write transaction in flight"
 	default:
@@ -84,7 +95,7 @@ func (f *inFlight) limit(settleLimit time.Time, settle time.Duration) (time.Time
 	if settle > 0 && (limit.IsZero() || settleLimit.Before(limit)) {
 		limit, rule = settleLimit, fmt.Sprintf("settle %s: cursor values from %s on wait for the next run", settle, stamp(settleLimit))
 	}
-	return limit, rule
+	return limit, rule, unbounded
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.999999Z") }

@@ -60,8 +60,8 @@ func TestInFlightBound(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Rows != 1 || !strings.HasPrefix(res.Bound, "a transaction in flight since ") {
-			t.Errorf("cursor %s, a role with PROCESS: %d rows, bound %q; want 1 row (id 1) and the in-flight rule", cursor, res.Rows, res.Bound)
+		if res.Rows != 1 || !strings.HasPrefix(res.Bound, "a transaction in flight since ") || res.Unbounded != "" {
+			t.Errorf("cursor %s, a role with PROCESS: %d rows, bound %q, unbounded %q; want 1 row (id 1) and the in-flight rule", cursor, res.Rows, res.Bound, res.Unbounded)
 		}
 		res, err = own.Extract(ctx, source.Request{Table: tbl, Cursor: cursor}, none)
 		if err != nil {
@@ -69,6 +69,18 @@ func TestInFlightBound(t *testing.T) {
 		}
 		if res.Rows != 2 || !strings.HasPrefix(res.Bound, "transactions in flight unknown (reading information_schema.innodb_trx needs the PROCESS privilege)") {
 			t.Errorf("cursor %s, a role without PROCESS: %d rows, bound %q; want rows 1 and 3 and the unknown rule", cursor, res.Rows, res.Bound)
+		}
+		// The run warns with what to grant: the role, as GRANT names it.
+		if grant := "GRANT PROCESS ON *.* TO '" + tdb.User + "'@'"; !strings.Contains(res.Unbounded, grant) || !strings.Contains(res.Unbounded, "set settle:") {
+			t.Errorf("cursor %s, a role without PROCESS: unbounded %q; want it to say %s... or set settle:", cursor, res.Unbounded, grant)
+		}
+		// settle bounds the window instead: nothing to warn of.
+		res, err = own.Extract(ctx, source.Request{Table: tbl, Cursor: cursor, Settle: time.Minute}, none)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(res.Bound, "settle 1m0s") || res.Unbounded != "" {
+			t.Errorf("cursor %s, a role without PROCESS, settle 1m: bound %q, unbounded %q; want the settle rule and none", cursor, res.Bound, res.Unbounded)
 		}
 	}
 }
