@@ -127,17 +127,9 @@ func TestMySQLLateCommitLandsNextRun(t *testing.T) {
 
 	dir := t.TempDir()
 	lakeDir := filepath.Join(dir, "lake")
-	catPath := filepath.Join(dir, "wharf.yaml")
-	writeText(t, catPath, fmt.Sprintf(`connections:
-  hr: {engine: mysql, secret: env:HR_DB_URL}
-lakes:
-  raw: {url: "file://%s"}
-workflows:
-  - {name: regions, table: %s.regions, cursor: updated_at}
-`, lakeDir, tdb.Name))
 	// wharf connects as root, which may read innodb_trx (PROCESS): the
 	// test's own user may not, and would see no transaction in flight.
-	env := []string{"HR_DB_URL=" + tdb.AdminURL, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	env := mysqlCatalog(t, dir, tdb.AdminURL, fmt.Sprintf("  - {name: regions, table: %s.regions, cursor: updated_at}\n", tdb.Name))
 	mustWharf(t, dir, env, "run", "regions")
 
 	ctx := context.Background()
@@ -180,17 +172,10 @@ func TestMySQLWithoutProcessWarns(t *testing.T) {
 	mysqlExec(t, tdb.DB, "INSERT INTO regions VALUES (1, '2024-01-01'), (2, '2024-01-02')")
 	mysqlExec(t, tdb.DB, "CREATE TABLE jobs AS SELECT * FROM regions")
 	dir := t.TempDir()
-	catPath := filepath.Join(dir, "wharf.yaml")
-	writeText(t, catPath, fmt.Sprintf(`connections:
-  hr: {engine: mysql, secret: env:HR_DB_URL}
-lakes:
-  raw: {url: "file://%s"}
-workflows:
-  - {name: regions, table: %[2]s.regions, cursor: updated_at}
-  - {name: jobs, table: %[2]s.jobs, cursor: updated_at, settle: 1s}
-`, filepath.Join(dir, "lake"), tdb.Name))
 	// The test's own user lacks PROCESS (testdb.MySQL).
-	env := []string{"HR_DB_URL=" + tdb.URL, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	env := mysqlCatalog(t, dir, tdb.URL, fmt.Sprintf(`  - {name: regions, table: %[1]s.regions, cursor: updated_at}
+  - {name: jobs, table: %[1]s.jobs, cursor: updated_at, settle: 1s}
+`, tdb.Name))
 	r := mustWharf(t, dir, env, "run", "--all")
 	grant := "GRANT PROCESS ON *.* TO '" + tdb.User + "'@'"
 	var warns, notes []string
@@ -208,4 +193,19 @@ workflows:
 	if len(notes) != 1 || !strings.HasPrefix(notes[0], "note: regions: rows committed late may be skipped: ") || !strings.Contains(notes[0], grant) {
 		t.Errorf("want one summary note for regions saying %s...; got %q\n%s", grant, notes, r)
 	}
+}
+
+// mysqlCatalog writes dir/wharf.yaml: connection hr (a MySQL/MariaDB at
+// url), lake raw (dir/lake) and the workflows lines given; it returns the
+// environment of a wharf using it, with its state in dir.
+func mysqlCatalog(t *testing.T, dir, url, workflows string) []string {
+	t.Helper()
+	catPath := filepath.Join(dir, "wharf.yaml")
+	writeText(t, catPath, fmt.Sprintf(`connections:
+  hr: {engine: mysql, secret: env:HR_DB_URL}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+%s`, filepath.Join(dir, "lake"), workflows))
+	return []string{"HR_DB_URL=" + url, "WHARF_CATALOG=" + catPath, "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
 }
