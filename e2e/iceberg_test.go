@@ -100,24 +100,8 @@ workflows:
 	}
 
 	// The table, through the catalog in the state store.
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	dialect := sqlcat.SQLite
-	if driver == "pgx" {
-		dialect = sqlcat.Postgres
-	}
-	c, err := sqlcat.NewCatalog("wharf", db, dialect, iceberg.Properties{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	tbl, err := c.LoadTable(ctx, table.Identifier{"postgres", schema + "_orders"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl := stateTable(t, driver, dsn, table.Identifier{"postgres", schema + "_orders"})
 	if got, want := tbl.Location(), "file://"+iceDir+"/postgres/"+schema+".orders"; got != want {
 		t.Errorf("location %s, want %s", got, want)
 	}
@@ -321,4 +305,28 @@ workflows:
 			}
 		})
 	}
+}
+
+// stateTable loads an Iceberg table from the catalog in the state store
+// that driver and dsn open (sqlite or pgx).
+func stateTable(t *testing.T, driver, dsn string, id table.Identifier) *table.Table {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dialect := sqlcat.SQLite
+	if driver == "pgx" {
+		dialect = sqlcat.Postgres
+	}
+	c, err := sqlcat.NewCatalog("wharf", db, dialect, iceberg.Properties{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := c.LoadTable(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/crashpoint"
+	"github.com/wharf-data/wharf/internal/icetable"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/secret"
 	"github.com/wharf-data/wharf/internal/source"
@@ -416,7 +417,7 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 	meta := arrow.NewMetadata([]string{source.SchemaKey}, []string{landed.JSON()})
 	outSchema := arrow.NewSchema(outFields, &meta)
 	var snaps *snapshotter
-	var unwrap []int // columns written as their extension type's storage
+	var unwrap []int // columns written with extension types as their storage (icetable.PlainArray)
 	if lakeCfg.Iceberg() {
 		landedSchema := outSchema
 		var err error
@@ -424,7 +425,7 @@ func (ld *landing) extractAndCommit(ctx context.Context, described, table *sourc
 			return err
 		}
 		for i, f := range landedSchema.Fields() {
-			if _, ext := f.Type.(arrow.ExtensionType); ext && !arrow.TypeEqual(f.Type, outSchema.Field(i).Type) {
+			if !arrow.TypeEqual(f.Type, outSchema.Field(i).Type) { // an extension type, or one nested
 				unwrap = append(unwrap, i)
 			}
 		}
@@ -633,7 +634,7 @@ func readStreams(ctx context.Context, src source.Source, req source.Request, o *
 type output struct {
 	schema  *arrow.Schema // of the records written
 	masker  *source.Masker
-	unwrap  []int // columns written as their extension type's storage
+	unwrap  []int // columns written with extension types as their storage, at every level
 	started time.Time
 }
 
@@ -661,7 +662,8 @@ func (o *output) sink(w *lake.RunWriter, count func(rows, size int64)) (source.R
 		}
 		cols := append(base[:len(base):len(base)], ts)
 		for _, i := range o.unwrap {
-			cols[i] = cols[i].(array.ExtensionArray).Storage()
+			cols[i] = icetable.PlainArray(cols[i], o.schema.Field(i).Type)
+			defer cols[i].Release()
 		}
 		outRec := array.NewRecordBatch(o.schema, cols, n)
 		defer outRec.Release()
