@@ -145,24 +145,45 @@ func TestFleetFiresEachTickOnce(t *testing.T) {
 	a, b := f.engine(engine.Config{}), f.engine(engine.Config{})
 	stopA, stopB := serve(t, a), serve(t, b)
 	start := time.Now()
-	time.Sleep(6 * time.Second)
+	scheduled := func() []state.Run {
+		runs, err := f.st.Runs(t.Context(), state.RunFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sched []state.Run
+		for _, r := range runs {
+			if r.Trigger == state.TriggerSchedule {
+				sched = append(sched, r)
+			}
+		}
+		return sched
+	}
+	// Wait for the runs rather than a fixed time: on a loaded machine the
+	// leader's election and the first tick can take longer than the 6 s
+	// this test once slept (it saw 0 runs at load 9). The bound below
+	// counts from the first scheduled run, not from start, so a slow
+	// start-up does not widen it: six runs within 4 s of the first fail it.
+	deadline := time.Now().Add(90 * time.Second)
+	for len(scheduled()) < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d scheduled runs in %s, want 6", len(scheduled()), time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := stopA(); err != nil {
 		t.Fatal(err)
 	}
 	if err := stopB(); err != nil {
 		t.Fatal(err)
 	}
-	elapsed := time.Since(start)
-	runs, err := f.st.Runs(t.Context(), state.RunFilter{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sched []state.Run
-	for _, r := range runs {
-		if r.Trigger == state.TriggerSchedule {
-			sched = append(sched, r)
+	sched := scheduled()
+	first := sched[0].StartedAt
+	for _, r := range sched {
+		if r.StartedAt.Before(first) {
+			first = r.StartedAt
 		}
 	}
+	elapsed := time.Since(first)
 	// One run per fire time (plus, at most, the catch-up of a fire time
 	// that passed while the leader started): a tick worked by both
 	// processes, or a fire time taken twice, would double the count.
