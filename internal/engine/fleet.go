@@ -41,7 +41,8 @@ const forgetAfter = 24 * time.Hour
 // once (discarded when out of attempts), instead of after River's
 // RescueStuckJobsAfter. The next attempt removes the dead run's files and
 // records it failed before it lands (blueprint's stale-run cleanup); a run
-// whose job will not run again is abandoned here the same way.
+// whose job will not run again is abandoned here the same way. The
+// connection and run slots dead processes held are freed.
 func (e *Engine) Reap(ctx context.Context) error {
 	orphans, err := e.store.OrphanRuns(ctx, e.now())
 	if err != nil {
@@ -54,6 +55,11 @@ func (e *Engine) Reap(ctx context.Context) error {
 		}
 	}
 	if err := e.rescueChunks(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	// Slots are otherwise freed only when their key is taken again, and a
+	// run's own key (run/<id>, its chunk jobs' slots) never is.
+	if _, err := e.store.FreeDeadLeases(ctx, e.now()); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := e.store.ForgetWorkers(ctx, e.now().Add(-forgetAfter)); err != nil {

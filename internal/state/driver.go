@@ -190,8 +190,8 @@ type Queries struct {
 	// (before) deletes workers gone since before that hold no running run.
 	Heartbeat, WorkerStopped, Workers, ForgetWorkers string
 
-	// FreeDeadLeases (lease_key, now) frees slots of workers not alive at
-	// now (as OrphanRuns); CountLeases (holder, lease_key) returns held, total;
+	// FreeDeadLeases (now) frees every slot of workers not alive at now
+	// (as OrphanRuns), of any key; CountLeases (holder, lease_key) returns held, total;
 	// InsertLease (lease_key, slot, holder, worker_id, acquired_at) takes a
 	// free slot or changes nothing; ReleaseLease (lease_key, holder).
 	FreeDeadLeases, CountLeases, InsertLease, ReleaseLease string

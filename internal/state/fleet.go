@@ -47,6 +47,11 @@ type Fleet interface {
 	AcquireLease(ctx context.Context, key string, limit int, holder, workerID string, now time.Time) (bool, error)
 	// ReleaseLease frees the slot holder holds of key, if any.
 	ReleaseLease(ctx context.Context, key, holder string) error
+	// FreeDeadLeases frees the slots of every key held on workers not
+	// alive at now (the rule AcquireLease applies), and returns how many:
+	// a key nobody takes again (a run's own, run/<id>) keeps no row of a
+	// dead process.
+	FreeDeadLeases(ctx context.Context, now time.Time) (int, error)
 
 	// DeployedVersion returns a fingerprint of the deployed workflows that
 	// changes whenever a deploy creates, updates, disables or deletes one

@@ -112,7 +112,7 @@ func (s *SQLStore) AcquireLease(ctx context.Context, key string, limit int, hold
 	}
 	got := false
 	err := s.inTx(ctx, func(tx Tx) error {
-		if _, err := tx.Exec(ctx, s.q.FreeDeadLeases, key, s.d.Time(Time(now))); err != nil {
+		if _, err := tx.Exec(ctx, s.q.FreeDeadLeases, s.d.Time(Time(now))); err != nil {
 			return err
 		}
 		var held, total int
@@ -142,6 +142,15 @@ func (s *SQLStore) AcquireLease(ctx context.Context, key string, limit int, hold
 		return false, fmt.Errorf("acquire lease %s for %s: %w", key, holder, err)
 	}
 	return got, nil
+}
+
+// FreeDeadLeases frees every slot held on a worker not alive at now.
+func (s *SQLStore) FreeDeadLeases(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.d.Executor().Exec(ctx, s.q.FreeDeadLeases, s.d.Time(Time(now)))
+	if err != nil {
+		return 0, fmt.Errorf("free the slots of dead processes: %w", err)
+	}
+	return int(n), nil
 }
 
 // ReleaseLease frees the slot holder holds of key.

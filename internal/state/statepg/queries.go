@@ -89,8 +89,8 @@ var queries = state.Queries{
 		WHERE w.heartbeat_at < $1
 		  AND NOT EXISTS (SELECT 1 FROM wharf_runs r WHERE r.worker_id = w.id AND r.status = 'running')`,
 
-	FreeDeadLeases: `DELETE FROM wharf_leases l WHERE l.lease_key = $1 AND NOT EXISTS (
-		SELECT 1 FROM wharf_workers w WHERE w.id = l.worker_id AND w.stopped_at IS NULL AND w.dead_at >= $2)`,
+	FreeDeadLeases: `DELETE FROM wharf_leases l WHERE NOT EXISTS (
+		SELECT 1 FROM wharf_workers w WHERE w.id = l.worker_id AND w.stopped_at IS NULL AND w.dead_at >= $1)`,
 	CountLeases: `SELECT count(*) FILTER (WHERE holder = $1), count(*) FROM wharf_leases WHERE lease_key = $2`,
 	InsertLease: `INSERT INTO wharf_leases (lease_key, slot, holder, worker_id, acquired_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,

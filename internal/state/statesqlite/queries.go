@@ -85,8 +85,8 @@ var queries = state.Queries{
 		WHERE heartbeat_at < ?1
 		  AND NOT EXISTS (SELECT 1 FROM wharf_runs r WHERE r.worker_id = wharf_workers.id AND r.status = 'running')`,
 
-	FreeDeadLeases: `DELETE FROM wharf_leases WHERE lease_key = ?1 AND (
-		worker_id NOT IN (SELECT id FROM wharf_workers WHERE stopped_at IS NULL AND dead_at >= ?2))`,
+	FreeDeadLeases: `DELETE FROM wharf_leases
+		WHERE worker_id NOT IN (SELECT id FROM wharf_workers WHERE stopped_at IS NULL AND dead_at >= ?1)`,
 	CountLeases: `SELECT count(*) FILTER (WHERE holder = ?), count(*) FROM wharf_leases WHERE lease_key = ?`,
 	InsertLease: `INSERT INTO wharf_leases (lease_key, slot, holder, worker_id, acquired_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

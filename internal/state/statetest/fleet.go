@@ -262,6 +262,27 @@ func testLeases(t *testing.T, b Backend) {
 	if _, err := f.AcquireLease(ctx, "db", 0, "7", "w", now); err == nil {
 		t.Fatal("AcquireLease accepted limit 0")
 	}
+	// A key nobody takes again (a run's own) is freed of dead processes'
+	// slots by FreeDeadLeases, every key at once; live ones stay.
+	dead2 := state.Worker{ID: "dead2", Host: "h", PID: 3, Role: "worker"}
+	if err := f.Heartbeat(ctx, &dead2); err != nil {
+		t.Fatal(err)
+	}
+	now = time.Now()
+	acquire("run/a", "8", "dead2", true)
+	acquire("run/b", "9", "dead2", true)
+	acquire("run/c", "10", "w", true)
+	if n, err := f.FreeDeadLeases(ctx, now); err != nil || n != 0 {
+		t.Fatalf("FreeDeadLeases while every holder is alive = %d, %v; want 0", n, err)
+	}
+	if n, err := f.FreeDeadLeases(ctx, now.Add(time.Minute)); err != nil || n != 2 {
+		t.Fatalf("FreeDeadLeases = %d, %v; want the 2 slots of dead2", n, err)
+	}
+	// w's slots are still held (limit 2 on db: 3 and 6; limit 1 on run/c).
+	acquire("db", "11", "w", false)
+	if got, err := f.AcquireLease(ctx, "run/c", 1, "12", "w", now); err != nil || got {
+		t.Fatalf("AcquireLease(run/c) = %v, %v; want false: w holds it", got, err)
+	}
 }
 
 func testLeasesConcurrent(t *testing.T, b Backend) {
