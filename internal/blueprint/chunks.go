@@ -37,6 +37,13 @@ const ChunkAttempts = 3
 // chunkPoll is how often the coordinator looks at the chunks others read.
 const chunkPoll = 200 * time.Millisecond
 
+// DefaultRunWatch is how often a chunk read for a run looks whether the
+// run ended (Lander.RunWatch): one query of the run's row.
+const DefaultRunWatch = 2 * time.Second
+
+// errRunEnded is the cause of a chunk read stopped because its run ended.
+var errRunEnded = errors.New("its run ended while the chunk was read")
+
 // ChunkOrder is one chunk of a run read in chunks, as any process reads it
 // (LandChunk): the arguments of its River job.
 type ChunkOrder struct {
@@ -388,12 +395,56 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 		}
 	}
 	log.Info("reading a chunk", "chunk", k+1, "chunks", n, "attempt", attempt)
+	ctx, stopWatch := l.watchRun(ctx, order.RunID, log)
+	defer stopWatch()
 	rows, err := l.workChunk(ctx, r.lake, r.w, r.o, rd.Prefix, order.RunID, k, attempt, n, r.read, count, log)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, errRunEnded) {
+		log.Info("chunk stopped: its run ended", "chunk", k+1, "chunks", n, "why", cause)
+		return wrap(fmt.Errorf("%w: %w", cause, ErrChunkNotTaken))
+	}
 	if err != nil {
 		return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
 	}
 	log.Info("chunk done", "chunk", k+1, "chunks", n, "attempt", attempt, "rows", rows)
 	return nil
+}
+
+// watchRun returns ctx cancelled (cause errRunEnded) once run runID is
+// seen ended, looking every RunWatch, so that a chunk of a cancelled or
+// failed run stops being read instead of being read whole and refused
+// (state.Chunks.FinishChunk). stop ends the watch.
+func (l *Lander) watchRun(ctx context.Context, runID string, log *slog.Logger) (_ context.Context, stop func()) {
+	every := l.RunWatch
+	if every <= 0 {
+		every = DefaultRunWatch
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			run, err := l.State.Run(ctx, runID)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Debug("look whether the chunk's run ended", "err", err)
+			case err == nil && run.Status.Final():
+				cancel(fmt.Errorf("%w (%s)", errRunEnded, run.Status))
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		cancel(nil)
+	}
 }
 
 // remoteChunk is what a process needs to read a chunk of a run it does not

@@ -35,51 +35,12 @@ import (
 func TestChunksReadByAnotherProcess(t *testing.T) {
 	t.Parallel()
 	const rows = 100_000
-	dsn, schema := testdb.PostgresSchema(t)
-	src, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close(context.Background())
-	for _, q := range []string{
-		`CREATE TABLE people (id bigint PRIMARY KEY, email text, region text NOT NULL, updated_at timestamptz NOT NULL)`,
-		fmt.Sprintf(`INSERT INTO people SELECT g, md5(g::text) || '@example.com', 'r' || (g %% 3),
-			'2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, %d) g`, rows),
-	} {
-		if _, err := src.Exec(t.Context(), q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dsn, schema, _ := peopleTable(t, rows)
 	for _, format := range []string{catalog.LakeParquet, catalog.LakeIceberg} {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
-			// The secrets are bare names, found in each process's own
-			// secrets folder (Lander.Secrets): c's is empty.
-			dir, secrets := t.TempDir(), t.TempDir()
-			secret := func(name, value string) string {
-				if err := os.WriteFile(filepath.Join(secrets, name+".json"), []byte(value), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				return name
-			}
+			job, st, dir, secrets := peopleRun(t, dsn, schema, format)
 			lakeDir := filepath.Join(dir, "lake")
-			job := &catalog.Resolved{
-				Workflow: catalog.Workflow{Name: "people", Connection: "hr", Table: schema + ".people", Lake: "raw", Cursor: "updated_at",
-					Blueprint: "landing", Format: "parquet", Parallel: 4, PartitionBy: "region",
-					Choices: catalog.ColumnChoices{Mask: map[string]string{"email": "sha256"}, MaskSalt: secret("salt", "pepper")}},
-				Connection: catalog.Connection{Name: "hr", Engine: "postgres", Secret: secret("hr", dsn)},
-				Lake:       catalog.Lake{Name: "raw", URL: "file://" + lakeDir, Format: format},
-			}
-			st, err := stateurl.Open(t.Context(), "sqlite:"+filepath.Join(dir, "state.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			for _, id := range []string{"a", "b", "c"} {
-				if err := st.Heartbeat(t.Context(), &state.Worker{ID: id, Host: "elsewhere", PID: 1, Role: "serve", DeadAfter: time.Hour}); err != nil {
-					t.Fatal(err)
-				}
-			}
 			orders := make(chan []blueprint.ChunkOrder, 1)
 			a := &blueprint.Lander{State: st, WorkerID: "a", Secrets: "file:" + secrets, QueueChunks: func(_ context.Context, _ any, o []blueprint.ChunkOrder) error {
 				orders <- o
@@ -170,5 +131,163 @@ func TestChunksReadByAnotherProcess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// peopleTable creates a table people of rows rows in a schema of its own
+// and returns its DSN, schema and a connection to it.
+func peopleTable(t *testing.T, rows int) (string, string, *pgx.Conn) {
+	t.Helper()
+	dsn, schema := testdb.PostgresSchema(t)
+	src, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close(context.Background()) })
+	for _, q := range []string{
+		`CREATE TABLE people (id bigint PRIMARY KEY, email text, region text NOT NULL, updated_at timestamptz NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO people SELECT g, md5(g::text) || '@example.com', 'r' || (g %% 3),
+			'2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, %d) g`, rows),
+	} {
+		if _, err := src.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dsn, schema, src
+}
+
+// peopleRun is a workflow landing people with parallel: 4 into a lake of
+// format under the returned dir (lake/), with its secrets as bare names in
+// the returned secrets folder, and a SQLite state where processes a, b
+// and c beat.
+func peopleRun(t *testing.T, dsn, schema, format string) (*catalog.Resolved, state.Store, string, string) {
+	t.Helper()
+	dir, secrets := t.TempDir(), t.TempDir()
+	secret := func(name, value string) string {
+		if err := os.WriteFile(filepath.Join(secrets, name+".json"), []byte(value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	job := &catalog.Resolved{
+		Workflow: catalog.Workflow{Name: "people", Connection: "hr", Table: schema + ".people", Lake: "raw", Cursor: "updated_at",
+			Blueprint: "landing", Format: "parquet", Parallel: 4, PartitionBy: "region",
+			Choices: catalog.ColumnChoices{Mask: map[string]string{"email": "sha256"}, MaskSalt: secret("salt", "pepper")}},
+		Connection: catalog.Connection{Name: "hr", Engine: "postgres", Secret: secret("hr", dsn)},
+		Lake:       catalog.Lake{Name: "raw", URL: "file://" + filepath.Join(dir, "lake"), Format: format},
+	}
+	st, err := stateurl.Open(t.Context(), "sqlite:"+filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, id := range []string{"a", "b", "c"} {
+		if err := st.Heartbeat(t.Context(), &state.Worker{ID: id, Host: "elsewhere", PID: 1, Role: "serve", DeadAfter: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return job, st, dir, secrets
+}
+
+// TestChunkStopsWhenRunEnds: a process reading a chunk of another's run
+// stops when the run ends (here cancelled) instead of reading on: its
+// read is held back by a lock the test queues on the table, so it would
+// never finish by itself.
+func TestChunkStopsWhenRunEnds(t *testing.T) {
+	t.Parallel()
+	dsn, schema, src := peopleTable(t, 100_000)
+	job, st, dir, secrets := peopleRun(t, dsn, schema, catalog.LakeParquet)
+	orders := make(chan []blueprint.ChunkOrder, 1)
+	a := &blueprint.Lander{State: st, WorkerID: "a", Secrets: "file:" + secrets, QueueChunks: func(_ context.Context, _ any, o []blueprint.ChunkOrder) error {
+		orders <- o
+		return nil
+	}}
+	b := &blueprint.Lander{State: st, WorkerID: "b", Secrets: "file:" + secrets, RunWatch: 50 * time.Millisecond}
+	defer a.Close()
+	defer b.Close()
+	ctxA, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	landed := make(chan struct{})
+	go func() {
+		defer close(landed)
+		_, _ = a.Land(ctxA, job, state.TriggerManual)
+	}()
+	var got []blueprint.ChunkOrder
+	select {
+	case got = <-orders:
+	case <-landed:
+		t.Fatal("the run ended without recording chunks")
+	}
+	// The coordinator's snapshot holds the table; an exclusive lock queued
+	// behind it holds back every later read of it: b's.
+	lockTx, err := src.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lockTx.Rollback(context.Background()) //nolint:errcheck // ended below
+	locked := make(chan error, 1)
+	go func() {
+		_, err := lockTx.Exec(t.Context(), "SET LOCAL lock_timeout = '120s'; LOCK TABLE people IN ACCESS EXCLUSIVE MODE")
+		locked <- err
+	}()
+	probe, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close(context.Background())
+	waitUntil(t, "the lock queued", func() bool {
+		var n int
+		err := probe.QueryRow(t.Context(), `SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass`, schema+".people").Scan(&n)
+		return err == nil && n > 0
+	})
+	errB := make(chan error, 1)
+	go func() { errB <- b.LandChunk(t.Context(), job, got[0]) }()
+	runID := got[0].RunID
+	waitUntil(t, "b to claim its chunk", func() bool {
+		cs, err := st.RunChunks(t.Context(), runID)
+		return err == nil && cs[0].Status == state.ChunkRunning && cs[0].WorkerID == "b"
+	})
+	run, err := st.Run(t.Context(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Status, run.Error = state.StatusCancelled, "cancelled (test)"
+	if err := st.FinishRun(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errB:
+		if !errors.Is(err, blueprint.ErrChunkNotTaken) || !strings.Contains(err.Error(), "its run ended") {
+			t.Fatalf("b's chunk after the run was cancelled: %v; want it stopped because its run ended", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("b still reads its chunk 30 s after its run was cancelled")
+	}
+	cancelA()
+	<-landed
+	if err := <-locked; err != nil {
+		t.Fatal(err)
+	}
+	_ = lockTx.Rollback(t.Context())
+	var files []string
+	_ = filepath.WalkDir(filepath.Join(dir, "lake"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".parquet") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 0 {
+		t.Fatalf("files left by a cancelled run: %v", files)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -111,6 +111,10 @@ type Lander struct {
 	// reads with that many more streams) and what releases them. nil =
 	// no cap.
 	StreamSlots func(ctx context.Context, conn, runID string, want int) (got int, release func())
+	// RunWatch is how often a process reading a chunk (LandChunk) looks
+	// whether the chunk's run ended (cancelled, failed), to stop reading
+	// it (0 = DefaultRunWatch).
+	RunWatch time.Duration
 
 	lakes    lakeCache
 	catalogs catalogCache
