@@ -164,7 +164,7 @@ func TestMySQLLateCommitLandsNextRun(t *testing.T) {
 // TestMySQLWithoutProcessWarns: a run as a MariaDB role without PROCESS
 // cannot bound its window below the transactions in flight: it warns once,
 // saying what to grant, and wharf run's summary notes it; a workflow with
-// settle is bounded by it and says nothing.
+// settle is bounded by it and says nothing. validate notes it beforehand.
 func TestMySQLWithoutProcessWarns(t *testing.T) {
 	t.Parallel()
 	tdb := testdb.MySQL(t)
@@ -176,8 +176,15 @@ func TestMySQLWithoutProcessWarns(t *testing.T) {
 	env := mysqlCatalog(t, dir, tdb.URL, fmt.Sprintf(`  - {name: regions, table: %[1]s.regions, cursor: updated_at}
   - {name: jobs, table: %[1]s.jobs, cursor: updated_at, settle: 1s}
 `, tdb.Name))
-	r := mustWharf(t, dir, env, "run", "--all")
 	grant := "GRANT PROCESS ON *.* TO '" + tdb.User + "'@'"
+	// validate notes it once for the connection, naming the workflow
+	// without settle.
+	v := mustWharf(t, dir, env, "validate")
+	if strings.Count(v.stderr, "note: source hr: ") != 1 || !strings.Contains(v.stderr, grant) ||
+		!strings.Contains(v.stderr, "workflows with a cursor and no settle (a timestamp cursor is at risk): regions\n") {
+		t.Errorf("validate should note the connection once, with %s... and workflow regions:\n%s", grant, v)
+	}
+	r := mustWharf(t, dir, env, "run", "--all")
 	var warns, notes []string
 	for line := range strings.Lines(r.stderr) {
 		if strings.Contains(line, `level=WARN msg="rows committed late may be skipped"`) {

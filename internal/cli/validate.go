@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/secret"
+	"github.com/wharf-data/wharf/internal/source"
 )
 
 // sourceCheckTimeout bounds how long validate waits for one source.
@@ -131,6 +132,7 @@ func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns m
 		}
 	}
 	err := errors.Join(l.checkColumns(ctx, workflows, unreachable), l.checkTables(ctx, workflows, unreachable))
+	a.noteUnbounded(ctx, l, workflows)
 	if err == nil {
 		return nil
 	}
@@ -139,6 +141,35 @@ func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns m
 		problems = append(problems, fmt.Sprintf("%s: %v", cat.Path, e))
 	}
 	return problems
+}
+
+// noteUnbounded notes, once per reachable connection read by workflows
+// with a cursor and no settle, a source role that cannot see the writes in
+// flight (MySQL/MariaDB without PROCESS): their runs could skip rows
+// committed late, and warn of it.
+func (a *app) noteUnbounded(ctx context.Context, l *sourceLister, workflows []catalog.Resolved) {
+	names := map[string][]string{}
+	conns := map[string]*catalog.Connection{}
+	for i := range workflows {
+		w := &workflows[i]
+		if w.Workflow.Cursor != "" && w.Workflow.Settle <= 0 {
+			names[w.Connection.Name] = append(names[w.Connection.Name], w.Workflow.Name)
+			conns[w.Connection.Name] = &w.Connection
+		}
+	}
+	for _, conn := range sortedNames(names) {
+		src, err := l.source(ctx, conns[conn])
+		if err != nil {
+			continue // noted as not checked
+		}
+		c, ok := src.(source.InFlightChecker)
+		if !ok {
+			continue
+		}
+		if msg, err := c.Unbounded(ctx); err == nil && msg != "" {
+			a.note("source %s: %s; workflows with a cursor and no settle (a timestamp cursor is at risk): %s", conn, msg, strings.Join(names[conn], ", "))
+		}
+	}
 }
 
 // unjoin lists the errors errors.Join joined, joins within joins

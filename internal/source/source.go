@@ -76,6 +76,16 @@ type Result struct {
 	Split  string
 }
 
+// InFlightChecker is a source whose bound on a window below the writes in
+// flight needs a privilege its role may lack (MySQL/MariaDB: PROCESS, to
+// read information_schema.innodb_trx). wharf validate asks it once per
+// connection.
+type InFlightChecker interface {
+	// Unbounded returns what Result.Unbounded would say of a window
+	// without settle: "" when the role sees the writes in flight.
+	Unbounded(ctx context.Context) (string, error)
+}
+
 // RecordSink receives the records of an extract in order. The record is
 // released by the caller after Write returns; Write must Retain it to keep it.
 type RecordSink func(arrow.RecordBatch) error

@@ -84,7 +84,7 @@ func (f *inFlight) limit(settleLimit time.Time, settle time.Duration) (time.Time
 		rule = "transactions in flight unknown (reading information_schema.innodb_trx needs the PROCESS privilege): grant it, or set settle"
 		if settle <= 0 {
 			unbounded = "the source role may not see the write transactions in flight (information_schema.innodb_trx needs the PROCESS privilege), " +
-				"so a row that a long transaction commits after this run, with an earlier cursor value, is never landed: " +
+				"so a row that a long transaction commits after a run, with a cursor value below that run's watermark, is never landed: " +
 				"GRANT PROCESS ON *.* TO " + f.user + ", or set settle: on the workflow to more than the longest transaction (docs/guarantees.md)"
 		}
 	case f.oldest.IsZero():
@@ -99,3 +99,18 @@ func (f *inFlight) limit(settleLimit time.Time, settle time.Duration) (time.Time
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.999999Z") }
+
+// Unbounded implements source.InFlightChecker.
+func (s *Source) Unbounded(ctx context.Context) (string, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return "", fmt.Errorf("connect (%s): %w", s.where(), err)
+	}
+	defer conn.Close()
+	var f inFlight
+	if err := f.read(ctx, conn); err != nil {
+		return "", err
+	}
+	_, _, unbounded := f.limit(time.Time{}, 0)
+	return unbounded, nil
+}
