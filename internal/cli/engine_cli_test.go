@@ -95,7 +95,8 @@ func TestTriggerWithNoProcessAlive(t *testing.T) {
 }
 
 // TestCommandsCreateNoState: of a SQLite state that does not exist (a
-// mistyped --state), status and runs show it empty with a note; trigger,
+// mistyped --state), status and runs show it empty with a note, and lake ls
+// of an iceberg lake whose catalog is in the state its files; trigger,
 // cancel and lake verify, which have nothing to act on or compare with,
 // fail naming it; none creates the file or its directory.
 func TestCommandsCreateNoState(t *testing.T) {
@@ -116,6 +117,7 @@ func TestCommandsCreateNoState(t *testing.T) {
 		{[]string{"trigger", "w"}, ExitFailed, ""},
 		{[]string{"cancel", "0199a000-0000-7000-8000-000000000001"}, ExitFailed, ""},
 		{[]string{"lake", "verify", "-c", cat, "w"}, ExitFailed, ""},
+		{[]string{"lake", "ls", "-c", cat, "ice"}, ExitOK, "STATUS  ROWS  SIZE  RUN  PATH\n0 committed file(s) in 0 run(s): 0 rows, 0 B; 0 leftover, 0 missing\n"},
 	} {
 		stderr := "note: " + noState
 		if tc.code != ExitOK {
@@ -132,13 +134,14 @@ func TestCommandsCreateNoState(t *testing.T) {
 }
 
 // oneWorkflowCatalog writes a catalog of one workflow w, of a SQLite table
-// under dir, into a file lake under dir.
+// under dir, into a file lake under dir (lake l; lake ice is iceberg).
 func oneWorkflowCatalog(t *testing.T, dir string) string {
 	return writeFile(t, "cat.yaml", `connections:
   c: {engine: sqlite, secret: "file:`+writeFile(t, "src.secret", "sqlite:"+filepath.Join(dir, "src.db"))+`"}
 lakes:
   l: {url: "file://`+filepath.Join(dir, "lake")+`"}
+  ice: {url: "file://`+filepath.Join(dir, "ice")+`", format: iceberg}
 workflows:
-  - {name: w, table: t}
+  - {name: w, table: t, lake: l}
 `)
 }

@@ -62,7 +62,6 @@ appends it), and a line per table gives its snapshots, files and rows.`,
 				if tables, err = a.lakeTables(cmd.Context(), lk, lkCfg, prefix); err != nil {
 					return failed(err)
 				}
-				tables = append(make([]*icetable.Table, 0, len(tables)), tables...) // non-nil: an iceberg lake
 
 			}
 			if err := printInventory(cmd.Context(), a, inv, tables); err != nil {
@@ -107,13 +106,22 @@ func (a *app) openLakeArg(ctx context.Context, arg string) (*lake.Lake, *catalog
 	return l, lk, nil
 }
 
-// lakeTables opens the Iceberg tables of an iceberg lake under prefix.
+// lakeTables opens the Iceberg tables of an iceberg lake under prefix:
+// non-nil, unless the lake's catalog is in a state that does not exist
+// (then the files are listed without snapshots).
 func (a *app) lakeTables(ctx context.Context, lk *lake.Lake, lkCfg *catalog.Lake, prefix string) ([]*icetable.Table, error) {
-	st, err := a.openState(ctx, 0, false)
-	if err != nil {
-		return nil, err
+	var st state.Store // only a catalog in the state store reads it
+	if lkCfg.IcebergCatalog == "" {
+		var err error
+		st, err = a.openState(ctx, 0, true)
+		if a.isNoState(err) {
+			return nil, nil // no catalog, so no tables
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
 	}
-	defer st.Close()
 	cat, err := icetable.Open(ctx, lkCfg, a.secrets, st)
 	if err != nil {
 		return nil, err
@@ -123,7 +131,7 @@ func (a *app) lakeTables(ctx context.Context, lk *lake.Lake, lkCfg *catalog.Lake
 	for _, e := range unloaded {
 		fmt.Fprintf(a.stderr, "note: skipped: %v\n", e)
 	}
-	return tables, err
+	return append(make([]*icetable.Table, 0, len(tables)), tables...), err // non-nil: an iceberg lake
 }
 
 // printInventory prints the files of inv, with the Iceberg snapshot of
