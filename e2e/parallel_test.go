@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -87,16 +86,7 @@ func TestParallelPostgres(t *testing.T) {
 // TestParallelMariaDB: the same on MariaDB/MySQL.
 func TestParallelMariaDB(t *testing.T) {
 	t.Parallel()
-	tdb := testdb.MySQL(t)
-	mysqlExec(t, tdb.DB, `CREATE TABLE events (id bigint PRIMARY KEY, payload varchar(64), amount decimal(14,2), updated_at datetime(6) NOT NULL)`)
-	insert := func(db *sql.DB, from, to int) {
-		mysqlExec(t, db, fmt.Sprintf(`INSERT INTO events
-			WITH RECURSIVE g(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM g WHERE n < %d)
-			SELECT n, CONCAT(MD5(n), MD5(n * 7)), n * 1.25, TIMESTAMP('2026-01-01') + INTERVAL n SECOND FROM g`, from, to))
-	}
-	for from := 1; from <= parallelRows; from += 1000 { // MySQL's default CTE depth is 1000
-		insert(tdb.DB, from, from+999)
-	}
+	tdb, insert := mysqlParallelSource(t)
 	dir := t.TempDir()
 	env := append(parallelCatalog(t, dir, "mysql", "env:SHOP_DB_URL", tdb.Name+".events"), "SHOP_DB_URL="+tdb.URL)
 
@@ -106,11 +96,27 @@ func TestParallelMariaDB(t *testing.T) {
 	}
 	sameLanding(t, dir, parallelRows)
 
-	for from := parallelRows + 1; from <= parallelRows+20000; from += 1000 {
-		insert(tdb.DB, from, from+999)
-	}
+	insert(parallelRows+1, parallelRows+20000)
 	mustWharf(t, dir, env, "run", "--all")
 	sameLanding(t, dir, parallelRows+20000)
+}
+
+// mysqlParallelSource creates the parallel tests' MariaDB table of
+// parallelRows rows, and returns its database and what inserts the rows
+// of ids from to to.
+func mysqlParallelSource(t *testing.T) (*testdb.MySQLDatabase, func(from, to int)) {
+	t.Helper()
+	tdb := testdb.MySQL(t)
+	mysqlExec(t, tdb.DB, `CREATE TABLE events (id bigint PRIMARY KEY, payload varchar(64), amount decimal(14,2), updated_at datetime(6) NOT NULL)`)
+	insert := func(from, to int) {
+		for lo := from; lo <= to; lo += 1000 { // MySQL's default CTE depth is 1000
+			mysqlExec(t, tdb.DB, fmt.Sprintf(`INSERT INTO events
+				WITH RECURSIVE g(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM g WHERE n < %d)
+				SELECT n, CONCAT(MD5(n), MD5(n * 7)), n * 1.25, TIMESTAMP('2026-01-01') + INTERVAL n SECOND FROM g`, lo, min(lo+999, to)))
+		}
+	}
+	insert(1, parallelRows)
+	return tdb, insert
 }
 
 // pgParallelSource creates the parallel tests' PostgreSQL table of
@@ -147,12 +153,19 @@ func TestParallelRunKilled(t *testing.T) {
 // parallelFleet deploys the parallel catalog over the parallel tests'
 // PostgreSQL table on a PostgreSQL state of its own, for serve processes:
 // it returns the directory, the environment and the state's URL.
-func parallelFleet(t *testing.T) (string, []string, string) {
+func parallelFleet(t *testing.T, engine string) (string, []string, string) {
 	t.Helper()
-	schema := pgParallelSource(t)
 	stateURL, _ := testdb.PostgresSchema(t)
 	dir := t.TempDir()
-	env := append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL(), "WHARF_STATE="+stateURL)
+	var env []string
+	if engine == "mysql" {
+		tdb, _ := mysqlParallelSource(t)
+		env = append(parallelCatalog(t, dir, "mysql", "env:SHOP_DB_URL", tdb.Name+".events"), "SHOP_DB_URL="+tdb.URL)
+	} else {
+		schema := pgParallelSource(t)
+		env = append(parallelCatalog(t, dir, "postgres", "env:PG_URL", schema+".events"), "PG_URL="+testdb.PostgresURL())
+	}
+	env = append(env, "WHARF_STATE="+stateURL)
 	mustWharf(t, dir, env, "deploy")
 	return dir, env, stateURL
 }
@@ -165,7 +178,7 @@ func parallelFleet(t *testing.T) (string, []string, string) {
 // lands the window again as one retry run: every id once.
 func TestParallelFleetWorkerKilled(t *testing.T) {
 	t.Parallel()
-	dir, env, _ := parallelFleet(t)
+	dir, env, _ := parallelFleet(t, "postgres")
 
 	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "3s", "--poll-interval", "100ms"}
 	// Only the first process is armed, and the second starts once the
@@ -208,14 +221,27 @@ func TestParallelFleetWorkerKilled(t *testing.T) {
 }
 
 // TestParallelFleetChunkKilled: two serve processes on one PostgreSQL
-// state share a parallel: 4 run, each chunk a River job. Both are armed to
+// state share a parallel: 4 run of a PostgreSQL table, and of a MariaDB
+// one, each chunk a River job. Both are armed to
 // die while reading a chunk of a run the other coordinates, so the process
 // that is not the run's own is killed (SIGKILL) mid-chunk; the run's own
 // process reads the chunks it had in hand again once it is known dead, and
 // the run commits once: every id once, and only those chunks read twice.
 func TestParallelFleetChunkKilled(t *testing.T) {
 	t.Parallel()
-	dir, env, stateURL := parallelFleet(t)
+	for _, engine := range []string{"postgres", "mysql"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			fleetChunkKilled(t, engine)
+		})
+	}
+}
+
+// fleetChunkKilled is TestParallelFleetChunkKilled on a source engine:
+// MariaDB's chunks are read from their jobs' arguments alone (key ranges
+// planned once, each read in a snapshot of its own).
+func fleetChunkKilled(t *testing.T, engine string) {
+	dir, env, stateURL := parallelFleet(t, engine)
 
 	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "3s", "--poll-interval", "100ms", "--workers", "2", "--log-level", "debug"}
 	armed := append(env, "WHARF_TEST_CRASH_AT=other-chunk")

@@ -26,8 +26,9 @@ import (
 	"github.com/wharf-data/wharf/internal/testdb"
 )
 
-// TestChunksReadByAnotherProcess: a parallel run of a PostgreSQL table
-// records its chunks with their orders (Lander.QueueChunks); another
+// TestChunksReadByAnotherProcess: a parallel run of a PostgreSQL table,
+// and of a MariaDB one, records its chunks with their orders
+// (Lander.QueueChunks); another
 // lander (another process: its own ID, sources and lakes) reads chunks
 // from the orders alone (LandChunk) while the run's own stream reads the
 // rest. The run commits once: every row once, masked with the same salt
@@ -35,11 +36,18 @@ import (
 func TestChunksReadByAnotherProcess(t *testing.T) {
 	t.Parallel()
 	const rows = 100_000
-	dsn, schema, _ := peopleTable(t, rows)
-	for _, format := range []string{catalog.LakeParquet, catalog.LakeIceberg} {
-		t.Run(format, func(t *testing.T) {
+	pgDSN, pgSchema, _ := peopleTable(t, rows)
+	my := peopleMySQL(t, rows)
+	for _, tc := range []struct{ engine, dsn, schema, format string }{
+		{"postgres", pgDSN, pgSchema, catalog.LakeParquet},
+		{"postgres", pgDSN, pgSchema, catalog.LakeIceberg},
+		{"mysql", my.URL, my.Name, catalog.LakeParquet},
+		{"mysql", my.URL, my.Name, catalog.LakeIceberg},
+	} {
+		t.Run(tc.engine+"/"+tc.format, func(t *testing.T) {
 			t.Parallel()
-			job, st, dir, secrets := peopleRun(t, dsn, schema, format)
+			job, st, dir, secrets := peopleRun(t, tc.dsn, tc.schema, tc.format)
+			job.Connection.Engine = tc.engine
 			lakeDir := filepath.Join(dir, "lake")
 			orders := make(chan []blueprint.ChunkOrder, 1)
 			a := &blueprint.Lander{State: st, WorkerID: "a", Secrets: "file:" + secrets, QueueChunks: func(_ context.Context, _ any, o []blueprint.ChunkOrder) error {
@@ -154,6 +162,23 @@ func peopleTable(t *testing.T, rows int) (string, string, *pgx.Conn) {
 		}
 	}
 	return dsn, schema, src
+}
+
+// peopleMySQL is peopleTable on MariaDB/MySQL.
+func peopleMySQL(t *testing.T, rows int) *testdb.MySQLDatabase {
+	t.Helper()
+	tdb := testdb.MySQL(t)
+	if _, err := tdb.DB.ExecContext(t.Context(), `CREATE TABLE people (id bigint PRIMARY KEY, email text, region varchar(8) NOT NULL, updated_at datetime(6) NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for lo := 1; lo <= rows; lo += 1000 { // MySQL's default CTE depth is 1000
+		if _, err := tdb.DB.ExecContext(t.Context(), fmt.Sprintf(`INSERT INTO people
+			WITH RECURSIVE g(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM g WHERE n < %d)
+			SELECT n, CONCAT(MD5(n), '@example.com'), CONCAT('r', n %% 3), TIMESTAMP('2026-01-01') + INTERVAL n SECOND FROM g`, lo, min(lo+999, rows))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tdb
 }
 
 // peopleRun is a workflow landing people with parallel: 4 into a lake of

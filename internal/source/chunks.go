@@ -95,3 +95,38 @@ func ReadChunks(ctx context.Context, streams, chunks int, chunkDone func(done, t
 	err := g.Wait()
 	return rows.Load(), err
 }
+
+// ExtractChunks is Parallel.ExtractParallel for a Chunked source, the way
+// the chunks of a run are read by any process: it plans the window for
+// len(sinks) streams; stream 0 reads on the plan's own connection, the
+// others open their own (OpenChunks).
+func ExtractChunks(ctx context.Context, cs Chunked, req Request, sinks []RecordSink, chunkDone func(done, total int)) (Result, error) {
+	if _, err := req.CheckSinks(sinks); err != nil {
+		return Result{}, err
+	}
+	p, err := cs.PlanChunks(ctx, req, len(sinks))
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.Close(context.Background()) //nolint:errcheck // a no-op after the Close below
+	res, shared := p.Result(), p.Shared()
+	streams := min(len(sinks), len(shared.Chunks))
+	res.Rows, err = ReadChunks(ctx, streams, len(shared.Chunks), chunkDone, func(ctx context.Context, i int, read func(func(int) (int64, error)) error) error {
+		if i == 0 {
+			return read(func(k int) (int64, error) { return p.Read(ctx, k, sinks[0]) })
+		}
+		r, err := cs.OpenChunks(ctx, req, shared)
+		if err != nil {
+			return fmt.Errorf("stream %d: %w", i+1, err)
+		}
+		defer r.Close()
+		return read(func(k int) (int64, error) { return r.Read(ctx, k, sinks[i]) })
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := p.Close(ctx); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}

@@ -130,7 +130,9 @@ type Chunked interface {
 	// meanwhile.
 	PlanChunks(ctx context.Context, req Request, streams int) (Plan, error)
 	// OpenChunks opens a connection of its own in the snapshot of a plan
-	// (its Shared part, from any process) to read chunks of it. req is
+	// (its Shared part, from any process), or in a snapshot of its own when
+	// the plan shares none (MySQL/MariaDB: the window's bounds keep its
+	// chunks exact), to read chunks of it. req is
 	// the request the plan was made for. The error wraps ErrSnapshotGone
 	// when the snapshot cannot be imported any more (the planning process
 	// ended it, or died).

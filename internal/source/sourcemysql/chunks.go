@@ -4,76 +4,194 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/source"
 )
 
-var _ source.Parallel = (*Source)(nil)
+var (
+	_ source.Parallel = (*Source)(nil)
+	_ source.Chunked  = (*Source)(nil)
+)
 
-// streamChunks reads the window (query + where) in up to len(sinks)
-// streams, by equal ranges of the table's single-column integer primary
-// key between the window's min and max. The first stream reads on conn, in
-// the snapshot that decided the window; the others each start a consistent
-// snapshot of their own on another connection. MySQL cannot share a
-// snapshot between connections: the window's bounds (the cursor's After and
-// High, decided once) keep each chunk to the same window, so a row changed
-// while the streams start moves its cursor above High and lands next run
-// (docs/guarantees.md).
-func (s *Source) streamChunks(ctx context.Context, conn *sql.Conn, live *liveTable, cols []myColumn, want []coltype.Column,
-	query, where string, args []any, batchRows int, sinks []source.RecordSink, chunkDone func(done, total int), res *source.Result) error {
-	table := live.ref.String()
-	preds, how, err := s.keyChunks(ctx, conn, live, where, args, len(sinks)*source.ChunksPerStream)
-	if err != nil {
-		return fmt.Errorf("extract table %s: split into chunks: %w", table, err)
-	}
-	res.Chunks, res.Split = len(preds), how
-	streams := min(len(sinks), len(preds))
-	res.Rows, err = source.ReadChunks(ctx, streams, len(preds), chunkDone, func(ctx context.Context, i int, read func(func(int) (int64, error)) error) (err error) {
-		c := conn
-		if i > 0 {
-			if c, err = s.db.Conn(ctx); err != nil {
-				return fmt.Errorf("extract table %s: stream %d: connect (%s): %w", table, i+1, s.where(), err)
-			}
-			defer func() {
-				if err != nil || ctx.Err() != nil {
-					discard(c) // do not drain a cancelled query's rows
-				} else {
-					_, _ = c.ExecContext(context.Background(), "COMMIT")
-				}
-				c.Close()
-			}()
-			for _, stmt := range []string{
-				"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-				"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-			} {
-				if _, err := c.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("extract table %s: stream %d: begin snapshot: %w", table, i+1, err)
-				}
-			}
-		}
-		return read(func(k int) (int64, error) {
-			return s.stream(ctx, c, table, cols, want, query+chunkWhere(where, preds[k]), args, batchRows, sinks[i])
-		})
-	})
-	return err
+// MySQL cannot share a snapshot between connections: a plan's chunks are
+// read in the snapshot that decided the window (Plan.Read) or each in a
+// consistent snapshot of its own started later, on any process
+// (OpenChunks). The window's bounds (the cursor's After and High, decided
+// once and shared as SQL literals) keep each chunk to the same window, so
+// a row changed meanwhile moves its cursor above High and lands next run
+// (docs/guarantees.md). SharedPlan.Snapshot is always "".
+
+// plan is a window decided on conn, in its snapshot, cut into chunks by
+// ranges of the table's single-column integer primary key (source.Plan).
+type plan struct {
+	s         *Source
+	conn      *sql.Conn
+	req       source.Request
+	w         *window
+	batchRows int
+	res       source.Result
+	shared    source.SharedPlan
+	// broken: a read failed or was cancelled mid-rows, so the connection
+	// is dropped rather than given back.
+	broken, closed bool
 }
 
-// chunkWhere adds a chunk's predicate to the window's WHERE clause.
+// PlanChunks decides the window on a connection of its own and cuts it
+// into chunks for streams streams (one when streams is 1 or the table has
+// no single-column integer primary key; none when the window is empty).
+func (s *Source) PlanChunks(ctx context.Context, req source.Request, streams int) (source.Plan, error) {
+	batchRows, err := req.CheckPlan()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ref := req.Table.Ref
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("extract table %s: connect (%s): %w", ref, s.where(), err)
+	}
+	p := &plan{s: s, conn: conn, req: req, batchRows: batchRows}
+	if p.w, err = s.openWindow(ctx, conn, req); err == nil && !p.w.empty && streams > 1 {
+		p.shared.Chunks, p.res.Split, err = s.keyChunks(ctx, conn, p.w.live, p.w.pred, streams*source.ChunksPerStream)
+		if err != nil {
+			err = fmt.Errorf("extract table %s: split into chunks: %w", ref, err)
+		}
+	}
+	if err != nil {
+		discard(conn)
+		conn.Close()
+		return nil, s.explain(ctx, err)
+	}
+	p.res.High, p.res.Bound, p.res.Unbounded = p.w.res.High, p.w.res.Bound, p.w.res.Unbounded
+	p.shared.Where = p.w.pred
+	switch {
+	case p.w.empty:
+		p.shared.Chunks = nil
+	case p.shared.Chunks == nil:
+		p.shared.Chunks = []string{""}
+	}
+	p.res.Chunks = len(p.shared.Chunks)
+	return p, nil
+}
+
+func (p *plan) Result() source.Result     { return p.res }
+func (p *plan) Shared() source.SharedPlan { return p.shared }
+
+// Read reads chunk k in the snapshot that decided the window.
+func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
+	if p.closed {
+		return 0, fmt.Errorf("extract table %s: chunk %d: the plan is closed", p.req.Table.Ref, k+1)
+	}
+	n, err := p.s.readChunk(ctx, p.conn, p.w.live, p.w.cols, p.w.query, p.req, p.shared, k, p.batchRows, sink)
+	p.broken = p.broken || err != nil
+	return n, err
+}
+
+// Close ends the snapshot and gives the connection back (drops it after
+// a failed read).
+func (p *plan) Close(ctx context.Context) error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	return p.s.endSnapshot(ctx, p.conn, p.req.Table.Ref, p.broken)
+}
+
+// endSnapshot commits conn's read-only transaction and gives it back, or
+// drops it when broken (do not drain a cancelled query's rows).
+func (s *Source) endSnapshot(ctx context.Context, conn *sql.Conn, ref source.TableRef, broken bool) error {
+	defer conn.Close()
+	if broken {
+		discard(conn)
+		return nil
+	}
+	return commit(ctx, conn, ref)
+}
+
+// chunkReader reads chunks of a plan in a consistent snapshot of its own
+// (source.ChunkReader).
+type chunkReader struct {
+	s         *Source
+	conn      *sql.Conn
+	live      *liveTable
+	cols      []myColumn
+	query     string
+	req       source.Request
+	shared    source.SharedPlan
+	batchRows int
+	broken    bool
+}
+
+// OpenChunks takes a connection, starts a consistent snapshot and
+// describes the table again in it, to read chunks of a plan made by any
+// process.
+func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared source.SharedPlan) (source.ChunkReader, error) {
+	batchRows, err := req.CheckPlan()
+	if err != nil {
+		return nil, err
+	}
+	if shared.Snapshot != "" {
+		return nil, fmt.Errorf("extract table %s: a MySQL plan has no snapshot to import (%q)", req.Table.Ref, shared.Snapshot)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("extract table %s: connect (%s): %w", req.Table.Ref, s.where(), err)
+	}
+	live, cols, query, err := s.begin(ctx, conn, req)
+	if err != nil {
+		discard(conn)
+		conn.Close()
+		return nil, s.explain(ctx, err)
+	}
+	return &chunkReader{s: s, conn: conn, live: live, cols: cols, query: query, req: req, shared: shared, batchRows: batchRows}, nil
+}
+
+func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
+	n, err := r.s.readChunk(ctx, r.conn, r.live, r.cols, r.query, r.req, r.shared, k, r.batchRows, sink)
+	r.broken = r.broken || err != nil
+	return n, err
+}
+
+func (r *chunkReader) Close() error {
+	return r.s.endSnapshot(context.Background(), r.conn, r.req.Table.Ref, r.broken)
+}
+
+// readChunk reads chunk k of a plan on conn, whose snapshot is open.
+func (s *Source) readChunk(ctx context.Context, conn *sql.Conn, live *liveTable, cols []myColumn, query string, req source.Request,
+	shared source.SharedPlan, k, batchRows int, sink source.RecordSink) (int64, error) {
+	if sink == nil {
+		return 0, fmt.Errorf("extract table %s: nil sink", req.Table.Ref)
+	}
+	if k < 0 || k >= len(shared.Chunks) {
+		return 0, fmt.Errorf("extract table %s: chunk %d of a plan of %d chunks", req.Table.Ref, k+1, len(shared.Chunks))
+	}
+	n, err := s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+chunkWhere(shared.Where, shared.Chunks[k]), nil, batchRows, sink)
+	if err != nil {
+		return 0, s.explain(ctx, err)
+	}
+	return n, nil
+}
+
+// chunkWhere is the WHERE clause of the window's predicate and a chunk's
+// ("" = none).
 func chunkWhere(where, pred string) string {
 	switch {
+	case where == "" && pred == "":
+		return ""
 	case pred == "":
-		return where
+		return " WHERE " + where
 	case where == "":
 		return " WHERE " + pred
 	}
-	return " WHERE (" + strings.TrimPrefix(where, " WHERE ") + ") AND " + pred
+	return " WHERE (" + where + ") AND " + pred
 }
 
 // keyChunks plans the chunks: one predicate per chunk ("" = the whole
 // window) and how the window was split, for the run's log.
-func (s *Source) keyChunks(ctx context.Context, conn *sql.Conn, live *liveTable, where string, args []any, want int) ([]string, string, error) {
+func (s *Source) keyChunks(ctx context.Context, conn *sql.Conn, live *liveTable, where string, want int) ([]string, string, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`, live.ref.Schema, live.ref.Name)
 	if err != nil {
@@ -106,7 +224,7 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER 
 	}
 	ident := quoteIdent(col.col.Name)
 	var lo, hi sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT MIN("+ident+"), MAX("+ident+") FROM "+live.ident()+where, args...).Scan(&lo, &hi); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT MIN("+ident+"), MAX("+ident+") FROM "+live.ident()+chunkWhere(where, "")).Scan(&lo, &hi); err != nil {
 		return nil, "", fmt.Errorf("key range: %w", err)
 	}
 	if !lo.Valid {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,149 +27,146 @@ func (s *Source) Extract(ctx context.Context, req source.Request, sink source.Re
 }
 
 // ExtractParallel reads the window like Extract, in up to len(sinks)
-// streams by ranges of the table's integer primary key (chunks.go).
+// streams by ranges of the table's integer primary key (chunks.go), the
+// way any process reads the chunks of a plan (source.ExtractChunks).
 func (s *Source) ExtractParallel(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
-	batchRows, err := req.CheckSinks(sinks)
-	if err != nil {
-		return source.Result{}, err
-	}
-	ref := req.Table.Ref
-	if err := ctx.Err(); err != nil {
-		return source.Result{}, err
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return source.Result{}, fmt.Errorf("extract table %s: connect (%s): %w", ref, s.where(), err)
-	}
-	defer conn.Close()
-	res, err := s.extract(ctx, conn, req, batchRows, sinks, chunkDone)
-	if err != nil {
-		discard(conn)
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			err = fmt.Errorf("%w (%w)", ctxErr, err)
-		} else if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
-			// The driver says only "invalid connection".
-			err = fmt.Errorf("the server closed the connection mid-query (%s; killed, restarted or cut off): %w", s.where(), err)
-		}
-		return source.Result{}, err
-	}
-	return res, nil
+	return source.ExtractChunks(ctx, s, req, sinks, chunkDone)
 }
 
-func (s *Source) extract(ctx context.Context, conn *sql.Conn, req source.Request, batchRows int, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
+// explain adds to a read's error what the driver leaves out: that the
+// context ended it, or that the server closed the connection.
+func (s *Source) explain(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w (%w)", ctxErr, err)
+	}
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		// The driver says only "invalid connection".
+		return fmt.Errorf("the server closed the connection mid-query (%s; killed, restarted or cut off): %w", s.where(), err)
+	}
+	return err
+}
+
+// window is a decided window of a table: its rows are query WHERE pred
+// ("" = every row), read in the snapshot of the connection that decided
+// it; empty when nothing is to be read.
+type window struct {
+	live  *liveTable
+	cols  []myColumn
+	query string
+	pred  string
+	res   source.Result
+	empty bool
+}
+
+// begin starts a consistent snapshot on conn, describes the table again
+// in it (the decoders must match the table as it is now, not as it was
+// when the caller described it) and finds the requested columns.
+func (s *Source) begin(ctx context.Context, conn *sql.Conn, req source.Request) (*liveTable, []myColumn, string, error) {
+	for _, stmt := range []string{
+		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return nil, nil, "", fmt.Errorf("extract table %s: begin snapshot: %w", req.Table.Ref, err)
+		}
+	}
+	live, err := s.describe(ctx, conn, req.Table.Ref)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("extract: %w", err)
+	}
+	cols, err := matchColumns(live, req.Table.Columns)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	sel := make([]string, len(cols))
+	for i := range cols {
+		sel[i] = cols[i].selectExpr()
+	}
+	return live, cols, "SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident(), nil
+}
+
+// openWindow decides the window in a new snapshot on conn: its High (and
+// what bounded it) and its predicate, with the bounds as SQL literals so
+// that any connection can read it (source.SharedPlan.Where).
+func (s *Source) openWindow(ctx context.Context, conn *sql.Conn, req source.Request) (*window, error) {
 	ref := req.Table.Ref
 	// Writers in flight are read before the snapshot and again inside it
 	// (inFlight).
 	var flight inFlight
 	if req.Cursor != "" {
 		if err := flight.read(ctx, conn); err != nil {
-			return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
+			return nil, fmt.Errorf("extract table %s: %w", ref, err)
 		}
 	}
-	for _, stmt := range []string{
-		"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-		"START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-	} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return source.Result{}, fmt.Errorf("extract table %s: begin snapshot: %w", ref, err)
-		}
-	}
-	// Describe again on the snapshot's connection: the decoders must match
-	// the table as it is now, not as it was when the caller described it.
-	live, err := s.describe(ctx, conn, ref)
+	live, cols, query, err := s.begin(ctx, conn, req)
 	if err != nil {
-		return source.Result{}, fmt.Errorf("extract: %w", err)
+		return nil, err
 	}
-	cols, err := matchColumns(live, req.Table.Columns)
-	if err != nil {
-		return source.Result{}, err
+	w := &window{live: live, cols: cols, query: query}
+	if req.Cursor == "" {
+		return w, nil
 	}
-
-	var (
-		res   source.Result
-		where string
-		args  []any
-	)
-	if req.Cursor != "" {
-		cur := live.column(req.Cursor)
-		if cur == nil {
-			return source.Result{}, fmt.Errorf("extract table %s: cursor column %q: %w", ref, req.Cursor, source.ErrNotFound)
+	cur := live.column(req.Cursor)
+	if cur == nil {
+		return nil, fmt.Errorf("extract table %s: cursor column %q: %w", ref, req.Cursor, source.ErrNotFound)
+	}
+	if !coltype.CursorKind(cur.col.Kind) || cur.dec == decBit || cur.dec == decBool {
+		return nil, fmt.Errorf("extract table %s: column %q of type %s cannot be a cursor", ref, cur.col.Name, cur.col.SourceType)
+	}
+	curExpr := quoteIdent(cur.col.Name)
+	var after string
+	if req.After != nil {
+		if after, err = bound(req.After, cur); err != nil {
+			return nil, fmt.Errorf("extract table %s: %w", ref, err)
 		}
-		if !coltype.CursorKind(cur.col.Kind) || cur.dec == decBit || cur.dec == decBool {
-			return source.Result{}, fmt.Errorf("extract table %s: column %q of type %s cannot be a cursor", ref, cur.col.Name, cur.col.SourceType)
+		w.pred = curExpr + " > " + after
+	}
+	highPred := w.pred
+	// Timestamp cursors only: dates are coarser than a transaction, and
+	// sequences are not transactional (docs/guarantees.md).
+	if cur.col.Kind == coltype.Timestamp || cur.col.Kind == coltype.TimestampTZ {
+		if err := flight.read(ctx, conn); err != nil {
+			return nil, fmt.Errorf("extract table %s: %w", ref, err)
 		}
-		curExpr := quoteIdent(cur.col.Name)
-		var after string
-		var afterArg any
-		if req.After != nil {
-			if after, afterArg, err = bound(req.After, cur); err != nil {
-				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
-			}
-			where, args = " WHERE "+curExpr+" > "+after, []any{afterArg}
-		}
-		highWhere, highArgs := where, args
-		// Timestamp cursors only: dates are coarser than a transaction, and
-		// sequences are not transactional (docs/guarantees.md).
-		if cur.col.Kind == coltype.Timestamp || cur.col.Kind == coltype.TimestampTZ {
-			if err := flight.read(ctx, conn); err != nil {
-				return source.Result{}, fmt.Errorf("extract table %s: %w", ref, err)
-			}
-			var settled time.Time
-			if req.Settle > 0 {
-				if settled, err = settleLimit(ctx, conn, req.Settle); err != nil {
-					return source.Result{}, fmt.Errorf("extract table %s: settle: %w", ref, err)
-				}
-			}
-			var limit time.Time
-			limit, res.Bound, res.Unbounded = flight.limit(settled, req.Settle)
-			if !limit.IsZero() {
-				cond := curExpr + " < ?"
-				if highWhere == "" {
-					highWhere = " WHERE " + cond
-				} else {
-					highWhere += " AND " + cond
-				}
-				highArgs = append(append([]any{}, args...), limit.Format("2006-01-02 15:04:05.000000"))
+		var settled time.Time
+		if req.Settle > 0 {
+			if settled, err = settleLimit(ctx, conn, req.Settle); err != nil {
+				return nil, fmt.Errorf("extract table %s: settle: %w", ref, err)
 			}
 		}
-		res.High, err = queryHigh(ctx, conn, live.ident(), cur, highWhere, highArgs)
-		if err != nil {
-			return source.Result{}, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
-		}
-		switch {
-		case res.High == nil && (req.After != nil || highWhere != where):
-			// Nothing newer than After, or everything is held back by settle.
-			return res, commit(ctx, conn, ref)
-		case res.High == nil:
-			where, args = "", nil // every cursor is NULL: a full load reads them all
-		default:
-			high, highArg, err := bound(res.High, cur)
-			if err != nil {
-				return source.Result{}, fmt.Errorf("extract table %s: high %w", ref, err)
-			}
-			if req.After != nil {
-				where = " WHERE " + curExpr + " > " + after + " AND " + curExpr + " <= " + high
-				args = []any{afterArg, highArg}
+		var limit time.Time
+		limit, w.res.Bound, w.res.Unbounded = flight.limit(settled, req.Settle)
+		if !limit.IsZero() {
+			cond := curExpr + " < " + textLiteral(limit.Format("2006-01-02 15:04:05.000000"))
+			if highPred == "" {
+				highPred = cond
 			} else {
-				where = " WHERE " + curExpr + " <= " + high + " OR " + curExpr + " IS NULL"
-				args = []any{highArg}
+				highPred += " AND " + cond
 			}
 		}
 	}
-	sel := make([]string, len(cols))
-	for i := range cols {
-		sel[i] = cols[i].selectExpr()
-	}
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + live.ident()
-	if len(sinks) > 1 {
-		err = s.streamChunks(ctx, conn, live, cols, req.Table.Columns, query, where, args, batchRows, sinks, chunkDone, &res)
-	} else {
-		res.Rows, err = s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+where, args, batchRows, sinks[0])
-	}
+	w.res.High, err = queryHigh(ctx, conn, live.ident(), cur, chunkWhere(highPred, ""))
 	if err != nil {
-		return source.Result{}, err
+		return nil, fmt.Errorf("extract table %s: max(%s): %w", ref, cur.col.Name, err)
 	}
-	return res, commit(ctx, conn, ref)
+	switch {
+	case w.res.High == nil && (req.After != nil || highPred != w.pred):
+		// Nothing newer than After, or everything is held back by settle.
+		w.empty = true
+	case w.res.High == nil:
+		w.pred = "" // every cursor is NULL: a full load reads them all
+	default:
+		high, err := bound(w.res.High, cur)
+		if err != nil {
+			return nil, fmt.Errorf("extract table %s: high %w", ref, err)
+		}
+		if req.After != nil {
+			w.pred = curExpr + " > " + after + " AND " + curExpr + " <= " + high
+		} else {
+			w.pred = curExpr + " <= " + high + " OR " + curExpr + " IS NULL"
+		}
+	}
+	return w, nil
 }
 
 // settleLimit is the server's clock (the session's zone, UTC) minus settle:
@@ -307,52 +305,69 @@ func readRows(ctx context.Context, conn *sql.Conn, table string, dec *recordDeco
 	return dec.rows, nil
 }
 
-// bound turns a watermark into a SQL placeholder expression and its
-// argument, which the driver escapes and interpolates.
-func bound(w *coltype.Watermark, cur *myColumn) (string, any, error) {
+// bound turns a watermark into a SQL literal of the cursor's type, which
+// any connection can read (the window's predicate is shared as text).
+func bound(w *coltype.Watermark, cur *myColumn) (string, error) {
 	if err := w.Validate(); err != nil {
-		return "", nil, fmt.Errorf("watermark %q for cursor %q: %w", w.Text, cur.col.Name, err)
+		return "", fmt.Errorf("watermark %q for cursor %q: %w", w.Text, cur.col.Name, err)
 	}
 	if !coltype.Bounds(w.Kind, cur.col.Kind) {
-		return "", nil, fmt.Errorf("watermark %q is a %v but cursor %q is a %v (%s)", w.Text, w.Kind, cur.col.Name, cur.col.Kind, cur.col.SourceType)
+		return "", fmt.Errorf("watermark %q is a %v but cursor %q is a %v (%s)", w.Text, w.Kind, cur.col.Name, cur.col.Kind, cur.col.SourceType)
 	}
 	switch w.Kind {
 	case coltype.Int16, coltype.Int32, coltype.Int64:
 		n, err := strconv.ParseInt(w.Text, 10, 64)
-		return "?", n, err
+		return strconv.FormatInt(n, 10), err
 	case coltype.Float32, coltype.Float64:
 		f, err := strconv.ParseFloat(w.Text, 64)
 		if cur.col.Kind == coltype.Float32 {
 			f = float64(float32(f)) // the stored float's exact value, as the column compares
 		}
-		return "?", f, err
+		// With an exponent the literal is a DOUBLE, as a bound float was.
+		return strconv.FormatFloat(f, 'e', -1, 64), err
 	case coltype.Decimal:
 		// A string compared with a DECIMAL is compared as a double: cast it.
-		return "CAST(? AS DECIMAL(65,30))", w.Text, nil
-	case coltype.String:
-		return "?", w.Text, nil
-	case coltype.Date:
-		return "?", w.Text, nil
+		return "CAST(" + textLiteral(w.Text) + " AS DECIMAL(65,30))", nil
+	case coltype.String, coltype.Date:
+		return textLiteral(w.Text), nil
 	case coltype.Timestamp, coltype.TimestampTZ:
 		t, err := w.Time()
 		if err != nil {
-			return "", nil, err
+			return "", err
 		}
 		// The session zone is UTC, so a TIMESTAMP compares in UTC too.
-		return "?", t.UTC().Format("2006-01-02 15:04:05.000000"), nil
+		return textLiteral(t.UTC().Format("2006-01-02 15:04:05.000000")), nil
 	}
-	return "", nil, fmt.Errorf("cursor %q: %v cannot be a cursor", cur.col.Name, w.Kind)
+	return "", fmt.Errorf("cursor %q: %v cannot be a cursor", cur.col.Name, w.Kind)
+}
+
+// textLiteral is s as a SQL string literal in the connection's character
+// set: quoted when it holds only characters no sql_mode escapes (digits,
+// letters, space and . : + -), else as hex digits with the utf8mb4
+// introducer, which no quoting rule (NO_BACKSLASH_ESCAPES) changes.
+func textLiteral(s string) string {
+	plain := true
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune(" .:+-", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return "'" + s + "'"
+	}
+	return "_utf8mb4 X'" + hex.EncodeToString([]byte(s)) + "'"
 }
 
 // queryHigh reads max(cursor) over the window in the snapshot and returns it
 // as a canonical watermark (nil when the window is empty).
-func queryHigh(ctx context.Context, conn *sql.Conn, table string, cur *myColumn, where string, args []any) (*coltype.Watermark, error) {
+func queryHigh(ctx context.Context, conn *sql.Conn, table string, cur *myColumn, where string) (*coltype.Watermark, error) {
 	expr := "MAX(" + quoteIdent(cur.col.Name) + ")"
 	if cur.col.Kind == coltype.Float32 {
 		expr = "CAST(" + expr + " AS DOUBLE)"
 	}
 	var v sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT "+expr+" FROM "+table+where, args...).Scan(&v); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT "+expr+" FROM "+table+where).Scan(&v); err != nil {
 		return nil, err
 	}
 	if !v.Valid {

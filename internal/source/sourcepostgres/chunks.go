@@ -32,42 +32,15 @@ const (
 	tidRangeScan = 140000
 )
 
-// ExtractParallel reads the window in up to len(sinks) streams. The first
+// ExtractParallel reads the window in up to len(sinks) streams, the way
+// any process reads the chunks of a plan (source.ExtractChunks). The first
 // stream reads on the source's connection in the transaction that decided
 // the window; the others connect anew and import its snapshot
 // (pg_export_snapshot, SET TRANSACTION SNAPSHOT), so every chunk is read
 // from the same picture with the same High. That transaction stays open
 // until every stream is done, which keeps the snapshot importable.
 func (s *Source) ExtractParallel(ctx context.Context, req source.Request, sinks []source.RecordSink, chunkDone func(done, total int)) (source.Result, error) {
-	if _, err := req.CheckSinks(sinks); err != nil {
-		return source.Result{}, err
-	}
-	p, err := s.PlanChunks(ctx, req, len(sinks))
-	if err != nil {
-		return source.Result{}, err
-	}
-	defer p.Close(context.Background()) //nolint:errcheck // a no-op after the Close below
-	pl := p.(*plan)
-	res := pl.res
-	streams := min(len(sinks), len(pl.shared.Chunks))
-	res.Rows, err = source.ReadChunks(ctx, streams, len(pl.shared.Chunks), chunkDone, func(ctx context.Context, i int, read func(func(int) (int64, error)) error) error {
-		if i == 0 {
-			return read(func(k int) (int64, error) { return pl.Read(ctx, k, sinks[0]) })
-		}
-		c, err := s.streamConn(ctx, pl.shared.Snapshot)
-		if err != nil {
-			return s.red.wrap(fmt.Errorf("extract table %s: stream %d: %w", req.Table.Ref, i+1, err))
-		}
-		defer c.Close(context.Background())
-		return read(func(k int) (int64, error) { return pl.readOn(ctx, c, pl.w, k, sinks[i]) })
-	})
-	if err != nil {
-		return source.Result{}, err
-	}
-	if err := p.Close(ctx); err != nil {
-		return source.Result{}, err
-	}
-	return res, nil
+	return source.ExtractChunks(ctx, s, req, sinks, chunkDone)
 }
 
 // plan is a window cut into chunks, its deciding transaction open
