@@ -215,10 +215,10 @@ func TestServeTriggerRuns(t *testing.T) {
 	}
 
 	// Errors: unknown workflow, unknown run.
-	if r := wharf(t, dir, env, "trigger", "nope"); r.code != 1 || !strings.Contains(r.stderr, "workflow nope is not deployed") || r.stdout != "" {
+	if r := wharf(t, dir, env, "trigger", "nope"); r.code != 1 || !strings.Contains(r.stderr, "no workflow nope is deployed") || r.stdout != "" {
 		t.Fatalf("trigger nope: %s", r)
 	}
-	if r := wharf(t, dir, env, "cancel", "01234567-89ab-7def-8123-456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
+	if r := wharf(t, dir, env, "cancel", "01234567-89ab-7def-8123-456789abcdef"); r.code != 1 || !strings.Contains(r.stderr, "no run 01234567-89ab-7def-8123-456789abcdef (wharf runs lists run IDs)") {
 		t.Fatalf("cancel unknown run: %s", r)
 	}
 	if r := wharf(t, dir, env, "cancel", ids[0]); r.code != 1 || !strings.Contains(r.stderr, "it is succeeded") {
