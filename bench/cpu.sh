@@ -20,6 +20,7 @@
 #      WHARF_BIN (measure this binary instead of building the checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 ROWS="${1:-200000}"
 REPEAT="${REPEAT:-5}"

@@ -15,6 +15,7 @@
 # Needs MariaDB's built-in sequence tables (seq_1_to_N) to fill the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 ROWS="${1:-2000000}"
 ROUNDS="${ROUNDS:-3}"

@@ -27,6 +27,7 @@
 #      CREATE_ONLY=1 (create the table and stop; bench/cpu.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 ROWS="${1:-5000000}"
 REPEAT="${REPEAT:-5}"

@@ -12,6 +12,7 @@
 #      REPEAT (default 3 pairs), WHARF_BIN (a wharf binary instead of building this checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 ROWS="${1:-5000000}"
 REPEAT="${REPEAT:-3}"

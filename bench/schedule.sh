@@ -32,6 +32,7 @@
 # times, across all processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 N="${1:-10000}"
 MAX="${2:-300}"

@@ -13,6 +13,7 @@
 # workflows' schedule instead of daily crons, e.g. on_demand to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 N="${1:-1000}"
 SECS="${2:-60}"

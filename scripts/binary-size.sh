@@ -9,6 +9,7 @@
 #   bash scripts/binary-size.sh [BINARY] [TOP]   (default: builds one in a temp dir; top 25)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 bin="${1:-}"
 top="${2:-25}"
 if [ -z "$bin" ]; then

@@ -10,6 +10,7 @@
 # stamps (the container build passes them, having no .git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 version="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 commit="${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"

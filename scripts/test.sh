@@ -12,6 +12,7 @@
 # running are never stopped, and neither are PostgreSQL and MariaDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/goflags.sh
 
 keep=false
 if [ "${1:-}" = "--keep" ]; then
