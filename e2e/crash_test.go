@@ -132,7 +132,7 @@ func killedRun(t *testing.T, conn *pgx.Conn, schema, table, lakeFormat, point st
 	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id <= %d`, table, crashFirstRows))
 	s := testdb.S3Bucket(t)
 	dir := t.TempDir()
-	env := s3Catalog(t, dir, s, schema, table, lakeFormat)
+	env := s3Catalog(t, dir, s, schema, table, lakeFormat, "updated_at")
 	mustWharf(t, dir, env, "run", "events")
 	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT * FROM template WHERE id > %d`, table, crashFirstRows))
 	r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT="+point), "run", "events")
@@ -142,11 +142,16 @@ func killedRun(t *testing.T, conn *pgx.Conn, schema, table, lakeFormat, point st
 	return s, dir, env, "postgres/" + schema + "." + table
 }
 
-// s3Catalog writes a catalog landing <schema>.<table> into the test bucket,
-// with the lake's keys in a secret file (and lakeFormat: "" = parquet), and
-// returns the environment.
-func s3Catalog(t *testing.T, dir string, s *testdb.S3Server, schema, table, lakeFormat string) []string {
+// s3Catalog writes a catalog landing <schema>.<table> into the test bucket
+// as workflow events, with the lake's keys in a secret file (lakeFormat: ""
+// = parquet; cursor: "" = a full load every run), and returns the
+// environment.
+func s3Catalog(t *testing.T, dir string, s *testdb.S3Server, schema, table, lakeFormat, cursor string) []string {
 	t.Helper()
+	cursorField := ""
+	if cursor != "" {
+		cursorField = ", cursor: " + cursor
+	}
 	keys := filepath.Join(dir, "lake-keys.json")
 	if err := os.WriteFile(keys, []byte(s.Secret()), 0o600); err != nil {
 		t.Fatal(err)
@@ -160,8 +165,8 @@ lakes:
     file_size: 32MiB
     format: %s
 workflows:
-  - {name: events, table: %s.%s, cursor: updated_at}
-`, s.URL(""), keys, cmp.Or(lakeFormat, "parquet"), schema, table)
+  - {name: events, table: %s.%s%s}
+`, s.URL(""), keys, cmp.Or(lakeFormat, "parquet"), schema, table, cursorField)
 	catPath := filepath.Join(dir, "wharf.yaml")
 	if err := os.WriteFile(catPath, []byte(cat), 0o600); err != nil {
 		t.Fatal(err)

@@ -103,3 +103,57 @@ func icebergTable(t *testing.T, s *testdb.S3Server, statePath, name string) *tab
 	}
 	return tbl
 }
+
+// TestKilledIcebergFullLoadRepaired kills a full-load workflow (no cursor)
+// between its state commit and the catalog commit: the next run first
+// makes the killed run's snapshot, an overwrite, then its own, another
+// overwrite. The table holds the source's rows as the last run read them,
+// once each (not a copy per run), and time travel reaches each run's.
+func TestKilledIcebergFullLoadRepaired(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	const first, total = 1000, 2000
+	sqlExec(t, conn, `CREATE TABLE items (id integer PRIMARY KEY, payload text NOT NULL)`)
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, %d) g`, first))
+	s := testdb.S3Bucket(t)
+	dir := t.TempDir()
+	env := s3Catalog(t, dir, s, schema, "items", "iceberg", "")
+	mustWharf(t, dir, env, "run", "events")
+	sqlExec(t, conn, fmt.Sprintf(`INSERT INTO items SELECT g, md5(g::text) FROM generate_series(%d, %d) g`, first+1, total))
+	if r := wharf(t, dir, append(env, "WHARF_TEST_CRASH_AT=after-commit"), "run", "events"); r.code != -1 || !strings.Contains(r.stderr, "killing the process") {
+		t.Fatalf("the run should have been killed after its state commit:\n%s", r)
+	}
+	sqlExec(t, conn, `DELETE FROM items WHERE id = 1`)
+	r := mustWharf(t, dir, env, "run", "events")
+	if !strings.Contains(r.stderr, "appended the missing snapshot of a committed run") {
+		t.Errorf("the run should have made the killed run's snapshot:\n%s", r)
+	}
+
+	tbl := icebergTable(t, s, filepath.Join(dir, "state.db"), schema+"_items")
+	if n := checkSnapshotRuns(t, tbl, dir, env, "events"); n != 3 {
+		t.Errorf("%d succeeded runs, want 3", n)
+	}
+	snaps := tbl.Metadata().Snapshots()
+	var ops []string
+	for _, snap := range snaps {
+		ops = append(ops, string(snap.Summary.Operation))
+	}
+	if got := strings.Join(ops, " "); got != "append overwrite overwrite" {
+		t.Errorf("snapshot operations %q, want append overwrite overwrite (the first full load has nothing to replace)", got)
+	}
+	// The current snapshot: ids 2..total, as the source is now.
+	count := scanIDs(t, tbl)
+	if bad, others := onceEach(count, total); bad != 1 || count[1] != 0 || others > 0 {
+		t.Errorf("the current snapshot should hold ids 2..%d once each: %d ids are not there once (id 1: %d times), %d others", total, bad, count[1], others)
+	}
+	// Time travel: the first run's rows and the killed run's, once each.
+	for i, n := range []int{first, total} {
+		if bad, others := onceEach(scanIDs(t, tbl, table.WithSnapshotID(snaps[i].SnapshotID)), n); bad > 0 || others > 0 {
+			t.Errorf("time travel to snapshot %d: %d of ids 1..%d are not there once, %d others", i+1, bad, n, others)
+		}
+	}
+	v := wharf(t, dir, env, "lake", "verify", "events")
+	if v.code != 0 || !strings.Contains(v.stdout, "events: OK") || !strings.Contains(v.stdout, fmt.Sprintf("3 snapshot(s); the current one has 1 file(s), %d rows", total-1)) {
+		t.Errorf("lake verify after the repair:\n%s", v)
+	}
+}

@@ -197,11 +197,11 @@ func checkSnapshotRuns(t *testing.T, tbl *table.Table, dir string, env []string,
 	return len(succeeded)
 }
 
-// scanIDs reads the integer column id of the table's current snapshot
-// through iceberg-go's scan and counts each value.
-func scanIDs(t *testing.T, tbl *table.Table) map[int32]int {
+// scanIDs reads the integer column id of the table's current snapshot (or
+// the one opts select) through iceberg-go's scan and counts each value.
+func scanIDs(t *testing.T, tbl *table.Table, opts ...table.ScanOption) map[int32]int {
 	t.Helper()
-	at, err := tbl.Scan(table.WithSelectedFields("id")).ToArrowTable(context.Background())
+	at, err := tbl.Scan(append(opts, table.WithSelectedFields("id"))...).ToArrowTable(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

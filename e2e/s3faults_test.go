@@ -49,7 +49,7 @@ func TestS3FaultsLandEveryRowOnce(t *testing.T) {
 	via := *s
 	via.Endpoint = "http://" + tcpFaults.Addr()
 	dir := t.TempDir()
-	env := s3Catalog(t, dir, &via, schema, "events", "")
+	env := s3Catalog(t, dir, &via, schema, "events", "", "updated_at")
 	prefix := "postgres/" + schema + ".events"
 	// The lake's file_size is 32MiB: each window is one file of two or more
 	// 8 MiB parts.

@@ -20,8 +20,10 @@ import (
 
 // Iceberg lakes: a run writes its Parquet files as on any lake (with the
 // table's field ids), commits them and the watermark in the state store,
-// and only then appends them to the workflow's Iceberg table as one
-// snapshot naming the run. The state commit decides what is landed; the
+// and only then commits them to the workflow's Iceberg table as one
+// snapshot naming the run (an append, or a full load's overwrite:
+// icetable.Table.Commit; whether the run was a full load comes from its
+// record, so a repaired snapshot does what its run did). The state commit decides what is landed; the
 // table is made to agree: a run whose snapshot is missing (the process
 // died between the two commits, or the catalog failed) gets it from the
 // next run of its workflow, and a run whose snapshot exists is never
@@ -29,7 +31,7 @@ import (
 // and are removed as on any lake (cleanStale). docs/lakes.md has the
 // crash table.
 
-// snapshotter appends a committed run to the workflow's Iceberg table.
+// snapshotter commits a committed run to the workflow's Iceberg table.
 type snapshotter struct {
 	tbl     *icetable.Table
 	refused func(error) // catalogRefused of the table's lake
@@ -75,10 +77,10 @@ func (l *Lander) catalogRefused(lk *catalog.Lake, err error) {
 	}
 }
 
-// repairSnapshots appends, oldest first, the committed runs of the
-// workflow (among the most recent) whose snapshot is missing and that the
-// table owes one (Table.Owes: not those that started before the table was
-// created).
+// repairSnapshots makes, oldest first, the missing snapshots of the
+// workflow's committed runs (among the most recent) that the table owes
+// one (Table.Owes: not those that started before the table was created),
+// each an append or a full load's overwrite as its run was.
 func (l *Lander) repairSnapshots(ctx context.Context, s *snapshotter, wf *catalog.Workflow, log *slog.Logger) error {
 	runs, err := l.State.Runs(ctx, state.RunFilter{Workflow: wf.Name, Limit: maxRepairScan})
 	if err != nil {
@@ -107,7 +109,7 @@ func (l *Lander) repairSnapshots(ctx context.Context, s *snapshotter, wf *catalo
 		for j, f := range files {
 			paths[j] = f.Path
 		}
-		if _, err := s.tbl.Append(ctx, icetable.Run{ID: r.ID, Workflow: r.Workflow, Rows: r.Rows, FullLoad: r.FullLoad,
+		if _, err := s.tbl.Commit(ctx, icetable.Run{ID: r.ID, Workflow: r.Workflow, Rows: r.Rows, FullLoad: r.FullLoad,
 			From: r.WatermarkFrom.String(), To: r.WatermarkTo.String(), StartedAt: r.StartedAt, Files: paths}); err != nil {
 			return err
 		}
@@ -116,13 +118,13 @@ func (l *Lander) repairSnapshots(ctx context.Context, s *snapshotter, wf *catalo
 	return nil
 }
 
-// publish appends a run that just committed to the table.
+// publish makes the snapshot of a run that just committed.
 func (s *snapshotter) publish(ctx context.Context, run *state.Run, res *Result) error {
 	paths := make([]string, len(res.Files))
 	for i, f := range res.Files {
 		paths[i] = f.Path
 	}
-	_, err := s.tbl.Append(ctx, icetable.Run{ID: run.ID, Workflow: run.Workflow, Rows: res.Rows, FullLoad: res.FullLoad,
+	_, err := s.tbl.Commit(ctx, icetable.Run{ID: run.ID, Workflow: run.Workflow, Rows: res.Rows, FullLoad: res.FullLoad,
 		From: res.WatermarkFrom.String(), To: res.WatermarkTo.String(), StartedAt: run.StartedAt, Files: paths})
 	if err != nil {
 		s.refused(err)

@@ -437,7 +437,7 @@ func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, 
 		return nil, err
 	}
 	var problems []string
-	snaps := tbl.RunSnapshots()
+	snaps, current := tbl.RunSnapshots(), tbl.CurrentRuns()
 	want := map[string]state.File{}
 	succeeded := map[string]bool{}
 	slices.SortFunc(runs, func(a, b state.Run) int { return strings.Compare(a.ID, b.ID) })
@@ -452,6 +452,9 @@ func (a *app) verifyIceberg(ctx context.Context, st state.Store, lk *lake.Lake, 
 		if _, ok := snaps[r.ID]; !ok {
 			problems = append(problems, fmt.Sprintf("run %s: committed in the state store but has no snapshot in Iceberg table %s (the workflow's next run appends it)", r.ID, tbl))
 			continue
+		}
+		if !current[r.ID] {
+			continue // a later full load replaced its files
 		}
 		for _, f := range committed[r.ID] {
 			want[f.Path] = f

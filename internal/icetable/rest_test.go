@@ -86,10 +86,10 @@ func TestRESTRefusedAfterOpen(t *testing.T) {
 	}
 	s.Refuse("POST namespaces/{ns}/tables/{table}", 1)
 	run := Run{ID: "run-1", Workflow: "wf", StartedAt: time.Now()}
-	if _, err := tbl.Append(ctx, run); !Refused(err) || !strings.Contains(err.Error(), "commit the snapshot of run run-1") || !strings.Contains(err.Error(), hint) {
+	if _, err := tbl.Commit(ctx, run); !Refused(err) || !strings.Contains(err.Error(), "commit the snapshot of run run-1") || !strings.Contains(err.Error(), hint) {
 		t.Errorf("a commit refused: %v, want the hint %s", err, hint)
 	}
-	if appended, err := tbl.Append(ctx, run); err != nil || !appended {
+	if appended, err := tbl.Commit(ctx, run); err != nil || !appended {
 		t.Errorf("the commit again: appended %v, %v", appended, err)
 	}
 }

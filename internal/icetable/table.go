@@ -352,12 +352,39 @@ func (t *Table) RunSnapshots() map[string]int64 {
 	return out
 }
 
-// Append adds a committed run's files to the table as one snapshot whose
+// CurrentRuns is the set of runs whose files the current snapshot holds:
+// those of the snapshots from the latest overwrite (a full load's) to the
+// current one, along its lineage.
+func (t *Table) CurrentRuns() map[string]bool {
+	out := map[string]bool{}
+	md := t.tbl.Metadata()
+	for s := md.CurrentSnapshot(); s != nil; {
+		if s.Summary != nil {
+			out[s.Summary.Properties[SummaryRunID]] = true
+			if s.Summary.Operation == table.OpOverwrite {
+				break
+			}
+		}
+		if s.ParentSnapshotID == nil {
+			break
+		}
+		s = md.SnapshotByID(*s.ParentSnapshotID)
+	}
+	delete(out, "")
+	return out
+}
+
+// Commit adds a committed run's files to the table as one snapshot whose
 // summary names the run, unless a snapshot of that run already exists
 // (appended reports which). The catalog commit is atomic: readers see all
-// of the run's rows or none. A run without files makes a snapshot without
-// data files (the current data stays as it was).
-func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
+// of the run's rows or none. An incremental run's snapshot appends its
+// files (none: a snapshot without data files, the current data stays as
+// it was). A full load's (r.FullLoad: the run read the whole source table)
+// is an overwrite: it removes every data file of the current snapshot
+// from the table and adds the run's, so the table holds the source's rows
+// as the run read them (none, if it read none); the removed files stay in
+// storage for time travel.
+func (t *Table) Commit(ctx context.Context, r Run) (appended bool, err error) {
 	fail := func(what string, err error) error {
 		return fmt.Errorf("iceberg table %s in %s: %s run %s: %w", t, t.cat, what, r.ID, t.cat.wrap(err))
 	}
@@ -365,7 +392,7 @@ func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
 	// committed the snapshot and failed before hearing so.
 	tbl, err := t.cat.cat.LoadTable(ctx, t.ident)
 	if err != nil {
-		return false, fail("reload before appending", err)
+		return false, fail("reload before committing", err)
 	}
 	t.tbl = tbl
 	if _, ok := t.RunSnapshots()[r.ID]; ok {
@@ -385,8 +412,25 @@ func (t *Table) Append(ctx context.Context, r Run) (appended bool, err error) {
 	if r.To != "" {
 		props[SummaryWatermarkTo] = r.To
 	}
+	var current []string
+	if r.FullLoad {
+		files, err := t.currentDataFiles(ctx)
+		if err != nil {
+			return false, fail("list the data files to replace by", err)
+		}
+		for _, f := range files {
+			current = append(current, f.FilePath())
+		}
+	}
 	tx := tbl.NewTransaction()
-	if err := tx.AddFiles(ctx, locs, props, false); err != nil {
+	// With nothing to remove (a new or empty table, or an incremental run),
+	// a full load's snapshot is a plain append of its files.
+	if len(current) == 0 {
+		err = tx.AddFiles(ctx, locs, props, false)
+	} else {
+		err = tx.ReplaceDataFiles(ctx, current, locs, props)
+	}
+	if err != nil {
 		return false, fail("add the files of", err)
 	}
 	if t.tbl, err = tx.Commit(ctx); err != nil {
@@ -421,17 +465,30 @@ type DataFile struct {
 // CurrentFiles lists the data files of the table's current snapshot
 // (none before the first).
 func (t *Table) CurrentFiles(ctx context.Context) ([]DataFile, error) {
+	files, err := t.currentDataFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg table %s: list data files: %w", t, t.cat.wrap(err))
+	}
+	out := make([]DataFile, len(files))
+	for i, f := range files {
+		p, _ := strings.CutPrefix(f.FilePath(), t.lk.Root()+"/")
+		out[i] = DataFile{Path: p, Rows: f.Count(), Size: f.FileSizeBytes()}
+	}
+	return out, nil
+}
+
+// currentDataFiles lists the data files of the table's current snapshot.
+func (t *Table) currentDataFiles(ctx context.Context) ([]iceberg.DataFile, error) {
 	if t.tbl.CurrentSnapshot() == nil {
 		return nil, nil
 	}
 	tasks, err := t.tbl.Scan().PlanFiles(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("iceberg table %s: list data files: %w", t, t.cat.wrap(err))
+		return nil, err
 	}
-	out := make([]DataFile, len(tasks))
+	out := make([]iceberg.DataFile, len(tasks))
 	for i, task := range tasks {
-		p, _ := strings.CutPrefix(task.File.FilePath(), t.lk.Root()+"/")
-		out[i] = DataFile{Path: p, Rows: task.File.Count(), Size: task.File.FileSizeBytes()}
+		out[i] = task.File
 	}
 	return out, nil
 }

@@ -3,8 +3,10 @@ package icetable
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/lake"
@@ -69,7 +72,7 @@ func TestAppendEmptyRun(t *testing.T) {
 	_, tbl := testTable(t, since)
 	run := Run{ID: "run-0", Workflow: "wf", From: "2024-01-01T00:00:00Z", To: "2024-01-01T00:00:00Z", StartedAt: since}
 	for i, want := range []bool{true, false} {
-		appended, err := tbl.Append(ctx, run)
+		appended, err := tbl.Commit(ctx, run)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +143,7 @@ func TestOldMetadataFilesAreDeleted(t *testing.T) {
 	_, tbl := testTable(t, since)
 	dir := filepath.Dir(strings.TrimPrefix(tbl.tbl.MetadataLocation(), "file://"))
 	for i := range 110 {
-		if _, err := tbl.Append(ctx, Run{ID: fmt.Sprintf("run-%d", i), Workflow: "wf", StartedAt: since}); err != nil {
+		if _, err := tbl.Commit(ctx, Run{ID: fmt.Sprintf("run-%d", i), Workflow: "wf", StartedAt: since}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,15 +185,32 @@ func TestNestedFieldIDs(t *testing.T) {
 		{Name: "ingestion_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 	}, nil)
 	_, tbl, withIDs := testTableOf(t, &catalog.Lake{IcebergCatalog: "sql:sqlite:" + filepath.Join(t.TempDir(), "catalog.db")}, since, schema)
-	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader(`[
+	path := "ns/t/part-0.parquet"
+	writeFile(t, tbl, schema, withIDs, path, `[
 		{"id": 1, "iv": {"months": 1, "days": 2, "microseconds": 3}, "tags": ["a", null], "m": [[1, 2], [3]],
-		 "h": [{"key": "a", "value": "b"}], "ingestion_timestamp": "2026-11-30T06:00:00Z"}]`))
+		 "h": [{"key": "a", "value": "b"}], "ingestion_timestamp": "2026-11-30T06:00:00Z"}]`)
+	if _, err := tbl.Commit(ctx, Run{ID: "run-0", Workflow: "wf", Rows: 1, StartedAt: since, Files: []string{path}}); err != nil {
+		t.Fatal(err)
+	}
+	if files, err := tbl.CurrentFiles(ctx); err != nil || len(files) != 1 || files[0].Rows != 1 {
+		t.Errorf("current files %v, %v; want the one file of 1 row", files, err)
+	}
+}
+
+// writeFile writes the rows of rowsJSON (of schema) as the Parquet file
+// path of tbl's lake, with the field ids of withIDs.
+func writeFile(t *testing.T, tbl *Table, schema, withIDs *arrow.Schema, path, rowsJSON string) {
+	t.Helper()
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, schema, strings.NewReader(rowsJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	path := "ns/t/part-0.parquet"
-	f, err := os.Create(filepath.Join(strings.TrimPrefix(tbl.lk.Root(), "file://"), filepath.FromSlash(path)))
+	name := filepath.Join(strings.TrimPrefix(tbl.lk.Root(), "file://"), filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +226,109 @@ func TestNestedFieldIDs(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tbl.Append(ctx, Run{ID: "run-0", Workflow: "wf", Rows: 1, StartedAt: since, Files: []string{path}}); err != nil {
+}
+
+// A full load's snapshot replaces the table's rows (an overwrite), where
+// an incremental run's appends: after three full loads the current
+// snapshot holds the last one's rows, the earlier ones are reachable by
+// time travel, and the removed files stay in storage. A full load that
+// read nothing empties the table; a run whose snapshot exists is never
+// committed again.
+func TestFullLoadReplaces(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	since := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "ingestion_timestamp", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil)
+	_, tbl, withIDs := testTableOf(t, &catalog.Lake{IcebergCatalog: "sql:sqlite:" + filepath.Join(t.TempDir(), "catalog.db")}, since, schema)
+	land := func(id string, fullLoad bool, day string, ids ...int) {
+		t.Helper()
+		var rows []string
+		for _, i := range ids {
+			rows = append(rows, fmt.Sprintf(`{"id": %d, "ingestion_timestamp": "%sT06:00:00Z"}`, i, day))
+		}
+		r := Run{ID: id, Workflow: "wf", Rows: int64(len(ids)), FullLoad: fullLoad, StartedAt: since}
+		if len(ids) > 0 {
+			path := "ns/t/ingestion_date=" + day + "/" + id + ".parquet"
+			writeFile(t, tbl, schema, withIDs, path, "["+strings.Join(rows, ",")+"]")
+			r.Files = []string{path}
+		}
+		if appended, err := tbl.Commit(ctx, r); err != nil || !appended {
+			t.Fatalf("run %s: appended %v, %v", id, appended, err)
+		}
+	}
+	// The runs land on different days: a replace removes every file, not
+	// only those of the new files' partitions.
+	land("run-1", true, "2026-11-28", 1, 2)
+	land("run-2", true, "2026-11-29", 1, 2, 3)
+	land("run-3", true, "2026-11-30", 1, 2, 3, 4)
+	if got := ids(t, tbl.tbl.Scan()); got != "1 2 3 4" {
+		t.Errorf("after 3 full loads the table holds ids %q, want the last one's: 1 2 3 4", got)
+	}
+	snaps := tbl.tbl.Metadata().Snapshots()
+	if len(snaps) != 3 {
+		t.Fatalf("%d snapshots, want 3", len(snaps))
+	}
+	if got := ids(t, tbl.tbl.Scan(table.WithSnapshotID(snaps[0].SnapshotID))); got != "1 2" {
+		t.Errorf("time travel to the first snapshot: ids %q, want 1 2", got)
+	}
+	for i, s := range snaps {
+		p := s.Summary.Properties
+		wantOp := table.OpOverwrite
+		if i == 0 {
+			wantOp = table.OpAppend // nothing to replace
+		}
+		if s.Summary.Operation != wantOp || p[SummaryRunID] != fmt.Sprintf("run-%d", i+1) || p[SummaryFullLoad] != "true" {
+			t.Errorf("snapshot %d: operation %s, summary %v; want %s of run-%d", i+1, s.Summary.Operation, p, wantOp, i+1)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(strings.TrimPrefix(tbl.lk.Root(), "file://"), "ns/t/ingestion_date=2026-11-28/run-1.parquet")); err != nil {
+		t.Errorf("a replaced file must stay in storage for time travel: %v", err)
+	}
+
+	// Exactly once: run-2's snapshot exists, so it does not replace run-3's rows.
+	if appended, err := tbl.Commit(ctx, Run{ID: "run-2", Workflow: "wf", Rows: 3, FullLoad: true, StartedAt: since,
+		Files: []string{"ns/t/ingestion_date=2026-11-29/run-2.parquet"}}); err != nil || appended {
+		t.Errorf("run-2 again: appended %v, %v; want not appended", appended, err)
+	}
+	// An incremental run appends to the full load's rows.
+	land("run-4", false, "2026-11-30", 5)
+	if got := ids(t, tbl.tbl.Scan()); got != "1 2 3 4 5" {
+		t.Errorf("after an incremental run: ids %q, want 1 2 3 4 5", got)
+	}
+	if got := slices.Sorted(maps.Keys(tbl.CurrentRuns())); !slices.Equal(got, []string{"run-3", "run-4"}) {
+		t.Errorf("the current snapshot holds the files of runs %v, want run-3 and run-4", got)
+	}
+	// A full load that read nothing: the source is empty, and so is the table.
+	land("run-5", true, "2026-11-30")
+	if files, err := tbl.CurrentFiles(ctx); err != nil || len(files) != 0 {
+		t.Errorf("after a full load of no rows: current files %v, %v; want none", files, err)
+	}
+	if got := slices.Sorted(maps.Keys(tbl.CurrentRuns())); !slices.Equal(got, []string{"run-5"}) {
+		t.Errorf("the current snapshot holds the files of runs %v, want run-5's", got)
+	}
+	if n := tbl.Snapshots(); n != 5 {
+		t.Errorf("%d snapshots, want 5", n)
+	}
+}
+
+// ids reads the id column of scan, sorted, as text.
+func ids(t *testing.T, scan *table.Scan) string {
+	t.Helper()
+	at, err := scan.ToArrowTable(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if files, err := tbl.CurrentFiles(ctx); err != nil || len(files) != 1 || files[0].Rows != 1 {
-		t.Errorf("current files %v, %v; want the one file of 1 row", files, err)
+	defer at.Release()
+	var out []int
+	col := at.Column(at.Schema().FieldIndices("id")[0])
+	for _, ch := range col.Data().Chunks() {
+		for i := 0; i < ch.Len(); i++ {
+			out = append(out, int(ch.(*array.Int32).Value(i)))
+		}
 	}
+	slices.Sort(out)
+	return strings.Trim(fmt.Sprint(out), "[]")
 }
