@@ -31,6 +31,16 @@ func openLake(t testing.TB) (*lake.Lake, string) {
 	return l, root
 }
 
+// cityPartition partitions by the city column of buildMixed's records.
+func cityPartition(t testing.TB) lake.Partitioner {
+	t.Helper()
+	part, err := lake.ColumnPartition("city")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return part
+}
+
 // filesUnder lists every regular file under root, "/"-separated and
 // relative, sorted: temporary files included.
 func filesUnder(t testing.TB, root string) []string {
@@ -133,10 +143,7 @@ func TestListAndDeleteRunFiles(t *testing.T) {
 	l, root := openLake(t)
 	rec := buildMixed(t, 0, 300)
 	defer rec.Release()
-	part, err := lake.ColumnPartition("city")
-	if err != nil {
-		t.Fatal(err)
-	}
+	part := cityPartition(t)
 	filesA := writeRun(t, l, "hr/public.regions", "runA", part, lake.WriterOptions{}, rec)
 	filesB := writeRun(t, l, "hr/public.regions", "runB", part, lake.WriterOptions{}, rec)
 	filesA2 := writeRun(t, l, "hr/public.regions", "runA2", nil, lake.WriterOptions{}, rec)
@@ -202,10 +209,7 @@ func TestChunkFiles(t *testing.T) {
 	l, root := openLake(t)
 	rec := buildMixed(t, 0, 300)
 	defer rec.Release()
-	part, err := lake.ColumnPartition("city")
-	if err != nil {
-		t.Fatal(err)
-	}
+	part := cityPartition(t)
 	w, err := l.NewRunWriter(ctx, "hr/t", "runA", rec.Schema(), part, lake.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)

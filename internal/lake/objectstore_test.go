@@ -52,10 +52,7 @@ func storeRoundTrip(t *testing.T, l *lake.Lake) {
 	}
 	rec := buildMixed(t, 0, 3000)
 	defer rec.Release()
-	part, err := lake.ColumnPartition("city")
-	if err != nil {
-		t.Fatal(err)
-	}
+	part := cityPartition(t)
 	files := writeRun(t, l, "shop/public.orders", "run-a", part, lake.WriterOptions{}, rec)
 	crashed := writeRun(t, l, "shop/public.orders", "run-b", nil, lake.WriterOptions{}, rec)
 

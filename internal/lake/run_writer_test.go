@@ -371,10 +371,7 @@ func TestStaticPartition(t *testing.T) {
 func TestAbortDeletesEverything(t *testing.T) {
 	ctx := context.Background()
 	l, root := openLake(t)
-	part, err := lake.ColumnPartition("city")
-	if err != nil {
-		t.Fatal(err)
-	}
+	part := cityPartition(t)
 	w, err := l.NewRunWriter(ctx, "t", "r1", coltype.ArrowSchema(mixedColumns()), part, lake.WriterOptions{FileBytes: 16 << 10, RowGroupRows: 500})
 	if err != nil {
 		t.Fatal(err)
