@@ -21,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/goflags.sh
+. bench/lib.sh
 
 ROWS="${1:-200000}"
 REPEAT="${REPEAT:-5}"
@@ -33,41 +34,22 @@ trap 'rm -rf "$WORK"' EXIT
 
 CREATE_ONLY=1 ROWS="$ROWS" SHAPE="$SHAPE" BENCH_DATABASE_URL="$DB" bash bench/extract.sh "$ROWS"
 
-if [ -n "${WHARF_BIN:-}" ]; then
-  cp "$WHARF_BIN" "$WORK/new"
-else
-  echo "building wharf..." >&2
-  go build -o "$WORK/new" ./cmd/wharf
-fi
+build_wharf "$WORK/new"
 bins=(new)
 if [ -n "${BASELINE_BIN:-}" ]; then
   cp "$BASELINE_BIN" "$WORK/old"
   bins=(old new)
 fi
 
-cat > "$WORK/catalog.yaml" <<YAML
-connections:
-  bench:
-    engine: postgres
-    secret: env:WHARF_BENCH_DSN
-lakes:
-  out:
-    url: file://$WORK/lake
-    compression: $COMPRESSION
-workflows:
-  - name: bench
-    table: $TABLE
-YAML
+bench_catalog "$WORK/catalog.yaml" postgres env:WHARF_BENCH_DSN "$TABLE"
 export WHARF_BENCH_DSN="$DB"
 
 # run BIN [PREFIX...]: one fresh run of the workflow.
 run() {
   local bin=$1; shift
   rm -rf "$WORK/lake" "$WORK/state.db"*
-  "$@" "$WORK/$bin" run -c "$WORK/catalog.yaml" --state "sqlite:$WORK/state.db" \
-    --log-level warn bench > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
+  run_wharf "$WORK/$bin" "$WORK/catalog.yaml" "$WORK/state.db" "$@"
 }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 printf 'load average at start: %s (%d cores)\ntable: %s (%d rows), compression %s\n' \
   "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" "$TABLE" "$ROWS" "$COMPRESSION"

@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/goflags.sh
+. bench/lib.sh
 
 ROWS="${1:-2000000}"
 ROUNDS="${ROUNDS:-3}"
@@ -68,22 +69,9 @@ fi
 echo "building wharf..." >&2
 go build -o "$WORK/wharf" ./cmd/wharf
 
-cat > "$WORK/catalog.yaml" <<YAML
-connections:
-  bench:
-    engine: mysql
-    secret: env:WHARF_BENCH_URL
-lakes:
-  out:
-    url: file://$WORK/lake
-    compression: $COMPRESSION
-workflows:
-  - name: bench
-    table: wharf_bench.$TABLE
-YAML
+bench_catalog "$WORK/catalog.yaml" mysql env:WHARF_BENCH_URL "wharf_bench.$TABLE"
 export WHARF_BENCH_URL="$URL"
 
-now() { date +%s.%N; }
 ratios=(); peak_rss=0
 for i in $(seq 1 "$ROUNDS"); do
   t0=$(now)
@@ -91,13 +79,9 @@ for i in $(seq 1 "$ROUNDS"); do
   t1=$(now)
   raw=$(echo "$t1 - $t0" | bc -l)
 
-  rm -rf "$WORK/lake" "$WORK/state.db"*
-  t0=$(now)
-  /usr/bin/time -f '%M' -o "$WORK/rss" "$WORK/wharf" run -c "$WORK/catalog.yaml" --state "sqlite:$WORK/state.db" \
-    --log-level warn bench > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
-  t1=$(now)
-  w=$(echo "$t1 - $t0" | bc -l)
-  rss=$(tail -n1 "$WORK/rss")
+  timed_run "$WORK/wharf" "$WORK/catalog.yaml"
+  w=$WALL
+  read -r _ _ rss < <(tail -n1 "$WORK/time")
   r=$(echo "$raw / $w" | bc -l)
   ratios+=("$r")
   printf 'round %d: raw mariadb --quick %.2fs, wharf run %.2fs, ratio %.2f, wharf peak RSS %d MB, load %s\n' \
@@ -105,7 +89,7 @@ for i in $(seq 1 "$ROUNDS"); do
   (( rss > peak_rss )) && peak_rss=$rss
 done
 
-median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+median=$(printf '%s\n' "${ratios[@]}" | median)
 lake_bytes=$(du -sb "$WORK/lake" | cut -f1)
 printf '\nrows: %d x 12 columns   parquet (%s): %d MB\n' "$ROWS" "$COMPRESSION" $((lake_bytes / 1024 / 1024))
 printf 'median ratio raw client time / wharf time over %d interleaved rounds: %.2f (target >= 1.0)\n' "$ROUNDS" "$median"

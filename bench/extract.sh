@@ -28,6 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/goflags.sh
+. bench/lib.sh
 
 ROWS="${1:-5000000}"
 REPEAT="${REPEAT:-5}"
@@ -109,35 +110,16 @@ SQL
 fi
 [ -n "${CREATE_ONLY:-}" ] && exit 0
 
-if [ -n "${WHARF_BIN:-}" ]; then
-  cp "$WHARF_BIN" "$WORK/wharf"
-else
-  echo "building wharf..." >&2
-  go build -o "$WORK/wharf" ./cmd/wharf
-fi
+build_wharf "$WORK/wharf"
 
 for n in $PARALLEL; do
-  cat > "$WORK/catalog-$n.yaml" <<YAML
-connections:
-  bench:
-    engine: postgres
-    secret: env:WHARF_BENCH_DSN
-lakes:
-  out:
-    url: file://$WORK/lake
-    compression: $COMPRESSION
-workflows:
-  - name: bench
-    table: $TABLE
-YAML
+  bench_catalog "$WORK/catalog-$n.yaml" postgres env:WHARF_BENCH_DSN "$TABLE"
   # parallel: 1 is the default: left out, so WHARF_BIN may be a binary
   # from before the key existed (a before/after pair).
   [ "$n" = 1 ] || echo "    parallel: $n" >> "$WORK/catalog-$n.yaml"
 done
 export WHARF_BENCH_DSN="$DB"
 
-now() { date +%s.%N; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 printf 'load average at start: %s (%d cores)\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
 for n in $PARALLEL; do : > "$WORK/pairs-$n"; done
 for i in $(seq 1 "$REPEAT"); do
@@ -147,12 +129,8 @@ for i in $(seq 1 "$REPEAT"); do
   c=$(echo "$t1 - $t0" | bc -l)
 
   for n in $PARALLEL; do
-    rm -rf "$WORK/lake" "$WORK/state.db"*
-    t0=$(now)
-    /usr/bin/time -f '%U %S %M' -o "$WORK/time" "$WORK/wharf" run -c "$WORK/catalog-$n.yaml" --state "sqlite:$WORK/state.db" \
-      --log-level warn bench > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
-    t1=$(now)
-    w=$(echo "$t1 - $t0" | bc -l)
+    timed_run "$WORK/wharf" "$WORK/catalog-$n.yaml"
+    w=$WALL
     read -r user sys rss < <(tail -n1 "$WORK/time")
     cpu=$(echo "($user + $sys) * 1000000 / $ROWS" | bc -l)
     printf 'pair %d: raw COPY %.2fs, wharf run (parallel %d) %.2fs, ratio %.2f, wharf CPU %.2fs per million rows, peak RSS %d MB\n' \

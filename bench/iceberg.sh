@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/goflags.sh
+. bench/lib.sh
 
 ROWS="${1:-5000000}"
 REPEAT="${REPEAT:-3}"
@@ -25,12 +26,7 @@ if [ "$(psql "$DB" -qtAc "SELECT to_regclass('$TABLE') IS NOT NULL")" != "t" ]; 
   echo "creating $TABLE with bench/extract.sh (one pair)..." >&2
   REPEAT=1 SHAPE=mixed bash bench/extract.sh "$ROWS" > /dev/null
 fi
-if [ -n "${WHARF_BIN:-}" ]; then
-  cp "$WHARF_BIN" "$WORK/wharf"
-else
-  echo "building wharf..." >&2
-  go build -o "$WORK/wharf" ./cmd/wharf
-fi
+build_wharf "$WORK/wharf"
 
 for format in parquet iceberg; do
   cat > "$WORK/$format.yaml" <<YAML
@@ -44,15 +40,12 @@ YAML
 done
 export WHARF_BENCH_DSN="$DB"
 
-now() { date +%s.%N; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 # land FORMAT: prints "wall cpu rss" of one run into a fresh lake and state.
 land() {
   rm -rf "$WORK/lake-$1" "$WORK/state-$1.db"*
   local t0 t1 user sys rss
   t0=$(now)
-  /usr/bin/time -f '%U %S %M' -o "$WORK/time" "$WORK/wharf" run -c "$WORK/$1.yaml" --state "sqlite:$WORK/state-$1.db" \
-    --log-level warn bench > "$WORK/out" 2>&1 || { cat "$WORK/out" >&2; exit 1; }
+  run_wharf "$WORK/wharf" "$WORK/$1.yaml" "$WORK/state-$1.db" /usr/bin/time -f '%U %S %M' -o "$WORK/time"
   t1=$(now)
   read -r user sys rss < <(tail -n1 "$WORK/time")
   echo "$(echo "$t1 - $t0" | bc -l) $(echo "$user + $sys" | bc -l) $rss"
