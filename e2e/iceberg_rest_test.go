@@ -29,6 +29,17 @@ func restLake(t *testing.T, s *testdb.IcebergREST, schema, secretRef string) (st
 	return dir, restCatalog(t, dir, s, schema, secretRef, fmt.Sprintf("url: %q", "file://"+lakeDir)), lakeDir
 }
 
+// restTokenLake starts a REST catalog behind a bearer token, under the
+// warehouse "lake", and writes restLake's catalog, whose secret is
+// env:CATALOG_TOKEN: the environment returned does not set it.
+func restTokenLake(t *testing.T, schema string) (*testdb.IcebergREST, string, []string, string) {
+	t.Helper()
+	s := testdb.StartIcebergREST(t)
+	s.Warehouse = "lake"
+	dir, env, lakeDir := restLake(t, s, schema, "env:CATALOG_TOKEN")
+	return s, dir, env, lakeDir
+}
+
 // restCatalog writes into dir the catalog of restLake, with the lake's
 // own settings (url, secret) in lake, and returns the environment.
 func restCatalog(t *testing.T, dir string, s *testdb.IcebergREST, schema, secretRef, lake string) []string {
@@ -109,9 +120,7 @@ func checkRESTTable(t *testing.T, s *testdb.IcebergREST, schema, dir string, env
 func TestIcebergRESTCatalog(t *testing.T) {
 	t.Parallel()
 	conn, schema := restSource(t, 100)
-	s := testdb.StartIcebergREST(t)
-	s.Warehouse = "lake"
-	dir, env, lakeDir := restLake(t, s, schema, "env:CATALOG_TOKEN")
+	s, dir, env, lakeDir := restTokenLake(t, schema)
 	tokenEnv := append(env, "CATALOG_TOKEN="+s.Token)
 
 	var outputs []string
@@ -323,9 +332,7 @@ func restOnObjectStore(t *testing.T, dir string, io iceberg.Properties, lakeLine
 func TestIcebergRESTCatalogHangs(t *testing.T) {
 	t.Parallel()
 	conn, schema := restSource(t, 50)
-	s := testdb.StartIcebergREST(t)
-	s.Warehouse = "lake"
-	dir, env, _ := restLake(t, s, schema, "env:CATALOG_TOKEN")
+	s, dir, env, _ := restTokenLake(t, schema)
 	env = append(env, "CATALOG_TOKEN="+s.Token)
 	catPath := filepath.Join(dir, "wharf.yaml")
 	cat, err := os.ReadFile(catPath)
