@@ -44,42 +44,48 @@ const DefaultRESTTimeout = 60 * time.Second
 // restParams are the query parameters a rest: catalog takes.
 var restParams = []string{"warehouse", "scope", "aws_service", "aws_region", "timeout"}
 
+// noCredentials is what a rest: URL holding a credential is told.
+const noCredentials = "credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret"
+
 // ParseRESTCatalog parses a rest: iceberg_catalog. Its errors show the URL
 // redacted (secret.RedactURL).
 func ParseRESTCatalog(spec string) (RESTCatalog, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s: "+format, append([]any{secret.RedactURL(spec)}, args...)...)
+	}
 	raw, ok := strings.CutPrefix(spec, RESTPrefix)
 	if !ok {
-		return RESTCatalog{}, fmt.Errorf("%s: not a REST catalog (want rest:https://HOST/PATH)", secret.RedactURL(spec))
+		return RESTCatalog{}, bad("not a REST catalog (want rest:https://HOST/PATH)")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
-		return RESTCatalog{}, fmt.Errorf("%s: want rest:https://HOST/PATH, the catalog's base URI (rest:http:// for a server without TLS)", secret.RedactURL(spec))
+		return RESTCatalog{}, bad("want rest:https://HOST/PATH, the catalog's base URI (rest:http:// for a server without TLS)")
 	}
 	if u.User != nil {
-		return RESTCatalog{}, fmt.Errorf("%s: the URL carries a user name or password: credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret", secret.RedactURL(spec))
+		return RESTCatalog{}, bad("the URL carries a user name or password: %s", noCredentials)
 	}
 	if u.Fragment != "" {
-		return RESTCatalog{}, fmt.Errorf("%s: a REST catalog URL has no #fragment", secret.RedactURL(spec))
+		return RESTCatalog{}, bad("a REST catalog URL has no #fragment")
 	}
 	q := u.Query()
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		switch {
 		case secret.IsSecretParam(k):
-			return RESTCatalog{}, fmt.Errorf("%s: parameter %s: credentials never go in the catalog: put the token (or OAuth2 client credentials) in a secret and name it in iceberg_catalog_secret", secret.RedactURL(spec), k)
+			return RESTCatalog{}, bad("parameter %s: %s", k, noCredentials)
 		case !slices.Contains(restParams, k):
-			return RESTCatalog{}, fmt.Errorf("%s: unknown parameter %q: a rest: catalog takes %s", secret.RedactURL(spec), k, strings.Join(restParams, ", "))
+			return RESTCatalog{}, bad("unknown parameter %q: a rest: catalog takes %s", k, strings.Join(restParams, ", "))
 		case len(q[k]) != 1 || q[k][0] == "":
-			return RESTCatalog{}, fmt.Errorf("%s: parameter %s: give it once, with a value", secret.RedactURL(spec), k)
+			return RESTCatalog{}, bad("parameter %s: give it once, with a value", k)
 		}
 	}
 	if q.Has("aws_region") && !q.Has("aws_service") {
-		return RESTCatalog{}, fmt.Errorf("%s: aws_region needs aws_service (the AWS service to sign requests for: glue, s3tables)", secret.RedactURL(spec))
+		return RESTCatalog{}, bad("aws_region needs aws_service (the AWS service to sign requests for: glue, s3tables)")
 	}
 	c := RESTCatalog{Warehouse: q.Get("warehouse"), Scope: q.Get("scope"),
 		AWSService: q.Get("aws_service"), AWSRegion: q.Get("aws_region"), Timeout: DefaultRESTTimeout}
 	if q.Has("timeout") {
 		if c.Timeout, err = time.ParseDuration(q.Get("timeout")); err != nil || c.Timeout <= 0 {
-			return RESTCatalog{}, fmt.Errorf("%s: parameter timeout: want a duration such as 30s or 2m", secret.RedactURL(spec))
+			return RESTCatalog{}, bad("parameter timeout: want a duration such as 30s or 2m")
 		}
 	}
 	u.RawQuery = ""
