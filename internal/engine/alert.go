@@ -84,6 +84,16 @@ func (e *Engine) alertHook(spec *catalog.Resolved, event string) string {
 	return e.cfg.AlertWebhook
 }
 
+// freshnessHook is the webhook of spec's freshness alerts, "" when it has
+// no freshness SLA or no such alert: the workflows the freshness check
+// watches and a recovery is announced for.
+func (e *Engine) freshnessHook(spec *catalog.Resolved) string {
+	if spec.Workflow.FreshnessSLA <= 0 {
+		return ""
+	}
+	return e.alertHook(spec, catalog.AlertFreshness)
+}
+
 // runEnded reports a run this process ended: to Config.OnRunEnd (metrics);
 // as an alert when it failed for good (final: its job will not try again,
 // so attempts: 3 sends one message, not three); and as an alert when it
@@ -179,7 +189,7 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 			if err != nil {
 				return nil, err
 			}
-			if d.Enabled && d.Spec.Workflow.FreshnessSLA > 0 && e.alertHook(&d.Spec, catalog.AlertFreshness) != "" {
+			if d.Enabled && e.freshnessHook(&d.Spec) != "" {
 				out = append(out, *d)
 			}
 		}
@@ -195,7 +205,7 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 	now := e.now()
 	for i := range ds {
 		d := &ds[i]
-		hook := e.alertHook(&d.Spec, catalog.AlertFreshness)
+		hook := e.freshnessHook(&d.Spec)
 		since, late := status.Late(d, last[d.Name].LastSucceeded, now)
 		sla := d.Spec.Workflow.FreshnessSLA
 		if !late || (now.Sub(since.Add(sla)) >= alertMemory && !job.Args.First) {
@@ -218,7 +228,7 @@ func (w *freshnessWorker) Work(ctx context.Context, job *river.Job[FreshnessArgs
 // costs a query only for workflows with a freshness SLA and a freshness
 // alert.
 func (e *Engine) announcedLate(ctx context.Context, d *deploy.Workflow) bool {
-	if d.Spec.Workflow.FreshnessSLA <= 0 || e.alertHook(&d.Spec, catalog.AlertFreshness) == "" {
+	if e.freshnessHook(&d.Spec) == "" {
 		return false
 	}
 	prev, err := e.store.Runs(ctx, state.RunFilter{Workflow: d.Name, Status: state.StatusSucceeded, Limit: 1})
@@ -246,7 +256,7 @@ func (e *Engine) recovered(ctx context.Context, d *deploy.Workflow, run *state.R
 		return
 	}
 	sla := d.Spec.Workflow.FreshnessSLA
-	e.queueAlert(ctx, e.alertHook(&d.Spec, catalog.AlertFreshness), AlertArgs{Event: "recovered:" + run.ID, Workflow: d.Name,
+	e.queueAlert(ctx, e.freshnessHook(&d.Spec), AlertArgs{Event: "recovered:" + run.ID, Workflow: d.Name,
 		Text: fmt.Sprintf("wharf: workflow %s recovered: run %s landed data from %s, within its freshness SLA of %s", d.Name, run.ID,
 			run.DataTime().UTC().Format(time.RFC3339), sla)})
 }
