@@ -2,11 +2,11 @@ package server
 
 import (
 	"fmt"
-	"github.com/wharf-data/wharf/internal/status"
 	"slices"
 	"time"
 
 	"github.com/wharf-data/wharf/internal/state"
+	"github.com/wharf-data/wharf/internal/status"
 )
 
 // chart is an inline SVG of rows landed (bars) and duration (line) per
