@@ -62,7 +62,6 @@ appends it), and a line per table gives its snapshots, files and rows.`,
 				if tables, err = a.lakeTables(cmd.Context(), lk, lkCfg, prefix); err != nil {
 					return failed(err)
 				}
-
 			}
 			if err := printInventory(cmd.Context(), a, inv, tables); err != nil {
 				return failed(err)
@@ -144,11 +143,15 @@ func printInventory(ctx context.Context, a *app, inv *lake.Inventory, tables []*
 		}
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	head := "STATUS\tROWS\tSIZE\tRUN\tPATH"
-	if tables != nil {
-		head = "STATUS\tROWS\tSIZE\tRUN\tSNAPSHOT\tPATH"
+	// row prints a line of the columns below, SNAPSHOT (the fifth) only
+	// for an iceberg lake.
+	row := func(cols ...string) {
+		if tables == nil {
+			cols = slices.Delete(cols, 4, 5)
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	}
-	fmt.Fprintln(tw, head)
+	row("STATUS", "ROWS", "SIZE", "RUN", "SNAPSHOT", "PATH")
 	var rows, size int64
 	unsnapped := 0
 	for _, e := range inv.Entries {
@@ -164,11 +167,7 @@ func printInventory(ctx context.Context, a *app, inv *lake.Inventory, tables []*
 				unsnapped++
 			}
 		}
-		if tables != nil {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Status, r, status.HumanBytes(e.Bytes), run, snap, e.Path)
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Status, r, status.HumanBytes(e.Bytes), run, e.Path)
-		}
+		row(fmt.Sprint(e.Status), r, status.HumanBytes(e.Bytes), run, snap, e.Path)
 	}
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d committed file(s) in %d run(s): %d rows, %s; %d leftover, %d missing\n",
