@@ -20,7 +20,6 @@
 #      WHARF_BIN (measure this binary instead of building the checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/goflags.sh
 . bench/lib.sh
 
 ROWS="${1:-200000}"
@@ -29,8 +28,6 @@ SHAPE="${SHAPE:-mixed}"
 COMPRESSION="${COMPRESSION:-zstd}"
 DB="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 TABLE="wharf_bench.${SHAPE}_${ROWS}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 
 CREATE_ONLY=1 ROWS="$ROWS" SHAPE="$SHAPE" BENCH_DATABASE_URL="$DB" bash bench/extract.sh "$ROWS"
 

@@ -15,7 +15,6 @@
 # Needs MariaDB's built-in sequence tables (seq_1_to_N) to fill the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/goflags.sh
 . bench/lib.sh
 
 ROWS="${1:-2000000}"
@@ -24,8 +23,6 @@ COMPRESSION="${COMPRESSION:-zstd}"
 read -r -a CLIENT <<< "${BENCH_MYSQL:--h 127.0.0.1 -P 3306 -u root}"
 URL="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/wharf_bench}"
 TABLE="mixed_${ROWS}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 
 my() { mariadb "${CLIENT[@]}" --default-character-set=utf8mb4 "$@"; }
 

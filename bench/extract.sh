@@ -27,7 +27,6 @@
 #      CREATE_ONLY=1 (create the table and stop; bench/cpu.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/goflags.sh
 . bench/lib.sh
 
 ROWS="${1:-5000000}"
@@ -47,8 +46,6 @@ case "$SHAPE" in
   *) echo "SHAPE must be mixed or nested, not \"$SHAPE\"" >&2; exit 2 ;;
 esac
 TABLE="wharf_bench.${SHAPE}_${ROWS}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 
 psql_() { psql "$DB" -v ON_ERROR_STOP=1 -qtA "$@"; }
 

@@ -12,15 +12,12 @@
 #      REPEAT (default 3 pairs), WHARF_BIN (a wharf binary instead of building this checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/goflags.sh
 . bench/lib.sh
 
 ROWS="${1:-5000000}"
 REPEAT="${REPEAT:-3}"
 DB="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 TABLE="wharf_bench.mixed_${ROWS}"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
 
 if [ "$(psql "$DB" -qtAc "SELECT to_regclass('$TABLE') IS NOT NULL")" != "t" ]; then
   echo "creating $TABLE with bench/extract.sh (one pair)..." >&2

@@ -1,5 +1,9 @@
-# Shared pieces of the bench/*.sh scripts (sourced, after `cd` to the
-# checkout and with WORK set to the script's scratch directory).
+# Shared pieces of the bench/*.sh scripts, sourced after `cd` to the
+# checkout: the build flags, and WORK, a scratch directory removed on exit.
+
+. scripts/goflags.sh
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
