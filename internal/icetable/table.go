@@ -510,7 +510,6 @@ func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("iceberg catalog in %s: list namespaces: %w", c, c.wrap(err))
 	}
-	var out []*Table
 	for _, ns := range namespaces {
 		for ident, err := range c.cat.ListTables(ctx, ns) {
 			if err != nil {
@@ -522,10 +521,10 @@ func (c *Catalog) LakeTables(ctx context.Context, lk *lake.Lake, prefix string) 
 				continue
 			}
 			if strings.HasPrefix(tbl.Location()+"/", under) {
-				out = append(out, &Table{cat: c, lk: lk, ident: ident, tbl: tbl})
+				tables = append(tables, &Table{cat: c, lk: lk, ident: ident, tbl: tbl})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b *Table) int { return strings.Compare(a.String(), b.String()) })
-	return out, unloaded, nil
+	slices.SortFunc(tables, func(a, b *Table) int { return strings.Compare(a.String(), b.String()) })
+	return tables, unloaded, nil
 }
