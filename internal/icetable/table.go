@@ -242,12 +242,11 @@ func withFieldID(f arrow.Field, g iceberg.NestedField) (arrow.Field, error) {
 	keys = append(keys[:len(keys):len(keys)], fieldIDKey)
 	vals = append(vals[:len(vals):len(vals)], strconv.Itoa(g.ID))
 	f.Metadata = arrow.NewMetadata(keys, vals)
-	mismatch := fmt.Errorf("%s is %s in the table's schema", f.Type, g.Type)
 	switch dt := f.Type.(type) {
 	case *arrow.StructType:
 		st, ok := g.Type.(*iceberg.StructType)
 		if !ok {
-			return f, mismatch
+			return f, typeMismatch(f, g)
 		}
 		children := dt.Fields()
 		for i, c := range children {
@@ -266,7 +265,7 @@ func withFieldID(f arrow.Field, g iceberg.NestedField) (arrow.Field, error) {
 	case arrow.ListLikeType: // list, large list, fixed-size list
 		lt, ok := g.Type.(*iceberg.ListType)
 		if !ok {
-			return f, mismatch
+			return f, typeMismatch(f, g)
 		}
 		elem, err := withFieldID(dt.ElemField(), iceberg.NestedField{ID: lt.ElementID, Type: lt.Element})
 		if err != nil {
@@ -280,17 +279,23 @@ func withFieldID(f arrow.Field, g iceberg.NestedField) (arrow.Field, error) {
 		case *arrow.FixedSizeListType:
 			f.Type = arrow.FixedSizeListOfField(dt.Len(), elem)
 		default:
-			return f, mismatch
+			return f, typeMismatch(f, g)
 		}
 	}
 	return f, nil
+}
+
+// typeMismatch is withFieldID's error for a field f whose type is not of
+// g's kind.
+func typeMismatch(f arrow.Field, g iceberg.NestedField) error {
+	return fmt.Errorf("%s is %s in the table's schema", f.Type, g.Type)
 }
 
 // withMapIDs sets the ids of map field f's keys and values from g.
 func withMapIDs(f arrow.Field, dt *arrow.MapType, g iceberg.NestedField) (arrow.Field, error) {
 	mt, ok := g.Type.(*iceberg.MapType)
 	if !ok {
-		return f, fmt.Errorf("%s is %s in the table's schema", f.Type, g.Type)
+		return f, typeMismatch(f, g)
 	}
 	key, err := withFieldID(dt.KeyField(), iceberg.NestedField{ID: mt.KeyID, Type: mt.KeyType})
 	if err != nil {
