@@ -96,6 +96,45 @@ func ReadChunks(ctx context.Context, streams, chunks int, chunkDone func(done, t
 	return rows.Load(), err
 }
 
+// PlanBase is the part of a Plan that every source keeps alike: the
+// window's Result and Shared part, and whether the plan is closed. A
+// source's plan embeds it, checks CheckOpen before reading a chunk and
+// ends its snapshot in Close only when Closing says so.
+type PlanBase struct {
+	Res    Result
+	Share  SharedPlan
+	closed bool
+}
+
+func (b *PlanBase) Result() Result     { return b.Res }
+func (b *PlanBase) Shared() SharedPlan { return b.Share }
+
+// CheckOpen is Read's error for chunk k of table ref once the plan is
+// closed.
+func (b *PlanBase) CheckOpen(ref TableRef, k int) error {
+	if b.closed {
+		return fmt.Errorf("extract table %s: chunk %d: the plan is closed", ref, k+1)
+	}
+	return nil
+}
+
+// Closing marks the plan closed and reports whether it was open: Close
+// ends the snapshot only then, so that it may be called more than once.
+func (b *PlanBase) Closing() bool {
+	was := b.closed
+	b.closed = true
+	return !was
+}
+
+// Chunk returns chunk k's predicate, or an error naming table ref when
+// the plan has no chunk k.
+func (sp SharedPlan) Chunk(ref TableRef, k int) (string, error) {
+	if k < 0 || k >= len(sp.Chunks) {
+		return "", fmt.Errorf("extract table %s: chunk %d of a plan of %d chunks", ref, k+1, len(sp.Chunks))
+	}
+	return sp.Chunks[k], nil
+}
+
 // ExtractChunks is Parallel.ExtractParallel for a Chunked source, the way
 // the chunks of a run are read by any process: it plans the window for
 // len(sinks) streams; stream 0 reads on the plan's own connection, the

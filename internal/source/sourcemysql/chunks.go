@@ -30,11 +30,10 @@ type plan struct {
 	req       source.Request
 	w         *window
 	batchRows int
-	res       source.Result
-	shared    source.SharedPlan
+	source.PlanBase
 	// broken: a read failed or was cancelled mid-rows, so the connection
 	// is dropped rather than given back.
-	broken, closed bool
+	broken bool
 }
 
 // PlanChunks decides the window on a connection of its own and cuts it
@@ -55,7 +54,7 @@ func (s *Source) PlanChunks(ctx context.Context, req source.Request, streams int
 	}
 	p := &plan{s: s, conn: conn, req: req, batchRows: batchRows}
 	if p.w, err = s.openWindow(ctx, conn, req); err == nil && !p.w.empty && streams > 1 {
-		p.shared.Chunks, p.res.Split, err = s.keyChunks(ctx, conn, p.w.live, p.w.pred, streams*source.ChunksPerStream)
+		p.Share.Chunks, p.Res.Split, err = s.keyChunks(ctx, conn, p.w.live, p.w.pred, streams*source.ChunksPerStream)
 		if err != nil {
 			err = fmt.Errorf("extract table %s: split into chunks: %w", ref, err)
 		}
@@ -65,27 +64,24 @@ func (s *Source) PlanChunks(ctx context.Context, req source.Request, streams int
 		conn.Close()
 		return nil, s.explain(ctx, err)
 	}
-	p.res.High, p.res.Bound, p.res.Unbounded = p.w.res.High, p.w.res.Bound, p.w.res.Unbounded
-	p.shared.Where = p.w.pred
+	p.Res.High, p.Res.Bound, p.Res.Unbounded = p.w.res.High, p.w.res.Bound, p.w.res.Unbounded
+	p.Share.Where = p.w.pred
 	switch {
 	case p.w.empty:
-		p.shared.Chunks = nil
-	case p.shared.Chunks == nil:
-		p.shared.Chunks = []string{""}
+		p.Share.Chunks = nil
+	case p.Share.Chunks == nil:
+		p.Share.Chunks = []string{""}
 	}
-	p.res.Chunks = len(p.shared.Chunks)
+	p.Res.Chunks = len(p.Share.Chunks)
 	return p, nil
 }
 
-func (p *plan) Result() source.Result     { return p.res }
-func (p *plan) Shared() source.SharedPlan { return p.shared }
-
 // Read reads chunk k in the snapshot that decided the window.
 func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-	if p.closed {
-		return 0, fmt.Errorf("extract table %s: chunk %d: the plan is closed", p.req.Table.Ref, k+1)
+	if err := p.CheckOpen(p.req.Table.Ref, k); err != nil {
+		return 0, err
 	}
-	n, err := p.s.readChunk(ctx, p.conn, p.w.live, p.w.cols, p.w.query, p.req, p.shared, k, p.batchRows, sink)
+	n, err := p.s.readChunk(ctx, p.conn, p.w.live, p.w.cols, p.w.query, p.req, p.Share, k, p.batchRows, sink)
 	p.broken = p.broken || err != nil
 	return n, err
 }
@@ -93,10 +89,9 @@ func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, 
 // Close ends the snapshot and gives the connection back (drops it after
 // a failed read).
 func (p *plan) Close(ctx context.Context) error {
-	if p.closed {
+	if !p.Closing() {
 		return nil
 	}
-	p.closed = true
 	return p.s.endSnapshot(ctx, p.conn, p.req.Table.Ref, p.broken)
 }
 
@@ -165,10 +160,11 @@ func (s *Source) readChunk(ctx context.Context, conn *sql.Conn, live *liveTable,
 	if sink == nil {
 		return 0, fmt.Errorf("extract table %s: nil sink", req.Table.Ref)
 	}
-	if k < 0 || k >= len(shared.Chunks) {
-		return 0, fmt.Errorf("extract table %s: chunk %d of a plan of %d chunks", req.Table.Ref, k+1, len(shared.Chunks))
+	pred, err := shared.Chunk(req.Table.Ref, k)
+	if err != nil {
+		return 0, err
 	}
-	n, err := s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+chunkWhere(shared.Where, shared.Chunks[k]), nil, batchRows, sink)
+	n, err := s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+chunkWhere(shared.Where, pred), nil, batchRows, sink)
 	if err != nil {
 		return 0, s.explain(ctx, err)
 	}

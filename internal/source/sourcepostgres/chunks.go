@@ -52,9 +52,7 @@ type plan struct {
 	w         *window
 	keys      []int
 	batchRows int
-	res       source.Result
-	shared    source.SharedPlan
-	closed    bool
+	source.PlanBase
 }
 
 // PlanChunks decides the window in a new snapshot on the source's
@@ -85,10 +83,10 @@ func (s *Source) planChunks(ctx context.Context, req source.Request, streams int
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{s: s, req: req, conn: conn, w: w, batchRows: batchRows, res: w.res,
-		keys: keyIndices(w.live.key, w.cols), shared: source.SharedPlan{Where: w.pred, Chunks: []string{""}}}
+	p := &plan{s: s, req: req, conn: conn, w: w, batchRows: batchRows, keys: keyIndices(w.live.key, w.cols),
+		PlanBase: source.PlanBase{Res: w.res, Share: source.SharedPlan{Where: w.pred, Chunks: []string{""}}}}
 	if w.empty {
-		p.shared.Chunks = nil
+		p.Share.Chunks = nil
 		return p, nil
 	}
 	cp := chunkPlan{preds: []string{""}}
@@ -98,9 +96,9 @@ func (s *Source) planChunks(ctx context.Context, req source.Request, streams int
 			return nil, fmt.Errorf("extract table %s: split into chunks: %w", ref, err)
 		}
 	}
-	p.shared.Chunks, p.res.Chunks, p.res.Split = cp.preds, len(cp.preds), cp.how
+	p.Share.Chunks, p.Res.Chunks, p.Res.Split = cp.preds, len(cp.preds), cp.how
 	if len(cp.preds) > 1 {
-		if err := w.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&p.shared.Snapshot); err != nil {
+		if err := w.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&p.Share.Snapshot); err != nil {
 			_ = w.tx.Rollback(context.Background())
 			return nil, fmt.Errorf("extract table %s: export snapshot: %w", ref, err)
 		}
@@ -108,13 +106,10 @@ func (s *Source) planChunks(ctx context.Context, req source.Request, streams int
 	return p, nil
 }
 
-func (p *plan) Result() source.Result     { return p.res }
-func (p *plan) Shared() source.SharedPlan { return p.shared }
-
 // Read reads chunk k in the deciding transaction.
 func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-	if p.closed {
-		return 0, fmt.Errorf("extract table %s: chunk %d: the plan is closed", p.req.Table.Ref, k+1)
+	if err := p.CheckOpen(p.req.Table.Ref, k); err != nil {
+		return 0, err
 	}
 	return p.readOn(ctx, p.conn, p.w, k, sink)
 }
@@ -122,16 +117,15 @@ func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, 
 // readOn reads chunk k on conn, whose transaction is in the plan's
 // snapshot, with w's columns.
 func (p *plan) readOn(ctx context.Context, conn *pgx.Conn, w *window, k int, sink source.RecordSink) (int64, error) {
-	return p.s.readChunk(ctx, conn, w, p.keys, p.req, p.shared, k, p.batchRows, sink)
+	return p.s.readChunk(ctx, conn, w, p.keys, p.req, p.Share, k, p.batchRows, sink)
 }
 
 // Close commits the deciding transaction (ending the exported snapshot)
 // and gives the source back.
 func (p *plan) Close(ctx context.Context) error {
-	if p.closed {
+	if !p.Closing() {
 		return nil
 	}
-	p.closed = true
 	defer p.s.mu.Unlock()
 	if err := p.w.tx.Commit(ctx); err != nil {
 		_ = p.w.tx.Rollback(context.Background())
@@ -143,10 +137,11 @@ func (p *plan) Close(ctx context.Context) error {
 // readChunk copies chunk k of plan on conn into sink.
 func (s *Source) readChunk(ctx context.Context, conn *pgx.Conn, w *window, keys []int, req source.Request, shared source.SharedPlan,
 	k, batchRows int, sink source.RecordSink) (int64, error) {
-	if k < 0 || k >= len(shared.Chunks) {
-		return 0, fmt.Errorf("extract table %s: chunk %d of a plan of %d chunks", req.Table.Ref, k+1, len(shared.Chunks))
+	pred, err := shared.Chunk(req.Table.Ref, k)
+	if err != nil {
+		return 0, err
 	}
-	n, err := s.copyRecords(ctx, conn, req.Table.Ref.String(), w.cols, keys, req.Table.Columns, w.copySQL(shared.Chunks[k]), batchRows, sink)
+	n, err := s.copyRecords(ctx, conn, req.Table.Ref.String(), w.cols, keys, req.Table.Columns, w.copySQL(pred), batchRows, sink)
 	return n, s.red.wrap(err)
 }
 
