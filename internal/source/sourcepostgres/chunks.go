@@ -111,13 +111,7 @@ func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, 
 	if err := p.CheckOpen(p.req.Table.Ref, k); err != nil {
 		return 0, err
 	}
-	return p.readOn(ctx, p.conn, p.w, k, sink)
-}
-
-// readOn reads chunk k on conn, whose transaction is in the plan's
-// snapshot, with w's columns.
-func (p *plan) readOn(ctx context.Context, conn *pgx.Conn, w *window, k int, sink source.RecordSink) (int64, error) {
-	return p.s.readChunk(ctx, conn, w, p.keys, p.req, p.Share, k, p.batchRows, sink)
+	return p.s.readChunk(ctx, p.conn, p.w, p.keys, p.req, p.Share, k, p.batchRows, sink)
 }
 
 // Close commits the deciding transaction (ending the exported snapshot)
