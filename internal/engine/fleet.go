@@ -101,7 +101,7 @@ func (e *Engine) rescueChunks(ctx context.Context) error {
 		if alive[worker] {
 			continue
 		}
-		reason := fmt.Sprintf("wharf process %s stopped or has been silent past its dead-after", worker)
+		reason := deadReason(worker)
 		// Only the attempt the dead process started: never a newer one.
 		if err := e.q.rescue(ctx, job, now, job.AttemptedAt.Add(time.Microsecond), reason); err != nil {
 			errs = append(errs, err)
@@ -112,8 +112,14 @@ func (e *Engine) rescueChunks(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// deadReason is why the job or run of dead process worker was taken over
+// (River's rescue, the abandoned run's error).
+func deadReason(worker string) string {
+	return fmt.Sprintf("wharf process %s stopped or has been silent past its dead-after", worker)
+}
+
 func (e *Engine) reapOne(ctx context.Context, o state.OrphanRun) error {
-	reason := fmt.Sprintf("wharf process %s stopped or has been silent past its dead-after", o.WorkerID)
+	reason := deadReason(o.WorkerID)
 	if o.JobID != 0 {
 		job, err := e.q.get(ctx, o.JobID)
 		if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
