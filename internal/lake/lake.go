@@ -192,7 +192,7 @@ func (l *Lake) DeleteRunFiles(ctx context.Context, prefix, runID string) (int, e
 	if prefix != "" {
 		extra = append(extra, ManifestKey(prefix, runID))
 	}
-	return l.deleteMatching(ctx, prefix, "run "+runID, runFilePattern(runID, `(-c[0-9]{4,}a[0-9]+)?`), extra)
+	return l.deleteMatching(ctx, prefix, "run "+runID, runFilePattern(runID, "("+anyChunk+")?"), extra)
 }
 
 // DeleteChunkFiles removes what earlier attempts at chunk k of a run
@@ -203,7 +203,7 @@ func (l *Lake) DeleteChunkFiles(ctx context.Context, prefix, runID string, k int
 	if err := checkRunID(runID); err != nil {
 		return 0, fmt.Errorf("lake %s: delete chunk files under %q: %w", l.url, prefix, err)
 	}
-	return l.deleteMatching(ctx, prefix, fmt.Sprintf("chunk %d of run %s", k+1, runID), runFilePattern(fmt.Sprintf("%s-c%04d", runID, k), `a[0-9]+`), nil)
+	return l.deleteMatching(ctx, prefix, fmt.Sprintf("chunk %d of run %s", k+1, runID), runFilePattern(chunkPrefix(runID, k), anyAttempt), nil)
 }
 
 // deleteMatching removes the objects under prefix whose base name re
@@ -249,8 +249,18 @@ func runFilePattern(stem, more string) *regexp.Regexp {
 }
 
 // chunkStem is what the files of attempt a at chunk k of a run are named
-// after.
-func chunkStem(runID string, k, a int) string { return fmt.Sprintf("%s-c%04da%d", runID, k, a) }
+// after: chunkPrefix, then the attempt.
+func chunkStem(runID string, k, a int) string { return fmt.Sprintf("%sa%d", chunkPrefix(runID, k), a) }
+
+// chunkPrefix is the part of chunkStem every attempt at chunk k shares.
+func chunkPrefix(runID string, k int) string { return fmt.Sprintf("%s-c%04d", runID, k) }
+
+// anyAttempt and anyChunk match what chunkStem adds after chunkPrefix, and
+// after the run ID, for any attempt and chunk.
+const (
+	anyAttempt = `a[0-9]+`
+	anyChunk   = `-c[0-9]{4,}` + anyAttempt
+)
 
 // fileName is the base name of a run's n-th object in a directory.
 func fileName(stem string, n int) string {
