@@ -41,10 +41,14 @@ type snapshotter struct {
 // new columns), appends the snapshots committed runs are missing, and
 // returns the schema the run's files must have (with field ids).
 func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *lake.Lake, database, prefix string, wf *catalog.Workflow,
-	schema *arrow.Schema, run *state.Run, log *slog.Logger) (*snapshotter, *arrow.Schema, error) {
+	schema *arrow.Schema, run *state.Run, log *slog.Logger) (_ *snapshotter, _ *arrow.Schema, err error) {
+	defer func() {
+		if err != nil {
+			l.catalogRefused(lk, err)
+		}
+	}()
 	cat, err := l.catalogs.open(ctx, lk, l.Secrets, l.State)
 	if err != nil {
-		l.catalogRefused(lk, err)
 		return nil, nil, fmt.Errorf("lake %s: %w", lk.Name, err)
 	}
 	ref, err := catalog.ParseTableRef(wf.Table)
@@ -56,12 +60,10 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 		PartitionBy: wf.PartitionBy, DayColumn: wf.AddedColumn(),
 	}, schema, run.StartedAt)
 	if err != nil {
-		l.catalogRefused(lk, err)
 		return nil, nil, err
 	}
 	s := &snapshotter{tbl: tbl, refused: func(err error) { l.catalogRefused(lk, err) }}
 	if err := l.repairSnapshots(ctx, s, wf, log); err != nil {
-		l.catalogRefused(lk, err)
 		return nil, nil, err
 	}
 	return s, withIDs, nil
