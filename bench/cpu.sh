@@ -2,7 +2,10 @@
 # Benchmark: wharf's own CPU cost per row, PostgreSQL -> Parquet, in figures
 # that a loaded machine does not distort (wall times are not printed):
 #   - instructions of one `wharf run` (valgrind --tool=callgrind, with
-#     GODEBUG=asyncpreemptoff=1 so the count does not depend on scheduling),
+#     GODEBUG=asyncpreemptoff=1 so the count does not depend on scheduling,
+#     and cpu.rdtscp=off: valgrind's CPUID offers RDTSCP on hosts that lack
+#     it, and then cannot run it, so a Go runtime that waits on a lock died
+#     of SIGILL in runtime.cputicks),
 #     with the top functions by inclusive count;
 #   - CPU seconds (user + sys) per million rows, median of REPEAT runs;
 #   - peak RSS and the Parquet bytes written.
@@ -57,14 +60,15 @@ for i in $(seq 1 "$REPEAT"); do
     echo "$(echo "($user + $sys) * 1000000 / $ROWS" | bc -l) $rss" >> "$WORK/cpu.$b"
   done
 done
+CG_GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off
 for b in "${bins[@]}"; do
   run "$b"
   du -sb "$WORK/lake" | cut -f1 > "$WORK/bytes.$b"
   if [ "${CALLGRIND:-1}" != 0 ]; then
-    GODEBUG=asyncpreemptoff=1 run "$b" valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$b" -q
+    GODEBUG=$CG_GODEBUG run "$b" valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$b" -q
     # Process start (package initialisation) costs the same whatever the
     # table: `wharf --help` measures it, to be taken off the per-row figure.
-    GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$WORK/cgstart.$b" -q \
+    GODEBUG=$CG_GODEBUG valgrind --tool=callgrind --callgrind-out-file="$WORK/cgstart.$b" -q \
       "$WORK/$b" --help > /dev/null
     callgrind_annotate "$WORK/cgstart.$b" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' > "$WORK/start.$b"
     callgrind_annotate "$WORK/cg.$b" 2>/dev/null > "$WORK/cga.$b"
