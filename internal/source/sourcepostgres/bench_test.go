@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -121,4 +122,85 @@ func BenchmarkExtract(b *testing.B) {
 			})
 		}
 	}
+}
+
+// copyMessages records a COPY stream as the decoder receives it: one Write
+// per CopyData message (PostgreSQL sends one per row).
+type copyMessages struct {
+	buf  []byte
+	ends []int
+}
+
+func (m *copyMessages) Write(p []byte) (int, error) {
+	m.buf = append(m.buf, p...)
+	m.ends = append(m.ends, len(m.buf))
+	return len(p), nil
+}
+
+// BenchmarkDecode measures the COPY decoder alone (no socket, no sink) on
+// the benchmark table's stream, replayed message by message: all columns,
+// then each column by itself (COPY of a one-column SELECT), to see what
+// each type costs per value. CPU profiles of it are not diluted by pgx,
+// Parquet or zstd.
+func BenchmarkDecode(b *testing.B) {
+	ref := benchTable(b)
+	conn := testdb.Postgres(b)
+	ctx := context.Background()
+	live, err := describe(ctx, conn, ref, DefaultNumericScale)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, cols []pgColumn, sql string) {
+		var msgs copyMessages
+		if _, err := conn.PgConn().CopyTo(ctx, &msgs, sql); err != nil {
+			b.Fatal(err)
+		}
+		want := make([]coltype.Column, len(cols))
+		for i, c := range cols {
+			want[i] = c.col
+		}
+		schema := coltype.ArrowSchema(want)
+		b.ReportAllocs()
+		b.SetBytes(int64(len(msgs.buf)))
+		for b.Loop() {
+			if rows := replayCopy(b, &msgs, ref.String(), cols, schema); rows != benchRows {
+				b.Fatalf("%d rows, want %d", rows, benchRows)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*benchRows), "ns/row")
+	}
+	b.Run("all", func(b *testing.B) {
+		run(b, live.cols, "COPY "+live.ident()+" TO STDOUT (FORMAT binary)")
+	})
+	for i, c := range live.cols {
+		b.Run(fmt.Sprintf("col=%s", c.col.SourceType), func(b *testing.B) {
+			run(b, live.cols[i:i+1], "COPY (SELECT "+pgx.Identifier{c.col.Name}.Sanitize()+" FROM "+live.ident()+") TO STDOUT (FORMAT binary)")
+		})
+	}
+}
+
+// replayCopy decodes msgs with a new decoder and returns the rows it emitted
+// (a function of its own, for callgrind --toggle-collect=*replayCopy).
+func replayCopy(b *testing.B, msgs *copyMessages, table string, cols []pgColumn, schema *arrow.Schema) int64 {
+	rows := int64(0)
+	dec, err := newCopyDecoder(memory.DefaultAllocator, table, cols, schema, source.DefaultBatchRows, func(r arrow.RecordBatch) error {
+		rows += r.NumRows()
+		r.Release()
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dec.Release()
+	start := 0
+	for _, end := range msgs.ends {
+		if _, err := dec.Write(msgs.buf[start:end]); err != nil {
+			b.Fatal(err)
+		}
+		start = end
+	}
+	if err := dec.finish(); err != nil {
+		b.Fatal(err)
+	}
+	return rows
 }
