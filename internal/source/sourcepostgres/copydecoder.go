@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,7 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 type copyDecoder struct {
 	table     string
 	cols      []pgColumn
-	fields    []fieldDecoder
+	fields    []field
 	rb        *array.RecordBuilder
 	batchRows int
 	emit      func(arrow.RecordBatch) error
@@ -35,10 +36,11 @@ type copyDecoder struct {
 	pending    []byte
 	headerDone bool
 	trailer    bool
-	batch      int   // rows in the builders
-	batchBytes int   // their size in the COPY stream
-	rows       int64 // rows decoded in total
-	spans      []int32
+	batch      int    // rows in the builders
+	room       int    // rows the builders hold without growing (see makeRoom)
+	batchBytes int    // their size in the COPY stream
+	rows       int64  // rows decoded in total
+	spans      []span // the fields of the row being decoded
 	// keys are the indices in cols of the table's primary key, named in
 	// errors about a value (nil: the row number is named instead).
 	keys []int
@@ -48,8 +50,8 @@ func newCopyDecoder(mem memory.Allocator, table string, cols []pgColumn, schema 
 	rb := array.NewRecordBuilder(mem, schema)
 	d := &copyDecoder{
 		table: table, cols: cols, rb: rb, batchRows: batchRows, emit: emit,
-		fields: make([]fieldDecoder, len(cols)),
-		spans:  make([]int32, 2*len(cols)),
+		fields: make([]field, len(cols)),
+		spans:  make([]span, len(cols)),
 	}
 	for i, c := range cols {
 		f, err := newFieldDecoder(c, rb.Field(i))
@@ -57,10 +59,28 @@ func newCopyDecoder(mem memory.Allocator, table string, cols []pgColumn, schema 
 			rb.Release()
 			return nil, fmt.Errorf("table %s column %q: %w", table, c.col.Name, err)
 		}
-		d.fields[i] = f
+		d.fields[i] = newField(f, c.col.Nullable)
 	}
 	rb.Reserve(batchRows)
+	d.room = d.roomLeft()
 	return d, nil
+}
+
+// roomLeft is how many more rows every builder holds without growing.
+func (d *copyDecoder) roomLeft() int {
+	room := math.MaxInt
+	for _, b := range d.rb.Fields() {
+		room = min(room, b.Cap()-b.Len())
+	}
+	return room
+}
+
+// makeRoom grows the builders for one more row when a batch outgrows what
+// they reserved, as each builder's own Append would (to the next power of
+// two), so that field.appendFast may append without checking.
+func (d *copyDecoder) makeRoom() {
+	d.rb.Reserve(1)
+	d.room = d.batch + d.roomLeft()
 }
 
 // Release frees the builders, including any rows not yet emitted.
@@ -118,42 +138,37 @@ func (d *copyDecoder) parse(buf []byte) (int, error) {
 			return pos, fmt.Errorf("table %s: COPY row has %d fields, want %d", d.table, count, ncols)
 		}
 		// First pass: find every field; stop if the row is incomplete.
+		spans := d.spans[:ncols]
 		p := pos + 2
-		for i := 0; i < ncols; i++ {
+		for i := range spans {
 			if len(buf)-p < 4 {
 				return pos, nil
 			}
-			l := int32(binary.BigEndian.Uint32(buf[p:]))
+			l := int32(binary.BigEndian.Uint32(buf[p : p+4]))
 			p += 4
-			d.spans[2*i] = int32(p)
-			d.spans[2*i+1] = l
+			spans[i] = span{int32(p), l}
 			if l > 0 {
-				if len(buf)-p < int(l) {
+				if p += int(l); p > len(buf) {
 					return pos, nil
 				}
-				p += int(l)
 			} else if l < -1 {
 				return pos, fmt.Errorf("table %s column %q: COPY field length %d", d.table, d.cols[i].col.Name, l)
 			}
 		}
 		// Second pass: decode the complete row.
-		for i, f := range d.fields {
-			start, l := d.spans[2*i], d.spans[2*i+1]
-			if l < 0 {
-				if !d.cols[i].col.Nullable {
-					return pos, fmt.Errorf("table %s column %q: NULL in a column described NOT NULL (did the table change?)", d.table, d.cols[i].col.Name)
-				}
-				f.appendNull()
-				continue
+		if d.batch >= d.room {
+			d.makeRoom()
+		}
+		if i, err := d.decodeRow(buf, spans); err != nil {
+			name := d.cols[i].col.Name
+			if err == errNotNull {
+				return pos, fmt.Errorf("table %s column %q: NULL in a column described NOT NULL (did the table change?)", d.table, name)
 			}
-			if err := f.decode(buf[start : start+l]); err != nil {
-				name := d.cols[i].col.Name
-				err = fmt.Errorf("table %s column %q %s: %w", d.table, name, d.rowKey(buf), err)
-				if hint := (castHint{}); errors.As(err, &hint) {
-					err = fmt.Errorf("%w; to land it, set cast: {%s: %s} on the workflow", err, name, hint.cast)
-				}
-				return pos, err
+			err = fmt.Errorf("table %s column %q %s: %w", d.table, name, d.rowKey(buf), err)
+			if hint := (castHint{}); errors.As(err, &hint) {
+				err = fmt.Errorf("%w; to land it, set cast: {%s: %s} on the workflow", err, name, hint.cast)
 			}
+			return pos, err
 		}
 		d.batchBytes += p - pos
 		pos = p
@@ -168,6 +183,101 @@ func (d *copyDecoder) parse(buf []byte) (int, error) {
 	return pos, nil
 }
 
+// span locates a field in the COPY buffer: len -1 is NULL.
+type span struct{ start, len int32 }
+
+// errNotNull is decodeRow's word for a NULL in a NOT NULL column.
+var errNotNull = errors.New("NULL in a NOT NULL column")
+
+// decodeRow appends the row whose fields spans locates to the builders,
+// which have room for it; on error it returns the column's index. Ordinary
+// values of the flat types are appended here, in one loop without calls
+// (UnsafeAppend; see field); any other value goes to its field's decoder,
+// which holds every rule and message.
+func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
+	fields := d.fields[:len(spans)]
+	for i, sp := range spans {
+		f := &fields[i]
+		start, l := int(sp.start), int(sp.len)
+		if l < 0 {
+			if !f.nullable {
+				return i, errNotNull
+			}
+			f.dec.appendNull()
+			continue
+		}
+		v := buf[start : start+l]
+		switch f.kind {
+		case fastBool:
+			if len(v) == 1 {
+				f.boolean.UnsafeAppend(v[0] != 0)
+				continue
+			}
+		case fastInt16:
+			if len(v) == 2 {
+				f.i16.UnsafeAppend(int16(binary.BigEndian.Uint16(v)))
+				continue
+			}
+		case fastInt32:
+			if len(v) == 4 {
+				f.i32.UnsafeAppend(int32(binary.BigEndian.Uint32(v)))
+				continue
+			}
+		case fastInt64:
+			if len(v) == 8 {
+				f.i64.UnsafeAppend(int64(binary.BigEndian.Uint64(v)))
+				continue
+			}
+		case fastFloat32:
+			if len(v) == 4 {
+				f.f32.UnsafeAppend(math.Float32frombits(binary.BigEndian.Uint32(v)))
+				continue
+			}
+		case fastFloat64:
+			if len(v) == 8 {
+				f.f64.UnsafeAppend(math.Float64frombits(binary.BigEndian.Uint64(v)))
+				continue
+			}
+		case fastDate:
+			if len(v) == 4 {
+				if days := int32(binary.BigEndian.Uint32(v)); days != math.MaxInt32 && days != math.MinInt32 {
+					f.date.UnsafeAppend(pgDate(days))
+					continue
+				}
+			}
+		case fastTimestamp:
+			if len(v) == 8 {
+				if us := int64(binary.BigEndian.Uint64(v)); us != math.MinInt64 && us <= math.MaxInt64-pgEpochMicros {
+					f.ts.UnsafeAppend(pgTimestamp(us))
+					continue
+				}
+			}
+		case fastBytes:
+			appendBytes(f.bin, v)
+			continue
+		case fastJSONB:
+			if len(v) > 0 && v[0] == 1 {
+				appendBytes(f.bin, v[1:])
+				continue
+			}
+		case fastUUID:
+			if len(v) == 16 {
+				f.fixed.UnsafeAppend(v)
+				continue
+			}
+		case fastNumeric:
+			if n, ok := f.num.fast(v); ok {
+				f.num.b.UnsafeAppend(n)
+				continue
+			}
+		}
+		if err := f.dec.decode(v); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
+}
+
 // rowKey names the row being decoded (its spans are set): "at key id=42",
 // or "at row 17" when the key is not among the columns read.
 func (d *copyDecoder) rowKey(buf []byte) string {
@@ -176,8 +286,8 @@ func (d *copyDecoder) rowKey(buf []byte) string {
 	}
 	parts := make([]string, len(d.keys))
 	for j, i := range d.keys {
-		start, l := d.spans[2*i], d.spans[2*i+1]
-		parts[j] = d.cols[i].col.Name + "=" + keyText(d.cols[i].wire, buf[start:start+max(l, 0)], l < 0)
+		sp := d.spans[i]
+		parts[j] = d.cols[i].col.Name + "=" + keyText(d.cols[i].wire, buf[sp.start:sp.start+max(sp.len, 0)], sp.len < 0)
 	}
 	return "at key " + strings.Join(parts, ", ")
 }
@@ -236,6 +346,7 @@ func (d *copyDecoder) flush() error {
 	rec := d.rb.NewRecordBatch()
 	d.batch, d.batchBytes = 0, 0
 	source.ReserveLike(d.rb, d.batchRows, rec)
+	d.room = d.roomLeft()
 	return d.emit(rec)
 }
 

@@ -141,6 +141,89 @@ func newFieldDecoder(c pgColumn, b array.Builder) (fieldDecoder, error) {
 	return d, nil
 }
 
+// field is one column of the COPY row: its decoder, and for the common flat
+// types the builder copyDecoder.decodeRow appends an ordinary value to
+// itself, without an interface call or the builder's capacity check.
+type field struct {
+	dec      fieldDecoder
+	nullable bool
+	kind     fastKind
+	// The builder appendFast appends to, by kind.
+	boolean *array.BooleanBuilder
+	i16     *array.Int16Builder
+	i32     *array.Int32Builder
+	i64     *array.Int64Builder
+	f32     *array.Float32Builder
+	f64     *array.Float64Builder
+	date    *array.Date32Builder
+	ts      *array.TimestampBuilder
+	bin     *array.BinaryBuilder
+	fixed   *array.FixedSizeBinaryBuilder
+	num     *numericDecoder
+}
+
+type fastKind uint8
+
+const (
+	fastNone fastKind = iota // every value goes through dec
+	fastBool
+	fastInt16
+	fastInt32
+	fastInt64
+	fastFloat32
+	fastFloat64
+	fastDate
+	fastTimestamp
+	fastBytes
+	fastJSONB
+	fastUUID
+	fastNumeric
+)
+
+func newField(dec fieldDecoder, nullable bool) field {
+	f := field{dec: dec, nullable: nullable}
+	switch d := dec.(type) {
+	case boolDecoder:
+		f.kind, f.boolean = fastBool, d.b
+	case int16Decoder:
+		f.kind, f.i16 = fastInt16, d.b
+	case int32Decoder:
+		f.kind, f.i32 = fastInt32, d.b
+	case int64Decoder:
+		f.kind, f.i64 = fastInt64, d.b
+	case float32Decoder:
+		f.kind, f.f32 = fastFloat32, d.b
+	case float64Decoder:
+		f.kind, f.f64 = fastFloat64, d.b
+	case dateDecoder:
+		f.kind, f.date = fastDate, d.b
+	case timestampDecoder:
+		f.kind, f.ts = fastTimestamp, d.b
+	case bytesDecoder:
+		f.kind, f.bin = fastBytes, d.b
+	case jsonDecoder:
+		f.kind, f.bin = fastBytes, d.b
+		if d.jsonb {
+			f.kind = fastJSONB
+		}
+	case uuidDecoder:
+		f.kind, f.fixed = fastUUID, d.b
+	case *numericDecoder:
+		f.kind, f.num = fastNumeric, d
+	}
+	return f
+}
+
+// appendBytes appends v to b, which has room for the row but maybe not for
+// v's bytes: then Append grows the data buffer as it always does.
+func appendBytes(b *array.BinaryBuilder, v []byte) {
+	if b.DataCap()-b.DataLen() >= len(v) {
+		b.UnsafeAppend(v)
+	} else {
+		b.Append(v)
+	}
+}
+
 // castHint marks a value that cannot land as its column's type but would
 // land with the catalog's cast: the message then says how, naming the column.
 type castHint struct {
@@ -276,7 +359,7 @@ func (d dateDecoder) decode(v []byte) error {
 	case math.MinInt32: // -infinity
 		d.b.Append(minDate32)
 	default:
-		d.b.Append(arrow.Date32(days + pgEpochDays))
+		d.b.Append(pgDate(days))
 	}
 	return nil
 }
@@ -315,7 +398,12 @@ func (d timestampDecoder) decode(v []byte) error {
 			// Only years after 294246 get here; PostgreSQL allows up to 294276.
 			return fmt.Errorf("timestamp %d µs after 2000-01-01 is beyond the microsecond range since 1970", us)
 		}
-		d.b.Append(arrow.Timestamp(us + pgEpochMicros))
+		d.b.Append(pgTimestamp(us))
 	}
 	return nil
 }
+
+// pgDate and pgTimestamp move a finite date or timestamp from PostgreSQL's
+// epoch to Arrow's.
+func pgDate(days int32) arrow.Date32       { return arrow.Date32(days + pgEpochDays) }
+func pgTimestamp(us int64) arrow.Timestamp { return arrow.Timestamp(us + pgEpochMicros) }

@@ -37,23 +37,90 @@ type numericDecoder struct {
 	precision, scale int
 	// limitHi/limitLo is 10^precision: magnitudes must stay below it.
 	limitHi, limitLo uint64
+	// fastLimit is 10^precision when precision <= fastPrecision (fast
+	// works in 64 bits), else 0 (fast declines every value).
+	fastLimit uint64
 }
+
+// fastPrecision is the largest precision numericDecoder.fast serves: a
+// magnitude below 10^15 times 10^4 plus a digit group stays within 64 bits.
+const fastPrecision = 15
 
 func newNumericDecoder(b *array.Decimal128Builder, precision, scale int) *numericDecoder {
 	lim := decimal128.GetScaleMultiplier(precision)
-	return &numericDecoder{b: b, precision: precision, scale: scale,
+	d := &numericDecoder{b: b, precision: precision, scale: scale,
 		limitHi: uint64(lim.HighBits()), limitLo: lim.LowBits()}
+	if precision <= fastPrecision {
+		d.fastLimit = pow10u64[precision]
+	}
+	return d
 }
 
 func (d *numericDecoder) appendNull() { d.b.AppendNull() }
 
 func (d *numericDecoder) decode(v []byte) error {
+	if n, ok := d.fast(v); ok {
+		d.b.Append(n)
+		return nil
+	}
 	n, err := numericToDecimal(v, d.scale, d.limitHi, d.limitLo)
 	if err != nil {
 		return castHint{"string", fmt.Errorf("value %s cannot land as decimal(%d,%d): %w", numericText(v), d.precision, d.scale, err)}
 	}
 	d.b.Append(n)
 	return nil
+}
+
+// fast converts the common numeric in 64-bit arithmetic: finite, at most
+// scale fractional digits, below 10^precision, precision <= fastPrecision.
+// Any other value it declines (false), for numericToDecimal to convert or
+// refuse with its message; where it accepts, the result is the same.
+func (d *numericDecoder) fast(v []byte) (decimal128.Num, bool) {
+	if len(v) < 8 || d.fastLimit == 0 {
+		return decimal128.Num{}, false
+	}
+	ndigits := int(int16(binary.BigEndian.Uint16(v[0:])))
+	weight := int(int16(binary.BigEndian.Uint16(v[2:])))
+	sign := binary.BigEndian.Uint16(v[4:])
+	if sign != numericPos && sign != numericNeg || ndigits < 0 || len(v) != 8+2*ndigits {
+		return decimal128.Num{}, false
+	}
+	var n uint64 // < fastLimit <= 10^15 after every step
+	exp := 4*weight + d.scale
+	for i := 8; i < len(v); i += 2 {
+		g := uint64(binary.BigEndian.Uint16(v[i:]))
+		switch {
+		case g >= 10000:
+			return decimal128.Num{}, false
+		case exp >= 0:
+			n = n*10000 + g
+		case exp > -4:
+			p := pow10u64[-exp]
+			if g%p != 0 {
+				return decimal128.Num{}, false
+			}
+			n = n*pow10u64[4+exp] + g/p
+		case g != 0:
+			return decimal128.Num{}, false
+		}
+		if n >= d.fastLimit {
+			return decimal128.Num{}, false
+		}
+		exp -= 4
+	}
+	if ndigits > 0 {
+		// Trailing zero groups that were not sent.
+		for ; exp+4 > 0; exp -= 4 {
+			n *= pow10u64[min(exp+4, 4)]
+			if n >= d.fastLimit {
+				return decimal128.Num{}, false
+			}
+		}
+	}
+	if sign == numericNeg {
+		return decimal128.FromI64(-int64(n)), true
+	}
+	return decimal128.FromU64(n), true
 }
 
 // numericToDecimal converts a binary numeric to the unscaled integer at

@@ -3,8 +3,11 @@ package sourcepostgres
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/wharf-data/wharf/internal/coltype"
@@ -354,6 +358,55 @@ func TestDecoderCutsRecordsByBytes(t *testing.T) {
 	decodeAll(t, dec, err, stream)
 	if rows != 300 || len(sizes) < 4 {
 		t.Errorf("%d rows in records of %v rows, want 300 rows in records of about %d", rows, sizes, source.BatchBytes/65536)
+	}
+}
+
+// After a record cut by bytes (wide rows), the builders are reserved for as
+// few rows; when narrow rows follow, the batch outgrows that reserve and
+// the decoder must grow the builders before appending without checks
+// (copyDecoder.makeRoom). Every flat type's value must land intact.
+func TestDecoderGrowsPastItsReserve(t *testing.T) {
+	t.Parallel()
+	_, db := openTestSchema(t, DefaultOptions())
+	mustExec(t, db, `CREATE TABLE grow (id bigint NOT NULL, body text, n numeric(12,2), ts timestamptz,
+		day date, ok boolean, u uuid, f float8, i int, s smallint, j jsonb)`)
+	mustExec(t, db, `INSERT INTO grow SELECT g, CASE WHEN g <= 100 THEN repeat('w', 65536) ELSE 'v' || g END,
+		g / 100.0, timestamptz '2000-01-01 00:00:00+00' + g * interval '1 second', date '2000-01-01' + g,
+		g % 2 = 0, md5(g::text)::uuid, g / 4.0, g, g % 1000, jsonb_build_object('k', g)
+		FROM generate_series(1, 5000) g`)
+	live, stream, schema := copyStream(t, db, "grow")
+	seen := map[int64]bool{}
+	dec, err := newCopyDecoder(memory.DefaultAllocator, "grow", live.cols, schema, 100000, func(r arrow.RecordBatch) error {
+		defer r.Release()
+		for row := 0; row < int(r.NumRows()); row++ {
+			g := r.Column(0).(*array.Int64).Value(row) // rows come in the heap's order
+			seen[g] = true
+			sum := md5.Sum([]byte(strconv.FormatInt(g, 10)))
+			body := "v" + strconv.FormatInt(g, 10)
+			if g <= 100 {
+				body = strings.Repeat("w", 65536)
+			}
+			got := []any{
+				r.Column(0).(*array.Int64).Value(row), r.Column(1).(*array.String).Value(row),
+				r.Column(2).(*array.Decimal128).Value(row).LowBits(), r.Column(3).(*array.Timestamp).Value(row),
+				r.Column(4).(*array.Date32).Value(row), r.Column(5).(*array.Boolean).Value(row),
+				string(r.Column(6).(*extensions.UUIDArray).Storage().(*array.FixedSizeBinary).Value(row)),
+				r.Column(7).(*array.Float64).Value(row), r.Column(8).(*array.Int32).Value(row),
+				r.Column(9).(*array.Int16).Value(row), r.Column(10).(array.ExtensionArray).Storage().(*array.String).Value(row),
+			}
+			want := []any{g, body, uint64(g), arrow.Timestamp(pgEpochMicros + g*1e6), arrow.Date32(pgEpochDays + g),
+				g%2 == 0, string(sum[:]), float64(g) / 4, int32(g), int16(g % 1000), fmt.Sprintf(`{"k": %d}`, g)}
+			for c := range want {
+				if got[c] != want[c] {
+					t.Fatalf("row %d column %s: %v, want %v", g, r.ColumnName(c), got[c], want[c])
+				}
+			}
+		}
+		return nil
+	})
+	decodeAll(t, dec, err, stream)
+	if len(seen) != 5000 || !seen[1] || !seen[5000] {
+		t.Errorf("%d distinct rows, want 1 to 5000", len(seen))
 	}
 }
 
