@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -29,7 +28,6 @@ type RunWriter struct {
 	keep       []int         // columns of schema kept in the files
 	part       Partitioner
 	opts       WriterOptions
-	props      *parquet.WriterProperties
 	arrowProps pqarrow.ArrowWriterProperties
 
 	open    map[string]*partFile // by partition directory
@@ -77,7 +75,8 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	// Fails now, not at the first row, on a schema Parquet cannot hold.
-	props, arrowProps, err := opts.parquetProperties(fileSchema, memory.DefaultAllocator)
+	// Each file gets its own properties from its first record (fileFor).
+	_, arrowProps, err := opts.parquetProperties(fileSchema, nil, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("%s: schema cannot be written as Parquet: %w", where, err)
 	}
@@ -92,7 +91,6 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 		keep:       keep,
 		part:       part,
 		opts:       opts,
-		props:      props,
 		arrowProps: arrowProps,
 		open:       map[string]*partFile{},
 		nums:       &fileNumbers{next: map[string]int{}},
@@ -133,7 +131,7 @@ func (w *RunWriter) Chunk(k, a int) *RunWriter {
 func (w *RunWriter) another(stem string, nums *fileNumbers) *RunWriter {
 	return &RunWriter{
 		lake: w.lake, ctx: w.ctx, prefix: w.prefix, runID: w.runID, stem: stem, schema: w.schema, fileSchema: w.fileSchema,
-		keep: w.keep, part: w.part, opts: w.opts, props: w.props, arrowProps: w.arrowProps,
+		keep: w.keep, part: w.part, opts: w.opts, arrowProps: w.arrowProps,
 		open: map[string]*partFile{}, nums: nums,
 	}
 }
@@ -206,7 +204,7 @@ func (w *RunWriter) writeSpan(rec arrow.RecordBatch, s Span) error {
 		part = array.NewRecordBatch(w.fileSchema, cols, s.Rows)
 		defer part.Release()
 	}
-	f, err := w.fileFor(s.Dir)
+	f, err := w.fileFor(s.Dir, part)
 	if err != nil {
 		return err
 	}
@@ -223,10 +221,15 @@ func (w *RunWriter) writeSpan(rec arrow.RecordBatch, s Span) error {
 }
 
 // fileFor returns the open file of dir, opening one (and closing the least
-// recently written file when MaxOpenFiles are open) if needed.
-func (w *RunWriter) fileFor(dir string) (*partFile, error) {
+// recently written file when MaxOpenFiles are open) if needed, with
+// properties chosen from first, the file's first record.
+func (w *RunWriter) fileFor(dir string, first arrow.RecordBatch) (*partFile, error) {
 	if f, ok := w.open[dir]; ok {
 		return f, nil
+	}
+	props, _, err := w.opts.parquetProperties(w.fileSchema, first, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err // NewRunWriter built them for the same schema already
 	}
 	if len(w.open) >= w.opts.MaxOpenFiles {
 		var lru *partFile
@@ -242,7 +245,7 @@ func (w *RunWriter) fileFor(dir string) (*partFile, error) {
 	n := w.nums.take(dir)
 	key := joinKey(w.prefix, dir, fileName(w.stem, n))
 	w.created = append(w.created, key)
-	f, err := openPartFile(w.ctx, w.lake, key, dir, w.fileSchema, w.props, w.arrowProps, w.opts)
+	f, err := openPartFile(w.ctx, w.lake, key, dir, w.fileSchema, props, w.arrowProps, w.opts)
 	if err != nil {
 		return nil, err
 	}

@@ -637,7 +637,9 @@ func TestMemoryBounded(t *testing.T) {
 	}
 }
 
-// Dictionaries stay on low-cardinality columns and go from the others.
+// Dictionaries stay on low-cardinality columns and go from the others;
+// high-cardinality text is DELTA_BYTE_ARRAY, 64-bit integers and decimals of
+// 10 to 18 digits (stored as INT64) are delta-packed.
 func TestDictionaryPolicy(t *testing.T) {
 	l, root := openLake(t)
 	rec := buildMixed(t, 0, 20000)
@@ -658,10 +660,24 @@ func TestDictionaryPolicy(t *testing.T) {
 		if w, ok := want[name]; ok && cc.HasDictionaryPage() != w {
 			t.Errorf("column %s: dictionary page %v, want %v", name, cc.HasDictionaryPage(), w)
 		}
-		// 64-bit integers and timestamps, ordered or not, are delta-packed.
+		// 64-bit integers, timestamps and decimal(12,2), ordered or not,
+		// are delta-packed.
 		delta := slices.Contains(cc.Encodings(), parquet.Encodings.DeltaBinaryPacked)
-		if wantDelta := name == "id" || name == "created" || name == "updated"; delta != wantDelta {
+		if wantDelta := name == "id" || name == "created" || name == "updated" || name == "amount"; delta != wantDelta {
 			t.Errorf("column %s: encodings %v, DELTA_BINARY_PACKED wanted: %v", name, cc.Encodings(), wantDelta)
+		}
+		if name == "amount" && cc.Type() != parquet.Types.Int64 {
+			t.Errorf("column amount: physical type %s, want INT64", cc.Type())
+		}
+		// Text that would lose its dictionary is DELTA_BYTE_ARRAY.
+		dba := slices.Contains(cc.Encodings(), parquet.Encodings.DeltaByteArray)
+		if wantDBA := name == "descr"; dba != wantDBA {
+			t.Errorf("column %s: encodings %v, DELTA_BYTE_ARRAY wanted: %v", name, cc.Encodings(), wantDBA)
+		}
+		// Statistics everywhere (arrow-go reports none for JSON whether
+		// written or not: TestStatisticsNotForJSON checks that they are not).
+		if stats, err := cc.StatsSet(); err != nil || !stats && name != "doc" {
+			t.Errorf("column %s: statistics %v (%v), want them", name, stats, err)
 		}
 	}
 }
