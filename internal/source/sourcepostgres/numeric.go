@@ -42,8 +42,8 @@ type numericDecoder struct {
 	fastLimit uint64
 }
 
-// fastPrecision is the largest precision numericDecoder.fast serves: a
-// magnitude below 10^15 times 10^4 plus a digit group stays within 64 bits.
+// fastPrecision is the largest precision numericDecoder.fast serves, with
+// room to spare in 64 bits.
 const fastPrecision = 15
 
 func newNumericDecoder(b *array.Decimal128Builder, precision, scale int) *numericDecoder {
@@ -72,9 +72,10 @@ func (d *numericDecoder) decode(v []byte) error {
 }
 
 // fast converts the common numeric in 64-bit arithmetic: finite, at most
-// scale fractional digits, below 10^precision, precision <= fastPrecision.
-// Any other value it declines (false), for numericToDecimal to convert or
-// refuse with its message; where it accepts, the result is the same.
+// four digit groups, at most scale fractional digits, below 10^precision,
+// precision <= fastPrecision. Any other value it declines (false), for
+// numericToDecimal to convert or refuse with its message; where it accepts,
+// the result is the same.
 func (d *numericDecoder) fast(v []byte) (decimal128.Num, bool) {
 	if len(v) < 8 || d.fastLimit == 0 {
 		return decimal128.Num{}, false
@@ -82,40 +83,41 @@ func (d *numericDecoder) fast(v []byte) (decimal128.Num, bool) {
 	ndigits := int(int16(binary.BigEndian.Uint16(v[0:])))
 	weight := int(int16(binary.BigEndian.Uint16(v[2:])))
 	sign := binary.BigEndian.Uint16(v[4:])
-	if sign != numericPos && sign != numericNeg || ndigits < 0 || len(v) != 8+2*ndigits {
+	if sign != numericPos && sign != numericNeg || ndigits < 0 || ndigits > 4 || len(v) != 8+2*ndigits {
 		return decimal128.Num{}, false
 	}
-	var n uint64 // < fastLimit <= 10^15 after every step
-	exp := 4*weight + d.scale
+	// The groups as one base-10000 integer (< 10^16), whose units digit
+	// stands at 10^exp in the unscaled value.
+	var n uint64
 	for i := 8; i < len(v); i += 2 {
 		g := uint64(binary.BigEndian.Uint16(v[i:]))
-		switch {
-		case g >= 10000:
-			return decimal128.Num{}, false
-		case exp >= 0:
-			n = n*10000 + g
-		case exp > -4:
-			p := pow10u64[-exp]
-			if g%p != 0 {
-				return decimal128.Num{}, false
-			}
-			n = n*pow10u64[4+exp] + g/p
-		case g != 0:
+		if g >= 10000 {
 			return decimal128.Num{}, false
 		}
-		if n >= d.fastLimit {
-			return decimal128.Num{}, false
-		}
-		exp -= 4
+		n = n*10000 + g
 	}
-	if ndigits > 0 {
-		// Trailing zero groups that were not sent.
-		for ; exp+4 > 0; exp -= 4 {
-			n *= pow10u64[min(exp+4, 4)]
-			if n >= d.fastLimit {
-				return decimal128.Num{}, false
-			}
+	switch exp := 4*(weight-ndigits+1) + d.scale; {
+	case n == 0:
+	case exp >= 0:
+		if exp >= len(pow10u64) {
+			return decimal128.Num{}, false
 		}
+		hi, lo := bits.Mul64(n, pow10u64[exp])
+		if hi != 0 {
+			return decimal128.Num{}, false
+		}
+		n = lo
+	case exp > -len(pow10u64):
+		p := pow10u64[-exp]
+		if n%p != 0 {
+			return decimal128.Num{}, false
+		}
+		n /= p
+	default:
+		return decimal128.Num{}, false
+	}
+	if n >= d.fastLimit {
+		return decimal128.Num{}, false
 	}
 	if sign == numericNeg {
 		return decimal128.FromI64(-int64(n)), true

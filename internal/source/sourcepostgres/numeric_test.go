@@ -22,7 +22,8 @@ func binaryNumeric(weight int16, sign uint16, groups ...uint16) []byte {
 
 // TestNumericFastMatchesExact checks numericDecoder.fast against
 // numericToDecimal: wherever fast accepts a value, it must land the same
-// decimal, and it must accept the ordinary values it exists for.
+// decimal, and it must accept the ordinary values it exists for (up to four
+// digit groups).
 func TestNumericFastMatchesExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	accepted := 0
@@ -33,7 +34,7 @@ func TestNumericFastMatchesExact(t *testing.T) {
 			got, ok := d.fast(v)
 			want, err := numericToDecimal(v, d.scale, d.limitHi, d.limitLo)
 			if !ok {
-				if err == nil && ps[0] <= fastPrecision {
+				if err == nil && ps[0] <= fastPrecision && len(v) <= 8+2*4 {
 					t.Errorf("decimal(%d,%d) %s: fast declined a value that lands as %v", ps[0], ps[1], numericText(v), want)
 				}
 				return
