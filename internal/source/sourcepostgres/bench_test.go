@@ -180,7 +180,8 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // replayCopy decodes msgs with a new decoder and returns the rows it emitted
-// (a function of its own, for callgrind --toggle-collect=*replayCopy).
+// (see "Where wharf's CPU per row goes" in docs/design-notes.md for
+// counting its instructions).
 func replayCopy(b *testing.B, msgs *copyMessages, table string, cols []pgColumn, schema *arrow.Schema) int64 {
 	rows := int64(0)
 	dec, err := newCopyDecoder(memory.DefaultAllocator, table, cols, schema, source.DefaultBatchRows, func(r arrow.RecordBatch) error {
