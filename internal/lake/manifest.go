@@ -108,7 +108,7 @@ func ManifestKey(prefix, runID string) string {
 func SchemaSummary(s *arrow.Schema) []SchemaField {
 	out := make([]SchemaField, s.NumFields())
 	var pq *schema.Schema
-	if ps, err := pqarrow.ToParquet(s, parquet.NewWriterProperties(), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err == nil {
+	if ps, err := pqarrow.ToParquet(s, parquet.NewWriterProperties(storageProperties...), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err == nil {
 		pq = ps
 	}
 	for i, f := range s.Fields() {

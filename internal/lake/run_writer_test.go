@@ -135,6 +135,8 @@ func TestRoundTripEveryKind(t *testing.T) {
 	}
 }
 
+// TestLogicalTypes checks each column's Parquet types, codec and
+// repetition, and that a manifest's schema summary names the same types.
 func TestLogicalTypes(t *testing.T) {
 	l, root := openLake(t)
 	rec := buildRecord(t, everyKind(), 10, 1)
@@ -194,6 +196,18 @@ func TestLogicalTypes(t *testing.T) {
 	}
 	if md.KeyValueMetadata().FindValue("ARROW:schema") == nil {
 		t.Errorf("no ARROW:schema in the file's key-value metadata")
+	}
+	// A manifest's schema (SchemaSummary) says how the run's files store
+	// each column: the physical type in the file (decimals of up to 18
+	// digits INT32/INT64, wider ones FIXED_LEN_BYTE_ARRAY).
+	for i, f := range lake.SchemaSummary(rec.Schema()) {
+		want := "GROUP"
+		if p, ok := md.Schema.Root().Field(i).(*schema.PrimitiveNode); ok {
+			want = p.PhysicalType().String()
+		}
+		if got, _, _ := strings.Cut(f.Parquet, " "); got != want {
+			t.Errorf("column %s: the manifest's schema says %q, the file stores %s", f.Name, f.Parquet, want)
+		}
 	}
 	// NOT NULL columns are REQUIRED, nullable ones OPTIONAL.
 	for i := 0; i < md.Schema.NumColumns(); i++ {

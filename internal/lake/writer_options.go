@@ -182,8 +182,8 @@ func (o WriterOptions) parquetProperties(schema *arrow.Schema, first arrow.Recor
 		parquet.WithBatchSize(dataPageSize / 64),
 		parquet.WithDataPageSize(dataPageSize),
 		parquet.WithDictionaryPageSizeLimit(dataPageSize),
-		parquet.WithStoreDecimalAsInteger(true),
 	}
+	props = append(props, storageProperties...)
 
 	// The leaf column paths come from the Parquet schema.
 	pqSchema, err := pqarrow.ToParquet(schema, parquet.NewWriterProperties(props...), arrowProps)
@@ -210,6 +210,14 @@ func (o WriterOptions) parquetProperties(schema *arrow.Schema, first arrow.Recor
 		}
 	}
 	return parquet.NewWriterProperties(props...), arrowProps, nil
+}
+
+// storageProperties are the writer properties that decide a column's
+// physical type in the files (not its encoding): the files' writer and
+// SchemaSummary, which tells manifest readers how the files store each
+// column, both take them from here.
+var storageProperties = []parquet.WriterProperty{
+	parquet.WithStoreDecimalAsInteger(true), // decimals of up to 18 digits: INT32/INT64
 }
 
 // deltaEncoded is true for 64-bit integers, timestamps and times, and
