@@ -86,3 +86,36 @@ func TestZstdEncoderMemory(t *testing.T) {
 		t.Errorf("encoder allocated %d bytes, want at most %d and under half of arrow-go's %d", ours, 2*zstdWindow+1<<20, arrows)
 	}
 }
+
+// A page that does not compress is stored in raw blocks without being
+// compressed, and decodes to itself; a page that compresses is compressed.
+func TestZstdStoresIncompressiblePages(t *testing.T) {
+	c, err := compress.GetCodec(compress.Codecs.Zstd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{4*zstdSample - 1, 4 * zstdSample, 4*zstdSample + 1, dataPageSize, dataPageSize + 7} {
+		random := make([]byte, n)
+		for i := range random {
+			random[i] = byte(r.Uint32())
+		}
+		for _, src := range [][]byte{random, page(n)} {
+			got := c.EncodeLevel(nil, src, 1)
+			stored := n >= 4*zstdSample && &src[0] == &random[0]
+			blocks := (n + 128<<10 - 1) / (128 << 10)
+			if isStored := len(got) == 9+3*blocks+n; isStored != stored {
+				t.Errorf("%d bytes (random: %v): %d bytes encoded, stored %v, want %v", n, &src[0] == &random[0], len(got), isStored, stored)
+			}
+			back, err := c.(compress.ErrorCodec).DecodeWithError(nil, got)
+			if err != nil || !bytes.Equal(back, src) {
+				t.Errorf("%d bytes: round trip failed (%v)", n, err)
+			}
+			if dec, err := zstd.NewReader(nil); err != nil {
+				t.Fatal(err)
+			} else if back, err := dec.DecodeAll(got, nil); err != nil || !bytes.Equal(back, src) {
+				t.Errorf("%d bytes: klauspost's decoder: round trip failed (%v)", n, err)
+			}
+		}
+	}
+}
