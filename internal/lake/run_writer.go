@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/wharf-data/wharf/internal/arrowmem"
 )
 
 // RunWriter writes one run's records as Parquet objects under a prefix.
@@ -76,7 +78,7 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 	}
 	// Fails now, not at the first row, on a schema Parquet cannot hold.
 	// Each file gets its own properties from its first record (fileFor).
-	_, arrowProps, err := opts.parquetProperties(fileSchema, nil, memory.DefaultAllocator)
+	_, arrowProps, err := opts.parquetProperties(fileSchema, nil, writerMem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: schema cannot be written as Parquet: %w", where, err)
 	}
@@ -227,7 +229,7 @@ func (w *RunWriter) fileFor(dir string, first arrow.RecordBatch) (*partFile, err
 	if f, ok := w.open[dir]; ok {
 		return f, nil
 	}
-	props, _, err := w.opts.parquetProperties(w.fileSchema, first, memory.DefaultAllocator)
+	props, _, err := w.opts.parquetProperties(w.fileSchema, first, writerMem)
 	if err != nil {
 		return nil, err // NewRunWriter built them for the same schema already
 	}
@@ -338,3 +340,11 @@ func (w *RunWriter) fail(err error) error {
 func (w *RunWriter) errorf(format string, args ...any) error {
 	return fmt.Errorf("lake %s: run %s under %q: "+format, append([]any{w.lake.url, w.runID, w.prefix}, args...)...)
 }
+
+// writerMem allocates what the Parquet column writers build pages in
+// (values, levels, pages before and after compression, the buffered row
+// group). From Go's heap that was about 600 bytes of new, zeroed memory a
+// row (1M rows of bench/extract.sh's table: 560 of 840 MB allocated), half
+// of it buffers regrown by doubling; recycled, the same few megabytes a
+// stream serve every page (docs/design-notes.md).
+var writerMem memory.Allocator = new(arrowmem.Recycler)
