@@ -96,7 +96,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 	if err != nil {
 		return nil, fmt.Errorf("mysql source: %w", err)
 	}
-	s := &Source{db: pool(conn), cfg: cfg, database: cfg.DBName, mem: memory.DefaultAllocator, pipelined: true}
+	s := &Source{db: pool(conn), cfg: cfg, database: cfg.DBName, mem: source.Buffers, pipelined: true}
 	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&s.version); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("mysql source: connect (%s): %w", s.where(), err)

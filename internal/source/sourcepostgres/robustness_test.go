@@ -136,9 +136,10 @@ func TestReconnectAfterTerminate(t *testing.T) {
 }
 
 // TestArrowMemoryReleased runs extracts (good, failing sink, cancelled) with
-// a checked allocator: every buffer must be released.
+// a checked allocator over the sources' own: every buffer must be released
+// (a buffer never released is never recycled either).
 func TestArrowMemoryReleased(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(source.Buffers)
 	opts := DefaultOptions()
 	opts.Allocator = mem
 	src, db := openTestSchema(t, opts)

@@ -32,7 +32,7 @@ type Options struct {
 	// unconstrained numeric column lands as (0..38). Values that do not fit it
 	// exactly fail the run.
 	NumericScale int
-	// Allocator allocates the Arrow buffers (nil = memory.DefaultAllocator).
+	// Allocator allocates the Arrow buffers (nil = source.Buffers).
 	Allocator memory.Allocator
 	// StatementTimeout is the session's statement_timeout: the server ends
 	// any one statement that runs longer (0: the DSN's or the server's).
@@ -141,7 +141,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 	cfg.BuildFrontend = bufferedFrontend
 	s := &Source{config: cfg, opts: opts, mem: opts.Allocator, red: red, pipelined: true}
 	if s.mem == nil {
-		s.mem = memory.DefaultAllocator
+		s.mem = source.Buffers
 	}
 	conn, err := s.connection(ctx)
 	if err != nil {

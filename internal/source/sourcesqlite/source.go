@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string) (*Source, error) {
 	if ext := filepath.Ext(name); ext != "" && ext != name {
 		name = strings.TrimSuffix(name, ext)
 	}
-	return &Source{db: db, path: abs, name: name, mem: memory.DefaultAllocator}, nil
+	return &Source{db: db, path: abs, name: name, mem: source.Buffers}, nil
 }
 
 // filePath extracts the file path from the accepted path and URI forms.
