@@ -77,7 +77,7 @@ func (d *copyDecoder) roomLeft() int {
 
 // makeRoom grows the builders for one more row when a batch outgrows what
 // they reserved, as each builder's own Append would (to the next power of
-// two), so that field.appendFast may append without checking.
+// two), so that copyDecoder.decodeRow may append without checking.
 func (d *copyDecoder) makeRoom() {
 	d.rb.Reserve(1)
 	d.room = d.batch + d.roomLeft()

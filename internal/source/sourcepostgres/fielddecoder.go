@@ -148,7 +148,7 @@ type field struct {
 	dec      fieldDecoder
 	nullable bool
 	kind     fastKind
-	// The builder appendFast appends to, by kind.
+	// The builder decodeRow appends to, by kind.
 	boolean *array.BooleanBuilder
 	i16     *array.Int16Builder
 	i32     *array.Int32Builder
