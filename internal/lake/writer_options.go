@@ -56,6 +56,10 @@ type WriterOptions struct {
 // 256 KiB saved more memory, but see WithBatchSize below.
 const dataPageSize = 512 << 10
 
+// writeBatch is how many values arrow-go's column writers take at a time
+// (WithBatchSize in parquetProperties says why a 64th of a page).
+const writeBatch = dataPageSize / 64
+
 // Defaults of WriterOptions.
 const (
 	DefaultCompression   = "zstd"
@@ -179,7 +183,7 @@ func (o WriterOptions) parquetProperties(schema *arrow.Schema, first arrow.Recor
 		// their dictionary at a page's worth, as arrow-go's defaults have
 		// it (limit = page size). (256 KiB pages with batches of 4,096
 		// judged a date column of 3,650 values too early: +1.8% file.)
-		parquet.WithBatchSize(dataPageSize / 64),
+		parquet.WithBatchSize(writeBatch),
 		parquet.WithDataPageSize(dataPageSize),
 		parquet.WithDictionaryPageSizeLimit(dataPageSize),
 	}
@@ -247,7 +251,7 @@ func deltaEncoded(t arrow.DataType) bool {
 // dictionarySample is how many values of a file's first record
 // dictionaryLoses looks at: one write batch, the values arrow-go's own cost
 // check first judges a column on.
-const dictionarySample = dataPageSize / 64
+const dictionarySample = writeBatch
 
 // dictionaryLoses is true for a text column whose first dictionarySample
 // values would not be smaller as dictionary plus indices than as plain
