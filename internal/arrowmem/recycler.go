@@ -1,5 +1,5 @@
-// Package arrowmem holds the Arrow memory allocator the Parquet writers
-// encode in.
+// Package arrowmem holds the Arrow memory allocator the sources build
+// their records in (source.Buffers) and the Parquet writers encode in.
 package arrowmem
 
 import (
