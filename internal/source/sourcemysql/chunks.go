@@ -164,7 +164,7 @@ func (s *Source) readChunk(ctx context.Context, conn *sql.Conn, live *liveTable,
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+chunkWhere(shared.Where, pred), nil, batchRows, sink)
+	n, err := s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+chunkWhere(shared.Where, pred), batchRows, sink)
 	if err != nil {
 		return 0, s.explain(ctx, err)
 	}

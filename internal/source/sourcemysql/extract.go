@@ -226,7 +226,7 @@ func matchColumns(live *liveTable, want []coltype.Column) ([]myColumn, error) {
 // to sink in the caller's goroutine. When pipelined, rows are read and
 // decoded in a goroutine of their own and finished records cross a small
 // channel, so decoding overlaps with the sink.
-func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols []myColumn, want []coltype.Column, query string, args []any, batchRows int, sink source.RecordSink) (int64, error) {
+func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols []myColumn, want []coltype.Column, query string, batchRows int, sink source.RecordSink) (int64, error) {
 	schema := coltype.ArrowSchema(want)
 	produce := func(ctx context.Context, emit func(arrow.RecordBatch) error) (int64, error) {
 		dec, err := newRecordDecoder(s.mem, table, cols, schema, batchRows, emit)
@@ -234,7 +234,7 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols 
 			return 0, err
 		}
 		defer dec.Release()
-		return readRows(ctx, conn, table, dec, query, args)
+		return readRows(ctx, conn, table, dec, query)
 	}
 	if s.pipelined {
 		return source.Pipe(ctx, sink, produce)
@@ -256,17 +256,13 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, table string, cols 
 
 // readRows streams the query's rows straight from the driver (no
 // database/sql conversion of each value) into dec.
-func readRows(ctx context.Context, conn *sql.Conn, table string, dec *recordDecoder, query string, args []any) (int64, error) {
-	named := make([]driver.NamedValue, len(args))
-	for i, a := range args {
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
-	}
+func readRows(ctx context.Context, conn *sql.Conn, table string, dec *recordDecoder, query string) (int64, error) {
 	err := conn.Raw(func(dc any) error {
 		q, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return fmt.Errorf("driver connection %T cannot query", dc)
 		}
-		rows, err := q.QueryContext(ctx, query, named)
+		rows, err := q.QueryContext(ctx, query, nil)
 		if err != nil {
 			return err
 		}
