@@ -22,18 +22,12 @@ var (
 // a row changed meanwhile moves its cursor above High and lands next run
 // (docs/guarantees.md). SharedPlan.Snapshot is always "".
 
-// plan is a window decided on conn, in its snapshot, cut into chunks by
-// ranges of the table's single-column integer primary key (source.Plan).
+// plan is a window decided on a connection, in its snapshot, cut into
+// chunks by ranges of the table's single-column integer primary key
+// (source.Plan); r reads them in that snapshot.
 type plan struct {
-	s         *Source
-	conn      *sql.Conn
-	req       source.Request
-	w         *window
-	batchRows int
+	r chunkReader
 	source.PlanBase
-	// broken: a read failed or was cancelled mid-rows, so the connection
-	// is dropped rather than given back.
-	broken bool
 }
 
 // PlanChunks decides the window on a connection of its own and cuts it
@@ -52,9 +46,10 @@ func (s *Source) PlanChunks(ctx context.Context, req source.Request, streams int
 	if err != nil {
 		return nil, fmt.Errorf("extract table %s: connect (%s): %w", ref, s.where(), err)
 	}
-	p := &plan{s: s, conn: conn, req: req, batchRows: batchRows}
-	if p.w, err = s.openWindow(ctx, conn, req); err == nil && !p.w.empty && streams > 1 {
-		p.Share.Chunks, p.Res.Split, err = s.keyChunks(ctx, conn, p.w.live, p.w.pred, streams*source.ChunksPerStream)
+	p := &plan{}
+	w, err := s.openWindow(ctx, conn, req)
+	if err == nil && !w.empty && streams > 1 {
+		p.Share.Chunks, p.Res.Split, err = s.keyChunks(ctx, conn, w.live, w.pred, streams*source.ChunksPerStream)
 		if err != nil {
 			err = fmt.Errorf("extract table %s: split into chunks: %w", ref, err)
 		}
@@ -64,26 +59,25 @@ func (s *Source) PlanChunks(ctx context.Context, req source.Request, streams int
 		conn.Close()
 		return nil, s.explain(ctx, err)
 	}
-	p.Res.High, p.Res.Bound, p.Res.Unbounded = p.w.res.High, p.w.res.Bound, p.w.res.Unbounded
-	p.Share.Where = p.w.pred
+	p.Res.High, p.Res.Bound, p.Res.Unbounded = w.res.High, w.res.Bound, w.res.Unbounded
+	p.Share.Where = w.pred
 	switch {
-	case p.w.empty:
+	case w.empty:
 		p.Share.Chunks = nil
 	case p.Share.Chunks == nil:
 		p.Share.Chunks = []string{""}
 	}
 	p.Res.Chunks = len(p.Share.Chunks)
+	p.r = chunkReader{s: s, conn: conn, live: w.live, cols: w.cols, query: w.query, req: req, shared: p.Share, batchRows: batchRows}
 	return p, nil
 }
 
 // Read reads chunk k in the snapshot that decided the window.
 func (p *plan) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-	if err := p.CheckOpen(p.req.Table.Ref, k); err != nil {
+	if err := p.CheckOpen(p.r.req.Table.Ref, k); err != nil {
 		return 0, err
 	}
-	n, err := p.s.readChunk(ctx, p.conn, p.w.live, p.w.cols, p.w.query, p.req, p.Share, k, p.batchRows, sink)
-	p.broken = p.broken || err != nil
-	return n, err
+	return p.r.Read(ctx, k, sink)
 }
 
 // Close ends the snapshot and gives the connection back (drops it after
@@ -92,18 +86,7 @@ func (p *plan) Close(ctx context.Context) error {
 	if !p.Closing() {
 		return nil
 	}
-	return p.s.endSnapshot(ctx, p.conn, p.req.Table.Ref, p.broken)
-}
-
-// endSnapshot commits conn's read-only transaction and gives it back, or
-// drops it when broken (do not drain a cancelled query's rows).
-func (s *Source) endSnapshot(ctx context.Context, conn *sql.Conn, ref source.TableRef, broken bool) error {
-	defer conn.Close()
-	if broken {
-		discard(conn)
-		return nil
-	}
-	return commit(ctx, conn, ref)
+	return p.r.end(ctx)
 }
 
 // chunkReader reads chunks of a plan in a consistent snapshot of its own
@@ -117,7 +100,9 @@ type chunkReader struct {
 	req       source.Request
 	shared    source.SharedPlan
 	batchRows int
-	broken    bool
+	// broken: a read failed or was cancelled mid-rows, so the connection
+	// is dropped rather than given back.
+	broken bool
 }
 
 // OpenChunks takes a connection, starts a consistent snapshot and
@@ -144,31 +129,43 @@ func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared sour
 	return &chunkReader{s: s, conn: conn, live: live, cols: cols, query: query, req: req, shared: shared, batchRows: batchRows}, nil
 }
 
+// Read reads chunk k of the plan on the reader's connection, whose
+// snapshot is open.
 func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-	n, err := r.s.readChunk(ctx, r.conn, r.live, r.cols, r.query, r.req, r.shared, k, r.batchRows, sink)
+	n, err := r.read(ctx, k, sink)
 	r.broken = r.broken || err != nil
 	return n, err
 }
 
-func (r *chunkReader) Close() error {
-	return r.s.endSnapshot(context.Background(), r.conn, r.req.Table.Ref, r.broken)
-}
-
-// readChunk reads chunk k of a plan on conn, whose snapshot is open.
-func (s *Source) readChunk(ctx context.Context, conn *sql.Conn, live *liveTable, cols []myColumn, query string, req source.Request,
-	shared source.SharedPlan, k, batchRows int, sink source.RecordSink) (int64, error) {
+func (r *chunkReader) read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
 	if sink == nil {
-		return 0, fmt.Errorf("extract table %s: nil sink", req.Table.Ref)
+		return 0, fmt.Errorf("extract table %s: nil sink", r.req.Table.Ref)
 	}
-	pred, err := shared.Chunk(req.Table.Ref, k)
+	pred, err := r.shared.Chunk(r.req.Table.Ref, k)
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.stream(ctx, conn, live.ref.String(), cols, req.Table.Columns, query+chunkWhere(shared.Where, pred), batchRows, sink)
+	n, err := r.s.stream(ctx, r.conn, r.live.ref.String(), r.cols, r.req.Table.Columns, r.query+chunkWhere(r.shared.Where, pred), r.batchRows, sink)
 	if err != nil {
-		return 0, s.explain(ctx, err)
+		return 0, r.s.explain(ctx, err)
 	}
 	return n, nil
+}
+
+func (r *chunkReader) Close() error {
+	return r.end(context.Background())
+}
+
+// end commits the snapshot's read-only transaction and gives the
+// connection back, or drops it when broken (do not drain a cancelled
+// query's rows).
+func (r *chunkReader) end(ctx context.Context) error {
+	defer r.conn.Close()
+	if r.broken {
+		discard(r.conn)
+		return nil
+	}
+	return commit(ctx, r.conn, r.req.Table.Ref)
 }
 
 // chunkWhere is the WHERE clause of the window's predicate and a chunk's
