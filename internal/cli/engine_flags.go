@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -132,8 +131,8 @@ func (a *app) isNoState(err error) bool {
 // noSQLiteState reports whether the state is a SQLite file that does not
 // exist.
 func (a *app) noSQLiteState() bool {
-	path, ok := strings.CutPrefix(a.stateURL, "sqlite:")
-	if path = strings.TrimPrefix(path, "//"); !ok || path == "" {
+	path, ok := stateurl.SQLitePath(a.stateURL)
+	if !ok || path == "" {
 		return false
 	}
 	_, err := os.Stat(path)

@@ -38,7 +38,7 @@ func OpenPool(ctx context.Context, url string, conns int, opts ...state.Option) 
 	case url == "":
 		return nil, fmt.Errorf("open state: empty URL (want sqlite:PATH or postgres://...)")
 	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		path, _ := SQLitePath(url)
 		if path == "" {
 			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, state.DefaultURL)
 		}
@@ -58,6 +58,13 @@ func OpenPool(ctx context.Context, url string, conns int, opts ...state.Option) 
 		secret.RedactURL(url))
 }
 
+// SQLitePath is the file path of a sqlite:PATH or sqlite://PATH state URL
+// ("" when none follows), and whether url is one.
+func SQLitePath(url string) (path string, ok bool) {
+	path, ok = strings.CutPrefix(url, "sqlite:")
+	return strings.TrimPrefix(path, "//"), ok
+}
+
 // OpenReadOnly opens the state store at url (as Open) to read what is
 // deployed, creating, migrating and writing nothing: a SQLite file that
 // does not exist, or a database without wharf's tables, has nothing
@@ -69,7 +76,7 @@ func OpenReadOnly(ctx context.Context, url string) (state.Deployments, error) {
 	)
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		path, _ := SQLitePath(url)
 		if path == "" {
 			return nil, fmt.Errorf("open state %s: no file path after sqlite: (e.g. %s)", url, state.DefaultURL)
 		}
@@ -131,7 +138,7 @@ func StoreDB(st state.Store) (*SQLDB, error) {
 func OpenDB(url string) (*SQLDB, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		path, _ := SQLitePath(url)
 		abs, err := filepath.Abs(path)
 		if path == "" || err != nil {
 			return nil, fmt.Errorf("open %s: no file path after sqlite:", url)
