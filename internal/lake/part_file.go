@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -20,6 +21,24 @@ const parquetContentType = "application/vnd.apache.parquet"
 // uploadBuffer batches pqarrow's many small writes (page headers, pages)
 // before they reach the object writer.
 const uploadBuffer = 1 << 20
+
+// uploadBuffers are the files' upload buffers, reused from file to file: a
+// run over thousands of small partitions otherwise allocates a MiB for
+// each of its files.
+var uploadBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, uploadBuffer) }}
+
+// newUploadBuffer returns an upload buffer writing to w.
+func newUploadBuffer(w io.Writer) *bufio.Writer {
+	b := uploadBuffers.Get().(*bufio.Writer)
+	b.Reset(w)
+	return b
+}
+
+// putUploadBuffer gives b back for another file, dropping what it holds.
+func putUploadBuffer(b *bufio.Writer) {
+	b.Reset(nil)
+	uploadBuffers.Put(b)
+}
 
 // partFile is one Parquet object being written: pqarrow encodes into a
 // counting writer, through a buffer, into the blob writer, as it goes. An
@@ -106,7 +125,7 @@ func openPartFile(ctx context.Context, l *Lake, key, dir string, schema *arrow.S
 		return nil, l.storeError("create", key, err)
 	}
 	f := &partFile{lake: l, key: key, dir: dir, cancel: cancel, obj: obj}
-	f.buf = bufio.NewWriterSize(&partCounter{w: obj, every: opts.PartBytes}, uploadBuffer)
+	f.buf = newUploadBuffer(&partCounter{w: obj, every: opts.PartBytes})
 	f.count.w = f.buf
 	// pqarrow closes its sink when it implements io.Closer; countingWriter
 	// does not, so the object is only committed by close below.
@@ -151,6 +170,9 @@ func (f *partFile) close() (FileInfo, error) {
 		f.abort()
 		return FileInfo{}, f.lake.storeError("write", f.key, err)
 	}
+	f.count.w = io.Discard
+	putUploadBuffer(f.buf)
+	f.buf = nil
 	if err := f.obj.Close(); err != nil {
 		return FileInfo{}, f.lake.storeError("complete upload of", f.key, err)
 	}
@@ -167,6 +189,10 @@ func (f *partFile) abort() {
 		// and footer anywhere.
 		f.count.w = io.Discard
 		_ = f.pq.Close()
+	}
+	if f.buf != nil {
+		putUploadBuffer(f.buf)
+		f.buf = nil
 	}
 	_ = f.obj.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,8 +192,9 @@ func TestColumnPartitionErrors(t *testing.T) {
 	}
 }
 
-// With MaxOpenFiles below the number of partitions, the least recently
-// written file is closed and its partition continues in a new file.
+// With MaxOpenFiles below the number of partitions and more rows than
+// BufferBytes holds, the least recently written file is closed and its
+// partition continues in a new file.
 func TestColumnPartitionMaxOpenFiles(t *testing.T) {
 	l, root := openLake(t)
 	s := func(v string) *string { return &v }
@@ -206,7 +208,14 @@ func TestColumnPartitionMaxOpenFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := writeRun(t, l, "lru", "r", part, lake.WriterOptions{MaxOpenFiles: 2}, rec)
+	// One record per ten rows, and every held row beyond BufferBytes.
+	var recs []arrow.RecordBatch
+	for i := int64(0); i < 30; i += 10 {
+		r := rec.NewSlice(i, i+10)
+		defer r.Release()
+		recs = append(recs, r)
+	}
+	files := writeRun(t, l, "lru", "r", part, lake.WriterOptions{MaxOpenFiles: 2, BufferBytes: 1}, recs...)
 	var rows int64
 	perDir := map[string][]string{}
 	for _, f := range files {
@@ -219,9 +228,68 @@ func TestColumnPartitionMaxOpenFiles(t *testing.T) {
 	if rows != 30 {
 		t.Errorf("files hold %d rows, want 30", rows)
 	}
+	reopened := 0
 	for dir, names := range perDir {
-		if len(names) < 2 || names[0] != "part-r-00000.parquet" || names[1] != "part-r-00001.parquet" {
-			t.Errorf("%s: files %v, want part-r-00000, part-r-00001, ... (closed and reopened)", dir, names)
+		for i, name := range names {
+			if want := fmt.Sprintf("part-r-%05d.parquet", i); name != want {
+				t.Errorf("%s: files %v, want part-r-00000, part-r-00001, ...", dir, names)
+				break
+			}
+		}
+		if len(names) > 1 {
+			reopened++
+		}
+	}
+	if reopened == 0 {
+		t.Errorf("no partition continued in a new file: %v", perDir)
+	}
+}
+
+// Rows whose partition value is not clustered (a day column of a table in
+// id order) over more partitions than MaxOpenFiles: every partition gets
+// one file, with its rows in their order, as long as BufferBytes holds
+// them. Before, each row of such a table became a file of its own.
+func TestColumnPartitionUnclustered(t *testing.T) {
+	l, root := openLake(t)
+	s := func(v string) *string { return &v }
+	const parts, rows = 7, 700
+	var keys []*string
+	for i := 0; i < rows; i++ {
+		keys = append(keys, s(fmt.Sprintf("p%d", i%parts)))
+	}
+	rec := keyedRecord(keys)
+	defer rec.Release()
+	var recs []arrow.RecordBatch
+	for i := int64(0); i < rows; i += 100 {
+		r := rec.NewSlice(i, i+100)
+		defer r.Release()
+		recs = append(recs, r)
+	}
+	part, err := lake.ColumnPartition("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := writeRun(t, l, "unclustered", "r", part, lake.WriterOptions{MaxOpenFiles: 3}, recs...)
+	if len(files) != parts {
+		t.Fatalf("%d files, want one per partition (%d): %v", len(files), parts, files)
+	}
+	for _, f := range files {
+		p := strings.TrimPrefix(path.Base(path.Dir(f.Path)), "k=p")
+		k, err := strconv.Atoi(p)
+		if err != nil {
+			t.Fatalf("%s: unexpected directory", f.Path)
+		}
+		tbl := parquettest.ReadFile(t, filepath.Join(root, filepath.FromSlash(f.Path)))
+		got := parquettest.Rows(t, tbl)
+		tbl.Release()
+		if len(got) != rows/parts {
+			t.Errorf("%s: %d rows, want %d", f.Path, len(got), rows/parts)
+		}
+		for i, row := range got {
+			if want := int64(k + i*parts); row[0] != want {
+				t.Errorf("%s: row %d has n=%v, want %d (rows out of order or in the wrong partition)", f.Path, i, row[0], want)
+				break
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -37,9 +38,51 @@ type RunWriter struct {
 	done    []FileInfo           // files closed so far
 	created []string             // keys of every object started
 	spans   []Span               // scratch for Split
+	groups  []dirSpans           // scratch: spans by directory
 	tick    uint64               // LRU clock
 	err     error                // sticky: after a failure only Abort helps
 	closed  bool
+
+	// held keeps the rows of partitions that had no open file while
+	// MaxOpenFiles were open, until the run closes or holds records of
+	// more than BufferBytes.
+	held held
+	pin  *pin // rec of the Write under way, once pinned
+}
+
+// dirSpans is the spans of one record bound for one directory, in row order.
+type dirSpans struct {
+	dir   string
+	spans []Span
+}
+
+// concatRecords copies recs (of schema) into one record.
+func concatRecords(schema *arrow.Schema, recs []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	parts := make([]arrow.Array, len(recs))
+	var n int64
+	for _, r := range recs {
+		n += r.NumRows()
+	}
+	for i := range cols {
+		for j, r := range recs {
+			parts[j] = r.Column(i)
+		}
+		col, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			releaseArrays(cols[:i])
+			return nil, fmt.Errorf("gather rows of column %q: %w", schema.Field(i).Name, err)
+		}
+		cols[i] = col
+	}
+	defer releaseArrays(cols)
+	return array.NewRecordBatch(schema, cols, n), nil
+}
+
+func releaseArrays(arrs []arrow.Array) {
+	for _, a := range arrs {
+		a.Release()
+	}
 }
 
 // errClosed is returned by Write and Close after Close or Abort.
@@ -181,38 +224,100 @@ func (w *RunWriter) Write(rec arrow.RecordBatch) error {
 	if err != nil {
 		return w.fail(err)
 	}
-	for _, s := range w.spans {
-		if err := w.writeSpan(rec, s); err != nil {
+	w.pin = nil
+	for _, g := range w.byDir() {
+		if err := w.writeDir(rec, g.dir, g.spans); err != nil {
+			return w.fail(err)
+		}
+	}
+	if w.held.bytes > w.opts.BufferBytes {
+		if err := w.release(w.opts.BufferBytes / 2); err != nil {
 			return w.fail(err)
 		}
 	}
 	return nil
 }
 
-func (w *RunWriter) writeSpan(rec arrow.RecordBatch, s Span) error {
-	if err := checkDir("partition directory", s.Dir); err != nil {
+// byDir groups w.spans by directory, in the order the directories first
+// appear: rows of a partition column that is not clustered (a day column
+// of a table in id order) come as many one-row spans, which are written
+// together rather than one by one.
+func (w *RunWriter) byDir() []dirSpans {
+	w.groups = w.groups[:0]
+	if len(w.spans) == 1 {
+		return append(w.groups, dirSpans{dir: w.spans[0].Dir, spans: w.spans})
+	}
+	at := make(map[string]int, len(w.spans))
+	for i, s := range w.spans {
+		g, ok := at[s.Dir]
+		if !ok {
+			g = len(w.groups)
+			at[s.Dir] = g
+			w.groups = append(w.groups, dirSpans{dir: s.Dir})
+		}
+		w.groups[g].spans = append(w.groups[g].spans, w.spans[i])
+	}
+	return w.groups
+}
+
+// writeDir writes the rows of rec in spans (all bound for dir) to dir's
+// open file, opening one if fewer than MaxOpenFiles are open; otherwise the
+// rows are held until the run closes or holds more than BufferBytes, so
+// that a partition gets one file, not one each time it comes back after
+// its file was closed.
+func (w *RunWriter) writeDir(rec arrow.RecordBatch, dir string, spans []Span) error {
+	if err := checkDir("partition directory", dir); err != nil {
 		return err
 	}
-	part := rec
-	if s.Offset != 0 || s.Rows != rec.NumRows() {
-		part = rec.NewSlice(s.Offset, s.Offset+s.Rows)
-		defer part.Release()
-	}
-	if len(w.keep) != int(rec.NumCols()) {
-		cols := make([]arrow.Array, len(w.keep))
-		for i, c := range w.keep {
-			cols[i] = part.Column(c)
+	if _, ok := w.open[dir]; !ok && len(w.open) >= w.opts.MaxOpenFiles {
+		if w.pin == nil {
+			w.pin = w.held.pinRecord(rec)
 		}
-		part = array.NewRecordBatch(w.fileSchema, cols, s.Rows)
-		defer part.Release()
+		w.held.add(w.pin, dir, spans)
+		return nil
 	}
-	f, err := w.fileFor(s.Dir, part)
+	rows, err := w.rows(rec, spans)
+	if err != nil {
+		return err
+	}
+	defer rows.Release()
+	return w.writeTo(dir, rows)
+}
+
+// rows returns the rows of rec in spans with the files' columns: a slice
+// of rec for one span, a copy for more.
+func (w *RunWriter) rows(rec arrow.RecordBatch, spans []Span) (arrow.RecordBatch, error) {
+	if len(spans) == 1 {
+		return w.slice(rec, spans[0]), nil
+	}
+	slices := make([]arrow.RecordBatch, len(spans))
+	for i, s := range spans {
+		slices[i] = w.slice(rec, s)
+	}
+	defer releaseAll(slices)
+	return concatRecords(w.fileSchema, slices)
+}
+
+// slice returns the rows of rec in s with the files' columns.
+func (w *RunWriter) slice(rec arrow.RecordBatch, s Span) arrow.RecordBatch {
+	cols := make([]arrow.Array, len(w.keep))
+	for i, c := range w.keep {
+		cols[i] = array.NewSlice(rec.Column(c), s.Offset, s.Offset+s.Rows)
+	}
+	defer releaseArrays(cols)
+	return array.NewRecordBatch(w.fileSchema, cols, s.Rows)
+}
+
+// writeTo writes rows to dir's file, opening it (with what dir holds
+// written first) if it is not open.
+func (w *RunWriter) writeTo(dir string, rows arrow.RecordBatch) error {
+	f, err := w.fileFor(dir, rows)
 	if err != nil {
 		return err
 	}
 	w.tick++
 	f.lastUse = w.tick
-	full, err := f.write(part, w.opts.RowGroupBytes, w.opts.FileBytes)
+	full, err := f.write(rows, w.opts.RowGroupBytes, w.opts.FileBytes)
 	if err != nil {
 		return err
 	}
@@ -220,6 +325,51 @@ func (w *RunWriter) writeSpan(rec arrow.RecordBatch, s Span) error {
 		return w.finish(f)
 	}
 	return nil
+}
+
+// release writes held rows to files until the records pinned for them
+// take at most keep bytes: the directories holding rows of the oldest
+// pinned record first, in order, so that memory goes in the order it came.
+func (w *RunWriter) release(keep int64) error {
+	for w.held.bytes > keep && len(w.held.pins) > 0 {
+		dirs := slices.Clone(w.held.pins[0].dirs)
+		slices.Sort(dirs)
+		for _, dir := range slices.Compact(dirs) {
+			if err := w.writeHeld(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeHeld writes what dir holds (if anything) to dir's file, opening it
+// (and closing the least recently written file if MaxOpenFiles are open).
+func (w *RunWriter) writeHeld(dir string) error {
+	pieces := w.held.take(dir)
+	if len(pieces) == 0 {
+		return nil
+	}
+	defer w.held.done(pieces)
+	var parts []arrow.RecordBatch
+	for _, pc := range pieces {
+		for _, s := range pc.spans {
+			parts = append(parts, w.slice(pc.pin.rec, s))
+		}
+	}
+	defer releaseAll(parts)
+	rows, err := concatRecords(w.fileSchema, parts)
+	if err != nil {
+		return err
+	}
+	defer rows.Release()
+	return w.writeTo(dir, rows)
+}
+
+func releaseAll(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
 }
 
 // fileFor returns the open file of dir, opening one (and closing the least
@@ -252,6 +402,10 @@ func (w *RunWriter) fileFor(dir string, first arrow.RecordBatch) (*partFile, err
 		return nil, err
 	}
 	w.open[dir] = f
+	// Rows held for dir come before the ones being written.
+	if err := w.writeHeld(dir); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -274,6 +428,11 @@ func (w *RunWriter) Close() ([]FileInfo, error) {
 	}
 	if w.closed {
 		return nil, w.errorf("close: %w", errClosed)
+	}
+	for _, d := range w.held.sortedDirs() {
+		if err := w.writeHeld(d); err != nil {
+			return nil, w.fail(err)
+		}
 	}
 	w.closed = true
 	dirs := make([]string, 0, len(w.open))
@@ -308,6 +467,7 @@ func (w *RunWriter) Abort() error {
 		f.abort()
 	}
 	clear(w.open)
+	w.held.drop()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 	defer cancel()
 	var errs []error

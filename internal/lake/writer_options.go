@@ -40,10 +40,20 @@ type WriterOptions struct {
 	// (default 2).
 	UploadConcurrency int
 	// MaxOpenFiles caps the files open at once when a Partitioner spreads a
-	// run over many directories (default 64). Opening one more closes the
-	// least recently written file; later rows of its partition go to a new
-	// file. Each open file buffers up to one row group in memory.
+	// run over many directories (default 64). Each open file buffers up to
+	// one row group in memory. Rows of other partitions are held in memory
+	// (see BufferBytes) and written when the run closes.
 	MaxOpenFiles int
+	// BufferBytes caps the records kept for rows of partitions without an
+	// open file (their Arrow buffers, default 64 MiB; a record is kept
+	// whole while any of its rows wait). Beyond it the partitions waiting
+	// longest are written, each closing the least recently written open
+	// file, until half of it is kept; a partition whose file was closed
+	// continues in a new file. So a run over more partitions than
+	// MaxOpenFiles, in any row order, writes one file per partition when
+	// what it keeps stays under BufferBytes, and otherwise about one per
+	// BufferBytes/2 of records, not one per row.
+	BufferBytes int64
 }
 
 // dataPageSize is the size at which a column's data page is cut (arrow-go's
@@ -67,6 +77,7 @@ const (
 	DefaultRowGroupBytes = 64 << 20
 	DefaultFileBytes     = 256 << 20
 	DefaultMaxOpenFiles  = 64
+	DefaultBufferBytes   = 64 << 20
 
 	DefaultPartBytes         = 8 << 20
 	MinPartBytes             = 5 << 20
@@ -98,6 +109,9 @@ func (o WriterOptions) WithDefaults() WriterOptions {
 	if o.MaxOpenFiles == 0 {
 		o.MaxOpenFiles = DefaultMaxOpenFiles
 	}
+	if o.BufferBytes == 0 {
+		o.BufferBytes = DefaultBufferBytes
+	}
 	if o.PartBytes == 0 {
 		o.PartBytes = DefaultPartBytes
 	}
@@ -124,6 +138,9 @@ func (o WriterOptions) Validate() error {
 	}
 	if o.MaxOpenFiles < 1 {
 		return fmt.Errorf("max open files %d: must be positive", o.MaxOpenFiles)
+	}
+	if o.BufferBytes < 1 {
+		return fmt.Errorf("buffer bytes %d: must be positive", o.BufferBytes)
 	}
 	if o.PartBytes < MinPartBytes {
 		return fmt.Errorf("part bytes %d: must be at least %d (5 MiB, the S3 minimum)", o.PartBytes, MinPartBytes)
