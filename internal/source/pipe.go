@@ -100,43 +100,50 @@ func Pipe(ctx context.Context, sink RecordSink, produce func(ctx context.Context
 	return out.rows, out.err
 }
 
+// A Reserver is a column's builder as ReserveLike sizes it: any
+// array.Builder, or a source's own (sourcepostgres' varColumn). One that
+// builds a variable-width column also has ReserveData(n int), as
+// array.BinaryBuilder has (or wraps one, as array.ExtensionBuilder may).
+type Reserver interface{ Reserve(n int) }
+
 // ReserveLike sizes emptied builders for the next batch: room for as many
 // rows as rec held plus an eighth, at most batchRows (batchRows when rec is
 // nil), and for the variable-width columns as many value bytes as
 // rec (the batch just built) held plus an eighth. Left alone, a builder
 // grows from 32 rows by doubling: every batch then zeroes and copies each
 // column about twice.
-func ReserveLike(rb *array.RecordBuilder, batchRows int, rec arrow.RecordBatch) {
-	if rec == nil {
-		rb.Reserve(batchRows)
-		return
+func ReserveLike[B Reserver](cols []B, batchRows int, rec arrow.RecordBatch) {
+	rows := batchRows
+	if rec != nil {
+		// A record cut by BatchBytes before batchRows rows: the next one is
+		// likely as short.
+		rows = min(batchRows, int(rec.NumRows())+int(rec.NumRows())/8)
 	}
-	// A record cut by BatchBytes before batchRows rows: the next one is
-	// likely as short.
-	rb.Reserve(min(batchRows, int(rec.NumRows())+int(rec.NumRows())/8))
-	for i, b := range rb.Fields() {
-		bb := binaryBuilderOf(b)
-		if bb == nil {
+	for i, b := range cols {
+		b.Reserve(rows)
+		if rec == nil {
 			continue
 		}
-		bufs := rec.Column(i).Data().Buffers()
-		if len(bufs) == 3 && bufs[2] != nil {
-			n := bufs[2].Len()
-			bb.ReserveData(n + n/8)
+		if r := dataReserverOf(b); r != nil {
+			bufs := rec.Column(i).Data().Buffers()
+			if len(bufs) == 3 && bufs[2] != nil {
+				n := bufs[2].Len()
+				r.ReserveData(n + n/8)
+			}
 		}
 	}
 }
 
-// binaryBuilderOf finds the variable-width byte builder b appends to (text
-// and JSON builders wrap one), or nil.
-func binaryBuilderOf(b array.Builder) *array.BinaryBuilder {
+type dataReserver interface{ ReserveData(n int) }
+
+// dataReserverOf finds the variable-width builder b appends to (text and
+// JSON builders wrap one), or nil.
+func dataReserverOf(b any) dataReserver {
 	switch b := b.(type) {
-	case *array.BinaryBuilder:
-		return b
-	case *array.StringBuilder:
-		return b.BinaryBuilder
 	case *array.ExtensionBuilder:
-		return binaryBuilderOf(b.Builder)
+		return dataReserverOf(b.Builder)
+	case dataReserver:
+		return b
 	}
 	return nil
 }

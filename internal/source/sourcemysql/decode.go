@@ -96,7 +96,7 @@ func newRecordDecoder(mem memory.Allocator, table string, cols []myColumn, schem
 			return nil, fmt.Errorf("extract table %s column %q: no decoder from %s to %T", table, cols[i].col.Name, cols[i].col.SourceType, b)
 		}
 	}
-	source.ReserveLike(d.bld, batchRows, nil)
+	source.ReserveLike(d.bld.Fields(), batchRows, nil)
 	return d, nil
 }
 
@@ -126,7 +126,7 @@ func (d *recordDecoder) flush() error {
 	}
 	d.n, d.bytes = 0, 0
 	rec := d.bld.NewRecordBatch()
-	source.ReserveLike(d.bld, d.batchRows, rec)
+	source.ReserveLike(d.bld.Fields(), d.batchRows, rec)
 	return d.emit(rec)
 }
 

@@ -21,23 +21,26 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 
 // copyDecoder is the io.Writer that pgconn.CopyTo feeds with CopyData
 // payloads. It parses the binary COPY format incrementally and appends rows
-// to Arrow builders, handing a record to emit every batchRows rows or
-// source.BatchBytes bytes of rows, whichever comes first. Message
+// to its columns (Arrow builders, varColumns for text), handing a record to
+// emit every batchRows rows or source.BatchBytes bytes of rows, whichever
+// comes first. Message
 // boundaries are arbitrary: a row is appended only once all its bytes are
 // present; a partial row waits in pending.
 type copyDecoder struct {
 	table     string
 	cols      []pgColumn
 	fields    []field
-	rb        *array.RecordBuilder
+	schema    *arrow.Schema
+	out       []column      // fields' columns, in order
+	arrs      []arrow.Array // flush's scratch
 	batchRows int
 	emit      func(arrow.RecordBatch) error
 
 	pending    []byte
 	headerDone bool
 	trailer    bool
-	batch      int    // rows in the builders
-	room       int    // rows the builders hold without growing (see makeRoom)
+	batch      int    // rows in the columns
+	room       int    // rows the columns hold without growing (see makeRoom)
 	batchBytes int    // their size in the COPY stream
 	rows       int64  // rows decoded in total
 	spans      []span // the fields of the row being decoded
@@ -47,44 +50,55 @@ type copyDecoder struct {
 }
 
 func newCopyDecoder(mem memory.Allocator, table string, cols []pgColumn, schema *arrow.Schema, batchRows int, emit func(arrow.RecordBatch) error) (*copyDecoder, error) {
-	rb := array.NewRecordBuilder(mem, schema)
 	d := &copyDecoder{
-		table: table, cols: cols, rb: rb, batchRows: batchRows, emit: emit,
-		fields: make([]field, len(cols)),
+		table: table, cols: cols, schema: schema, batchRows: batchRows, emit: emit,
+		fields: make([]field, 0, len(cols)),
+		out:    make([]column, 0, len(cols)),
+		arrs:   make([]arrow.Array, len(cols)),
 		spans:  make([]span, len(cols)),
 	}
 	for i, c := range cols {
-		f, err := newFieldDecoder(c, rb.Field(i))
+		b := array.NewBuilder(mem, schema.Field(i).Type)
+		f, err := newFieldDecoder(c, b)
 		if err != nil {
-			rb.Release()
+			b.Release()
+			d.Release()
 			return nil, fmt.Errorf("table %s column %q: %w", table, c.col.Name, err)
 		}
-		d.fields[i] = newField(f, c.col.Nullable)
+		d.fields = append(d.fields, newField(f, c.col.Nullable, b, mem))
+		d.out = append(d.out, d.fields[i].col)
 	}
-	rb.Reserve(batchRows)
+	source.ReserveLike(d.out, batchRows, nil)
 	d.room = d.roomLeft()
 	return d, nil
 }
 
-// roomLeft is how many more rows every builder holds without growing.
+// roomLeft is how many more rows every column holds without growing.
 func (d *copyDecoder) roomLeft() int {
 	room := math.MaxInt
-	for _, b := range d.rb.Fields() {
-		room = min(room, b.Cap()-b.Len())
+	for _, c := range d.out {
+		room = min(room, c.Cap()-c.Len())
 	}
 	return room
 }
 
-// makeRoom grows the builders for one more row when a batch outgrows what
+// makeRoom grows the columns for one more row when a batch outgrows what
 // they reserved, as each builder's own Append would (to the next power of
 // two), so that copyDecoder.decodeRow may append without checking.
 func (d *copyDecoder) makeRoom() {
-	d.rb.Reserve(1)
+	for _, c := range d.out {
+		c.Reserve(1)
+	}
 	d.room = d.batch + d.roomLeft()
 }
 
-// Release frees the builders, including any rows not yet emitted.
-func (d *copyDecoder) Release() { d.rb.Release() }
+// Release frees the columns, including any rows not yet emitted.
+func (d *copyDecoder) Release() {
+	for _, c := range d.out {
+		c.Release()
+	}
+	d.out = nil
+}
 
 // Write consumes one CopyData payload. p is only valid during the call.
 func (d *copyDecoder) Write(p []byte) (int, error) {
@@ -189,10 +203,10 @@ type span struct{ start, len int32 }
 // errNotNull is decodeRow's word for a NULL in a NOT NULL column.
 var errNotNull = errors.New("NULL in a NOT NULL column")
 
-// decodeRow appends the row whose fields spans locates to the builders,
+// decodeRow appends the row whose fields spans locates to the columns,
 // which have room for it; on error it returns the column's index. Ordinary
 // values of the flat types are appended here, in one loop without calls
-// (UnsafeAppend; see field); any other value goes to its field's decoder,
+// (UnsafeAppend, varColumn.Append; see field); any other value goes to its field's decoder,
 // which holds every rule and message.
 func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
 	fields := d.fields[:len(spans)]
@@ -253,11 +267,11 @@ func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
 				}
 			}
 		case fastBytes:
-			appendBytes(f.bin, v)
-			continue
+			if f.bin.appendFitting(v) {
+				continue
+			}
 		case fastJSONB:
-			if len(v) > 0 && v[0] == 1 {
-				appendBytes(f.bin, v[1:])
+			if len(v) > 0 && v[0] == 1 && f.bin.appendFitting(v[1:]) {
 				continue
 			}
 		case fastUUID:
@@ -337,15 +351,22 @@ func (d *copyDecoder) parseHeader(buf []byte) (int, error) {
 	return fixed + ext, nil
 }
 
-// flush hands the rows in the builders to emit as one record, then sizes
-// the builders for the next batch.
+// flush hands the rows in the columns to emit as one record, then sizes
+// the columns for the next batch.
 func (d *copyDecoder) flush() error {
 	if d.batch == 0 {
 		return nil
 	}
-	rec := d.rb.NewRecordBatch()
+	for i, c := range d.out {
+		d.arrs[i] = c.NewArray()
+	}
+	rec := array.NewRecordBatch(d.schema, d.arrs, int64(d.batch))
+	for i, a := range d.arrs {
+		a.Release()
+		d.arrs[i] = nil
+	}
 	d.batch, d.batchBytes = 0, 0
-	source.ReserveLike(d.rb, d.batchRows, rec)
+	source.ReserveLike(d.out, d.batchRows, rec)
 	d.room = d.roomLeft()
 	return d.emit(rec)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // fieldDecoder appends one column's binary COPY values to its Arrow builder.
@@ -141,11 +142,13 @@ func newFieldDecoder(c pgColumn, b array.Builder) (fieldDecoder, error) {
 	return d, nil
 }
 
-// field is one column of the COPY row: its decoder, and for the common flat
-// types the builder copyDecoder.decodeRow appends an ordinary value to
-// itself, without an interface call or the builder's capacity check.
+// field is one column of the COPY row: its decoder, the column it fills,
+// and for the common flat types the builder copyDecoder.decodeRow appends
+// an ordinary value to itself, without an interface call or the builder's
+// capacity check.
 type field struct {
 	dec      fieldDecoder
+	col      column
 	nullable bool
 	kind     fastKind
 	// The builder decodeRow appends to, by kind.
@@ -157,7 +160,7 @@ type field struct {
 	f64     *array.Float64Builder
 	date    *array.Date32Builder
 	ts      *array.TimestampBuilder
-	bin     *array.BinaryBuilder
+	bin     *varColumn
 	fixed   *array.FixedSizeBinaryBuilder
 	num     *numericDecoder
 }
@@ -180,8 +183,11 @@ const (
 	fastNumeric
 )
 
-func newField(dec fieldDecoder, nullable bool) field {
-	f := field{dec: dec, nullable: nullable}
+// newField makes the field of a top-level column whose decoder dec appends
+// to b, a builder of mem. Text, varchar, bytea and json(b) columns fill a
+// varColumn of mem instead: b is released and dec appends there.
+func newField(dec fieldDecoder, nullable bool, b array.Builder, mem memory.Allocator) field {
+	f := field{dec: dec, col: b, nullable: nullable}
 	switch d := dec.(type) {
 	case boolDecoder:
 		f.kind, f.boolean = fastBool, d.b
@@ -200,28 +206,26 @@ func newField(dec fieldDecoder, nullable bool) field {
 	case timestampDecoder:
 		f.kind, f.ts = fastTimestamp, d.b
 	case bytesDecoder:
-		f.kind, f.bin = fastBytes, d.b
+		f.kind, f.bin = fastBytes, newVarColumn(mem, b.Type())
+		d.b = f.bin
+		f.dec = d
 	case jsonDecoder:
-		f.kind, f.bin = fastBytes, d.b
+		f.kind, f.bin = fastBytes, newVarColumn(mem, b.Type())
 		if d.jsonb {
 			f.kind = fastJSONB
 		}
+		d.b = f.bin
+		f.dec = d
 	case uuidDecoder:
 		f.kind, f.fixed = fastUUID, d.b
 	case *numericDecoder:
 		f.kind, f.num = fastNumeric, d
 	}
-	return f
-}
-
-// appendBytes appends v to b, which has room for the row but maybe not for
-// v's bytes: then Append grows the data buffer as it always does.
-func appendBytes(b *array.BinaryBuilder, v []byte) {
-	if b.DataCap()-b.DataLen() >= len(v) {
-		b.UnsafeAppend(v)
-	} else {
-		b.Append(v)
+	if f.bin != nil {
+		b.Release()
+		f.col = f.bin
 	}
+	return f
 }
 
 // castHint marks a value that cannot land as its column's type but would
@@ -308,8 +312,8 @@ func (d float64Decoder) decode(v []byte) error {
 }
 
 // bytesDecoder serves text-like types (whose binary form is the UTF-8 text)
-// and bytea. BinaryBuilder.Append([]byte) copies without allocating.
-type bytesDecoder struct{ b *array.BinaryBuilder }
+// and bytea. Append copies without allocating.
+type bytesDecoder struct{ b bytesAppender }
 
 func (d bytesDecoder) appendNull() { d.b.AppendNull() }
 func (d bytesDecoder) decode(v []byte) error {
@@ -319,7 +323,7 @@ func (d bytesDecoder) decode(v []byte) error {
 
 // jsonDecoder appends json text; jsonb starts with a format version byte (1).
 type jsonDecoder struct {
-	b     *array.BinaryBuilder
+	b     bytesAppender
 	jsonb bool
 }
 
