@@ -229,40 +229,40 @@ func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
 			}
 		case fastInt16:
 			if len(v) == 2 {
-				f.i16.UnsafeAppend(int16(binary.BigEndian.Uint16(v)))
+				f.i16.Append(int16(binary.BigEndian.Uint16(v)))
 				continue
 			}
 		case fastInt32:
 			if len(v) == 4 {
-				f.i32.UnsafeAppend(int32(binary.BigEndian.Uint32(v)))
+				f.i32.Append(int32(binary.BigEndian.Uint32(v)))
 				continue
 			}
 		case fastInt64:
 			if len(v) == 8 {
-				f.i64.UnsafeAppend(int64(binary.BigEndian.Uint64(v)))
+				f.i64.Append(int64(binary.BigEndian.Uint64(v)))
 				continue
 			}
 		case fastFloat32:
 			if len(v) == 4 {
-				f.f32.UnsafeAppend(math.Float32frombits(binary.BigEndian.Uint32(v)))
+				f.f32.Append(math.Float32frombits(binary.BigEndian.Uint32(v)))
 				continue
 			}
 		case fastFloat64:
 			if len(v) == 8 {
-				f.f64.UnsafeAppend(math.Float64frombits(binary.BigEndian.Uint64(v)))
+				f.f64.Append(math.Float64frombits(binary.BigEndian.Uint64(v)))
 				continue
 			}
 		case fastDate:
 			if len(v) == 4 {
 				if days := int32(binary.BigEndian.Uint32(v)); days != math.MaxInt32 && days != math.MinInt32 {
-					f.date.UnsafeAppend(pgDate(days))
+					f.date.Append(pgDate(days))
 					continue
 				}
 			}
 		case fastTimestamp:
 			if len(v) == 8 {
 				if us := int64(binary.BigEndian.Uint64(v)); us != math.MinInt64 && us <= math.MaxInt64-pgEpochMicros {
-					f.ts.UnsafeAppend(pgTimestamp(us))
+					f.ts.Append(pgTimestamp(us))
 					continue
 				}
 			}
@@ -281,7 +281,7 @@ func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
 			}
 		case fastNumeric:
 			if n, ok := f.num.fast(v); ok {
-				f.num.b.UnsafeAppend(n)
+				f.d128.Append(n)
 				continue
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -143,26 +144,27 @@ func newFieldDecoder(c pgColumn, b array.Builder) (fieldDecoder, error) {
 }
 
 // field is one column of the COPY row: its decoder, the column it fills,
-// and for the common flat types the builder copyDecoder.decodeRow appends
-// an ordinary value to itself, without an interface call or the builder's
-// capacity check.
+// and for the common flat types the column copyDecoder.decodeRow appends
+// an ordinary value to itself, without an interface call or a capacity
+// check.
 type field struct {
 	dec      fieldDecoder
 	col      column
 	nullable bool
 	kind     fastKind
-	// The builder decodeRow appends to, by kind.
+	// The column decodeRow appends to, by kind.
 	boolean *array.BooleanBuilder
-	i16     *array.Int16Builder
-	i32     *array.Int32Builder
-	i64     *array.Int64Builder
-	f32     *array.Float32Builder
-	f64     *array.Float64Builder
-	date    *array.Date32Builder
-	ts      *array.TimestampBuilder
+	i16     *fixedColumn[int16]
+	i32     *fixedColumn[int32]
+	i64     *fixedColumn[int64]
+	f32     *fixedColumn[float32]
+	f64     *fixedColumn[float64]
+	date    *fixedColumn[arrow.Date32]
+	ts      *fixedColumn[arrow.Timestamp]
 	bin     *varColumn
 	fixed   *array.FixedSizeBinaryBuilder
-	num     *numericDecoder
+	num     *numericDecoder // whose fast converts, into
+	d128    *fixedColumn[decimal128.Num]
 }
 
 type fastKind uint8
@@ -184,46 +186,61 @@ const (
 )
 
 // newField makes the field of a top-level column whose decoder dec appends
-// to b, a builder of mem. Text, varchar, bytea and json(b) columns fill a
-// varColumn of mem instead: b is released and dec appends there.
+// to b, a builder of mem. Columns of the types decodeRow appends itself
+// fill a varColumn or fixedColumn of mem instead (bool and uuid excepted):
+// b is released and dec appends there.
 func newField(dec fieldDecoder, nullable bool, b array.Builder, mem memory.Allocator) field {
 	f := field{dec: dec, col: b, nullable: nullable}
 	switch d := dec.(type) {
 	case boolDecoder:
 		f.kind, f.boolean = fastBool, d.b
 	case int16Decoder:
-		f.kind, f.i16 = fastInt16, d.b
+		f.kind, f.i16 = fastInt16, newFixedColumn[int16](mem, b.Type())
+		d.b = f.i16
+		f.dec, f.col = d, f.i16
 	case int32Decoder:
-		f.kind, f.i32 = fastInt32, d.b
+		f.kind, f.i32 = fastInt32, newFixedColumn[int32](mem, b.Type())
+		d.b = f.i32
+		f.dec, f.col = d, f.i32
 	case int64Decoder:
-		f.kind, f.i64 = fastInt64, d.b
+		f.kind, f.i64 = fastInt64, newFixedColumn[int64](mem, b.Type())
+		d.b = f.i64
+		f.dec, f.col = d, f.i64
 	case float32Decoder:
-		f.kind, f.f32 = fastFloat32, d.b
+		f.kind, f.f32 = fastFloat32, newFixedColumn[float32](mem, b.Type())
+		d.b = f.f32
+		f.dec, f.col = d, f.f32
 	case float64Decoder:
-		f.kind, f.f64 = fastFloat64, d.b
+		f.kind, f.f64 = fastFloat64, newFixedColumn[float64](mem, b.Type())
+		d.b = f.f64
+		f.dec, f.col = d, f.f64
 	case dateDecoder:
-		f.kind, f.date = fastDate, d.b
+		f.kind, f.date = fastDate, newFixedColumn[arrow.Date32](mem, b.Type())
+		d.b = f.date
+		f.dec, f.col = d, f.date
 	case timestampDecoder:
-		f.kind, f.ts = fastTimestamp, d.b
+		f.kind, f.ts = fastTimestamp, newFixedColumn[arrow.Timestamp](mem, b.Type())
+		d.b = f.ts
+		f.dec, f.col = d, f.ts
 	case bytesDecoder:
 		f.kind, f.bin = fastBytes, newVarColumn(mem, b.Type())
 		d.b = f.bin
-		f.dec = d
+		f.dec, f.col = d, f.bin
 	case jsonDecoder:
 		f.kind, f.bin = fastBytes, newVarColumn(mem, b.Type())
 		if d.jsonb {
 			f.kind = fastJSONB
 		}
 		d.b = f.bin
-		f.dec = d
+		f.dec, f.col = d, f.bin
 	case uuidDecoder:
 		f.kind, f.fixed = fastUUID, d.b
 	case *numericDecoder:
-		f.kind, f.num = fastNumeric, d
+		f.kind, f.num, f.d128 = fastNumeric, d, newFixedColumn[decimal128.Num](mem, b.Type())
+		d.b, f.col = f.d128, f.d128
 	}
-	if f.bin != nil {
+	if f.col != b {
 		b.Release()
-		f.col = f.bin
 	}
 	return f
 }
@@ -256,7 +273,7 @@ func (d boolDecoder) decode(v []byte) error {
 	return nil
 }
 
-type int16Decoder struct{ b *array.Int16Builder }
+type int16Decoder struct{ b appender[int16] }
 
 func (d int16Decoder) appendNull() { d.b.AppendNull() }
 func (d int16Decoder) decode(v []byte) error {
@@ -267,7 +284,7 @@ func (d int16Decoder) decode(v []byte) error {
 	return nil
 }
 
-type int32Decoder struct{ b *array.Int32Builder }
+type int32Decoder struct{ b appender[int32] }
 
 func (d int32Decoder) appendNull() { d.b.AppendNull() }
 func (d int32Decoder) decode(v []byte) error {
@@ -278,7 +295,7 @@ func (d int32Decoder) decode(v []byte) error {
 	return nil
 }
 
-type int64Decoder struct{ b *array.Int64Builder }
+type int64Decoder struct{ b appender[int64] }
 
 func (d int64Decoder) appendNull() { d.b.AppendNull() }
 func (d int64Decoder) decode(v []byte) error {
@@ -289,7 +306,7 @@ func (d int64Decoder) decode(v []byte) error {
 	return nil
 }
 
-type float32Decoder struct{ b *array.Float32Builder }
+type float32Decoder struct{ b appender[float32] }
 
 func (d float32Decoder) appendNull() { d.b.AppendNull() }
 func (d float32Decoder) decode(v []byte) error {
@@ -300,7 +317,7 @@ func (d float32Decoder) decode(v []byte) error {
 	return nil
 }
 
-type float64Decoder struct{ b *array.Float64Builder }
+type float64Decoder struct{ b appender[float64] }
 
 func (d float64Decoder) appendNull() { d.b.AppendNull() }
 func (d float64Decoder) decode(v []byte) error {
@@ -350,7 +367,7 @@ func (d uuidDecoder) decode(v []byte) error {
 	return nil
 }
 
-type dateDecoder struct{ b *array.Date32Builder }
+type dateDecoder struct{ b appender[arrow.Date32] }
 
 func (d dateDecoder) appendNull() { d.b.AppendNull() }
 func (d dateDecoder) decode(v []byte) error {
@@ -385,7 +402,7 @@ func (d timeDecoder) decode(v []byte) error {
 
 // timestampDecoder serves timestamp and timestamptz: both are microseconds
 // since 2000-01-01 (UTC for timestamptz).
-type timestampDecoder struct{ b *array.TimestampBuilder }
+type timestampDecoder struct{ b appender[arrow.Timestamp] }
 
 func (d timestampDecoder) appendNull() { d.b.AppendNull() }
 func (d timestampDecoder) decode(v []byte) error {

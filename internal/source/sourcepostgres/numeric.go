@@ -6,7 +6,6 @@ import (
 	"math/bits"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
@@ -33,7 +32,7 @@ var pow10u64 = func() (p [20]uint64) {
 // numericDecoder lands numeric values as Decimal(precision, scale), exactly
 // or not at all.
 type numericDecoder struct {
-	b                *array.Decimal128Builder
+	b                appender[decimal128.Num]
 	precision, scale int
 	// limitHi/limitLo is 10^precision: magnitudes must stay below it.
 	limitHi, limitLo uint64
@@ -46,7 +45,7 @@ type numericDecoder struct {
 // room to spare in 64 bits.
 const fastPrecision = 15
 
-func newNumericDecoder(b *array.Decimal128Builder, precision, scale int) *numericDecoder {
+func newNumericDecoder(b appender[decimal128.Num], precision, scale int) *numericDecoder {
 	lim := decimal128.GetScaleMultiplier(precision)
 	d := &numericDecoder{b: b, precision: precision, scale: scale,
 		limitHi: uint64(lim.HighBits()), limitLo: lim.LowBits()}
