@@ -21,9 +21,8 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 
 // copyDecoder is the io.Writer that pgconn.CopyTo feeds with CopyData
 // payloads. It parses the binary COPY format incrementally and appends rows
-// to its columns (Arrow builders, varColumns for text), handing a record to
-// emit every batchRows rows or source.BatchBytes bytes of rows, whichever
-// comes first. Message
+// to its columns (see column), handing a record to emit every batchRows
+// rows or source.BatchBytes bytes of rows, whichever comes first. Message
 // boundaries are arbitrary: a row is appended only once all its bytes are
 // present; a partial row waits in pending.
 type copyDecoder struct {
@@ -206,8 +205,8 @@ var errNotNull = errors.New("NULL in a NOT NULL column")
 // decodeRow appends the row whose fields spans locates to the columns,
 // which have room for it; on error it returns the column's index. Ordinary
 // values of the flat types are appended here, in one loop without calls
-// (UnsafeAppend, varColumn.Append; see field); any other value goes to its field's decoder,
-// which holds every rule and message.
+// (the columns' Append, or UnsafeAppend; see field); any other value goes
+// to its field's decoder, which holds every rule and message.
 func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
 	fields := d.fields[:len(spans)]
 	for i, sp := range spans {
