@@ -228,6 +228,10 @@ func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, 
 
 // runCopy streams the COPY into dec and checks the row count.
 func runCopy(ctx context.Context, conn *pgx.Conn, table string, dec *copyDecoder, sql string) (int64, error) {
+	if lc := streamLowat(conn.PgConn().Conn()); lc != nil {
+		lc.begin()
+		defer lc.end()
+	}
 	tag, err := conn.PgConn().CopyTo(ctx, dec, sql)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {

@@ -107,6 +107,13 @@ func zoo(t *testing.T) *sourcetest.Zoo {
 func openTestSchema(t *testing.T, opts Options) (*Source, *pgDB) {
 	t.Helper()
 	dsn, schema := testdb.PostgresSchema(t)
+	return openOnSchema(t, dsn, schema, opts)
+}
+
+// openOnSchema opens a Source and a plain connection with dsn, whose
+// search_path is schema.
+func openOnSchema(t *testing.T, dsn, schema string, opts Options) (*Source, *pgDB) {
+	t.Helper()
 	ctx := context.Background()
 	src, err := OpenWithOptions(ctx, dsn, opts)
 	if err != nil {

@@ -139,6 +139,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 		cfg.RuntimeParams["application_name"] = "wharf"
 	}
 	cfg.BuildFrontend = bufferedFrontend
+	cfg.DialFunc = lowatDial(cfg.DialFunc)
 	s := &Source{config: cfg, opts: opts, mem: opts.Allocator, red: red, pipelined: true}
 	if s.mem == nil {
 		s.mem = source.Buffers
