@@ -275,7 +275,7 @@ func (d *copyDecoder) decodeRow(buf []byte, spans []span) (int, error) {
 			}
 		case fastUUID:
 			if len(v) == 16 {
-				f.fixed.UnsafeAppend(v)
+				f.uuid.Append([16]byte(v))
 				continue
 			}
 		case fastNumeric:

@@ -96,7 +96,7 @@ func newFieldDecoder(c pgColumn, b array.Builder) (fieldDecoder, error) {
 		if ub, ok = b.(*extensions.UUIDBuilder); ok {
 			var fb *array.FixedSizeBinaryBuilder
 			fb, ok = ub.ExtensionBuilder.Builder.(*array.FixedSizeBinaryBuilder)
-			d = uuidDecoder{fb}
+			d = uuidDecoder{uuidBuilder{fb}}
 		}
 	case wireJSON, wireJSONB:
 		var eb *array.ExtensionBuilder
@@ -162,7 +162,7 @@ type field struct {
 	date    *fixedColumn[arrow.Date32]
 	ts      *fixedColumn[arrow.Timestamp]
 	bin     *varColumn
-	fixed   *array.FixedSizeBinaryBuilder
+	uuid    *fixedColumn[[16]byte]
 	num     *numericDecoder // whose fast converts, into
 	d128    *fixedColumn[decimal128.Num]
 }
@@ -187,7 +187,7 @@ const (
 
 // newField makes the field of a top-level column whose decoder dec appends
 // to b, a builder of mem. Columns of the types decodeRow appends itself
-// fill a varColumn or fixedColumn of mem instead (bool and uuid excepted):
+// fill a varColumn or fixedColumn of mem instead (bool excepted):
 // b is released and dec appends there.
 func newField(dec fieldDecoder, nullable bool, b array.Builder, mem memory.Allocator) field {
 	f := field{dec: dec, col: b, nullable: nullable}
@@ -234,7 +234,9 @@ func newField(dec fieldDecoder, nullable bool, b array.Builder, mem memory.Alloc
 		d.b = f.bin
 		f.dec, f.col = d, f.bin
 	case uuidDecoder:
-		f.kind, f.fixed = fastUUID, d.b
+		f.kind, f.uuid = fastUUID, newFixedColumn[[16]byte](mem, b.Type())
+		d.b = f.uuid
+		f.dec, f.col = d, f.uuid
 	case *numericDecoder:
 		f.kind, f.num, f.d128 = fastNumeric, d, newFixedColumn[decimal128.Num](mem, b.Type())
 		d.b, f.col = f.d128, f.d128
@@ -356,16 +358,21 @@ func (d jsonDecoder) decode(v []byte) error {
 	return nil
 }
 
-type uuidDecoder struct{ b *array.FixedSizeBinaryBuilder }
+type uuidDecoder struct{ b appender[[16]byte] }
 
 func (d uuidDecoder) appendNull() { d.b.AppendNull() }
 func (d uuidDecoder) decode(v []byte) error {
 	if err := wantLen(v, 16); err != nil {
 		return err
 	}
-	d.b.Append(v)
+	d.b.Append([16]byte(v))
 	return nil
 }
+
+// uuidBuilder is a nested uuid's builder as uuidDecoder appends to it.
+type uuidBuilder struct{ *array.FixedSizeBinaryBuilder }
+
+func (b uuidBuilder) Append(v [16]byte) { b.FixedSizeBinaryBuilder.Append(v[:]) }
 
 type dateDecoder struct{ b appender[arrow.Date32] }
 
