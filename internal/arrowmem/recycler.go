@@ -1,5 +1,6 @@
 // Package arrowmem holds the Arrow memory allocator the sources build
-// their records in (source.Buffers) and the Parquet writers encode in.
+// their records in (source.Buffers) and the Parquet writers encode in
+// (lake's writer properties, and zeroing, memory.DefaultAllocator).
 package arrowmem
 
 import (
@@ -24,12 +25,23 @@ import (
 // zeroed memory there (lake's TestWriterNeedsNoZeroedBuffers); their
 // encoders' own buffer pool (memory.DefaultAllocator) does need it
 // (DELTA_BINARY_PACKED leaves the widths of a last block's unused
-// miniblocks as memory held them), so Recycler is never the default
-// allocator. Buffers are 64-byte aligned, as memory.GoAllocator's are.
+// miniblocks as memory held them), so the default allocator is a zeroing
+// Recycler (NewZeroing). Buffers are 64-byte aligned, as
+// memory.GoAllocator's are.
 // Safe for concurrent use.
 type Recycler struct {
 	classes [numClasses]sync.Pool
+	// zeroed: Allocate and Reallocate hand out zeroes, as Go's heap does
+	// (NewZeroing).
+	zeroed bool
 }
+
+// NewZeroing returns a Recycler whose buffers read as zeroes wherever
+// memory.GoAllocator's would: all of what Allocate returns, and what
+// Reallocate adds past the old length. A recycled buffer is cleared as it
+// is handed out (the work Go's heap does for reused memory too); a new one
+// comes zeroed from Go's heap.
+func NewZeroing() *Recycler { return &Recycler{zeroed: true} }
 
 var _ memory.Allocator = (*Recycler)(nil)
 
@@ -58,26 +70,43 @@ func class(n int) (index, size int) {
 	return (b-1-minShift)*classSteps + q - classSteps, q * step
 }
 
-// Allocate returns a buffer of size bytes (not zeroed when recycled).
+// Allocate returns a buffer of size bytes (not zeroed when recycled, unless
+// r is NewZeroing's).
 func (r *Recycler) Allocate(size int) []byte {
+	b, recycled := r.get(size)
+	if recycled && r.zeroed {
+		clear(b)
+	}
+	return b
+}
+
+// get returns a buffer of size bytes, and whether it was recycled (and so
+// holds old bytes) rather than new from Go's heap.
+func (r *Recycler) get(size int) ([]byte, bool) {
 	if size > 1<<maxShift {
-		return aligned(size)
+		return aligned(size), false
 	}
 	i, c := class(size)
 	if p, ok := r.classes[i].Get().(*byte); ok {
-		return unsafe.Slice(p, c)[:size]
+		return unsafe.Slice(p, c)[:size], true
 	}
-	return aligned(c)[:size]
+	return aligned(c)[:size], false
 }
 
 // Reallocate returns b resized to size bytes, in place when b's class
 // holds them.
 func (r *Recycler) Reallocate(size int, b []byte) []byte {
 	if size <= cap(b) {
+		if r.zeroed && size > len(b) {
+			clear(b[len(b):size])
+		}
 		return b[:size]
 	}
-	nb := r.Allocate(size)
-	copy(nb, b)
+	nb, recycled := r.get(size)
+	n := copy(nb, b)
+	if recycled && r.zeroed {
+		clear(nb[n:])
+	}
 	r.Free(b)
 	return nb
 }

@@ -86,3 +86,59 @@ func TestRecyclerIgnoresForeignBuffers(t *testing.T) {
 		}
 	}
 }
+
+// poison fills all of b's capacity with 0xa5, as a recycled buffer holds
+// its last user's bytes.
+func poison(b []byte) {
+	b = b[:cap(b)]
+	for i := range b {
+		b[i] = 0xa5
+	}
+}
+
+// zero reports whether b holds only zeroes.
+func zero(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
+
+func TestZeroingRecyclerHandsOutZeroes(t *testing.T) {
+	r := NewZeroing()
+	for _, size := range []int{100, 1500, 65536, 100_000} {
+		// Recycled buffers: each one was poisoned before it was freed.
+		for range 3 {
+			b := r.Allocate(size)
+			if !zero(b) {
+				t.Fatalf("Allocate(%d) returned a buffer that is not zeroed", size)
+			}
+			poison(b)
+			r.Free(b)
+		}
+	}
+
+	b := r.Allocate(1000)
+	poison(b)
+	b = b[:1000]
+	r.Free(r.Reallocate(10, b)) // a shrunk buffer keeps its class
+	b = r.Allocate(1000)
+	for i := range b {
+		b[i] = 1
+	}
+	// Within its class (1 KiB): in place, the old bytes kept, the rest zeroed.
+	grown := r.Reallocate(1024, b[:600])
+	if addr(grown) != addr(b) || bytes.Count(grown[:600], []byte{1}) != 600 || !zero(grown[600:]) {
+		t.Error("Reallocate within the class did not keep the old bytes and zero the rest in place")
+	}
+	poison(grown)
+	r.Free(grown)
+	// To another class: a recycled, poisoned buffer is filled with the
+	// old bytes and zeroes.
+	big := r.Allocate(5000)
+	poison(big)
+	r.Free(big)
+	small := r.Allocate(700)
+	for i := range small {
+		small[i] = 2
+	}
+	moved := r.Reallocate(5000, small)
+	if bytes.Count(moved[:700], []byte{2}) != 700 || !zero(moved[700:]) {
+		t.Error("Reallocate to a larger class did not keep the old bytes and zero the rest")
+	}
+}

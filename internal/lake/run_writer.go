@@ -508,3 +508,17 @@ func (w *RunWriter) errorf(format string, args ...any) error {
 // of it buffers regrown by doubling; recycled, the same few megabytes a
 // stream serve every page (docs/design-notes.md).
 var writerMem memory.Allocator = new(arrowmem.Recycler)
+
+// The encoders inside arrow-go's column writers (DELTA_BYTE_ARRAY, PLAIN
+// byte arrays, DELTA_BINARY_PACKED, dictionary indices) write into buffers
+// of a package pool of their own over memory.DefaultAllocator, not the
+// writer properties' allocator: each grown by doubling and zeroed whole
+// when pooled again. From Go's heap every growth was new zeroed memory (the
+// largest share of a run's allocation after writerMem), and a collection
+// empties the pool. They rely on zeroed memory (DELTA_BINARY_PACKED's last
+// miniblocks), so the process default is a recycler that zeroes what Go's
+// heap would (TestDefaultAllocatorRecyclesSafely). Nothing else in the
+// process leans on memory.GoAllocator's specifics: arrow-go's readers and
+// builders given the default Free what they are done with, and reading a
+// freed buffer would be a bug with any allocator but Go's heap.
+func init() { memory.DefaultAllocator = arrowmem.NewZeroing() }

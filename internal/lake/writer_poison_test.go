@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/wharf-data/wharf/internal/arrowmem"
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
@@ -63,6 +65,46 @@ func nestedRecord(t testing.TB, mem memory.Allocator, n, seed int) arrow.RecordB
 	return rec
 }
 
+// writeEveryKind writes every flat and nested kind, with NULLs, in three
+// records each, and returns the files' bytes.
+func writeEveryKind(t *testing.T) [][]byte {
+	l, root := openLake(t)
+	flat := []arrow.RecordBatch{buildRecord(t, everyKind(), 3000, 1), buildRecord(t, everyKind(), 1, 2), buildRecord(t, everyKind(), 2500, 3)}
+	nested := []arrow.RecordBatch{nestedRecord(t, memory.DefaultAllocator, 3000, 1), nestedRecord(t, memory.DefaultAllocator, 1, 2), nestedRecord(t, memory.DefaultAllocator, 2500, 3)}
+	var out [][]byte
+	for _, run := range []struct {
+		name string
+		recs []arrow.RecordBatch
+	}{{"flat", flat}, {"nested", nested}} {
+		name, recs := run.name, run.recs
+		files := writeRun(t, l, name, "r", nil, lake.WriterOptions{RowGroupRows: 2000}, recs...)
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(root, f.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+	return out
+}
+
+// sameFiles fails t unless got and want are the same files' bytes.
+func sameFiles(t *testing.T, got, want [][]byte, gotFrom, wantFrom string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d files %s, %d %s", len(got), gotFrom, len(want), wantFrom)
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("file %d: %d bytes %s differ from the %d bytes %s", i, len(got[i]), gotFrom, len(want[i]), wantFrom)
+		}
+	}
+}
+
 // The writer encodes in buffers from lake's allocator, which recycles
 // them unzeroed. With every buffer poisoned where Go's heap would give
 // zeroes, the files must be the same bytes as with Go's heap: no part of
@@ -71,37 +113,69 @@ func TestWriterNeedsNoZeroedBuffers(t *testing.T) {
 	write := func(mem memory.Allocator) [][]byte {
 		restore := lake.UseAllocator(mem)
 		defer restore()
-		l, root := openLake(t)
-		flat := []arrow.RecordBatch{buildRecord(t, everyKind(), 3000, 1), buildRecord(t, everyKind(), 1, 2), buildRecord(t, everyKind(), 2500, 3)}
-		nested := []arrow.RecordBatch{nestedRecord(t, memory.DefaultAllocator, 3000, 1), nestedRecord(t, memory.DefaultAllocator, 1, 2), nestedRecord(t, memory.DefaultAllocator, 2500, 3)}
-		var out [][]byte
-		for _, run := range []struct {
-			name string
-			recs []arrow.RecordBatch
-		}{{"flat", flat}, {"nested", nested}} {
-			name, recs := run.name, run.recs
-			files := writeRun(t, l, name, "r", nil, lake.WriterOptions{RowGroupRows: 2000}, recs...)
-			for _, f := range files {
-				b, err := os.ReadFile(filepath.Join(root, f.Path))
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, b)
-			}
-			for _, r := range recs {
-				r.Release()
-			}
-		}
-		return out
+		return writeEveryKind(t)
 	}
-	want := write(memory.DefaultAllocator)
+	want := write(memory.NewGoAllocator())
 	got := write(parquettest.Poisoned())
-	if len(got) != len(want) {
-		t.Fatalf("%d files with poisoned buffers, %d with Go's heap", len(got), len(want))
+	sameFiles(t, got, want, "with poisoned buffers", "written with Go's heap")
+}
+
+// arrow-go's encoders take their output buffers from a pool of their own
+// over memory.DefaultAllocator, which lake makes a zeroing recycler for the
+// whole process. Recycled buffers that held anything must come out as Go's
+// heap would (the encoders rely on zeroes), and nothing in arrow-go may
+// read a buffer after giving it back: the files must be the same bytes as
+// with Go's heap.
+func TestDefaultAllocatorRecyclesSafely(t *testing.T) {
+	recycler := memory.DefaultAllocator
+	if _, ok := recycler.(*arrowmem.Recycler); !ok {
+		t.Fatalf("memory.DefaultAllocator is a %T, want lake's zeroing *arrowmem.Recycler", recycler)
 	}
-	for i := range want {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Errorf("file %d: %d bytes with poisoned buffers differ from the %d bytes written with Go's heap", i, len(got[i]), len(want[i]))
+	defer func() { memory.DefaultAllocator = recycler }()
+	write := func(mem memory.Allocator, poisonPool bool) [][]byte {
+		memory.DefaultAllocator = mem
+		// Two collections empty the encoders' pool, whose buffers keep the
+		// allocator they were made with, and mem's own pools.
+		runtime.GC()
+		runtime.GC()
+		if poisonPool {
+			poisonFreed(mem)
 		}
+		return writeEveryKind(t)
+	}
+	want := write(memory.NewGoAllocator(), false)
+	sameFiles(t, write(recycler, true), want, "with recycled poisoned buffers", "written with Go's heap")
+	sameFiles(t, write(parquettest.FreePoisoned(), false), want, "with buffers poisoned once given back", "written with Go's heap")
+
+	// The poison reaches the encoders: unzeroed, it changes the files
+	// (DELTA_BINARY_PACKED's last miniblocks). Should arrow-go stop
+	// relying on zeroes, the default could recycle unzeroed.
+	got := write(new(arrowmem.Recycler), true)
+	for i := range want {
+		if i < len(got) && !bytes.Equal(got[i], want[i]) {
+			return
+		}
+	}
+	t.Error("recycled unzeroed poisoned buffers in memory.DefaultAllocator wrote the same files as Go's heap: the test's poison no longer reaches the encoders, or they no longer need zeroed memory")
+}
+
+// poisonFreed gives mem, a recycler, poisoned buffers of every size class
+// up to 2 MiB, for its next Allocates to hand out again.
+func poisonFreed(mem memory.Allocator) {
+	var bufs [][]byte
+	for shift := 8; shift <= 20; shift++ {
+		for step := 1; step <= 4; step++ {
+			for range 4 {
+				b := mem.Allocate(1<<shift + step<<(shift-2))
+				b = b[:cap(b)]
+				for i := range b {
+					b[i] = 0xa5
+				}
+				bufs = append(bufs, b)
+			}
+		}
+	}
+	for _, b := range bufs {
+		mem.Free(b)
 	}
 }
