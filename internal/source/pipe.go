@@ -101,9 +101,10 @@ func Pipe(ctx context.Context, sink RecordSink, produce func(ctx context.Context
 }
 
 // A Reserver is a column's builder as ReserveLike sizes it: any
-// array.Builder, or a source's own (sourcepostgres' varColumn). One that
-// builds a variable-width column also has ReserveData(n int), as
-// array.BinaryBuilder has (or wraps one, as array.ExtensionBuilder may).
+// array.Builder, or a source's own (sourcepostgres' varColumn and
+// fixedColumn). One that builds a variable-width column also has
+// ReserveData(n int), as array.BinaryBuilder has (or wraps one, as
+// array.ExtensionBuilder may).
 type Reserver interface{ Reserve(n int) }
 
 // ReserveLike sizes emptied builders for the next batch: room for as many

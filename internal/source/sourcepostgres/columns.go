@@ -12,7 +12,7 @@ import (
 // column is one column of the batch the decoder fills: for the flat types
 // that copyDecoder.decodeRow appends itself a varColumn (text, varchar,
 // bytea, json(b)) or a fixedColumn (integers, floats, dates, timestamps,
-// numeric, uuid), else its Arrow builder. The decoder sizes it
+// numeric, uuid), else (bool too) its Arrow builder. The decoder sizes it
 // (source.ReserveLike, copyDecoder.makeRoom) and makes its array at the
 // batch's end.
 type column interface {
@@ -241,11 +241,10 @@ func newArray(dtype arrow.DataType, n int, valid *validity, bufs ...*memory.Buff
 
 // fixedColumn builds a batch of a fixed-width column (integers, floats,
 // dates, timestamps, decimals, uuids: T is the Arrow value type, [16]byte
-// for a uuid) in buffers of
-// the decoder's allocator, as varColumn does: appending a value stores it,
-// where a builder's UnsafeAppend also set the validity bit (~12
-// instructions a value). The decoder makes room for each row before it
-// appends (Reserve, Cap).
+// for a uuid) in buffers of the decoder's allocator, as varColumn does:
+// appending a value stores it, where a builder's UnsafeAppend also set the
+// validity bit (~12 instructions a value). The decoder makes room for each
+// row before it appends (Reserve, Cap).
 type fixedColumn[T any] struct {
 	mem    memory.Allocator
 	dtype  arrow.DataType

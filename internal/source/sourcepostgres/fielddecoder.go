@@ -13,8 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// fieldDecoder appends one column's binary COPY values to its Arrow builder.
-// value bytes are only valid during the call.
+// fieldDecoder appends one column's binary COPY values to its column (see
+// column and newField) or, in a list or record, to its Arrow builder.
+// Value bytes are only valid during the call.
 type fieldDecoder interface {
 	decode(v []byte) error
 	appendNull()
@@ -163,7 +164,7 @@ type field struct {
 	ts      *fixedColumn[arrow.Timestamp]
 	bin     *varColumn
 	uuid    *fixedColumn[[16]byte]
-	num     *numericDecoder // whose fast converts, into
+	num     *numericDecoder // num.fast converts an ordinary value for d128
 	d128    *fixedColumn[decimal128.Num]
 }
 
