@@ -192,55 +192,47 @@ const (
 // b is released and dec appends there.
 func newField(dec fieldDecoder, nullable bool, b array.Builder, mem memory.Allocator) field {
 	f := field{dec: dec, col: b, nullable: nullable}
+	t := b.Type()
 	switch d := dec.(type) {
 	case boolDecoder:
 		f.kind, f.boolean = fastBool, d.b
 	case int16Decoder:
-		f.kind, f.i16 = fastInt16, newFixedColumn[int16](mem, b.Type())
-		d.b = f.i16
-		f.dec, f.col = d, f.i16
+		f.i16 = newFixedColumn[int16](mem, t)
+		f.kind, f.dec, f.col = fastInt16, int16Decoder{f.i16}, f.i16
 	case int32Decoder:
-		f.kind, f.i32 = fastInt32, newFixedColumn[int32](mem, b.Type())
-		d.b = f.i32
-		f.dec, f.col = d, f.i32
+		f.i32 = newFixedColumn[int32](mem, t)
+		f.kind, f.dec, f.col = fastInt32, int32Decoder{f.i32}, f.i32
 	case int64Decoder:
-		f.kind, f.i64 = fastInt64, newFixedColumn[int64](mem, b.Type())
-		d.b = f.i64
-		f.dec, f.col = d, f.i64
+		f.i64 = newFixedColumn[int64](mem, t)
+		f.kind, f.dec, f.col = fastInt64, int64Decoder{f.i64}, f.i64
 	case float32Decoder:
-		f.kind, f.f32 = fastFloat32, newFixedColumn[float32](mem, b.Type())
-		d.b = f.f32
-		f.dec, f.col = d, f.f32
+		f.f32 = newFixedColumn[float32](mem, t)
+		f.kind, f.dec, f.col = fastFloat32, float32Decoder{f.f32}, f.f32
 	case float64Decoder:
-		f.kind, f.f64 = fastFloat64, newFixedColumn[float64](mem, b.Type())
-		d.b = f.f64
-		f.dec, f.col = d, f.f64
+		f.f64 = newFixedColumn[float64](mem, t)
+		f.kind, f.dec, f.col = fastFloat64, float64Decoder{f.f64}, f.f64
 	case dateDecoder:
-		f.kind, f.date = fastDate, newFixedColumn[arrow.Date32](mem, b.Type())
-		d.b = f.date
-		f.dec, f.col = d, f.date
+		f.date = newFixedColumn[arrow.Date32](mem, t)
+		f.kind, f.dec, f.col = fastDate, dateDecoder{f.date}, f.date
 	case timestampDecoder:
-		f.kind, f.ts = fastTimestamp, newFixedColumn[arrow.Timestamp](mem, b.Type())
-		d.b = f.ts
-		f.dec, f.col = d, f.ts
+		f.ts = newFixedColumn[arrow.Timestamp](mem, t)
+		f.kind, f.dec, f.col = fastTimestamp, timestampDecoder{f.ts}, f.ts
 	case bytesDecoder:
-		f.kind, f.bin = fastBytes, newVarColumn(mem, b.Type())
-		d.b = f.bin
-		f.dec, f.col = d, f.bin
+		f.bin = newVarColumn(mem, t)
+		f.kind, f.dec, f.col = fastBytes, bytesDecoder{f.bin}, f.bin
 	case jsonDecoder:
-		f.kind, f.bin = fastBytes, newVarColumn(mem, b.Type())
+		f.bin = newVarColumn(mem, t)
+		f.kind, f.dec, f.col = fastBytes, jsonDecoder{f.bin, d.jsonb}, f.bin
 		if d.jsonb {
 			f.kind = fastJSONB
 		}
-		d.b = f.bin
-		f.dec, f.col = d, f.bin
 	case uuidDecoder:
-		f.kind, f.uuid = fastUUID, newFixedColumn[[16]byte](mem, b.Type())
-		d.b = f.uuid
-		f.dec, f.col = d, f.uuid
+		f.uuid = newFixedColumn[[16]byte](mem, t)
+		f.kind, f.dec, f.col = fastUUID, uuidDecoder{f.uuid}, f.uuid
 	case *numericDecoder:
-		f.kind, f.num, f.d128 = fastNumeric, d, newFixedColumn[decimal128.Num](mem, b.Type())
-		d.b, f.col = f.d128, f.d128
+		f.d128 = newFixedColumn[decimal128.Num](mem, t)
+		d.b = f.d128
+		f.kind, f.num, f.col = fastNumeric, d, f.d128
 	}
 	if f.col != b {
 		b.Release()
