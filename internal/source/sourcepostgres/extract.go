@@ -198,24 +198,7 @@ func shape(c coltype.Column) string {
 // with the sink.
 func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, cols []pgColumn, keys []int, want []coltype.Column, sql string, batchRows int, sink source.RecordSink) (int64, error) {
 	schema := coltype.ArrowSchema(want)
-	if !s.pipelined {
-		emit := func(rec arrow.RecordBatch) error {
-			defer rec.Release()
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return sink(rec)
-		}
-		dec, err := newCopyDecoder(s.mem, table, cols, schema, batchRows, emit)
-		if err != nil {
-			return 0, err
-		}
-		dec.keys = keys
-		defer dec.Release()
-		return runCopy(ctx, conn, table, dec, sql)
-	}
-
-	return source.Pipe(ctx, sink, func(ctx context.Context, emit func(arrow.RecordBatch) error) (int64, error) {
+	produce := func(ctx context.Context, emit func(arrow.RecordBatch) error) (int64, error) {
 		dec, err := newCopyDecoder(s.mem, table, cols, schema, batchRows, emit)
 		if err != nil {
 			return 0, err
@@ -223,6 +206,16 @@ func (s *Source) copyRecords(ctx context.Context, conn *pgx.Conn, table string, 
 		dec.keys = keys
 		defer dec.Release()
 		return runCopy(ctx, conn, table, dec, sql) // a cancelled ctx stops the COPY; the connection is replaced next time
+	}
+	if s.pipelined {
+		return source.Pipe(ctx, sink, produce)
+	}
+	return produce(ctx, func(rec arrow.RecordBatch) error {
+		defer rec.Release()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return sink(rec)
 	})
 }
 
