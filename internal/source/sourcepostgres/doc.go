@@ -1,10 +1,11 @@
 // Package sourcepostgres reads PostgreSQL tables for wharf.
 //
 // Rows are streamed with binary COPY (COPY (SELECT ...) TO STDOUT (FORMAT
-// binary)) and decoded straight into Arrow builders, one record per
-// Request.BatchRows rows. The COPY stream is parsed incrementally: CopyData
-// message boundaries are not row boundaries, and a row is appended only once
-// all its bytes have arrived. Decoding runs in its own goroutine while the
+// binary)) and decoded straight into Arrow buffers (columns.go) or builders,
+// one record per Request.BatchRows rows or source.BatchBytes of them. The
+// COPY stream is parsed incrementally: CopyData message boundaries are not
+// row boundaries, and a row is appended only once all its bytes have
+// arrived. Decoding runs in its own goroutine while the
 // caller's goroutine runs the sink, so the sink's work (Parquet encoding)
 // overlaps with network reads and decoding; at most two finished records wait
 // for the sink.
