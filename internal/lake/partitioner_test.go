@@ -293,3 +293,59 @@ func TestColumnPartitionUnclustered(t *testing.T) {
 		}
 	}
 }
+
+// A partition's held rows that fill its file (FileBytes) as it opens do
+// not close it under the rows that opened it: here "b" waits while "a" has
+// the only open file, "a" then fills its file, and the next row of "b"
+// opens one, into which its ten held rows go first. The held rows were
+// once written on their own, and the row that opened the file then went
+// to a closed file ("WriteBuffered called on already closed FileWriter").
+func TestColumnPartitionHeldRowsFillFile(t *testing.T) {
+	l, root := openLake(t)
+	s := func(v string) *string { return &v }
+	var keys []*string
+	add := func(k string, n int) {
+		for range n {
+			keys = append(keys, s(k))
+		}
+	}
+	add("a", 1)
+	add("b", 10)
+	add("a", 10)
+	add("b", 1)
+	rec := keyedRecord(keys)
+	defer rec.Release()
+	var recs []arrow.RecordBatch
+	for _, r := range [][2]int64{{0, 1}, {1, 11}, {11, 21}, {21, 22}} {
+		r := rec.NewSlice(r[0], r[1])
+		defer r.Release()
+		recs = append(recs, r)
+	}
+	part, err := lake.ColumnPartition("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row group per row: a file of one row is under FileBytes, one of
+	// ten is over.
+	opts := lake.WriterOptions{MaxOpenFiles: 1, RowGroupRows: 1, FileBytes: 100}
+	files := writeRun(t, l, "heldfill", "r", part, opts, recs...)
+	var got []int64
+	for _, f := range files {
+		if !strings.Contains(f.Path, "/k=b/") {
+			continue
+		}
+		tbl := parquettest.ReadFile(t, filepath.Join(root, filepath.FromSlash(f.Path)))
+		rows := parquettest.Rows(t, tbl)
+		tbl.Release()
+		if int64(len(rows)) != f.Rows {
+			t.Errorf("%s: %d rows, FileInfo says %d", f.Path, len(rows), f.Rows)
+		}
+		for _, row := range rows {
+			got = append(got, row[0].(int64))
+		}
+	}
+	want := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 21}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows of k=b: n = %v, want %v (files %v)", got, want, files)
+	}
+}

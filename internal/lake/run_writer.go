@@ -44,10 +44,10 @@ type RunWriter struct {
 	closed  bool
 
 	// held keeps the rows of partitions that had no open file while
-	// MaxOpenFiles were open, until the run closes or holds records of
-	// more than BufferBytes.
+	// MaxOpenFiles were open, until their partition gets a file (its rows
+	// come back when fewer are open), the run holds records of more than
+	// BufferBytes, or it closes.
 	held held
-	pin  *pin // rec of the Write under way, once pinned
 }
 
 // dirSpans is the spans of one record bound for one directory, in row order.
@@ -224,9 +224,22 @@ func (w *RunWriter) Write(rec arrow.RecordBatch) error {
 	if err != nil {
 		return w.fail(err)
 	}
-	w.pin = nil
+	var p *pin // rec, once rows of it are held
 	for _, g := range w.byDir() {
-		if err := w.writeDir(rec, g.dir, g.spans); err != nil {
+		if err := checkDir("partition directory", g.dir); err != nil {
+			return w.fail(err)
+		}
+		if _, ok := w.open[g.dir]; !ok && len(w.open) >= w.opts.MaxOpenFiles {
+			// Held until the run closes, holds more than BufferBytes, or
+			// a file can be opened for g.dir: a partition gets one file,
+			// not one each time it comes back after its file was closed.
+			if p == nil {
+				p = w.held.pinRecord(rec)
+			}
+			w.held.add(p, g.dir, g.spans)
+			continue
+		}
+		if err := w.writeDir(g.dir, rec, g.spans); err != nil {
 			return w.fail(err)
 		}
 	}
@@ -260,23 +273,18 @@ func (w *RunWriter) byDir() []dirSpans {
 	return w.groups
 }
 
-// writeDir writes the rows of rec in spans (all bound for dir) to dir's
-// open file, opening one if fewer than MaxOpenFiles are open; otherwise the
-// rows are held until the run closes or holds more than BufferBytes, so
-// that a partition gets one file, not one each time it comes back after
-// its file was closed.
-func (w *RunWriter) writeDir(rec arrow.RecordBatch, dir string, spans []Span) error {
-	if err := checkDir("partition directory", dir); err != nil {
-		return err
-	}
-	if _, ok := w.open[dir]; !ok && len(w.open) >= w.opts.MaxOpenFiles {
-		if w.pin == nil {
-			w.pin = w.held.pinRecord(rec)
-		}
-		w.held.add(w.pin, dir, spans)
+// writeDir writes to dir's file, opening it if need be, the rows dir
+// holds and then those of rec in spans (rec nil: only the held rows).
+// Held rows go in the same write as the rows that opened their file, so
+// that the file's properties come from its first rows and a file they
+// fill is closed before anything else is written to it.
+func (w *RunWriter) writeDir(dir string, rec arrow.RecordBatch, spans []Span) error {
+	pieces := w.held.take(dir)
+	if len(pieces) == 0 && len(spans) == 0 {
 		return nil
 	}
-	rows, err := w.rows(rec, spans)
+	defer w.held.done(pieces)
+	rows, err := w.gather(pieces, rec, spans)
 	if err != nil {
 		return err
 	}
@@ -284,18 +292,23 @@ func (w *RunWriter) writeDir(rec arrow.RecordBatch, dir string, spans []Span) er
 	return w.writeTo(dir, rows)
 }
 
-// rows returns the rows of rec in spans with the files' columns: a slice
-// of rec for one span, a copy for more.
-func (w *RunWriter) rows(rec arrow.RecordBatch, spans []Span) (arrow.RecordBatch, error) {
-	if len(spans) == 1 {
+// gather returns the rows of pieces, then those of rec in spans, with the
+// files' columns: a slice of rec for one span alone, a copy otherwise.
+func (w *RunWriter) gather(pieces []piece, rec arrow.RecordBatch, spans []Span) (arrow.RecordBatch, error) {
+	if len(pieces) == 0 && len(spans) == 1 {
 		return w.slice(rec, spans[0]), nil
 	}
-	slices := make([]arrow.RecordBatch, len(spans))
-	for i, s := range spans {
-		slices[i] = w.slice(rec, s)
+	var parts []arrow.RecordBatch
+	for _, pc := range pieces {
+		for _, s := range pc.spans {
+			parts = append(parts, w.slice(pc.pin.rec, s))
+		}
 	}
-	defer releaseAll(slices)
-	return concatRecords(w.fileSchema, slices)
+	for _, s := range spans {
+		parts = append(parts, w.slice(rec, s))
+	}
+	defer releaseAll(parts)
+	return concatRecords(w.fileSchema, parts)
 }
 
 // slice returns the rows of rec in s with the files' columns.
@@ -308,8 +321,7 @@ func (w *RunWriter) slice(rec arrow.RecordBatch, s Span) arrow.RecordBatch {
 	return array.NewRecordBatch(w.fileSchema, cols, s.Rows)
 }
 
-// writeTo writes rows to dir's file, opening it (with what dir holds
-// written first) if it is not open.
+// writeTo writes rows to dir's file, opening it if it is not open.
 func (w *RunWriter) writeTo(dir string, rows arrow.RecordBatch) error {
 	f, err := w.fileFor(dir, rows)
 	if err != nil {
@@ -335,35 +347,12 @@ func (w *RunWriter) release(keep int64) error {
 		dirs := slices.Clone(w.held.pins[0].dirs)
 		slices.Sort(dirs)
 		for _, dir := range slices.Compact(dirs) {
-			if err := w.writeHeld(dir); err != nil {
+			if err := w.writeDir(dir, nil, nil); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// writeHeld writes what dir holds (if anything) to dir's file, opening it
-// (and closing the least recently written file if MaxOpenFiles are open).
-func (w *RunWriter) writeHeld(dir string) error {
-	pieces := w.held.take(dir)
-	if len(pieces) == 0 {
-		return nil
-	}
-	defer w.held.done(pieces)
-	var parts []arrow.RecordBatch
-	for _, pc := range pieces {
-		for _, s := range pc.spans {
-			parts = append(parts, w.slice(pc.pin.rec, s))
-		}
-	}
-	defer releaseAll(parts)
-	rows, err := concatRecords(w.fileSchema, parts)
-	if err != nil {
-		return err
-	}
-	defer rows.Release()
-	return w.writeTo(dir, rows)
 }
 
 func releaseAll(recs []arrow.RecordBatch) {
@@ -402,10 +391,6 @@ func (w *RunWriter) fileFor(dir string, first arrow.RecordBatch) (*partFile, err
 		return nil, err
 	}
 	w.open[dir] = f
-	// Rows held for dir come before the ones being written.
-	if err := w.writeHeld(dir); err != nil {
-		return nil, err
-	}
 	return f, nil
 }
 
@@ -430,7 +415,7 @@ func (w *RunWriter) Close() ([]FileInfo, error) {
 		return nil, w.errorf("close: %w", errClosed)
 	}
 	for _, d := range w.held.sortedDirs() {
-		if err := w.writeHeld(d); err != nil {
+		if err := w.writeDir(d, nil, nil); err != nil {
 			return nil, w.fail(err)
 		}
 	}
