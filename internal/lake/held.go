@@ -22,7 +22,7 @@ type held struct {
 type pin struct {
 	rec   arrow.RecordBatch
 	bytes int64
-	dirs  []string // directories that held rows of rec
+	dirs  []string // directories that held rows of rec, each once
 	refs  int      // pieces still holding rows of rec
 }
 
@@ -32,7 +32,7 @@ type piece struct {
 	spans []Span
 }
 
-// pin retains rec and counts its buffers.
+// pinRecord retains rec and counts its buffers.
 func (h *held) pinRecord(rec arrow.RecordBatch) *pin {
 	rec.Retain()
 	p := &pin{rec: rec, bytes: recordBytes(rec)}
@@ -69,16 +69,6 @@ func (h *held) done(pieces []piece) {
 		h.bytes -= p.bytes
 		h.pins = slices.DeleteFunc(h.pins, func(q *pin) bool { return q == p })
 	}
-}
-
-// sortedDirs returns the directories holding rows, in order.
-func (h *held) sortedDirs() []string {
-	dirs := make([]string, 0, len(h.dirs))
-	for d := range h.dirs {
-		dirs = append(dirs, d)
-	}
-	slices.Sort(dirs)
-	return dirs
 }
 
 // drop lets go of everything (the run is aborted).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -344,9 +345,7 @@ func (w *RunWriter) writeTo(dir string, rows arrow.RecordBatch) error {
 // pinned record first, in order, so that memory goes in the order it came.
 func (w *RunWriter) release(keep int64) error {
 	for w.held.bytes > keep && len(w.held.pins) > 0 {
-		dirs := slices.Clone(w.held.pins[0].dirs)
-		slices.Sort(dirs)
-		for _, dir := range slices.Compact(dirs) {
+		for _, dir := range slices.Sorted(slices.Values(w.held.pins[0].dirs)) {
 			if err := w.writeDir(dir, nil, nil); err != nil {
 				return err
 			}
@@ -414,18 +413,13 @@ func (w *RunWriter) Close() ([]FileInfo, error) {
 	if w.closed {
 		return nil, w.errorf("close: %w", errClosed)
 	}
-	for _, d := range w.held.sortedDirs() {
+	for _, d := range slices.Sorted(maps.Keys(w.held.dirs)) {
 		if err := w.writeDir(d, nil, nil); err != nil {
 			return nil, w.fail(err)
 		}
 	}
 	w.closed = true
-	dirs := make([]string, 0, len(w.open))
-	for d := range w.open {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	for _, d := range dirs {
+	for _, d := range slices.Sorted(maps.Keys(w.open)) {
 		if err := w.finish(w.open[d]); err != nil {
 			return nil, w.fail(err)
 		}
