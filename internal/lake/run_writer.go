@@ -40,6 +40,7 @@ type RunWriter struct {
 	created []string             // keys of every object started
 	spans   []Span               // scratch for Split
 	groups  []dirSpans           // scratch: spans by directory
+	groupOf map[string]int       // scratch: index in groups by directory
 	tick    uint64               // LRU clock
 	err     error                // sticky: after a failure only Abort helps
 	closed  bool
@@ -261,12 +262,17 @@ func (w *RunWriter) byDir() []dirSpans {
 	if len(w.spans) == 1 {
 		return append(w.groups, dirSpans{dir: w.spans[0].Dir, spans: w.spans})
 	}
-	at := make(map[string]int, len(w.spans))
+	// Reused: made per Write with a slot per span, it was 3.5 MB for a
+	// record of 65,536 rows of a day column in id order.
+	if w.groupOf == nil {
+		w.groupOf = map[string]int{}
+	}
+	clear(w.groupOf)
 	for i, s := range w.spans {
-		g, ok := at[s.Dir]
+		g, ok := w.groupOf[s.Dir]
 		if !ok {
 			g = len(w.groups)
-			at[s.Dir] = g
+			w.groupOf[s.Dir] = g
 			w.groups = append(w.groups, dirSpans{dir: s.Dir})
 		}
 		w.groups[g].spans = append(w.groups[g].spans, w.spans[i])
