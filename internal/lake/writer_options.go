@@ -42,17 +42,19 @@ type WriterOptions struct {
 	// MaxOpenFiles caps the files open at once when a Partitioner spreads a
 	// run over many directories (default 64). Each open file buffers up to
 	// one row group in memory. Rows of other partitions are held in memory
-	// (see BufferBytes) and written when the run closes.
+	// (see BufferBytes) until their partition gets a file or the run closes.
 	MaxOpenFiles int
 	// BufferBytes caps the records kept for rows of partitions without an
 	// open file (their Arrow buffers, default 64 MiB; a record is kept
 	// whole while any of its rows wait). Beyond it the partitions waiting
-	// longest are written, each closing the least recently written open
-	// file, until half of it is kept; a partition whose file was closed
-	// continues in a new file. So a run over more partitions than
-	// MaxOpenFiles, in any row order, writes one file per partition when
-	// what it keeps stays under BufferBytes, and otherwise about one per
-	// BufferBytes/2 of records, not one per row.
+	// longest (with rows in the oldest record kept) are written, each
+	// closing the least recently written open file, until half of it is
+	// kept; a partition whose file was closed continues in a new file. So
+	// a run over more partitions than MaxOpenFiles, in any row order,
+	// writes one file per partition when what it keeps stays under
+	// BufferBytes, and otherwise about one per BufferBytes of records read
+	// (records with rows of most partitions: writing the oldest one's
+	// partitions lets go of nearly all), not one per row.
 	BufferBytes int64
 }
 
