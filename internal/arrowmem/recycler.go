@@ -4,10 +4,11 @@
 package arrowmem
 
 import (
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"math/bits"
 	"sync"
 	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // Recycler is a memory.Allocator that keeps the buffers Free is given,
