@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -692,6 +693,63 @@ func TestDictionaryPolicy(t *testing.T) {
 		// written or not: TestStatisticsNotForJSON checks that they are not).
 		if stats, err := cc.StatsSet(); err != nil || !stats && name != "doc" {
 			t.Errorf("column %s: statistics %v (%v), want them", name, stats, err)
+		}
+	}
+}
+
+// 32-bit columns whose values step (a serial int4 key, an int2, a date a
+// day apart, a decimal(9,2) of cents, with NULLs and negative steps) are
+// delta-packed and read back exactly; one of few random values keeps its
+// dictionary.
+func TestDeltaPacked32BitColumns(t *testing.T) {
+	l, root := openLake(t)
+	cols := []coltype.Column{
+		{Name: "key", Kind: coltype.Int32},
+		{Name: "small", Kind: coltype.Int16, Nullable: true},
+		{Name: "day", Kind: coltype.Date, Nullable: true},
+		{Name: "cents", Kind: coltype.Decimal, Precision: 9, Scale: 2, Nullable: true},
+		{Name: "status", Kind: coltype.Int32},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var recs []arrow.RecordBatch
+	for first := 0; first < 30000; first += 10000 {
+		rb := array.NewRecordBuilder(memory.DefaultAllocator, coltype.ArrowSchema(cols))
+		for i := first; i < first+10000; i++ {
+			rb.Field(0).(*array.Int32Builder).Append(int32(i) - 15000)
+			if i%7 == 0 {
+				rb.Field(1).AppendNull()
+				rb.Field(2).AppendNull()
+				rb.Field(3).AppendNull()
+			} else {
+				rb.Field(1).(*array.Int16Builder).Append(int16(i % 30000))
+				rb.Field(2).(*array.Date32Builder).Append(arrow.Date32(20000 - i%3650))
+				rb.Field(3).(*array.Decimal128Builder).Append(decimal128.FromI64(int64(i)*3 - 40000))
+			}
+			rb.Field(4).(*array.Int32Builder).Append(rng.Int32N(5))
+		}
+		recs = append(recs, rb.NewRecordBatch())
+		rb.Release()
+	}
+	for _, r := range recs {
+		defer r.Release()
+	}
+	files := writeRun(t, l, "delta32", "r", nil, lake.WriterOptions{RowGroupRows: 16384}, recs...)
+	path := filepath.Join(root, files[0].Path)
+	want := tableOf(recs...)
+	defer want.Release()
+	sameTable(t, parquettest.ReadFile(t, path), want)
+	md := parquettest.Metadata(t, path)
+	for g := 0; g < md.NumRowGroups(); g++ {
+		for i := 0; i < len(cols); i++ {
+			cc, err := md.RowGroup(g).ColumnChunk(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			delta := slices.Contains(cc.Encodings(), parquet.Encodings.DeltaBinaryPacked)
+			if want := cols[i].Name != "status"; delta != want || cc.HasDictionaryPage() == want {
+				t.Errorf("row group %d column %s: encodings %v, dictionary page %v; delta-packed wanted: %v",
+					g, cols[i].Name, cc.Encodings(), cc.HasDictionaryPage(), want)
+			}
 		}
 	}
 }
