@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
+	"github.com/wharf-data/wharf/internal/testdb/duckread"
 )
 
 // sameTable compares exactly, NaN equal to NaN, field types included.
@@ -715,7 +716,14 @@ func TestDeltaPacked32BitColumns(t *testing.T) {
 	for first := 0; first < 30000; first += 10000 {
 		rb := array.NewRecordBuilder(memory.DefaultAllocator, coltype.ArrowSchema(cols))
 		for i := first; i < first+10000; i++ {
-			rb.Field(0).(*array.Int32Builder).Append(int32(i) - 15000)
+			key := int32(i) - 15000
+			switch i {
+			case 12345, 12347: // steps that wrap around in 32 bits
+				key = math.MaxInt32
+			case 12346:
+				key = math.MinInt32
+			}
+			rb.Field(0).(*array.Int32Builder).Append(key)
 			if i%7 == 0 {
 				rb.Field(1).AppendNull()
 				rb.Field(2).AppendNull()
@@ -738,6 +746,25 @@ func TestDeltaPacked32BitColumns(t *testing.T) {
 	want := tableOf(recs...)
 	defer want.Release()
 	sameTable(t, parquettest.ReadFile(t, path), want)
+	// DuckDB (another reader of DELTA_BINARY_PACKED) reads the same values.
+	var sumKey, sumSmall, sumDay, sumCents, nulls int64
+	for _, r := range recs {
+		for i := 0; i < int(r.NumRows()); i++ {
+			sumKey += int64(r.Column(0).(*array.Int32).Value(i))
+			if r.Column(1).IsNull(i) {
+				nulls++
+				continue
+			}
+			sumSmall += int64(r.Column(1).(*array.Int16).Value(i))
+			sumDay += int64(r.Column(2).(*array.Date32).Value(i))
+			sumCents += int64(r.Column(3).(*array.Decimal128).Value(i).LowBits())
+		}
+	}
+	got := duckread.Strings(t, duckread.Open(t), `SELECT (sum(key::BIGINT) || ' ' || sum(small) || ' ' || sum(day - DATE '1970-01-01')
+		|| ' ' || sum((cents * 100)::BIGINT) || ' ' || count(*) FILTER (WHERE small IS NULL)) FROM read_parquet(?)`, path)
+	if want := fmt.Sprintf("%d %d %d %d %d", sumKey, sumSmall, sumDay, sumCents, nulls); *got[0][0] != want {
+		t.Errorf("DuckDB read sums and NULLs %s, want %s", *got[0][0], want)
+	}
 	md := parquettest.Metadata(t, path)
 	for g := 0; g < md.NumRowGroups(); g++ {
 		for i := 0; i < len(cols); i++ {

@@ -292,38 +292,40 @@ func deltaBeatsDictionary(col arrow.Array) bool {
 		seen[v] = struct{}{}
 	}
 	n := len(vals)
-	plain := 4 * n
-	dictBits := float64(bits.Len(uint(len(seen) - 1)))
-	if 4*len(seen)+(n*int(dictBits)+7)/8 >= plain {
-		dictBits = 32 // arrow-go's cost check would drop the dictionary: PLAIN
+	indexBits := bits.Len(uint(len(seen) - 1))
+	if 4*len(seen)+(n*indexBits+7)/8 >= 4*n {
+		// arrow-go's cost check would drop the dictionary: PLAIN, 32 bits.
+		return deltaBits(vals) <= 32
 	}
 	// Half a bit for what the estimates leave out: the dictionary page
 	// (4 bytes a distinct value, per row group) and the indices' run
 	// headers; a constant column, 0-bit indices against 0.3 bits of block
 	// headers, is delta-packed.
-	return deltaBits(vals) <= dictBits+0.5
+	return deltaBits(vals) <= float64(indexBits)+0.5
 }
 
 // deltaBits estimates the bits a value DELTA_BINARY_PACKED takes for vals
 // (the Parquet spec's layout, as arrow-go writes it): blocks of 128 deltas,
 // each with its minimum delta (a zigzag varint) and a byte of bit width for
 // each of its four miniblocks of 32 deltas, which are packed at the width of
-// their largest delta less the block's minimum.
+// their largest delta less the block's minimum. Deltas wrap in 32 bits, as
+// the spec has them, so no miniblock is wider than 32 bits.
 func deltaBits(vals []int32) float64 {
 	const block, miniblock = 128, 32
+	delta := func(i int) int64 { return int64(vals[i] - vals[i-1]) }
 	total := 0
 	for b := 1; b < len(vals); b += block {
 		end := min(b+block, len(vals))
 		minDelta := int64(math.MaxInt64)
 		for i := b; i < end; i++ {
-			minDelta = min(minDelta, int64(vals[i])-int64(vals[i-1]))
+			minDelta = min(minDelta, delta(i))
 		}
 		zigzag := uint64(minDelta<<1) ^ uint64(minDelta>>63)
 		total += 8*(bits.Len64(zigzag)/7+1) + 8*block/miniblock
 		for m := b; m < end; m += miniblock {
 			var widest uint64
 			for i := m; i < min(m+miniblock, end); i++ {
-				widest = max(widest, uint64(int64(vals[i])-int64(vals[i-1])-minDelta))
+				widest = max(widest, uint64(delta(i)-minDelta))
 			}
 			total += bits.Len64(widest) * miniblock
 		}
