@@ -92,6 +92,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultConnectTimeout
 	}
+	cfg.DialFunc = bufferedDial
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql source: %w", err)
