@@ -1,8 +1,11 @@
 package lake_test
 
 import (
+	"crypto/md5"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -10,9 +13,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/google/uuid"
 
 	"github.com/wharf-data/wharf/internal/lake"
+	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/testdb/duckread"
 )
 
@@ -52,6 +57,59 @@ func TestStoredPagesReadByDuckDB(t *testing.T) {
 	for i, row := range rows {
 		if *row[0] != strconv.Itoa(i) || *row[1] != want[i] {
 			t.Fatalf("row %d: DuckDB read id %s ref %s, want %d %s", i, *row[0], *row[1], i, want[i])
+		}
+	}
+}
+
+// Text without shared prefixes (md5 hex) is written DELTA_LENGTH_BYTE_ARRAY,
+// text with them DELTA_BYTE_ARRAY; DuckDB reads both back, NULLs included.
+func TestDeltaLengthTextReadByDuckDB(t *testing.T) {
+	const n = 50_000
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "hash", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "name", Type: arrow.BinaryTypes.String},
+	}, nil)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer rb.Release()
+	want := make([][2]string, n)
+	for i := range n {
+		rb.Field(0).(*array.Int64Builder).Append(int64(i))
+		want[i][0] = "NULL"
+		if i%7 != 0 {
+			want[i][0] = fmt.Sprintf("%x", md5.Sum([]byte(strconv.Itoa(i))))
+			rb.Field(1).(*array.StringBuilder).Append(want[i][0])
+		} else {
+			rb.Field(1).AppendNull()
+		}
+		want[i][1] = "customer " + strconv.Itoa(i)
+		rb.Field(2).(*array.StringBuilder).Append(want[i][1])
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	l, root := openLake(t)
+	files := writeRun(t, l, "text", "r", nil, lake.WriterOptions{}, rec)
+	path := filepath.Join(root, files[0].Path)
+	encodings := func(i int) []parquet.Encoding {
+		c, err := parquettest.Metadata(t, path).RowGroup(0).ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Encodings()
+	}
+	if encs := encodings(1); !slices.Contains(encs, parquet.Encodings.DeltaLengthByteArray) {
+		t.Errorf("hash column encodings %v, want DELTA_LENGTH_BYTE_ARRAY", encs)
+	}
+	if encs := encodings(2); !slices.Contains(encs, parquet.Encodings.DeltaByteArray) {
+		t.Errorf("name column encodings %v, want DELTA_BYTE_ARRAY", encs)
+	}
+	rows := duckread.Strings(t, duckread.Open(t), `SELECT coalesce(hash, 'NULL'), name FROM read_parquet(?) ORDER BY id`, path)
+	if len(rows) != n {
+		t.Fatalf("DuckDB read %d rows, want %d", len(rows), n)
+	}
+	for i, row := range rows {
+		if *row[0] != want[i][0] || *row[1] != want[i][1] {
+			t.Fatalf("row %d: DuckDB read %s %s, want %s %s", i, *row[0], *row[1], want[i][0], want[i][1])
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package lake
 
 import (
+	"crypto/md5"
+	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -88,6 +91,40 @@ func TestDeltaBeatsDictionary(t *testing.T) {
 	} {
 		if got := deltaBeatsDictionary(c.col); got != c.want {
 			t.Errorf("%s: delta %v, want %v (%.1f bits a value delta-packed)", c.name, got, c.want, deltaBits(int32Sample(c.col, dictionarySample)))
+		}
+		c.col.Release()
+	}
+}
+
+// Text that loses its dictionary is DELTA_BYTE_ARRAY where neighbours share
+// a prefix, DELTA_LENGTH_BYTE_ARRAY where they share next to nothing.
+func TestPrefixesShared(t *testing.T) {
+	strs := func(f func(i int) string) arrow.Array {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		defer b.Release()
+		for i := range 10000 {
+			if i%5 == 0 {
+				b.AppendNull()
+				continue
+			}
+			b.Append(f(i))
+		}
+		return b.NewArray()
+	}
+	for _, c := range []struct {
+		name string
+		col  arrow.Array
+		want bool
+	}{
+		{"customer names", strs(func(i int) string { return fmt.Sprintf("customer %d", i) }), true},
+		{"md5 hex", strs(func(i int) string { return fmt.Sprintf("%x", md5.Sum([]byte(strconv.Itoa(i)))) }), false},
+		{"sorted paths", strs(func(i int) string { return fmt.Sprintf("/data/%04d/part-%d.csv", i/100, i) }), true},
+	} {
+		if got := prefixesShared(c.col); got != c.want {
+			t.Errorf("%s: prefixes shared %v, want %v", c.name, got, c.want)
+		}
+		if !dictionaryLoses(c.col) {
+			t.Errorf("%s: the dictionary should lose", c.name)
 		}
 		c.col.Release()
 	}
