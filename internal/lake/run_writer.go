@@ -36,7 +36,7 @@ type RunWriter struct {
 
 	open    map[string]*partFile // by partition directory
 	nums    *fileNumbers         // next file number per directory, shared by the run's streams
-	done    []FileInfo           // files closed so far
+	closes  *closing             // files finished, closed in the background
 	created []string             // keys of every object started
 	spans   []Span               // scratch for Split
 	groups  []dirSpans           // scratch: spans by directory
@@ -141,6 +141,7 @@ func (l *Lake) NewRunWriter(ctx context.Context, prefix, runID string, schema *a
 		arrowProps: arrowProps,
 		open:       map[string]*partFile{},
 		nums:       &fileNumbers{next: map[string]int{}},
+		closes:     newClosing(),
 	}, nil
 }
 
@@ -179,7 +180,7 @@ func (w *RunWriter) another(stem string, nums *fileNumbers) *RunWriter {
 	return &RunWriter{
 		lake: w.lake, ctx: w.ctx, prefix: w.prefix, runID: w.runID, stem: stem, schema: w.schema, fileSchema: w.fileSchema,
 		keep: w.keep, part: w.part, opts: w.opts, arrowProps: w.arrowProps,
-		open: map[string]*partFile{}, nums: nums,
+		open: map[string]*partFile{}, nums: nums, closes: newClosing(),
 	}
 }
 
@@ -211,6 +212,9 @@ func (w *RunWriter) Write(rec arrow.RecordBatch) error {
 	}
 	if w.closed {
 		return w.errorf("write: %w", errClosed)
+	}
+	if err := w.closes.failed(); err != nil {
+		return w.fail(err)
 	}
 	if !rec.Schema().Equal(w.schema) {
 		return w.fail(fmt.Errorf("record schema %s does not match the run's schema %s", rec.Schema(), w.schema))
@@ -399,15 +403,12 @@ func (w *RunWriter) fileFor(dir string, first arrow.RecordBatch) (*partFile, err
 	return f, nil
 }
 
-// finish closes f and records it.
+// finish starts closing f in the background (see closeAhead). It returns
+// the first close of w's that failed so far, if any.
 func (w *RunWriter) finish(f *partFile) error {
 	delete(w.open, f.dir)
-	info, err := f.close()
-	if err != nil {
-		return err
-	}
-	w.done = append(w.done, info)
-	return nil
+	w.closes.start(f)
+	return w.closes.failed()
 }
 
 // Close flushes and closes every open file and returns every file the run
@@ -426,11 +427,12 @@ func (w *RunWriter) Close() ([]FileInfo, error) {
 	}
 	w.closed = true
 	for _, d := range slices.Sorted(maps.Keys(w.open)) {
-		if err := w.finish(w.open[d]); err != nil {
-			return nil, w.fail(err)
-		}
+		_ = w.finish(w.open[d]) // a failure is in wait's answer
 	}
-	out := append([]FileInfo(nil), w.done...)
+	out, err := w.closes.wait()
+	if err != nil {
+		return nil, w.fail(err)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
@@ -453,6 +455,9 @@ func (w *RunWriter) Abort() error {
 	}
 	clear(w.open)
 	w.held.drop()
+	// A close under way may yet commit its object: wait, then delete it
+	// with the rest.
+	w.closes.forget()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 	defer cancel()
 	var errs []error
@@ -464,7 +469,6 @@ func (w *RunWriter) Abort() error {
 		}
 	}
 	w.created = remaining
-	w.done = nil
 	// Each StoreError names the lake and the object (whose name holds the
 	// run ID): the caller says it was removing the run's files.
 	return errors.Join(errs...)

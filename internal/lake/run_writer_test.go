@@ -519,6 +519,44 @@ func TestAbortErrorSaysEachThingOnce(t *testing.T) {
 	}
 }
 
+// Files are closed in the background: one whose commit fails fails the
+// run at the next Write or at Close, which name it, and Abort still removes
+// everything the run wrote.
+func TestBackgroundCloseFails(t *testing.T) {
+	l, root := openLake(t)
+	// The first file cannot be committed: a directory has its name.
+	if err := os.MkdirAll(filepath.Join(root, "t", "part-r1-00000.parquet"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w, err := l.NewRunWriter(context.Background(), "t", "r1", coltype.ArrowSchema(mixedColumns()), nil, lake.WriterOptions{FileBytes: 16 << 10, RowGroupRows: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for first := 0; first < 40000 && err == nil; first += 2000 {
+		rec := buildMixed(t, first, 2000)
+		err = w.Write(rec)
+		rec.Release()
+		writes++
+	}
+	if err == nil {
+		_, err = w.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "t/part-r1-00000.parquet") {
+		t.Fatalf("after %d writes: %v, want the failed close of t/part-r1-00000.parquet", writes, err)
+	}
+	t.Logf("after %d writes: %v", writes, err)
+	if err := w.Write(buildMixed(t, 0, 1)); err == nil {
+		t.Errorf("Write after the failure succeeded")
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatalf("abort: %v", err)
+	}
+	if left := filesUnder(t, root); len(left) != 0 {
+		t.Errorf("after Abort the lake holds %v", left)
+	}
+}
+
 func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l, root := openLake(t)
