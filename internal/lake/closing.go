@@ -22,22 +22,29 @@ type closing struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
 
-	mu   sync.Mutex
-	done []FileInfo // files closed
-	err  error      // the first close that failed
+	mu      sync.Mutex
+	closing map[*partFile]struct{} // files being closed
+	done    []FileInfo             // files closed
+	err     error                  // the first close that failed
 }
 
-func newClosing() *closing { return &closing{slots: make(chan struct{}, closeAhead)} }
+func newClosing() *closing {
+	return &closing{slots: make(chan struct{}, closeAhead), closing: map[*partFile]struct{}{}}
+}
 
 // start closes f in the background, once fewer than closeAhead closes are
 // under way.
 func (c *closing) start(f *partFile) {
 	c.slots <- struct{}{}
 	c.wg.Add(1)
+	c.mu.Lock()
+	c.closing[f] = struct{}{}
+	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
 		info, err := f.close()
 		c.mu.Lock()
+		delete(c.closing, f)
 		if err != nil {
 			if c.err == nil {
 				c.err = err
@@ -66,9 +73,15 @@ func (c *closing) wait() ([]FileInfo, error) {
 	return append([]FileInfo(nil), c.done...), c.err
 }
 
-// forget waits for the closes under way and drops the files closed: Abort
-// deletes them.
+// forget cancels the closes under way (an upload not yet committed is
+// aborted), waits for them, and drops the files closed: Abort deletes them,
+// with any a close committed before it saw the cancellation.
 func (c *closing) forget() {
+	c.mu.Lock()
+	for f := range c.closing {
+		f.cancel()
+	}
+	c.mu.Unlock()
 	c.wg.Wait()
 	c.mu.Lock()
 	c.done = nil

@@ -420,6 +420,9 @@ func (w *RunWriter) Close() ([]FileInfo, error) {
 	if w.closed {
 		return nil, w.errorf("close: %w", errClosed)
 	}
+	if err := w.closes.failed(); err != nil {
+		return nil, w.fail(err) // Abort waits for the other closes
+	}
 	for _, d := range slices.Sorted(maps.Keys(w.held.dirs)) {
 		if err := w.writeDir(d, nil, nil); err != nil {
 			return nil, w.fail(err)
@@ -455,8 +458,8 @@ func (w *RunWriter) Abort() error {
 	}
 	clear(w.open)
 	w.held.drop()
-	// A close under way may yet commit its object: wait, then delete it
-	// with the rest.
+	// A close under way is cancelled, but may have committed its object
+	// already: wait, then delete it with the rest.
 	w.closes.forget()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 	defer cancel()
