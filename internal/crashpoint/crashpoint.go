@@ -27,7 +27,8 @@ const (
 	// was sent (or is being sent) and the next is half filled. Hit once
 	// per part after the first.
 	UploadPart = "upload-part"
-	// FileWritten: a Parquet object was completed (more may follow).
+	// FileWritten: a Parquet object was completed (more may follow; files
+	// close in the background, so the count is in the order closes finish).
 	FileWritten = "file-written"
 	// BeforeCommit: every object of the run is written; the state
 	// transaction has not started.
