@@ -296,11 +296,11 @@ func deltaBeatsDictionary(col arrow.Array) bool {
 		seen[v] = struct{}{}
 	}
 	n := len(vals)
-	indexBits := bits.Len(uint(len(seen) - 1))
-	if 4*len(seen)+(n*indexBits+7)/8 >= 4*n {
-		// arrow-go's cost check would drop the dictionary: PLAIN, 32 bits.
+	if costCheckDrops(n, len(seen), 4*n, 4*len(seen)) {
+		// The dictionary would be dropped: PLAIN, 32 bits.
 		return deltaBits(vals) <= 32
 	}
+	indexBits := bits.Len(uint(len(seen) - 1))
 	// Half a bit for what the estimates leave out: the dictionary page
 	// (4 bytes a distinct value, per row group) and the indices' run
 	// headers; a constant column, 0-bit indices against 0.3 bits of block
@@ -404,11 +404,15 @@ func dictionaryLoses(col arrow.Array) bool {
 			dict += 4 + len(v)
 		}
 	}
-	if n == 0 {
-		return false
-	}
-	indices := (n*bits.Len(uint(len(seen)-1)) + 7) / 8
-	return dict+indices >= plain
+	return n > 0 && costCheckDrops(n, len(seen), plain, dict)
+}
+
+// costCheckDrops is arrow-go's dictionary cost check on a sample of n values
+// taking plain bytes PLAIN, distinct of them dict bytes in the dictionary
+// page: the dictionary is dropped when the page and the bit-packed indices
+// are not smaller than the plain values.
+func costCheckDrops(n, distinct, plain, dict int) bool {
+	return dict+(n*bits.Len(uint(distinct-1))+7)/8 >= plain
 }
 
 // prefixesShared is true for a text column whose first dictionarySample
