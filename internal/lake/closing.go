@@ -22,14 +22,14 @@ type closing struct {
 	slots chan struct{}
 	wg    sync.WaitGroup
 
-	mu      sync.Mutex
-	closing map[*partFile]struct{} // files being closed
-	done    []FileInfo             // files closed
-	err     error                  // the first close that failed
+	mu   sync.Mutex
+	busy map[*partFile]struct{} // files being closed
+	done []FileInfo             // files closed
+	err  error                  // the first close that failed
 }
 
 func newClosing() *closing {
-	return &closing{slots: make(chan struct{}, closeAhead), closing: map[*partFile]struct{}{}}
+	return &closing{slots: make(chan struct{}, closeAhead), busy: map[*partFile]struct{}{}}
 }
 
 // start closes f in the background, once fewer than closeAhead closes are
@@ -38,13 +38,13 @@ func (c *closing) start(f *partFile) {
 	c.slots <- struct{}{}
 	c.wg.Add(1)
 	c.mu.Lock()
-	c.closing[f] = struct{}{}
+	c.busy[f] = struct{}{}
 	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
 		info, err := f.close()
 		c.mu.Lock()
-		delete(c.closing, f)
+		delete(c.busy, f)
 		if err != nil {
 			if c.err == nil {
 				c.err = err
@@ -78,7 +78,7 @@ func (c *closing) wait() ([]FileInfo, error) {
 // with any a close committed before it saw the cancellation.
 func (c *closing) forget() {
 	c.mu.Lock()
-	for f := range c.closing {
+	for f := range c.busy {
 		f.cancel()
 	}
 	c.mu.Unlock()
