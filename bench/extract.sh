@@ -8,7 +8,11 @@
 # machine flatters wharf (the raw side is then bound by the server).
 # Wall ratios are noisy on a shared machine; wharf's own CPU (user + sys
 # seconds of the wharf process per million rows) is not, so it is printed
-# too, with peak RSS (target < 300 MB) and the lake's size.
+# too, with peak RSS (target < 300 MB) and the lake's size. So is the
+# PostgreSQL server's CPU per million rows in each run (when the server runs
+# on this machine), which differs between raw COPY, one stream and several,
+# and the best ratio that CPU allowed here: raw COPY time over
+# max(server / streams, (server + wharf) / cores).
 #
 #   bash bench/extract.sh [ROWS]        (default 5,000,000 rows; the table is kept between runs)
 #
@@ -119,20 +123,37 @@ export WHARF_BENCH_DSN="$DB"
 
 printf 'load average at start: %s (%d cores)\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
 for n in $PARALLEL; do : > "$WORK/pairs-$n"; done
+cores=$(nproc)
+: > "$WORK/raw-server"
 for i in $(seq 1 "$REPEAT"); do
+  server_mark
   t0=$(now)
   psql "$DB" -qc "COPY (SELECT * FROM $TABLE) TO STDOUT (FORMAT binary)" > /dev/null
   t1=$(now)
   c=$(echo "$t1 - $t0" | bc -l)
+  rb=$(server_since "$ROWS")
+  echo "$rb" >> "$WORK/raw-server"
+  printf 'pair %d: raw COPY %.2fs, server CPU %s s per million rows\n' "$i" "$c" "$rb"
 
   for n in $PARALLEL; do
+    server_mark
     timed_run "$WORK/wharf" "$WORK/catalog-$n.yaml"
     w=$WALL
+    b=$(server_since "$ROWS")
     read -r user sys rss < <(tail -n1 "$WORK/time")
     cpu=$(echo "($user + $sys) * 1000000 / $ROWS" | bc -l)
-    printf 'pair %d: raw COPY %.2fs, wharf run (parallel %d) %.2fs, ratio %.2f, wharf CPU %.2fs per million rows, peak RSS %d MB\n' \
-      "$i" "$c" "$n" "$w" "$(echo "$c / $w" | bc -l)" "$cpu" $((rss / 1024))
-    echo "$c $w $cpu $rss" >> "$WORK/pairs-$n"
+    # The fastest this run could have been on this machine with the CPU it
+    # took: its n backends cannot finish before B/n, and the server and
+    # wharf together cannot before (B + W)/cores. Raw COPY over that is the
+    # best ratio the machine allowed this pair (n/a with a server elsewhere).
+    best=n/a
+    if [ "$b" != n/a ]; then
+      best=$(echo "b = $b / $n; t = ($b + $cpu) / $cores; if (t > b) b = t; $c * 1000000 / $ROWS / b" | bc -l)
+      best=$(printf '%.2f' "$best")
+    fi
+    printf '  wharf run (parallel %d) %.2fs, ratio %.2f (best this machine allowed: %s), wharf CPU %.2fs and server CPU %s s per million rows, peak RSS %d MB\n' \
+      "$n" "$w" "$(echo "$c / $w" | bc -l)" "$best" "$cpu" "$b" $((rss / 1024))
+    echo "$c $w $cpu $rss $b $best" >> "$WORK/pairs-$n"
   done
 done
 
@@ -140,7 +161,7 @@ lake_bytes=$(du -sb "$WORK/lake" | cut -f1)
 printf '\ntable: %s\nrows: %d   parquet (%s, last setting): %d bytes\n' "$TABLE" "$ROWS" "$COMPRESSION" "$lake_bytes"
 first=${PARALLEL%% *}
 med_copy=$(cut -d' ' -f1 "$WORK/pairs-$first" | median)
-printf 'median raw COPY:  %.2fs (%.0f rows/s)\n' "$med_copy" "$(echo "$ROWS / $med_copy" | bc -l)"
+printf 'median raw COPY:  %.2fs (%.0f rows/s), server CPU %s s per million rows\n' "$med_copy" "$(echo "$ROWS / $med_copy" | bc -l)" "$(median_or_na < "$WORK/raw-server")"
 for n in $PARALLEL; do
   pairs="$WORK/pairs-$n"
   med_wharf=$(cut -d' ' -f2 "$pairs" | median)
@@ -158,6 +179,8 @@ for n in $PARALLEL; do
   printf '  median wharf run: %.2fs (%.0f rows/s)\n' "$med_wharf" "$(echo "$ROWS / $med_wharf" | bc -l)"
   printf '  median ratio of %d pairs (raw COPY time / wharf time): %.2f%s\n' "$REPEAT" "$ratio" "$target"
   printf '  median wharf CPU (user+sys): %.2fs per million rows\n' "$cpu"
+  printf '  median server CPU: %s s per million rows; median best ratio this machine allowed: %s\n' \
+    "$(cut -d' ' -f5 "$pairs" | median_or_na)" "$(cut -d' ' -f6 "$pairs" | median_or_na)"
   printf '  wharf peak RSS: %d MB (target < %d MB)\n' $((peak_rss / 1024)) "$rss_target"
 done
 printf 'load average at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
