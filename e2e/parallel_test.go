@@ -83,6 +83,44 @@ func TestParallelPostgres(t *testing.T) {
 	sameLanding(t, dir, parallelRows+20000)
 }
 
+// TestConnectionMaxParallel: a connection's max_parallel caps the streams of
+// `wharf run` too (no fleet there): validate notes the workflow asking for
+// more, the run reads with max_parallel streams and says so, and lands every
+// row once.
+func TestConnectionMaxParallel(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE events (id bigint PRIMARY KEY, payload text, amount numeric(14,2), updated_at timestamptz NOT NULL)`)
+	sqlExec(t, conn, `INSERT INTO events SELECT g, md5(g::text), g * 1.25, '2026-01-01'::timestamptz + g * interval '1 second'
+		FROM generate_series(1, 50000) g`)
+	dir := t.TempDir()
+	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
+  src: {engine: postgres, secret: env:PG_URL, max_parallel: 2}
+lakes:
+  one: {url: "file://%s/one"}
+  four: {url: "file://%s/four", file_size: 1MiB}
+workflows:
+  - {name: events_one, table: %s.events, cursor: updated_at, lake: one}
+  - {name: events_four, table: %s.events, cursor: updated_at, lake: four, parallel: 4}
+`, dir, dir, schema, schema))
+	env := []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"), "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml"), "PG_URL=" + testdb.PostgresURL()}
+
+	r := mustWharf(t, dir, env, "validate")
+	if !strings.Contains(r.stderr, `workflow "events_four": parallel 4 is above connection "src"'s max_parallel 2`) {
+		t.Errorf("validate should note that events_four asks for more streams than src allows:\n%s", r)
+	}
+	r = mustWharf(t, dir, env, "run", "--all")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`connection's max_parallel: fewer streams" workflow=events_four .*parallel=4 streams=2`),
+		regexp.MustCompile(`reading in chunks" workflow=events_four .*own_streams=2 `),
+	} {
+		if !want.MatchString(r.stderr) {
+			t.Errorf("the log does not match %q:\n%s", want, r)
+		}
+	}
+	sameLanding(t, dir, 50000)
+}
+
 // TestParallelMariaDB: the same on MariaDB/MySQL.
 func TestParallelMariaDB(t *testing.T) {
 	t.Parallel()

@@ -105,12 +105,12 @@ type Lander struct {
 	// (LandChunk) beside the run's own stream. nil = the run's own
 	// streams read every chunk (wharf run).
 	QueueChunks func(ctx context.Context, tx any, orders []ChunkOrder) error
-	// StreamSlots, if set, takes a connection slot for each stream after
-	// the first of a run read in parallel in this process (the engine's
-	// --per-connection cap): it returns how many of want it got (the run
-	// reads with that many more streams) and what releases them. nil =
-	// no cap.
-	StreamSlots func(ctx context.Context, conn, runID string, want int) (got int, release func())
+	// StreamSlots, if set, takes a slot of conn for each stream after the
+	// first of a run read in parallel in this process (the engine's
+	// fleet-wide cap: Connection.StreamCap): it returns how many of want
+	// it got (the run reads with that many more streams) and what releases
+	// them. nil = no fleet-wide cap.
+	StreamSlots func(ctx context.Context, conn *catalog.Connection, runID string, want int) (got int, release func())
 	// RunWatch is how often a process reading a chunk (LandChunk) looks
 	// whether the chunk's run ended (cancelled, failed), to stop reading
 	// it (0 = DefaultRunWatch).
@@ -176,16 +176,22 @@ func (ld *landing) execute(ctx context.Context) error {
 		return err
 	}
 
-	// Every stream of a parallel run is a connection: the run takes a
+	// Every stream of a parallel run is a connection: at most the
+	// connection's max_parallel; under serve/worker the run also takes a
 	// slot for each before it starts, and reads with as many streams as
 	// it got (at least one).
 	ld.streams = max(wf.Parallel, 1)
+	if c := conn.MaxParallel; c > 0 && ld.streams > c {
+		log.Info("connection's max_parallel: fewer streams", "connection", conn.Name, "parallel", wf.Parallel, "streams", c)
+		ld.streams = c
+	}
 	if ld.streams > 1 && l.StreamSlots != nil {
-		got, release := l.StreamSlots(ctx, conn.Name, run.ID, ld.streams-1)
+		got, release := l.StreamSlots(ctx, conn, run.ID, ld.streams-1)
 		ld.releaseStreams = sync.OnceFunc(release)
 		defer ld.releaseStreams()
 		if got < ld.streams-1 {
-			log.Info("connection at its --per-connection cap: fewer streams", "connection", conn.Name, "parallel", wf.Parallel, "streams", got+1)
+			log.Info("connection at its cap across the fleet (max_parallel, --per-connection): fewer streams",
+				"connection", conn.Name, "parallel", wf.Parallel, "streams", got+1)
 		}
 		ld.streams = got + 1
 	}

@@ -69,6 +69,24 @@ type Connection struct {
 	// wharf's that runs longer (0: no limit; --run-timeout still ends the
 	// run).
 	StatementTimeout time.Duration
+	// MaxParallel is the most streams (source connections) reading from
+	// it at once: those of one run (a workflow's parallel above it reads
+	// with MaxParallel), and under serve/worker those of all runs and
+	// chunks across the fleet (0: no cap of its own).
+	MaxParallel int
+}
+
+// StreamCap is the most streams that may read from c at once, across the
+// fleet: the smaller of its MaxParallel and perConnection (the process's
+// --per-connection), either 0 meaning none; 0 = no cap.
+func (c *Connection) StreamCap(perConnection int) int {
+	switch {
+	case c.MaxParallel == 0:
+		return perConnection
+	case perConnection == 0:
+		return c.MaxParallel
+	}
+	return min(c.MaxParallel, perConnection)
 }
 
 // Lake is a destination: a URL plus layout and format options.

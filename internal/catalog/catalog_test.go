@@ -143,9 +143,12 @@ testdata/secrets.bad.yaml:19:10: lakes.raw.url: URL s3://AKIAEXAMPLE:xxxxx@bucke
 testdata/secrets.bad.yaml:21:10: lakes.keyid.url: URL carries a user name before @ (value not shown): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:23:10: lakes.query.url: URL s3://bucket/raw?access_key_id=xxxxx&region=eu-west-1&secret_access_key=xxxxx carries credentials in its query (access_key_id, secret_access_key): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:25:10: lakes.sas.url: URL azblob://container?sig=xxxxx&sv=2024-01-01 carries credentials in its query (sig): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials`,
-	"syntax.bad.json":      `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
-	"syntax.bad.yaml":      `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
-	"utf8.bad.yaml":        `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
+	"syntax.bad.json": `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
+	"syntax.bad.yaml": `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
+	"utf8.bad.yaml":   `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
+	"max_parallel.bad.yaml": `testdata/max_parallel.bad.yaml:2:54: connections.a.max_parallel: "0" is not a whole number from 1 to 64 (streams reading from this connection at once)
+testdata/max_parallel.bad.yaml:3:51: connections.b.max_parallel: "65" is not a whole number from 1 to 64 (streams reading from this connection at once)
+testdata/max_parallel.bad.yaml:4:54: connections.c.max_parallel: "two" is not a whole number from 1 to 64 (streams reading from this connection at once)`,
 	"merge_cycle.bad.yaml": `testdata/merge_cycle.bad.yaml:10:9: workflows[0]: the merge key (<<) names the mapping it is part of (*hourly, anchored at line 7): a cycle`,
 	"timeouts.bad.yaml": `testdata/timeouts.bad.yaml:2:59: connections.a.statement_timeout: "-1s": a statement_timeout cannot be negative
 testdata/timeouts.bad.yaml:3:56: connections.b.statement_timeout: "500us": a statement timeout is at least 1ms (0s: none)
@@ -626,6 +629,47 @@ workflows:
 	back, err := DecodeSpec("a", EncodeSpec(r))
 	if err != nil || back.Workflow.Parallel != 4 {
 		t.Errorf("spec round trip: parallel %d, %v", back.Workflow.Parallel, err)
+	}
+}
+
+// max_parallel caps a connection's streams: it survives the deployed spec
+// (and is left out of a spec without it, whose hash stays), a workflow
+// asking for more streams gets a notice, and StreamCap takes the smaller of
+// it and --per-connection.
+func TestConnectionMaxParallel(t *testing.T) {
+	cat, err := Parse("p.yaml", []byte(`
+connections:
+  hr: {engine: postgres, secret: env:HR, max_parallel: 2}
+  crm: {engine: postgres, secret: env:CRM}
+lakes: {raw: {url: "file:///tmp/lake"}}
+defaults: {lake: raw}
+workflows:
+  - {name: a, connection: hr, table: public.a, parallel: 4}
+  - {name: b, connection: hr, table: public.b, parallel: 2}
+  - {name: c, connection: crm, table: public.c, parallel: 4}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, crm := cat.Connections["hr"], cat.Connections["crm"]
+	if hr.MaxParallel != 2 || crm.MaxParallel != 0 {
+		t.Errorf("max_parallel hr=%d crm=%d, want 2 and 0", hr.MaxParallel, crm.MaxParallel)
+	}
+	want := []string{`workflow "a": parallel 4 is above connection "hr"'s max_parallel 2: it reads with at most 2 streams`}
+	if !reflect.DeepEqual(cat.Notices, want) {
+		t.Errorf("notices %q, want %q", cat.Notices, want)
+	}
+	back, err := DecodeSpec("a", EncodeSpec(Resolved{Workflow: *cat.Workflows[0], Connection: *hr}))
+	if err != nil || back.Connection.MaxParallel != 2 {
+		t.Errorf("spec round trip: max_parallel %d, %v", back.Connection.MaxParallel, err)
+	}
+	if spec := EncodeSpec(Resolved{Workflow: *cat.Workflows[2], Connection: *crm}); bytes.Contains(spec, []byte("max_parallel")) {
+		t.Errorf("a connection without max_parallel changed its spec: %s", spec)
+	}
+	for _, c := range []struct{ own, flag, want int }{{0, 0, 0}, {2, 0, 2}, {0, 3, 3}, {2, 3, 2}, {5, 3, 3}} {
+		if got := (&Connection{MaxParallel: c.own}).StreamCap(c.flag); got != c.want {
+			t.Errorf("StreamCap: max_parallel %d, --per-connection %d: %d, want %d", c.own, c.flag, got, c.want)
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ type rawConnection struct {
 	maskSalt field
 	// statementTimeout bounds each statement wharf runs on the source.
 	statementTimeout field
+	// maxParallel caps the streams reading from the source at once.
+	maxParallel field
 }
 
 type rawLake struct {

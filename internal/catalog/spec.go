@@ -71,6 +71,7 @@ type (
 		Engine           string `json:"engine"`
 		Secret           string `json:"secret"`
 		StatementTimeout string `json:"statement_timeout,omitempty"`
+		MaxParallel      int    `json:"max_parallel,omitempty"` // omitted when unset: specs deployed before it keep their hash
 	}
 	specLake struct {
 		Name         string `json:"name"`
@@ -103,7 +104,7 @@ func EncodeSpec(r Resolved) []byte {
 			MaskSalt: w.Choices.MaskSalt, FreshnessSLA: settleText(w.FreshnessSLA),
 		},
 		Connection: specConnection{Name: r.Connection.Name, Engine: r.Connection.Engine, Secret: r.Connection.Secret,
-			StatementTimeout: settleText(r.Connection.StatementTimeout)},
+			StatementTimeout: settleText(r.Connection.StatementTimeout), MaxParallel: r.Connection.MaxParallel},
 		Lake: specLake{Name: r.Lake.Name, URL: r.Lake.URL, Compression: r.Lake.Compression,
 			RowGroupRows: r.Lake.RowGroupRows, FileBytes: r.Lake.FileBytes, Secret: r.Lake.Secret,
 			IcebergCatalog: r.Lake.IcebergCatalog, IcebergCatalogSecret: r.Lake.IcebergCatalogSecret},
@@ -172,7 +173,7 @@ func DecodeSpec(what string, data []byte) (Resolved, error) {
 				Mask: w.Mask, OnSchemaChange: w.OnSchemaChange, Defaulted: w.Defaulted, MaskSalt: w.MaskSalt},
 		},
 		Connection: Connection{Name: doc.Connection.Name, Engine: doc.Connection.Engine, Secret: doc.Connection.Secret,
-			StatementTimeout: stmtTimeout},
+			StatementTimeout: stmtTimeout, MaxParallel: doc.Connection.MaxParallel},
 		Lake: Lake{Name: doc.Lake.Name, URL: doc.Lake.URL, Compression: doc.Lake.Compression,
 			RowGroupRows: doc.Lake.RowGroupRows, FileBytes: doc.Lake.FileBytes, Secret: doc.Lake.Secret,
 			Format: cmp.Or(doc.Lake.Format, LakeParquet), IcebergCatalog: doc.Lake.IcebergCatalog,

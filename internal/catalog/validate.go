@@ -74,6 +74,10 @@ func (doc *document) validate(errs *errorList) *Catalog {
 	for _, w := range doc.workflows {
 		wf := v.workflow(w, names)
 		used["c:"+wf.Connection], used["l:"+wf.Lake] = true, true
+		if c := cat.Connections[wf.Connection]; c != nil && c.MaxParallel > 0 && wf.Parallel > c.MaxParallel {
+			cat.Notices = append(cat.Notices, fmt.Sprintf("workflow %q: parallel %d is above connection %q's max_parallel %d: it reads with at most %d streams",
+				wf.Name, wf.Parallel, c.Name, c.MaxParallel, c.MaxParallel))
+		}
 		if w.isPattern() {
 			cat.Patterns = append(cat.Patterns, v.pattern(w, wf))
 			continue
@@ -172,6 +176,7 @@ func (v *validator) connection(c *rawConnection) *Connection {
 		}
 		conn.StatementTimeout = d
 	}
+	conn.MaxParallel = v.count(c.maxParallel, MaxParallel, "streams reading from this connection at once")
 	return conn
 }
 

@@ -9,7 +9,7 @@ import (
 // Keys of wharf's own format, per section.
 var (
 	wharfTopKeys        = []string{"version", "connections", "lakes", "defaults", "workflows", "alerts"}
-	wharfConnectionKeys = []string{"engine", "secret", "mask_salt", "statement_timeout"}
+	wharfConnectionKeys = []string{"engine", "secret", "mask_salt", "statement_timeout", "max_parallel"}
 	wharfLakeKeys       = []string{"url", "compression", "row_group_rows", "file_size", "secret", "format", "iceberg_catalog", "iceberg_catalog_secret"}
 	wharfDefaultsKeys   = append([]string{"connection", "lake", "schedule", "cursor", "lookback", "settle", "timezone", "mask_salt", "ingestion_column", "freshness_sla", "parallel", "attempts"}, choiceKeys...)
 	wharfWorkflowKeys   = append([]string{"name", "table", "connection", "lake", "cursor", "schedule",
@@ -50,7 +50,7 @@ func (d *decoder) wharfConnections(doc *document, n *yaml.Node) {
 		kpos := d.pos(p.keyNode)
 		c := &rawConnection{name: field{Path: "connections", Value: p.key, Pos: kpos, Set: true},
 			engine: unset(path+".engine", kpos), secret: unset(path+".secret", kpos), maskSalt: unset(path+".mask_salt", kpos),
-			statementTimeout: unset(path+".statement_timeout", kpos)}
+			statementTimeout: unset(path+".statement_timeout", kpos), maxParallel: unset(path+".max_parallel", kpos)}
 		settings, _ := d.mapping(p.value, path, "a mapping of connection settings (engine, secret)", wharfConnectionKeys)
 		for _, s := range settings {
 			f := d.scalar(s.value, path+"."+s.key)
@@ -63,6 +63,8 @@ func (d *decoder) wharfConnections(doc *document, n *yaml.Node) {
 				c.maskSalt = f
 			case "statement_timeout":
 				c.statementTimeout = f
+			case "max_parallel":
+				c.maxParallel = f
 			}
 		}
 		doc.connections = append(doc.connections, c)

@@ -25,7 +25,7 @@ type engineFlags struct {
 // addWork adds the options of processes that run landings (serve, worker).
 func (f *engineFlags) addWork(fs *pflag.FlagSet) {
 	fs.IntVar(&f.cfg.Workers, "workers", engine.DefaultWorkers, "runs this process lands at once")
-	fs.IntVar(&f.cfg.PerConnection, "per-connection", 0, "most runs hitting one connection at once, across every process on this state (0 = no cap)")
+	fs.IntVar(&f.cfg.PerConnection, "per-connection", 0, "most streams reading from one connection at once, across every process on this state (0 = no cap; a connection's max_parallel, if lower, wins)")
 	fs.DurationVar(&f.cfg.RetryBackoff, "retry-backoff", engine.DefaultRetryBackoff, "wait before the first retry; each next retry waits twice as long (up to 1h)")
 	fs.DurationVar(&f.cfg.RunTimeout, "run-timeout", engine.DefaultRunTimeout, "a run taking longer is stopped and fails (then retried)")
 	fs.DurationVar(&f.cfg.StopTimeout, "stop-timeout", engine.DefaultStopTimeout, "on SIGINT/SIGTERM, wait this long for running runs, then release them to other processes")

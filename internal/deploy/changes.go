@@ -74,6 +74,7 @@ var fields = []field{
 	{"connection.statement_timeout", func(a, b *catalog.Resolved) bool {
 		return a.Connection.StatementTimeout != b.Connection.StatementTimeout
 	}},
+	{"connection.max_parallel", func(a, b *catalog.Resolved) bool { return a.Connection.MaxParallel != b.Connection.MaxParallel }},
 	{"lake", func(a, b *catalog.Resolved) bool { return a.Workflow.Lake != b.Workflow.Lake }},
 	{"lake.url", func(a, b *catalog.Resolved) bool { return a.Lake.URL != b.Lake.URL }},
 	{"lake.compression", func(a, b *catalog.Resolved) bool { return a.Lake.Compression != b.Lake.Compression }},
@@ -92,7 +93,7 @@ var fields = []field{
 // lookback, schedule, timezone, partition_by, blueprint, format,
 // file_count, parallel, attempts, columns, exclude_columns, cast, mask, on_schema_change,
 // defaults.columns, freshness_sla, alerts, mask_salt, connection.engine, connection.secret,
-// connection.statement_timeout, lake, lake.url, lake.compression, lake.row_group_rows, lake.file_size,
+// connection.statement_timeout, connection.max_parallel, lake, lake.url, lake.compression, lake.row_group_rows, lake.file_size,
 // lake.secret, lake.format,
 // lake.iceberg_catalog, lake.iceberg_catalog_secret. The name of the
 // workflow's connection or lake entry ("connection", "lake") is compared

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
@@ -55,7 +56,7 @@ func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration {
 
 // Work reads the job's chunk, if it is still to be read: with a slot of
 // the run's streams (at most parallel - 1 chunk jobs read one run at
-// once, fleet-wide) and one of its connection's (--per-connection), or it
+// once, fleet-wide) and one of its connection's (Connection.StreamCap), or it
 // waits for them without using an attempt. A chunk that is done, in
 // hand elsewhere, or of a run that ended completes the job; so does a run
 // whose snapshot is gone (its process died: the run is abandoned and
@@ -80,8 +81,8 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 		return err
 	}
 	defer release()
-	if e.cfg.PerConnection > 0 {
-		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, e.cfg.PerConnection, holder)
+	if limit := d.Spec.Connection.StreamCap(e.cfg.PerConnection); limit > 0 {
+		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, limit, holder)
 		if err != nil {
 			return err
 		}
@@ -110,25 +111,26 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 	return fmt.Errorf("chunk %d of %d of run %s: %w", a.Chunk+1, a.Chunks, a.RunID, err)
 }
 
-// streamSlots takes up to want connection slots for the extra streams of
-// run runID read in this process (blueprint.Lander.StreamSlots).
-func (e *Engine) streamSlots(ctx context.Context, conn, runID string, want int) (int, func()) {
+// streamSlots takes up to want slots of conn for the extra streams of run
+// runID read in this process (blueprint.Lander.StreamSlots).
+func (e *Engine) streamSlots(ctx context.Context, conn *catalog.Connection, runID string, want int) (int, func()) {
 	var held []string
 	release := func() {
 		for _, h := range held {
-			if err := e.store.ReleaseLease(context.WithoutCancel(ctx), conn, h); err != nil {
-				e.log.Warn("release connection slot", "connection", conn, "err", err)
+			if err := e.store.ReleaseLease(context.WithoutCancel(ctx), conn.Name, h); err != nil {
+				e.log.Warn("release connection slot", "connection", conn.Name, "err", err)
 			}
 		}
 	}
-	if e.cfg.PerConnection == 0 {
+	limit := conn.StreamCap(e.cfg.PerConnection)
+	if limit == 0 {
 		return want, release
 	}
 	for i := range want {
 		h := runID + "/" + strconv.Itoa(i+1)
-		ok, err := e.store.AcquireLease(ctx, conn, e.cfg.PerConnection, h, e.self.ID, e.now())
+		ok, err := e.store.AcquireLease(ctx, conn.Name, limit, h, e.self.ID, e.now())
 		if err != nil {
-			e.log.Warn("take a connection slot for a stream", "connection", conn, "err", err)
+			e.log.Warn("take a connection slot for a stream", "connection", conn.Name, "err", err)
 			break
 		}
 		if !ok {

@@ -28,8 +28,10 @@ type Config struct {
 	Role string
 	// Workers is how many runs this process lands at once (--workers).
 	Workers int
-	// PerConnection caps the runs that hit one connection at once across
-	// every process sharing the state (--per-connection); 0 = no cap.
+	// PerConnection caps the streams (runs, chunks, a parallel run's
+	// streams) on one connection at once across every process sharing the
+	// state (--per-connection); 0 = no cap. A connection's own
+	// max_parallel, if lower, is its cap (catalog.Connection.StreamCap).
 	PerConnection int
 	// RetryBackoff is the wait before the first retry; each further retry
 	// waits twice as long, up to MaxBackoff (--retry-backoff).

@@ -514,45 +514,59 @@ func TestPerConnectionCap(t *testing.T) {
 
 // Each stream of a parallel run takes a slot of the cap: a run asking for
 // 4 streams under a cap of 3 reads with 3, and another run on the same
-// connection waits until they are free.
+// connection waits until they are free. The cap is --per-connection, or the
+// connection's max_parallel where that is lower.
 func TestPerConnectionCapCountsStreams(t *testing.T) {
-	f := newSharedFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "shop", "a_orders", "b_orders")
-	spec := f.spec("a_orders", catalog.Schedule{Kind: catalog.OnDemand})
-	spec.Workflow.Parallel = 4
-	if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{deployed(spec)}}); err != nil {
-		t.Fatal(err)
-	}
-	opened, release := f.gate.hold("shop")
-	defer release()
-	var logs logLines
-	cfg := engine.Config{PerConnection: 3, LeaseWait: 50 * time.Millisecond, Logger: logs.logger()}
-	serve(t, f.engine(cfg))
-	client := f.engine(engine.Config{Role: engine.RoleClient})
-	qa, err := client.Trigger(t.Context(), "a_orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-opened
-	qb, err := client.Trigger(t.Context(), "b_orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond)
-	if b := f.run(qb[0].Run.ID); b.Status != state.StatusQueued {
-		t.Fatalf("b_orders is %s while a_orders holds 3 of 3 slots; want queued", b.Status)
-	}
-	if len(logs.matching("fewer streams", "parallel=4", "streams=3")) != 1 {
-		t.Errorf("no log line saying a_orders reads with 3 streams:\n%s", strings.Join(logs.matching(""), "\n"))
-	}
-	release()
-	out, err := client.Wait(waitCtx(t), append(qa, qb...), 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range out {
-		if o.Run.Status != state.StatusSucceeded {
-			t.Fatalf("run %+v, want succeeded", o.Run)
-		}
+	for _, c := range []struct {
+		name              string
+		flag, maxParallel int
+	}{
+		{"per-connection", 3, 0},
+		{"max_parallel", 5, 3},
+		{"max_parallel alone", 0, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newSharedFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"), "shop", "a_orders", "b_orders")
+			a, b := f.spec("a_orders", catalog.Schedule{Kind: catalog.OnDemand}), f.spec("b_orders", catalog.Schedule{Kind: catalog.OnDemand})
+			a.Workflow.Parallel = 4
+			a.Connection.MaxParallel, b.Connection.MaxParallel = c.maxParallel, c.maxParallel
+			if err := f.st.ApplyDeploy(t.Context(), state.DeployChanges{Update: []state.Deployed{deployed(a), deployed(b)}}); err != nil {
+				t.Fatal(err)
+			}
+			opened, release := f.gate.hold("shop")
+			defer release()
+			var logs logLines
+			cfg := engine.Config{PerConnection: c.flag, LeaseWait: 50 * time.Millisecond, Logger: logs.logger()}
+			serve(t, f.engine(cfg))
+			client := f.engine(engine.Config{Role: engine.RoleClient})
+			qa, err := client.Trigger(t.Context(), "a_orders")
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-opened
+			qb, err := client.Trigger(t.Context(), "b_orders")
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			if b := f.run(qb[0].Run.ID); b.Status != state.StatusQueued {
+				t.Fatalf("b_orders is %s while a_orders holds 3 of 3 slots; want queued", b.Status)
+			}
+			if len(logs.matching("fewer streams", "parallel=4", "streams=3")) != 1 {
+				t.Errorf("no log line saying a_orders reads with 3 streams:\n%s", strings.Join(logs.matching(""), "\n"))
+			}
+			release()
+			out, err := client.Wait(waitCtx(t), append(qa, qb...), 20*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range out {
+				if o.Run.Status != state.StatusSucceeded {
+					t.Fatalf("run %+v, want succeeded", o.Run)
+				}
+			}
+		})
 	}
 }
 

@@ -58,10 +58,10 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		run = &state.Run{ID: newRunID(), Workflow: a.Workflow, Trigger: state.TriggerRetry}
 	}
 
-	if e.cfg.PerConnection > 0 {
+	if limit := d.Spec.Connection.StreamCap(e.cfg.PerConnection); limit > 0 {
 		// A run read in parallel takes a slot for each further stream
 		// (blueprint.Lander.StreamSlots), or its chunk jobs do.
-		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, e.cfg.PerConnection, strconv.FormatInt(job.ID, 10))
+		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, limit, strconv.FormatInt(job.ID, 10))
 		if err != nil {
 			return err
 		}
