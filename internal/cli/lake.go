@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -142,7 +141,7 @@ func printInventory(ctx context.Context, a *app, inv *lake.Inventory, tables []*
 			snapOf[run] = fmt.Sprintf("%s@%d", t, id)
 		}
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	tw, flush := a.table()
 	// row prints a line of the columns below, SNAPSHOT (the fifth) only
 	// for an iceberg lake.
 	row := func(cols ...string) {
@@ -169,7 +168,7 @@ func printInventory(ctx context.Context, a *app, inv *lake.Inventory, tables []*
 		}
 		row(fmt.Sprint(e.Status), r, status.HumanBytes(e.Bytes), run, snap, e.Path)
 	}
-	tw.Flush()
+	flush()
 	fmt.Fprintf(a.stdout, "%d committed file(s) in %d run(s): %d rows, %s; %d leftover, %d missing\n",
 		inv.Count(lake.Committed), len(inv.Manifests), rows, status.HumanBytes(size), inv.Count(lake.Leftover), inv.Count(lake.Missing))
 	if tables == nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,7 +70,7 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				return nil
 			}
 			now := time.Now()
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			tw, flush := a.table()
 			fmt.Fprintln(tw, "RUN\tWORKFLOW\tTRIGGER\tSTATUS\tSTARTED\tDURATION\tROWS\tBYTES\tFILES\tWINDOW\tERROR")
 			for _, r := range runs {
 				started, dur := "-", "-"
@@ -86,7 +85,7 @@ files, window (watermark from -> to) and error. --json prints an array for scrip
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", r.ID, r.Workflow, r.Trigger, r.Status,
 					started, dur, r.Rows, status.HumanBytes(r.Bytes), r.Files, window(r), oneLine(r.Error, 80))
 			}
-			return tw.Flush()
+			return flush()
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "list at most N runs")

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,7 +50,7 @@ a time, else minus when that run ended), then the wharf serve/worker processes s
 			if len(out.Workflows) == 0 {
 				fmt.Fprintln(a.stdout, "No workflows deployed and no runs: deploy a catalog with wharf deploy -c FILE, or land one with wharf run.")
 			} else {
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				tw, flush := a.table()
 				fmt.Fprintln(tw, "WORKFLOW\tSCHEDULE\tNEXT RUN\tLAST RUN\tSTATUS\tWATERMARK\tFRESHNESS")
 				for _, ws := range out.Workflows {
 					next := "-"
@@ -76,7 +75,7 @@ a time, else minus when that run ended), then the wharf serve/worker processes s
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ws.Workflow, ws.Schedule, next, lastRun, lastStatus, wm, fresh)
 				}
-				tw.Flush()
+				flush()
 			}
 			alive := 0
 			for _, w := range out.Workers {

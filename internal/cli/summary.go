@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
@@ -13,7 +12,7 @@ import (
 
 // summarize prints one line per workflow and returns a failed exit if any failed.
 func summarize(a *app, results []*blueprint.Result) error {
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	tw, flush := a.table()
 	fmt.Fprintln(tw, "WORKFLOW\tSTATUS\tROWS\tFILES\tBYTES\tDURATION\tLOAD\tWATERMARK")
 	var rows, bytes int64
 	var files, nfailed, nskipped int
@@ -37,7 +36,7 @@ func summarize(a *app, results []*blueprint.Result) error {
 		bytes += r.Bytes
 		files += len(r.Files)
 	}
-	tw.Flush()
+	flush()
 	for _, r := range results {
 		for _, n := range r.Notes {
 			a.note("%s: %s", r.Workflow, n)
