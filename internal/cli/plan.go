@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -184,7 +185,9 @@ func (l *sourceLister) eachTable(ctx context.Context, workflows []catalog.Resolv
 
 // printPlan prints one line per workflow of the plan; unchanged ones only
 // when withUnchanged.
-func printPlan(w io.Writer, p *deploy.Plan, withUnchanged bool) {
+func printPlan(out io.Writer, p *deploy.Plan, withUnchanged bool) {
+	w := bufio.NewWriter(out) // a line per workflow: one write, not thousands
+	defer w.Flush()
 	for _, it := range p.Create {
 		fmt.Fprintf(w, "create     %s\n", it.Name)
 	}
