@@ -86,7 +86,8 @@ func TestParallelPostgres(t *testing.T) {
 // TestConnectionMaxParallel: a connection's max_parallel caps the streams of
 // `wharf run` too (no fleet there): validate notes the workflow asking for
 // more, the run reads with max_parallel streams and says so, and lands every
-// row once.
+// row once; the runs of one `wharf run` on a connection of max_parallel 1
+// take turns.
 func TestConnectionMaxParallel(t *testing.T) {
 	t.Parallel()
 	conn, schema, _ := pgSource(t)
@@ -96,20 +97,27 @@ func TestConnectionMaxParallel(t *testing.T) {
 	dir := t.TempDir()
 	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
   src: {engine: postgres, secret: env:PG_URL, max_parallel: 2}
+  narrow: {engine: postgres, secret: env:PG_URL, max_parallel: 1}
 lakes:
-  one: {url: "file://%s/one"}
-  four: {url: "file://%s/four", file_size: 1MiB}
+  one: {url: "file://%[1]s/one"}
+  four: {url: "file://%[1]s/four", file_size: 1MiB}
+  turn_a: {url: "file://%[1]s/turns/a"}
+  turn_b: {url: "file://%[1]s/turns/b"}
+  turn_c: {url: "file://%[1]s/turns/c"}
 workflows:
-  - {name: events_one, table: %s.events, cursor: updated_at, lake: one}
-  - {name: events_four, table: %s.events, cursor: updated_at, lake: four, parallel: 4}
-`, dir, dir, schema, schema))
+  - {name: events_one, connection: src, table: %[2]s.events, cursor: updated_at, lake: one}
+  - {name: events_four, connection: src, table: %[2]s.events, cursor: updated_at, lake: four, parallel: 4}
+  - {name: turn_a, connection: narrow, table: %[2]s.events, lake: turn_a}
+  - {name: turn_b, connection: narrow, table: %[2]s.events, lake: turn_b}
+  - {name: turn_c, connection: narrow, table: %[2]s.events, lake: turn_c}
+`, dir, schema))
 	env := []string{"WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db"), "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml"), "PG_URL=" + testdb.PostgresURL()}
 
 	r := mustWharf(t, dir, env, "validate")
-	if !strings.Contains(r.stderr, `workflow "events_four": parallel 4 is above connection "src"'s max_parallel 2`) {
+	if !strings.Contains(r.stderr, `workflow "events_four": parallel 4 is above connection "src"'s max_parallel 2: it reads with at most 2 streams`) {
 		t.Errorf("validate should note that events_four asks for more streams than src allows:\n%s", r)
 	}
-	r = mustWharf(t, dir, env, "run", "--all")
+	r = mustWharf(t, dir, env, "run", "events_four")
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`connection's max_parallel: fewer streams" workflow=events_four .*parallel=4 streams=2`),
 		regexp.MustCompile(`reading in chunks" workflow=events_four .*own_streams=2 `),
@@ -118,7 +126,19 @@ workflows:
 			t.Errorf("the log does not match %q:\n%s", want, r)
 		}
 	}
+	mustWharf(t, dir, env, "run", "events_one")
 	sameLanding(t, dir, 50000)
+
+	// Three runs at once (run's default), one stream allowed: two of them
+	// wait, and all land.
+	r = mustWharf(t, dir, env, "run", "turn_a", "turn_b", "turn_c")
+	if n := strings.Count(r.stderr, "waiting for a slot: the connection is at its max_parallel"); n < 2 {
+		t.Errorf("%d runs waited for narrow's one stream; want 2 of 3:\n%s", n, r)
+	}
+	if got := duckread.Strings(t, duckread.Open(t), fmt.Sprintf(`SELECT count(*)::VARCHAR FROM read_parquet('%s/**/*.parquet')`,
+		filepath.Join(dir, "turns"))); *got[0][0] != "150000" {
+		t.Errorf("the three runs landed %s rows; want 150000", *got[0][0])
+	}
 }
 
 // TestParallelMariaDB: the same on MariaDB/MySQL.

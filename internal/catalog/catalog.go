@@ -69,10 +69,11 @@ type Connection struct {
 	// wharf's that runs longer (0: no limit; --run-timeout still ends the
 	// run).
 	StatementTimeout time.Duration
-	// MaxParallel is the most streams (source connections) reading from
-	// it at once: those of one run (a workflow's parallel above it reads
-	// with MaxParallel), and under serve/worker those of all runs and
-	// chunks across the fleet (0: no cap of its own).
+	// MaxParallel is the most streams reading from it at once: those of
+	// one run (a workflow's parallel above it reads with MaxParallel), of
+	// all the runs of one `wharf run`, and under serve/worker of all runs
+	// and chunks across the fleet (0: no cap of its own). It counts
+	// reading streams, not sessions: idle ones come on top (docs/catalog.md).
 	MaxParallel int
 }
 

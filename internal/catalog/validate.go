@@ -75,8 +75,12 @@ func (doc *document) validate(errs *errorList) *Catalog {
 		wf := v.workflow(w, names)
 		used["c:"+wf.Connection], used["l:"+wf.Lake] = true, true
 		if c := cat.Connections[wf.Connection]; c != nil && c.MaxParallel > 0 && wf.Parallel > c.MaxParallel {
-			cat.Notices = append(cat.Notices, fmt.Sprintf("workflow %q: parallel %d is above connection %q's max_parallel %d: it reads with at most %d streams",
-				wf.Name, wf.Parallel, c.Name, c.MaxParallel, c.MaxParallel))
+			streams := "streams"
+			if c.MaxParallel == 1 {
+				streams = "stream"
+			}
+			cat.Notices = append(cat.Notices, fmt.Sprintf("workflow %q: parallel %d is above connection %q's max_parallel %d: it reads with at most %d %s",
+				wf.Name, wf.Parallel, c.Name, c.MaxParallel, c.MaxParallel, streams))
 		}
 		if w.isPattern() {
 			cat.Patterns = append(cat.Patterns, v.pattern(w, wf))

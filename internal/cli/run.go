@@ -165,7 +165,9 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 
 	prog := newProgress(a.stderr, a.isTTY, len(jobs))
 	defer prog.stop()
-	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update, WorkerID: workerID}
+	slots := &connSlots{log: log}
+	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update, WorkerID: workerID,
+		StreamSlots: slots.more}
 	defer lander.Close()
 
 	results := make([]*blueprint.Result, len(jobs))
@@ -175,8 +177,14 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+			// The connection's slot first: a run waiting for it holds
+			// none of the parallel runs' places.
+			release, err := slots.first(ctx, &job.Connection, job.Workflow.Name)
+			if err == nil {
+				defer release()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+			}
 			if ctx.Err() != nil {
 				results[i] = &blueprint.Result{Workflow: job.Workflow.Name, Status: state.StatusCancelled, Err: ctx.Err()}
 				return
