@@ -106,10 +106,10 @@ type Lander struct {
 	// streams read every chunk (wharf run).
 	QueueChunks func(ctx context.Context, tx any, orders []ChunkOrder) error
 	// StreamSlots, if set, takes a slot of conn for each stream after the
-	// first of a run read in parallel in this process (the engine's
-	// fleet-wide cap: Connection.StreamCap): it returns how many of want
-	// it got (the run reads with that many more streams) and what releases
-	// them. nil = no fleet-wide cap.
+	// first of a run read in parallel in this process (Connection.StreamCap:
+	// the engine's leases across the fleet, wharf run's across its runs):
+	// it returns how many of want it got (the run reads with that many more
+	// streams) and what releases them. nil = no cap beyond the run's own.
 	StreamSlots func(ctx context.Context, conn *catalog.Connection, runID string, want int) (got int, release func())
 	// RunWatch is how often a process reading a chunk (LandChunk) looks
 	// whether the chunk's run ended (cancelled, failed), to stop reading
@@ -190,7 +190,7 @@ func (ld *landing) execute(ctx context.Context) error {
 		ld.releaseStreams = sync.OnceFunc(release)
 		defer ld.releaseStreams()
 		if got < ld.streams-1 {
-			log.Info("connection at its cap across the fleet (max_parallel, --per-connection): fewer streams",
+			log.Info("connection at its cap (max_parallel, --per-connection) with other runs' streams: fewer streams",
 				"connection", conn.Name, "parallel", wf.Parallel, "streams", got+1)
 		}
 		ld.streams = got + 1
