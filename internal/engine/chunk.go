@@ -81,13 +81,11 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 		return err
 	}
 	defer release()
-	if limit := d.Spec.Connection.StreamCap(e.cfg.PerConnection); limit > 0 {
-		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, limit, holder)
-		if err != nil {
-			return err
-		}
-		defer release()
+	releaseConn, err := e.connSlot(ctx, log, &d.Spec.Connection, holder)
+	if err != nil {
+		return err
 	}
+	defer releaseConn()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := context.AfterFunc(e.releaseCtx, func() { cancel(context.Cause(e.releaseCtx)) })

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wharf-data/wharf/internal/blueprint"
+	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/deploy"
 	"github.com/wharf-data/wharf/internal/state"
 )
@@ -58,15 +59,13 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 		run = &state.Run{ID: newRunID(), Workflow: a.Workflow, Trigger: state.TriggerRetry}
 	}
 
-	if limit := d.Spec.Connection.StreamCap(e.cfg.PerConnection); limit > 0 {
-		// A run read in parallel takes a slot for each further stream
-		// (blueprint.Lander.StreamSlots), or its chunk jobs do.
-		release, err := e.takeSlot(ctx, log, d.Spec.Connection.Name, limit, strconv.FormatInt(job.ID, 10))
-		if err != nil {
-			return err
-		}
-		defer release()
+	// A run read in parallel takes a slot for each further stream
+	// (blueprint.Lander.StreamSlots), or its chunk jobs do.
+	releaseConn, err := e.connSlot(ctx, log, &d.Spec.Connection, strconv.FormatInt(job.ID, 10))
+	if err != nil {
+		return err
 	}
+	defer releaseConn()
 
 	if run.Status == state.StatusQueued {
 		if err := e.store.MarkRunning(ctx, run, e.self.ID); err != nil {
@@ -117,6 +116,17 @@ func (w *landingWorker) Work(ctx context.Context, job *river.Job[LandingArgs]) e
 	// River's error handler logs it (jobErrors), with the workflow and
 	// attempt.
 	return fmt.Errorf("run %s: %w", run.ID, err)
+}
+
+// connSlot takes a slot of conn's cap for holder (Connection.StreamCap:
+// its max_parallel or --per-connection), or says to wait as takeSlot does;
+// a connection without a cap needs none.
+func (e *Engine) connSlot(ctx context.Context, log *slog.Logger, conn *catalog.Connection, holder string) (func(), error) {
+	limit := conn.StreamCap(e.cfg.PerConnection)
+	if limit == 0 {
+		return func() {}, nil
+	}
+	return e.takeSlot(ctx, log, conn.Name, limit, holder)
 }
 
 // takeSlot takes one of limit slots of key (a connection, or a run's
