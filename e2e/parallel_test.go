@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -378,4 +380,107 @@ func fleetChunkKilled(t *testing.T, engine string) {
 	t.Logf("%d chunks; %d read again (the killed process's)", chunks, again)
 	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
 	survivor.stop(t, 30*time.Second)
+}
+
+// TestConnectionMaxParallelFleet: two serve processes on one PostgreSQL
+// state land a parallel: 4 workflow and a parallel: 1 one at once, both
+// on a connection of max_parallel 2. The source server never has more than
+// two of its sessions reading (in a transaction: pg_stat_activity, by the
+// source URL's application_name; a reader idles in none between reads):
+// the run's own streams, the chunk jobs the other process picks up, and the
+// other run all take the connection's slots. The test keeps both processes
+// stopped (SIGSTOP) most of the time, looking at the server meanwhile, so
+// that every read lasts long enough to be seen beside the others. Both runs
+// land every row once.
+func TestConnectionMaxParallelFleet(t *testing.T) {
+	t.Parallel()
+	schema := pgParallelSource(t)
+	stateURL, _ := testdb.PostgresSchema(t)
+	dir := t.TempDir()
+	writeText(t, filepath.Join(dir, "wharf.yaml"), fmt.Sprintf(`connections:
+  src: {engine: postgres, secret: env:PG_URL, max_parallel: 2}
+lakes:
+  one: {url: "file://%[1]s/one"}
+  four: {url: "file://%[1]s/four", file_size: 1MiB}
+workflows:
+  - {name: events_one, connection: src, table: %[2]s.events, cursor: updated_at, lake: one}
+  - {name: events_four, connection: src, table: %[2]s.events, cursor: updated_at, lake: four, parallel: 4}
+`, dir, schema))
+	env := []string{"WHARF_STATE=" + stateURL, "WHARF_CATALOG=" + filepath.Join(dir, "wharf.yaml"), "PG_URL=" + withParam(t, testdb.PostgresURL(), "application_name", "capped_src")}
+	mustWharf(t, dir, env, "deploy")
+
+	watch, err := pgx.Connect(t.Context(), testdb.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(context.Background())
+	conns := func() int {
+		var n int
+		err := watch.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'capped_src' AND xact_start IS NOT NULL`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "10s", "--poll-interval", "100ms", "--workers", "4"}
+	procs := []*daemon{startWharf(t, dir, env, args...), startWharf(t, dir, env, args...)}
+	signal := func(sig syscall.Signal) {
+		for _, p := range procs {
+			_ = p.cmd.Process.Signal(sig)
+		}
+	}
+	defer signal(syscall.SIGCONT)
+	mustWharf(t, dir, env, "trigger", "events_four", "events_one")
+	most, seen := 0, 0
+	waitUntil(t, 300*time.Second, "both runs to land", func() bool {
+		for range 20 {
+			signal(syscall.SIGSTOP)
+			time.Sleep(20 * time.Millisecond)
+			n := conns()
+			most = max(most, n)
+			if n > 0 {
+				seen++
+			}
+			signal(syscall.SIGCONT)
+			time.Sleep(5 * time.Millisecond)
+		}
+		runs := runsJSON(t, dir, env)
+		for _, r := range runs {
+			if r.Status != "succeeded" && r.Status != "failed" {
+				return false
+			}
+		}
+		return len(runs) == 2
+	})
+	for _, r := range runsJSON(t, dir, env) {
+		if r.Status != "succeeded" || r.Rows != parallelRows {
+			t.Errorf("run %+v, want succeeded with %d rows", r, parallelRows)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no session of the source was ever seen reading: the test watched nothing")
+	}
+	if most > 2 {
+		t.Errorf("%d sessions read from the source at once; its max_parallel is 2", most)
+	}
+	t.Logf("at most %d sessions reading at once, seen in %d looks", most, seen)
+	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
+	checkIDsOnce(t, filepath.Join(dir, "one"), parallelRows)
+	for _, p := range procs {
+		p.stop(t, 30*time.Second)
+	}
+}
+
+// withParam is the URL raw with its query parameter key set to value.
+func withParam(t *testing.T, raw, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
