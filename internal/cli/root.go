@@ -181,6 +181,9 @@ func (a *app) startProfile() error {
 		}
 	}
 	if a.pprofAddr != "" {
+		if runtime.MemProfileRate == 0 { // cmd/wharf turns sampling off
+			runtime.MemProfileRate = 512 << 10 // Go's default
+		}
 		stop, _, err := servePprof(a.pprofAddr)
 		if err != nil {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("--pprof: %w", err)}
