@@ -352,12 +352,19 @@ func (l *Lander) chunkDoneBy(ctx context.Context, runID string, k, files int) bo
 // LandChunk reads one chunk of a run another process (or this one)
 // coordinates, if it is still to be read: it opens the source and the lake,
 // claims the chunk, imports the run's snapshot, writes its files and
-// records it done. A process that cannot open them (no secret, no route to
-// the source) fails before claiming: the chunk is left to others, its
-// attempts untouched. It returns an error wrapping ErrChunkNotTaken when
-// there was nothing for it to do, and one wrapping source.ErrSnapshotGone
-// when the run's process ended its snapshot (it died: the run will be
-// abandoned, and the chunk is not worth trying again).
+// records it done. It then goes on with the run's next pending chunks
+// (first to last; the run's own stream takes them last to first) while
+// the caller holds its slots, until none is left to claim: the other chunk
+// jobs wait for the run's slot a few seconds at a time, and a job that
+// stopped after one chunk would leave the fleet's share of the run idle
+// meanwhile (their jobs then find their chunk done). A process that
+// cannot open them (no secret, no route to the source) fails before
+// claiming: the chunk is left to others, its attempts untouched. It
+// returns an error wrapping ErrChunkNotTaken when there was nothing for it
+// to do, and one wrapping source.ErrSnapshotGone when the run's process
+// ended its snapshot (it died: the run will be abandoned, and the chunk is
+// not worth trying again). A later chunk that fails is put back for
+// another stream, and ends the job without an error.
 func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order ChunkOrder) error {
 	rd := &order.Read
 	k, n := order.Chunk, order.Chunks
@@ -394,19 +401,48 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 			crashpoint.Hit(crashpoint.OtherChunk)
 		}
 	}
-	log.Info("reading a chunk", "chunk", k+1, "chunks", n, "attempt", attempt)
 	ctx, stopWatch := l.watchRun(ctx, order.RunID, log)
 	defer stopWatch()
-	rows, err := l.workChunk(ctx, r.lake, r.w, r.o, rd.Prefix, order.RunID, k, attempt, n, r.read, count, log)
-	if cause := context.Cause(ctx); err != nil && errors.Is(cause, errRunEnded) {
-		log.Info("chunk stopped: its run ended", "chunk", k+1, "chunks", n, "why", cause)
-		return wrap(fmt.Errorf("%w: %w", cause, ErrChunkNotTaken))
+	for first := true; attempt > 0; first = false {
+		log.Info("reading a chunk", "chunk", k+1, "chunks", n, "attempt", attempt)
+		rows, err := l.workChunk(ctx, r.lake, r.w, r.o, rd.Prefix, order.RunID, k, attempt, n, r.read, count, log)
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errRunEnded) {
+			log.Info("chunk stopped: its run ended", "chunk", k+1, "chunks", n, "why", cause)
+			return wrap(fmt.Errorf("%w: %w", cause, ErrChunkNotTaken))
+		}
+		switch {
+		case err != nil && (first || ctx.Err() != nil):
+			return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
+		case err != nil:
+			log.Warn("chunk failed: it is read again", "chunk", k+1, "chunks", n, "attempt", attempt, "err", err)
+			return nil
+		}
+		log.Info("chunk done", "chunk", k+1, "chunks", n, "attempt", attempt, "rows", rows)
+		if k, attempt, err = l.claimNext(ctx, order.RunID); err != nil {
+			return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
-	}
-	log.Info("chunk done", "chunk", k+1, "chunks", n, "attempt", attempt, "rows", rows)
 	return nil
+}
+
+// claimNext claims the first chunk of run runID that is still to be read
+// (pending, or running on a dead process) and has attempts left (one that
+// has none fails the run in its own stream): its number and the attempt
+// the claim starts, or attempt 0 when there is none.
+func (l *Lander) claimNext(ctx context.Context, runID string) (k, attempt int, err error) {
+	chunks, err := l.State.RunChunks(ctx, runID)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range chunks {
+		if c.Status == state.ChunkDone || c.Attempts >= ChunkAttempts {
+			continue
+		}
+		if attempt, err = l.State.ClaimChunk(ctx, runID, c.Chunk, l.WorkerID, l.now()); err != nil || attempt > 0 {
+			return c.Chunk, attempt, err
+		}
+	}
+	return 0, 0, nil
 }
 
 // watchRun returns ctx cancelled (cause errRunEnded) once run runID is
