@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -383,15 +384,16 @@ func fleetChunkKilled(t *testing.T, engine string) {
 }
 
 // TestConnectionMaxParallelFleet: two serve processes on one PostgreSQL
-// state land a parallel: 4 workflow and a parallel: 1 one at once, both
-// on a connection of max_parallel 2. The source server never has more than
-// two of its sessions reading (in a transaction: pg_stat_activity, by the
-// source URL's application_name; a reader idles in none between reads):
-// the run's own streams, the chunk jobs the other process picks up, and the
-// other run all take the connection's slots. The test keeps both processes
-// stopped (SIGSTOP) most of the time, looking at the server meanwhile, so
-// that every read lasts long enough to be seen beside the others. Both runs
-// land every row once.
+// state and a connection of max_parallel 2. A parallel: 4 run reads with
+// two streams, its own and one chunk job at a time; once its chunks are
+// queued a parallel: 1 run on the same connection starts, and the chunk
+// jobs must wait for its slot. The source server never has more than two
+// of its sessions reading (pg_stat_activity, by the source URL's
+// application_name: client backends in a transaction; an idle pooled
+// session is in none, and the parallel workers of the server's own plans
+// are not sessions). The test keeps both processes stopped (SIGSTOP) most
+// of the time, looking at the server meanwhile, so that every read lasts
+// long enough to be seen beside the others. Both runs land every row once.
 func TestConnectionMaxParallelFleet(t *testing.T) {
 	t.Parallel()
 	schema := pgParallelSource(t)
@@ -414,37 +416,60 @@ workflows:
 		t.Fatal(err)
 	}
 	defer watch.Close(context.Background())
-	conns := func() int {
-		var n int
-		err := watch.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'capped_src' AND xact_start IS NOT NULL`).Scan(&n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
+	state, err := pgx.Connect(t.Context(), stateURL)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer state.Close(context.Background())
 
 	args := []string{"serve", "--heartbeat", "500ms", "--dead-after", "10s", "--poll-interval", "100ms", "--workers", "4"}
 	procs := []*daemon{startWharf(t, dir, env, args...), startWharf(t, dir, env, args...)}
-	signal := func(sig syscall.Signal) {
-		for _, p := range procs {
-			_ = p.cmd.Process.Signal(sig)
-		}
-	}
-	defer signal(syscall.SIGCONT)
-	mustWharf(t, dir, env, "trigger", "events_four", "events_one")
-	most, seen := 0, 0
-	waitUntil(t, 300*time.Second, "both runs to land", func() bool {
-		for range 20 {
-			signal(syscall.SIGSTOP)
+	// The watcher: both processes stopped for 20 ms, a look at the server,
+	// 5 ms running, until done is closed.
+	done, watched := make(chan struct{}), make(chan [2]int)
+	go func() {
+		most, seen := 0, 0
+		defer func() { watched <- [2]int{most, seen} }()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for _, p := range procs {
+				_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+			}
 			time.Sleep(20 * time.Millisecond)
-			n := conns()
+			var n int
+			err := watch.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+				WHERE application_name = 'capped_src' AND backend_type = 'client backend' AND xact_start IS NOT NULL`).Scan(&n)
+			for _, p := range procs {
+				_ = p.cmd.Process.Signal(syscall.SIGCONT)
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			most = max(most, n)
 			if n > 0 {
 				seen++
 			}
-			signal(syscall.SIGCONT)
 			time.Sleep(5 * time.Millisecond)
 		}
+	}()
+	stopWatching := sync.OnceValue(func() [2]int { close(done); return <-watched })
+	defer stopWatching()
+
+	four := strings.TrimSpace(mustWharf(t, dir, env, "trigger", "events_four").stdout)
+	waitUntil(t, 120*time.Second, "events_four's chunks to be queued", func() bool {
+		var n int
+		if err := state.QueryRow(t.Context(), `SELECT count(*) FROM wharf_chunks WHERE run_id = $1 AND status <> 'done'`, four).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 1
+	})
+	mustWharf(t, dir, env, "trigger", "events_one")
+	waitUntil(t, 300*time.Second, "both runs to land", func() bool {
 		runs := runsJSON(t, dir, env)
 		for _, r := range runs {
 			if r.Status != "succeeded" && r.Status != "failed" {
@@ -453,18 +478,19 @@ workflows:
 		}
 		return len(runs) == 2
 	})
+	w := stopWatching()
 	for _, r := range runsJSON(t, dir, env) {
 		if r.Status != "succeeded" || r.Rows != parallelRows {
 			t.Errorf("run %+v, want succeeded with %d rows", r, parallelRows)
 		}
 	}
-	if seen == 0 {
+	if w[1] == 0 {
 		t.Fatal("no session of the source was ever seen reading: the test watched nothing")
 	}
-	if most > 2 {
-		t.Errorf("%d sessions read from the source at once; its max_parallel is 2", most)
+	if w[0] > 2 {
+		t.Errorf("%d sessions read from the source at once; its max_parallel is 2", w[0])
 	}
-	t.Logf("at most %d sessions reading at once, seen in %d looks", most, seen)
+	t.Logf("at most %d sessions reading at once, seen in %d looks", w[0], w[1])
 	checkIDsOnce(t, filepath.Join(dir, "four"), parallelRows)
 	checkIDsOnce(t, filepath.Join(dir, "one"), parallelRows)
 	for _, p := range procs {
