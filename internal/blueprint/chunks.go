@@ -363,8 +363,8 @@ func (l *Lander) chunkDoneBy(ctx context.Context, runID string, k, files int) bo
 // returns an error wrapping ErrChunkNotTaken when there was nothing for it
 // to do, and one wrapping source.ErrSnapshotGone when the run's process
 // ended its snapshot (it died: the run will be abandoned, and the chunk is
-// not worth trying again). A later chunk that fails is put back for
-// another stream, and ends the job without an error.
+// not worth trying again). A later chunk that fails otherwise is put back
+// for another stream, and ends the job without an error.
 func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order ChunkOrder) error {
 	rd := &order.Read
 	k, n := order.Chunk, order.Chunks
@@ -411,7 +411,7 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 			return wrap(fmt.Errorf("%w: %w", cause, ErrChunkNotTaken))
 		}
 		switch {
-		case err != nil && (first || ctx.Err() != nil):
+		case err != nil && (first || ctx.Err() != nil || errors.Is(err, source.ErrSnapshotGone)):
 			return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
 		case err != nil:
 			log.Warn("chunk failed: it is read again", "chunk", k+1, "chunks", n, "attempt", attempt, "err", err)
