@@ -56,7 +56,7 @@ type partFile struct {
 	obj     *blob.Writer
 	buf     *bufio.Writer
 	count   countingWriter
-	pq      *pqarrow.FileWriter
+	pq      parquetWriter
 	rows    int64
 	lastUse uint64
 	// newRowGroup asks for a fresh row group before the next write: the
@@ -131,13 +131,14 @@ func openPartFile(ctx context.Context, l *Lake, key, dir string, schema *arrow.S
 	f := &partFile{lake: l, key: key, dir: dir, cancel: cancel, obj: obj}
 	f.buf = newUploadBuffer(&partCounter{w: obj, every: opts.PartBytes})
 	f.count.w = f.buf
-	// pqarrow closes its sink when it implements io.Closer; countingWriter
+	// The Parquet writer closes its sink when it implements io.Closer; countingWriter
 	// does not, so the object is only committed by close below.
-	f.pq, err = pqarrow.NewFileWriter(schema, &f.count, props, arrowProps)
+	pq, err := newParquetWriter(schema, &f.count, props, arrowProps)
 	if err != nil {
 		f.abort()
 		return nil, fmt.Errorf("start Parquet file %s: %w", key, err)
 	}
+	f.pq = pq
 	return f, nil
 }
 
