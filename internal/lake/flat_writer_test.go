@@ -16,7 +16,8 @@ import (
 
 // TestFlatWriterMatchesPqarrow writes the same records, sliced and split
 // across row groups, with flatWriter and pqarrow.FileWriter: the files
-// must be byte for byte the same.
+// must be byte for byte the same. The columns are the flat Arrow types
+// wharf's sources emit (coltype.Column.ArrowType), nullable and not.
 func TestFlatWriterMatchesPqarrow(t *testing.T) {
 	jsonType, err := extensions.NewJSONType(arrow.BinaryTypes.String)
 	if err != nil {
@@ -36,6 +37,13 @@ func TestFlatWriterMatchesPqarrow(t *testing.T) {
 		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "u", Type: extensions.NewUUIDType(), Nullable: true},
 		{Name: "j", Type: jsonType, Nullable: true},
+		{Name: "small", Type: arrow.PrimitiveTypes.Int16, Nullable: true},
+		{Name: "f32", Type: arrow.PrimitiveTypes.Float32},
+		{Name: "raw", Type: arrow.BinaryTypes.Binary, Nullable: true},
+		{Name: "day", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
+		{Name: "at", Type: arrow.FixedWidthTypes.Time64us, Nullable: true},
+		{Name: "local", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
+		{Name: "wide", Type: &arrow.Decimal128Type{Precision: 38, Scale: 10}, Nullable: true},
 	}, &md)
 	if !flatSchema(schema) {
 		t.Fatal("schema not flat")
@@ -81,6 +89,22 @@ func TestFlatWriterMatchesPqarrow(t *testing.T) {
 				rb.Field(10).(*extensions.UUIDBuilder).Append(u)
 			}
 			rb.Field(11).(*array.ExtensionBuilder).StorageBuilder().(*array.StringBuilder).Append(fmt.Sprintf(`{"n":%d}`, rng.IntN(100)))
+			if null := rng.IntN(6) == 0; null {
+				for f := 12; f < len(rb.Fields()); f++ {
+					if f != 13 { // f32 is required
+						rb.Field(f).AppendNull()
+					}
+				}
+				rb.Field(13).(*array.Float32Builder).Append(rng.Float32())
+				continue
+			}
+			rb.Field(12).(*array.Int16Builder).Append(int16(rng.IntN(1000)))
+			rb.Field(13).(*array.Float32Builder).Append(rng.Float32())
+			rb.Field(14).(*array.BinaryBuilder).Append([]byte(fmt.Sprintf("\x00%d", rng.IntN(50))))
+			rb.Field(15).(*array.Date32Builder).Append(arrow.Date32(rng.IntN(20000)))
+			rb.Field(16).(*array.Time64Builder).Append(arrow.Time64(rng.Int64N(86400e6)))
+			rb.Field(17).(*array.TimestampBuilder).Append(arrow.Timestamp(rng.Int64N(1e15)))
+			rb.Field(18).(*array.Decimal128Builder).Append(decimal128.FromI64(rng.Int64N(1e18)))
 		}
 		return rb.NewRecordBatch()
 	}
