@@ -28,10 +28,19 @@ type parquetWriter interface {
 // newParquetWriter returns a flatWriter for a schema of flat columns only,
 // else a pqarrow.FileWriter.
 func newParquetWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (parquetWriter, error) {
+	// No typed nil in the interface when a constructor fails.
 	if flatSchema(schema) {
-		return newFlatWriter(schema, w, props, arrowProps)
+		fw, err := newFlatWriter(schema, w, props, arrowProps)
+		if err != nil {
+			return nil, err
+		}
+		return fw, nil
 	}
-	return pqarrow.NewFileWriter(schema, w, props, arrowProps)
+	fw, err := pqarrow.NewFileWriter(schema, w, props, arrowProps)
+	if err != nil {
+		return nil, err
+	}
+	return fw, nil
 }
 
 // flatSchema is true when every column of schema is one Parquet leaf at
@@ -84,7 +93,9 @@ func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPrope
 	}
 	// wharf's arrow properties always store the schema (WithStoreSchema),
 	// which has no exported accessor: pqarrow stores it normalized, which
-	// changes nothing in a flat schema.
+	// changes nothing in a flat schema. TestFlatWriterMatchesPqarrow takes
+	// the properties from parquetProperties, so it fails if they stop
+	// storing it.
 	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, props.Allocator())))
 	wr, err := file.NewParquetWriterWithError(w, pqSchema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	if err != nil {
