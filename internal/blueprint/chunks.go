@@ -413,13 +413,20 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 		switch {
 		case err != nil && (first || ctx.Err() != nil || errors.Is(err, source.ErrSnapshotGone)):
 			return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
+		case errors.Is(err, state.ErrChunkLost):
+			log.Info("chunk not recorded: its run ended or another stream took it over", "chunk", k+1, "chunks", n, "attempt", attempt)
+			return nil
 		case err != nil:
 			log.Warn("chunk failed: it is read again", "chunk", k+1, "chunks", n, "attempt", attempt, "err", err)
 			return nil
 		}
 		log.Info("chunk done", "chunk", k+1, "chunks", n, "attempt", attempt, "rows", rows)
 		if k, attempt, err = l.claimNext(ctx, order.RunID); err != nil {
-			return fmt.Errorf("workflow %s: run %s: %w", order.Workflow, order.RunID, err)
+			// This job's own chunk is done: nothing to try it again for.
+			if !errors.Is(context.Cause(ctx), errRunEnded) {
+				log.Warn("no next chunk taken: the run's other streams read the rest", "err", err)
+			}
+			return nil
 		}
 	}
 	return nil
