@@ -153,32 +153,14 @@ func (ld *landing) readChunks(ctx context.Context, cs source.Chunked, req source
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range streams {
 		// The first stream reads on the plan's connection; the others
-		// import its snapshot on connections of their own, opened at
-		// their first chunk (again after a failed one).
-		var r source.ChunkReader
-		read := func(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-			if i == 0 {
-				return plan.Read(ctx, k, sink)
-			}
-			if r == nil {
-				var err error
-				if r, err = cs.OpenChunks(ctx, req, shared); err != nil {
-					return 0, err
-				}
-			}
-			rows, err := r.Read(ctx, k, sink)
-			if err != nil {
-				r.Close()
-				r = nil
-			}
-			return rows, err
+		// import its snapshot on connections of their own.
+		read := plan.Read
+		r := &reusedReader{cs: cs, req: req, plan: shared}
+		if i > 0 {
+			read = r.Read
 		}
 		g.Go(func() error {
-			defer func() {
-				if r != nil {
-					r.Close()
-				}
-			}()
+			defer r.Close()
 			return ld.chunkStream(gctx, lk, w, o, n, read, count, chunkDone, log)
 		})
 	}
@@ -383,6 +365,7 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 		return wrap(err)
 	}
 	defer r.src.Close()
+	defer r.read.Close()
 	// Fault tests kill a process reading another's chunk (OtherChunk).
 	_, coordinator, err := l.State.RunJob(ctx, order.RunID)
 	if err != nil {
@@ -405,7 +388,7 @@ func (l *Lander) LandChunk(ctx context.Context, job *catalog.Resolved, order Chu
 	defer stopWatch()
 	for first := true; attempt > 0; first = false {
 		log.Info("reading a chunk", "chunk", k+1, "chunks", n, "attempt", attempt)
-		rows, err := l.workChunk(ctx, r.lake, r.w, r.o, rd.Prefix, order.RunID, k, attempt, n, r.read, count, log)
+		rows, err := l.workChunk(ctx, r.lake, r.w, r.o, rd.Prefix, order.RunID, k, attempt, n, r.read.Read, count, log)
 		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errRunEnded) {
 			log.Info("chunk stopped: its run ended", "chunk", k+1, "chunks", n, "why", cause)
 			return wrap(fmt.Errorf("%w: %w", cause, ErrChunkNotTaken))
@@ -497,7 +480,7 @@ type remoteChunk struct {
 	lake *lake.Lake
 	w    *lake.RunWriter
 	o    *output
-	read func(ctx context.Context, k int, sink source.RecordSink) (int64, error)
+	read *reusedReader
 }
 
 // chunkReader opens what reading a chunk of order's run takes: the source
@@ -546,14 +529,41 @@ func (l *Lander) chunkReader(ctx context.Context, job *catalog.Resolved, order C
 	req := source.Request{Table: table, Cursor: rd.Cursor, BatchRows: batchRows}
 	return &remoteChunk{
 		src: src, lake: lk, w: w,
-		o: &output{schema: outSchema, masker: masker, unwrap: rd.Unwrap, started: rd.Started},
-		read: func(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-			r, err := cs.OpenChunks(ctx, req, rd.Plan)
-			if err != nil {
-				return 0, err
-			}
-			defer r.Close()
-			return r.Read(ctx, k, sink)
-		},
+		o:    &output{schema: outSchema, masker: masker, unwrap: rd.Unwrap, started: rd.Started},
+		read: &reusedReader{cs: cs, req: req, plan: rd.Plan},
 	}, nil
+}
+
+// reusedReader reads chunks of a plan on one connection of its own
+// (source.Chunked.OpenChunks), opened at its first chunk and kept for the
+// next, again after a failed one: a stream that reads several chunks
+// connects and imports the snapshot once.
+type reusedReader struct {
+	cs   source.Chunked
+	req  source.Request
+	plan source.SharedPlan
+	r    source.ChunkReader
+}
+
+// Read reads chunk k into sink (source.ChunkReader.Read).
+func (rr *reusedReader) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
+	if rr.r == nil {
+		var err error
+		if rr.r, err = rr.cs.OpenChunks(ctx, rr.req, rr.plan); err != nil {
+			return 0, err
+		}
+	}
+	rows, err := rr.r.Read(ctx, k, sink)
+	if err != nil {
+		rr.Close()
+	}
+	return rows, err
+}
+
+// Close ends the connection, if one is open.
+func (rr *reusedReader) Close() {
+	if rr.r != nil {
+		rr.r.Close()
+		rr.r = nil
+	}
 }
