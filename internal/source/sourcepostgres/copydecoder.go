@@ -19,7 +19,7 @@ import (
 // copySignature starts every binary COPY stream.
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 
-// copyDecoder is the io.Writer that pgconn.CopyTo feeds with CopyData
+// copyDecoder is the io.Writer that copyOut feeds with CopyData
 // payloads. It parses the binary COPY format incrementally and appends rows
 // to its columns (see column), handing a record to emit every batchRows
 // rows or source.BatchBytes bytes of rows, whichever comes first. Message

@@ -225,7 +225,7 @@ func runCopy(ctx context.Context, conn *pgx.Conn, table string, dec *copyDecoder
 		lc.begin()
 		defer lc.end()
 	}
-	tag, err := conn.PgConn().CopyTo(ctx, dec, sql)
+	tag, err := copyOut(ctx, conn.PgConn(), sql, dec)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)

@@ -1,11 +1,9 @@
 package sourcepostgres
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wharf-data/wharf/internal/pgconnect"
 	"github.com/wharf-data/wharf/internal/source"
@@ -82,21 +79,6 @@ func Open(ctx context.Context, dsn string) (*Source, error) {
 // must not hang a run.
 const DefaultConnectTimeout = 30 * time.Second
 
-// readBufferSize is how much of the socket one read may take. pgproto3
-// reads 8 KiB at a time (PostgreSQL's send buffer size), which is one read
-// system call per ~50 rows of a COPY; when wharf is the slower side the
-// socket holds far more than that, and a bigger buffer takes it in one
-// call: 4,803 reads became 183 for 200k rows, and sys time fell about a
-// quarter (docs/design-notes.md, "Where wharf's CPU per row goes").
-const readBufferSize = 256 << 10
-
-// bufferedFrontend is pgconn's BuildFrontend with a readBufferSize buffer
-// between the connection and pgproto3. pgconn closes a connection on any
-// read error, so nothing is ever read past a failure.
-func bufferedFrontend(r io.Reader, w io.Writer) *pgproto3.Frontend {
-	return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBufferSize), w)
-}
-
 // OpenWithOptions connects with the given options, used as they are.
 func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, error) {
 	red := newRedactor(dsn)
@@ -138,7 +120,6 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Source, er
 	if !hasParam(cfg.RuntimeParams, "application_name") {
 		cfg.RuntimeParams["application_name"] = "wharf"
 	}
-	cfg.BuildFrontend = bufferedFrontend
 	cfg.DialFunc = lowatDial(cfg.DialFunc)
 	s := &Source{config: cfg, opts: opts, mem: opts.Allocator, red: red, pipelined: true}
 	if s.mem == nil {
