@@ -68,15 +68,14 @@ func flatSchema(schema *arrow.Schema) bool {
 // buffer pool leaks"), so the encoders' page buffers regrow by copying.
 // The file is the same: same schema, metadata, pages.
 type flatWriter struct {
-	wr       *file.Writer
-	schema   *arrow.Schema
-	rgw      file.BufferedRowGroupWriter
-	ctx      context.Context
-	maxRows  int64
-	nullable []bool
-	levels   [][]int16 // per nullable column, reused
-	ones     []int16   // all 1: the levels of a column without nulls
-	closed   bool
+	wr      *file.Writer
+	schema  *arrow.Schema
+	rgw     file.BufferedRowGroupWriter
+	ctx     context.Context
+	maxRows int64
+	levels  [][]int16 // per nullable column, reused
+	ones    []int16   // all 1: the levels of a column without nulls
+	closed  bool
 }
 
 // newFlatWriter starts a file of schema (flat, see flatSchema), with the
@@ -102,15 +101,11 @@ func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPrope
 		return nil, err
 	}
 	fw := &flatWriter{
-		wr:       wr,
-		schema:   schema,
-		ctx:      pqarrow.NewArrowWriteContext(context.Background(), &arrowProps),
-		maxRows:  props.MaxRowGroupLength(),
-		nullable: make([]bool, schema.NumFields()),
-		levels:   make([][]int16, schema.NumFields()),
-	}
-	for i, f := range schema.Fields() {
-		fw.nullable[i] = f.Nullable
+		wr:      wr,
+		schema:  schema,
+		ctx:     pqarrow.NewArrowWriteContext(context.Background(), &arrowProps),
+		maxRows: props.MaxRowGroupLength(),
+		levels:  make([][]int16, schema.NumFields()),
 	}
 	return fw, nil
 }
@@ -195,7 +190,7 @@ func (fw *flatWriter) writeRange(rec arrow.RecordBatch, offset, size int64) erro
 // builder has them: 1 where valid, 0 where null, and a nullable column
 // without nulls in arr counts as not nullable.
 func (fw *flatWriter) defLevels(i int, arr arrow.Array) ([]int16, bool) {
-	if !fw.nullable[i] {
+	if !fw.schema.Field(i).Nullable {
 		return nil, false
 	}
 	n := arr.Len()

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/wharf-data/wharf/internal/coltype"
 )
 
 // TestFlatWriterMatchesPqarrow writes the same records, sliced and split
@@ -19,10 +21,7 @@ import (
 // must be byte for byte the same. The columns are the flat Arrow types
 // wharf's sources emit (coltype.Column.ArrowType), nullable and not.
 func TestFlatWriterMatchesPqarrow(t *testing.T) {
-	jsonType, err := extensions.NewJSONType(arrow.BinaryTypes.String)
-	if err != nil {
-		t.Fatal(err)
-	}
+	jsonType := coltype.Column{Kind: coltype.JSON}.ArrowType()
 	md := arrow.NewMetadata([]string{"k"}, []string{"v"})
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},

@@ -12,14 +12,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wharf-data/wharf/internal/coltype"
 )
 
 // JSON columns are written without statistics, every other column with.
 func TestStatisticsNotForJSON(t *testing.T) {
-	jsonType, err := extensions.NewJSONType(arrow.BinaryTypes.String)
-	if err != nil {
-		t.Fatal(err)
-	}
+	jsonType := coltype.Column{Kind: coltype.JSON}.ArrowType()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "doc", Type: jsonType, Nullable: true},
 		{Name: "name", Type: arrow.BinaryTypes.String},
