@@ -129,22 +129,25 @@ type Chunked interface {
 	// snapshot until it is closed: no other call on this source runs
 	// meanwhile.
 	PlanChunks(ctx context.Context, req Request, streams int) (Plan, error)
-	// OpenChunks opens a connection of its own in the snapshot of a plan
-	// (its Shared part, from any process), or in a snapshot of its own when
-	// the plan shares none (MySQL/MariaDB: the window's bounds keep its
-	// chunks exact), to read chunks of it. req is
-	// the request the plan was made for. The error wraps ErrSnapshotGone
+	// OpenChunks starts reading in the snapshot of a plan (its Shared
+	// part, from any process), or in a snapshot of its own when the plan
+	// shares none (MySQL/MariaDB: the window's bounds keep its chunks
+	// exact), to read chunks of it, on a connection no other reader uses:
+	// the source's own idle one when nothing else holds the source (which
+	// then waits for the reader's Close), else a new one. req is the
+	// request the plan was made for. The error wraps ErrSnapshotGone
 	// when the snapshot cannot be imported any more (the planning process
 	// ended it, or died).
 	OpenChunks(ctx context.Context, req Request, plan SharedPlan) (ChunkReader, error)
 }
 
-// ChunkReader reads chunks of a plan on a connection of its own.
+// ChunkReader reads chunks of a plan on a connection no other reader uses.
 type ChunkReader interface {
 	// Read reads chunk k into sink and returns the rows read; one call
 	// at a time.
 	Read(ctx context.Context, k int, sink RecordSink) (int64, error)
-	// Close ends the connection.
+	// Close ends the reader's snapshot and its connection, or gives the
+	// source its connection back.
 	Close() error
 }
 

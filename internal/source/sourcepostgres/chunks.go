@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wharf-data/wharf/internal/coltype"
-	"github.com/wharf-data/wharf/internal/pgconnect"
 	"github.com/wharf-data/wharf/internal/source"
 )
 
@@ -139,11 +139,13 @@ func (s *Source) readChunk(ctx context.Context, conn *pgx.Conn, w *window, keys 
 	return n, s.red.wrap(err)
 }
 
-// chunkReader reads chunks of a plan on a connection of its own, in the
-// plan's snapshot (source.ChunkReader).
+// chunkReader reads chunks of a plan in the plan's snapshot
+// (source.ChunkReader), on the source's own connection (lent: the reader
+// holds the source until Close) or on one of its own.
 type chunkReader struct {
 	s         *Source
 	conn      *pgx.Conn
+	lent      bool
 	w         *window
 	keys      []int
 	req       source.Request
@@ -151,31 +153,42 @@ type chunkReader struct {
 	batchRows int
 }
 
-// OpenChunks connects anew, imports the plan's snapshot and describes the
-// table again in it (as the planning transaction saw it), to read chunks
-// of a plan made by any process.
+// OpenChunks imports the plan's snapshot and describes the table again in
+// it (as the planning transaction saw it), to read chunks of a plan made by
+// any process. It reads on the source's own connection when nothing holds
+// the source (a process reading another's chunks), so that a stream costs
+// the server one connection, not that one idle beside one of its own; the
+// source is then held until the reader is closed. The source of a plan
+// being read (its deciding transaction is open there) connects anew.
 func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared source.SharedPlan) (source.ChunkReader, error) {
 	batchRows, err := req.CheckPlan()
 	if err != nil {
 		return nil, err
 	}
 	ref := req.Table.Ref
-	if s.config == nil {
-		return nil, errors.New("postgres source is closed")
+	r := &chunkReader{s: s, req: req, shared: shared, batchRows: batchRows}
+	if r.lent = s.mu.TryLock(); r.lent {
+		r.conn, err = s.connection(ctx)
+	} else {
+		r.conn, err = s.dial(ctx)
 	}
-	conn, err := s.streamConn(ctx, shared.Snapshot)
+	if err == nil {
+		err = importSnapshot(ctx, r.conn, shared.Snapshot)
+	}
 	if err != nil {
+		r.Close()
 		return nil, s.red.wrap(fmt.Errorf("extract table %s: %w", ref, err))
 	}
-	w := &window{pred: shared.Where}
-	if w.live, err = describe(ctx, conn, ref, s.opts.NumericScale); err == nil {
-		w.cols, err = matchColumns(w.live, req.Table.Columns)
+	r.w = &window{pred: shared.Where}
+	if r.w.live, err = describe(ctx, r.conn, ref, s.opts.NumericScale); err == nil {
+		r.w.cols, err = matchColumns(r.w.live, req.Table.Columns)
 	}
 	if err != nil {
-		conn.Close(context.Background())
+		r.Close()
 		return nil, s.red.wrap(fmt.Errorf("extract: %w", err))
 	}
-	return &chunkReader{s: s, conn: conn, w: w, keys: keyIndices(w.live.key, w.cols), req: req, shared: shared, batchRows: batchRows}, nil
+	r.keys = keyIndices(r.w.live.key, r.w.cols)
+	return r, nil
 }
 
 func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
@@ -185,31 +198,50 @@ func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (
 	return r.s.readChunk(ctx, r.conn, r.w, r.keys, r.req, r.shared, k, r.batchRows, sink)
 }
 
-func (r *chunkReader) Close() error { return r.conn.Close(context.Background()) }
-
-// streamConn opens one more connection and starts a read-only transaction
-// on the exported snapshot ("" = a snapshot of its own). An unknown
-// snapshot (its transaction ended) wraps source.ErrSnapshotGone.
-func (s *Source) streamConn(ctx context.Context, snapshot string) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, s.config)
-	if err != nil {
-		return nil, fmt.Errorf("postgres source: connect (%s): %w", s.where(), pgconnect.Explain(err))
+// Close ends the reader's transaction and gives a lent connection back to
+// its source (closed instead if its transaction cannot be ended), or
+// closes a connection of its own.
+func (r *chunkReader) Close() error {
+	if !r.lent {
+		if r.conn == nil {
+			return nil
+		}
+		return r.conn.Close(context.Background())
 	}
+	defer r.s.mu.Unlock()
+	if r.conn == nil || r.conn.IsClosed() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+	defer cancel()
+	if _, err := r.conn.Exec(ctx, "ROLLBACK"); err != nil {
+		return r.conn.Close(context.Background())
+	}
+	return nil
+}
+
+// endTimeout bounds ending a lent connection's transaction: past it the
+// connection is closed and the source connects anew when next used.
+const endTimeout = 10 * time.Second
+
+// importSnapshot starts a read-only transaction on conn in the exported
+// snapshot ("" = a snapshot of its own). An unknown snapshot (its
+// transaction ended) wraps source.ErrSnapshotGone.
+func importSnapshot(ctx context.Context, conn *pgx.Conn, snapshot string) error {
 	stmts := []string{"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"}
 	if snapshot != "" {
 		stmts = append(stmts, "SET TRANSACTION SNAPSHOT '"+strings.ReplaceAll(snapshot, "'", "''")+"'")
 	}
 	for _, sql := range stmts {
 		if _, err := conn.Exec(ctx, sql); err != nil {
-			conn.Close(context.Background())
 			var pe *pgconn.PgError
 			if errors.As(err, &pe) && pe.Code == pgerrcode.InvalidParameterValue {
 				err = fmt.Errorf("%w: %w", source.ErrSnapshotGone, err)
 			}
-			return nil, fmt.Errorf("import snapshot %s: %w", snapshot, err)
+			return fmt.Errorf("import snapshot %s: %w", snapshot, err)
 		}
 	}
-	return conn, nil
+	return nil
 }
 
 // chunkPlan is a window cut into chunks: one predicate per chunk ("" =

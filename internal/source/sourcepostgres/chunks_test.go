@@ -2,7 +2,9 @@ package sourcepostgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/wharf-data/wharf/internal/source"
+	"github.com/wharf-data/wharf/internal/testdb"
 )
 
 // idSinks returns n sinks that collect the int64 first column, and the
@@ -149,5 +152,123 @@ func TestParallelFallbacks(t *testing.T) {
 			t.Errorf("%s: split %q, want %q", name, res.Split, want)
 		}
 		checkOnce(t, ids(), rows)
+	}
+}
+
+// A process reading chunks of another's plan reads on its source's own
+// connection: a stream costs the server one session, not that one idle
+// beside one of its own. The plan's own source, whose deciding
+// transaction is open, connects anew. Once the reader is closed (or
+// failed to open) the source is free again and its connection is in no
+// transaction.
+func TestOpenChunksLendsTheSourceConnection(t *testing.T) {
+	t.Parallel()
+	dsn, schema := testdb.PostgresSchema(t)
+	ctx := context.Background()
+	withApp := func(app string) string {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("application_name", app)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	_, db := openOnSchema(t, dsn, schema, DefaultOptions())
+	open := func(app string) *Source {
+		src, err := Open(ctx, withApp(app))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = src.Close() })
+		return src
+	}
+	planApp, readApp := "plan_"+schema, "read_"+schema
+	planner, reader := open(planApp), open(readApp)
+	// sessions lists the states of app's server sessions.
+	sessions := func(app string) []string {
+		t.Helper()
+		var states []string
+		if err := db.conn.QueryRow(ctx, "SELECT coalesce(array_agg(state ORDER BY state), '{}') FROM pg_stat_activity WHERE application_name = $1", app).Scan(&states); err != nil {
+			t.Fatal(err)
+		}
+		return states
+	}
+	const rows = 60000
+	tbl := db.Quote(db.schema) + ".wide"
+	for _, sql := range []string{
+		"CREATE TABLE " + tbl + " (id bigint PRIMARY KEY, pad text NOT NULL)",
+		fmt.Sprintf("INSERT INTO %s SELECT g, repeat('x', 40) FROM generate_series(1, %d) g", tbl, rows),
+	} {
+		if err := db.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	table, err := planner.Describe(ctx, source.TableRef{Schema: db.schema, Name: "wide"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := source.Request{Table: table, BatchRows: 1000}
+	p, err := planner.PlanChunks(ctx, req, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	shared := p.Shared()
+	if len(shared.Chunks) < 3 {
+		t.Fatalf("%d chunks, want at least 3", len(shared.Chunks))
+	}
+
+	lent, err := reader.OpenChunks(ctx, req, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := planner.OpenChunks(ctx, req, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sessions(readApp); len(got) != 1 {
+		t.Errorf("reading source's sessions %v, want its own connection only", got)
+	}
+	if got := sessions(planApp); len(got) != 2 {
+		t.Errorf("planning source's sessions %v, want its plan's and the reader's", got)
+	}
+	sinks, ids := idSinks(1, nil)
+	for k := range shared.Chunks {
+		read := []func(context.Context, int, source.RecordSink) (int64, error){p.Read, lent.Read, own.Read}[k%3]
+		if _, err := read(ctx, k, sinks[0]); err != nil {
+			t.Fatalf("chunk %d: %v", k, err)
+		}
+	}
+	checkOnce(t, ids(), rows)
+	if err := lent.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := own.Close(); err != nil {
+		t.Fatal(err)
+	}
+	free := func(when string) {
+		t.Helper()
+		if !reader.mu.TryLock() {
+			t.Fatalf("%s: the reading source is still held", when)
+		}
+		reader.mu.Unlock()
+		if got := sessions(readApp); len(got) != 1 || got[0] != "idle" {
+			t.Errorf("%s: reading source's sessions %v, want one idle (in no transaction)", when, got)
+		}
+	}
+	free("after Close")
+
+	// A snapshot that cannot be imported fails the open and gives the
+	// connection back out of the failed transaction.
+	gone := shared
+	gone.Snapshot = "00000003-0000001B-1"
+	if _, err := reader.OpenChunks(ctx, req, gone); !errors.Is(err, source.ErrSnapshotGone) {
+		t.Fatalf("open with an ended snapshot: %v, want ErrSnapshotGone", err)
+	}
+	free("after a failed open")
+	if _, err := reader.Describe(ctx, table.Ref); err != nil {
+		t.Fatalf("source unusable after its readers: %v", err)
 	}
 }

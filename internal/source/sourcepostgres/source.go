@@ -165,14 +165,23 @@ func (s *Source) connection(ctx context.Context) (*pgx.Conn, error) {
 	if s.conn != nil && !s.conn.IsClosed() {
 		return s.conn, nil
 	}
+	conn, err := s.dial(ctx)
+	if err != nil {
+		return nil, s.red.wrap(err)
+	}
+	s.conn = conn
+	return conn, nil
+}
+
+// dial opens a new connection to the source's database.
+func (s *Source) dial(ctx context.Context) (*pgx.Conn, error) {
 	if s.config == nil {
 		return nil, errors.New("postgres source is closed")
 	}
 	conn, err := pgx.ConnectConfig(ctx, s.config)
 	if err != nil {
-		return nil, s.red.wrap(fmt.Errorf("postgres source: connect (%s): %w", s.where(), pgconnect.Explain(err)))
+		return nil, fmt.Errorf("postgres source: connect (%s): %w", s.where(), pgconnect.Explain(err))
 	}
-	s.conn = conn
 	return conn, nil
 }
 
