@@ -146,6 +146,7 @@ type chunkReader struct {
 	s         *Source
 	conn      *pgx.Conn
 	lent      bool
+	closed    bool
 	w         *window
 	keys      []int
 	req       source.Request
@@ -167,6 +168,12 @@ func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared sour
 	}
 	ref := req.Table.Ref
 	r := &chunkReader{s: s, req: req, shared: shared, batchRows: batchRows}
+	opened := false
+	defer func() {
+		if !opened { // an error or a panic: a lent source must not stay held
+			r.Close()
+		}
+	}()
 	if r.lent = s.mu.TryLock(); r.lent {
 		r.conn, err = s.connection(ctx)
 	} else {
@@ -176,7 +183,6 @@ func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared sour
 		err = importSnapshot(ctx, r.conn, shared.Snapshot)
 	}
 	if err != nil {
-		r.Close()
 		return nil, s.red.wrap(fmt.Errorf("extract table %s: %w", ref, err))
 	}
 	r.w = &window{pred: shared.Where}
@@ -184,15 +190,18 @@ func (s *Source) OpenChunks(ctx context.Context, req source.Request, shared sour
 		r.w.cols, err = matchColumns(r.w.live, req.Table.Columns)
 	}
 	if err != nil {
-		r.Close()
 		return nil, s.red.wrap(fmt.Errorf("extract: %w", err))
 	}
 	r.keys = keyIndices(r.w.live.key, r.w.cols)
+	opened = true
 	return r, nil
 }
 
 func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (int64, error) {
-	if sink == nil {
+	switch {
+	case r.closed:
+		return 0, fmt.Errorf("extract table %s: chunk reader is closed", r.req.Table.Ref)
+	case sink == nil:
 		return 0, fmt.Errorf("extract table %s: nil sink", r.req.Table.Ref)
 	}
 	return r.s.readChunk(ctx, r.conn, r.w, r.keys, r.req, r.shared, k, r.batchRows, sink)
@@ -200,22 +209,28 @@ func (r *chunkReader) Read(ctx context.Context, k int, sink source.RecordSink) (
 
 // Close ends the reader's transaction and gives a lent connection back to
 // its source (closed instead if its transaction cannot be ended), or
-// closes a connection of its own.
+// closes a connection of its own. Further calls do nothing.
 func (r *chunkReader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	conn := r.conn
+	r.conn = nil
 	if !r.lent {
-		if r.conn == nil {
+		if conn == nil {
 			return nil
 		}
-		return r.conn.Close(context.Background())
+		return conn.Close(context.Background())
 	}
 	defer r.s.mu.Unlock()
-	if r.conn == nil || r.conn.IsClosed() {
+	if conn == nil || conn.IsClosed() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
-	if _, err := r.conn.Exec(ctx, "ROLLBACK"); err != nil {
-		return r.conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		return conn.Close(context.Background())
 	}
 	return nil
 }

@@ -220,14 +220,18 @@ func TestOpenChunksLendsTheSourceConnection(t *testing.T) {
 		t.Fatalf("%d chunks, want at least 3", len(shared.Chunks))
 	}
 
+	// Readers are closed before their sources (t.Cleanup runs last in
+	// first): a failing test must not wait for a held source.
 	lent, err := reader.OpenChunks(ctx, req, shared)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { lent.Close() })
 	own, err := planner.OpenChunks(ctx, req, shared)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { own.Close() })
 	if got := sessions(readApp); len(got) != 1 {
 		t.Errorf("reading source's sessions %v, want its own connection only", got)
 	}
@@ -248,12 +252,18 @@ func TestOpenChunksLendsTheSourceConnection(t *testing.T) {
 	if err := own.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := lent.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := lent.Read(ctx, 0, sinks[0]); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Read after Close: %v, want an error saying the reader is closed", err)
+	}
 	free := func(when string) {
 		t.Helper()
 		if !reader.mu.TryLock() {
-			t.Fatalf("%s: the reading source is still held", when)
+			t.Errorf("%s: the reading source is still held", when)
 		}
-		reader.mu.Unlock()
+		reader.mu.Unlock() // a leaked hold too: the cleanup's Close must not wait for it
 		if got := sessions(readApp); len(got) != 1 || got[0] != "idle" {
 			t.Errorf("%s: reading source's sessions %v, want one idle (in no transaction)", when, got)
 		}
@@ -267,7 +277,15 @@ func TestOpenChunksLendsTheSourceConnection(t *testing.T) {
 	if _, err := reader.OpenChunks(ctx, req, gone); !errors.Is(err, source.ErrSnapshotGone) {
 		t.Fatalf("open with an ended snapshot: %v, want ErrSnapshotGone", err)
 	}
-	free("after a failed open")
+	free("after a failed import")
+
+	// So does a table that cannot be described in the snapshot.
+	missing := req
+	missing.Table = &source.Table{Ref: source.TableRef{Schema: db.schema, Name: "no_such_table"}, Columns: table.Columns}
+	if _, err := reader.OpenChunks(ctx, missing, shared); err == nil {
+		t.Fatal("open for a table that does not exist: no error")
+	}
+	free("after a failed describe")
 	if _, err := reader.Describe(ctx, table.Ref); err != nil {
 		t.Fatalf("source unusable after its readers: %v", err)
 	}

@@ -49,8 +49,10 @@ func (o Options) validate() error {
 }
 
 // Source is one connection to a PostgreSQL database. Its methods may be
-// called from several goroutines; they run one at a time. A connection
-// broken by a cancelled or failed extract is replaced on the next call.
+// called from several goroutines; they run one at a time, and a plan
+// (PlanChunks) or a chunk reader that reads on the source's connection
+// (OpenChunks) holds it until closed. A connection broken by a cancelled
+// or failed extract is replaced on the next call.
 type Source struct {
 	mu       sync.Mutex
 	config   *pgx.ConnConfig
@@ -175,10 +177,11 @@ func (s *Source) connection(ctx context.Context) (*pgx.Conn, error) {
 
 // dial opens a new connection to the source's database.
 func (s *Source) dial(ctx context.Context) (*pgx.Conn, error) {
-	if s.config == nil {
+	cfg := s.config
+	if cfg == nil {
 		return nil, errors.New("postgres source is closed")
 	}
-	conn, err := pgx.ConnectConfig(ctx, s.config)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres source: connect (%s): %w", s.where(), pgconnect.Explain(err))
 	}
