@@ -497,12 +497,9 @@ func (l *Lander) chunkReader(ctx context.Context, job *catalog.Resolved, order C
 	if masker == nil {
 		masker = &source.Masker{}
 	}
-	if masker.NeedsSalt() {
-		salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
-		if err != nil {
-			return nil, fmt.Errorf("mask_salt: %w", err)
-		}
-		masker.SetSalt([]byte(salt.Reveal()))
+	masker, err = l.salted(ctx, wf, masker)
+	if err != nil {
+		return nil, err
 	}
 	table := &source.Table{Ref: rd.Ref, Columns: rd.Columns}
 	part, err := partitioner(wf, job.Lake.Iceberg(), table, rd.Started)

@@ -233,12 +233,8 @@ func (ld *landing) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if masker.NeedsSalt() {
-		salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
-		if err != nil {
-			return fmt.Errorf("mask_salt: %w", err)
-		}
-		masker.SetSalt([]byte(salt.Reveal()))
+	if masker, err = l.salted(ctx, wf, masker); err != nil {
+		return err
 	}
 	if wf.PartitionBy != "" && table.Column(wf.PartitionBy) == nil {
 		if described.Column(wf.PartitionBy) != nil {
@@ -689,6 +685,19 @@ func (o *output) sink(w *lake.RunWriter, count func(rows, size int64)) (source.R
 	}, stamp.release
 }
 
+// salted returns masker with the workflow's mask_salt when a sha256 mask
+// needs it (a copy: see source.Masker.WithSalt), else masker itself.
+func (l *Lander) salted(ctx context.Context, wf *catalog.Workflow, masker *source.Masker) (*source.Masker, error) {
+	if !masker.NeedsSalt() {
+		return masker, nil
+	}
+	salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("mask_salt: %w", err)
+	}
+	return masker.WithSalt([]byte(salt.Reveal())), nil
+}
+
 // partitioner is how a run of wf lays its files out: by the partition
 // column (kept in the files of an Iceberg lake), or in the run's
 // ingestion_date directory.
@@ -749,12 +758,8 @@ func (l *Lander) schemaPolicy(ctx context.Context, wf *catalog.Workflow, lk *lak
 		if table, masker, err = source.Choose(described, ch); err != nil {
 			return nil, nil, nil, err
 		}
-		if masker.NeedsSalt() {
-			salt, err := secret.ResolveValue(ctx, wf.Choices.MaskSalt, l.Secrets)
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("mask_salt: %w", err)
-			}
-			masker.SetSalt([]byte(salt.Reveal()))
+		if masker, err = l.salted(ctx, wf, masker); err != nil {
+			return nil, nil, nil, err
 		}
 		recorded := &source.Table{Ref: described.Ref, Columns: slices.DeleteFunc(slices.Clone(described.Columns),
 			func(c coltype.Column) bool { return slices.Contains(added, c.Name) })}

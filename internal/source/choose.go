@@ -144,8 +144,13 @@ func (m *Masker) NeedsSalt() bool {
 	return slices.ContainsFunc(m.columns, func(c maskedColumn) bool { return c.kind == "sha256" })
 }
 
-// SetSalt sets the salt of sha256 masks.
-func (m *Masker) SetSalt(salt []byte) { m.salt = salt }
+// WithSalt returns a copy of m whose sha256 masks use salt (m itself may
+// be shared: a chunk order's masker is its run's).
+func (m *Masker) WithSalt(salt []byte) *Masker {
+	c := *m
+	c.salt = salt
+	return &c
+}
 
 // Empty reports whether no column is masked.
 func (m *Masker) Empty() bool { return m == nil || len(m.columns) == 0 }
@@ -205,7 +210,7 @@ type maskedJSON struct {
 
 // MarshalJSON writes which columns the masker masks, and how; never its
 // salt (a process reading a chunk of the run resolves the workflow's
-// mask_salt itself: SetSalt).
+// mask_salt itself: WithSalt).
 func (m *Masker) MarshalJSON() ([]byte, error) {
 	out := []maskedJSON{}
 	if m != nil {

@@ -105,7 +105,7 @@ func TestMasker(t *testing.T) {
 	if err := json.Unmarshal([]byte(`[{"index": 1, "kind": "rot13"}]`), &Masker{}); err == nil || !strings.Contains(err.Error(), `unknown mask "rot13"`) {
 		t.Errorf("masker JSON with an unknown mask: %v", err)
 	}
-	m.SetSalt([]byte("pepper"))
+	m = m.WithSalt([]byte("pepper"))
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
 	b := array.NewRecordBuilder(mem, coltype.ArrowSchema(chosen.Columns))
