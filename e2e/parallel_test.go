@@ -387,11 +387,11 @@ func fleetChunkKilled(t *testing.T, engine string) {
 // state and a connection of max_parallel 2. A parallel: 4 run reads with
 // two streams, its own and one chunk job at a time; once its chunks are
 // queued a parallel: 1 run on the same connection starts, and it and the
-// chunk jobs take turns at the one slot the run's own stream leaves. The source server never has more than two
-// of its sessions reading (pg_stat_activity, by the source URL's
-// application_name: client backends in a transaction; an idle pooled
-// session is in none, and the parallel workers of the server's own plans
-// are not sessions). The test keeps both processes stopped (SIGSTOP) most
+// chunk jobs take turns at the one slot the run's own stream leaves. The
+// source server never has more than two of its sessions reading
+// (pg_stat_activity, by the source URL's application_name: client backends
+// in a transaction; an idle pooled session is in none, and the parallel
+// workers of the server's own plans are not sessions). The test keeps both processes stopped (SIGSTOP) most
 // of the time, looking at the server meanwhile, so that every read lasts
 // long enough to be seen beside the others. Both runs land every row once.
 func TestConnectionMaxParallelFleet(t *testing.T) {

@@ -154,9 +154,9 @@ func (ld *landing) readChunks(ctx context.Context, cs source.Chunked, req source
 	for i := range streams {
 		// The first stream reads on the plan's connection; the others
 		// import its snapshot on connections of their own.
-		read := plan.Read
-		r := &reusedReader{cs: cs, req: req, plan: shared}
+		read, r := plan.Read, (*reusedReader)(nil)
 		if i > 0 {
+			r = &reusedReader{cs: cs, req: req, plan: shared}
 			read = r.Read
 		}
 		g.Go(func() error {
@@ -531,10 +531,10 @@ func (l *Lander) chunkReader(ctx context.Context, job *catalog.Resolved, order C
 	}, nil
 }
 
-// reusedReader reads chunks of a plan on one connection of its own
+// reusedReader reads chunks of a plan with one source.ChunkReader
 // (source.Chunked.OpenChunks), opened at its first chunk and kept for the
 // next, again after a failed one: a stream that reads several chunks
-// connects and imports the snapshot once.
+// imports the snapshot once.
 type reusedReader struct {
 	cs   source.Chunked
 	req  source.Request
@@ -557,9 +557,9 @@ func (rr *reusedReader) Read(ctx context.Context, k int, sink source.RecordSink)
 	return rows, err
 }
 
-// Close ends the connection, if one is open.
+// Close closes the reader, if one is open (nil: nothing to close).
 func (rr *reusedReader) Close() {
-	if rr.r != nil {
+	if rr != nil && rr.r != nil {
 		rr.r.Close()
 		rr.r = nil
 	}
