@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/google/uuid"
 
+	"github.com/wharf-data/wharf/internal/coltype"
 	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/lake/parquettest"
 	"github.com/wharf-data/wharf/internal/testdb/duckread"
@@ -62,18 +63,28 @@ func TestStoredPagesReadByDuckDB(t *testing.T) {
 }
 
 // Text without shared prefixes (md5 hex) is written DELTA_LENGTH_BYTE_ARRAY,
-// text with them DELTA_BYTE_ARRAY; DuckDB reads both back, NULLs included.
+// text with them DELTA_BYTE_ARRAY, JSON PLAIN, all three by wharf's own
+// column writer (bytesColumn); DuckDB reads them back, NULLs and empty
+// strings included.
 func TestDeltaLengthTextReadByDuckDB(t *testing.T) {
 	const n = 50_000
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "hash", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "name", Type: arrow.BinaryTypes.String},
+		{Name: "doc", Type: coltype.Column{Kind: coltype.JSON}.ArrowType(), Nullable: true},
 	}, nil)
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer rb.Release()
-	want := make([][2]string, n)
+	want := make([][3]string, n)
 	for i := range n {
+		want[i][2] = "NULL"
+		if i%5 != 0 {
+			want[i][2] = fmt.Sprintf(`{"k":%d}`, i)
+			rb.Field(3).(*array.ExtensionBuilder).StorageBuilder().(*array.StringBuilder).Append(want[i][2])
+		} else {
+			rb.Field(3).AppendNull()
+		}
 		rb.Field(0).(*array.Int64Builder).Append(int64(i))
 		want[i][0] = "NULL"
 		if i%7 != 0 {
@@ -83,6 +94,9 @@ func TestDeltaLengthTextReadByDuckDB(t *testing.T) {
 			rb.Field(1).AppendNull()
 		}
 		want[i][1] = "customer " + strconv.Itoa(i)
+		if i%11 == 0 {
+			want[i][1] = ""
+		}
 		rb.Field(2).(*array.StringBuilder).Append(want[i][1])
 	}
 	rec := rb.NewRecordBatch()
@@ -103,13 +117,16 @@ func TestDeltaLengthTextReadByDuckDB(t *testing.T) {
 	if encs := encodings(2); !slices.Contains(encs, parquet.Encodings.DeltaByteArray) {
 		t.Errorf("name column encodings %v, want DELTA_BYTE_ARRAY", encs)
 	}
-	rows := duckread.Strings(t, duckread.Open(t), `SELECT coalesce(hash, 'NULL'), name FROM read_parquet(?) ORDER BY id`, path)
+	if encs := encodings(3); !slices.Contains(encs, parquet.Encodings.Plain) {
+		t.Errorf("doc column encodings %v, want PLAIN", encs)
+	}
+	rows := duckread.Strings(t, duckread.Open(t), `SELECT coalesce(hash, 'NULL'), name, coalesce(doc::VARCHAR, 'NULL') FROM read_parquet(?) ORDER BY id`, path)
 	if len(rows) != n {
 		t.Fatalf("DuckDB read %d rows, want %d", len(rows), n)
 	}
 	for i, row := range rows {
-		if *row[0] != want[i][0] || *row[1] != want[i][1] {
-			t.Fatalf("row %d: DuckDB read %s %s, want %s %s", i, *row[0], *row[1], want[i][0], want[i][1])
+		if *row[0] != want[i][0] || *row[1] != want[i][1] || *row[2] != want[i][2] {
+			t.Fatalf("row %d: DuckDB read %s %q %s, want %s %q %s", i, *row[0], *row[1], *row[2], want[i][0], want[i][1], want[i][2])
 		}
 	}
 }

@@ -3,6 +3,7 @@ package lake
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -60,27 +61,69 @@ func flatSchema(schema *arrow.Schema) bool {
 }
 
 // flatWriter writes records of flat columns into buffered row groups, as
-// pqarrow.FileWriter.WriteBuffered does, but hands each column to
-// pqarrow.WriteArrowToColumn with definition levels of its own instead of
-// pqarrow's level builder: a flat column's levels are its validity, and the
-// builder takes two buffers from arrow-go's encoder pool per column per
-// record and gives one back (docs/design-notes.md, "arrow-go's encoder
-// buffer pool leaks"), so the encoders' page buffers regrow by copying.
-// The file is the same: same schema, metadata, pages.
+// pqarrow.FileWriter.WriteBuffered does, with arrow-go's file metadata,
+// page writers and column writers, but it assembles the row groups itself
+// so that each column can be written by one of two writers:
+//   - bytesColumn (wharf's) for text and binary columns without a
+//     dictionary (see ownsColumn), straight from the Arrow offsets;
+//   - arrow-go's column writer for every other column, through
+//     pqarrow.WriteArrowToColumn with definition levels of its own instead
+//     of pqarrow's level builder: a flat column's levels are its validity,
+//     and the builder takes two buffers from arrow-go's encoder pool per
+//     column per record and gives one back (docs/design-notes.md,
+//     "arrow-go's encoder buffer pool leaks"), so the encoders' page
+//     buffers regrow by copying.
+//
+// The file has the schema and key/value metadata pqarrow writes, and the
+// same values, statistics and encodings (TestFlatWriterMatchesPqarrow).
 type flatWriter struct {
-	wr      *file.Writer
+	sink    *tellWriter
+	meta    *metadata.FileMetaDataBuilder
+	props   *parquet.WriterProperties
 	schema  *arrow.Schema
-	rgw     file.BufferedRowGroupWriter
 	ctx     context.Context
 	maxRows int64
-	levels  [][]int16 // per nullable column, reused
-	ones    []int16   // all 1: the levels of a column without nulls
+	rg      *flatRowGroup   // nil before the first row group
+	groups  int             // row groups started
+	levels  [][]int16       // per nullable column, reused
+	scratch []*bytesScratch // per bytesColumn column, reused
+	ones    []int16         // all 1: the levels of a column without nulls
 	closed  bool
 }
+
+// flatRowGroup is the row group being written: per column either
+// arrow-go's column writer or a bytesColumn.
+type flatRowGroup struct {
+	meta  *metadata.RowGroupMetaDataBuilder
+	arrow []file.ColumnChunkWriter // nil where own is not
+	own   []*bytesColumn
+	rows  int
+}
+
+// tellWriter counts the bytes written to w: arrow-go's page writers ask
+// where the file is (utils.WriterTell).
+type tellWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (t *tellWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.n += int64(n)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
+	return n, err
+}
+
+func (t *tellWriter) Tell() int64 { return t.n }
 
 // newFlatWriter starts a file of schema (flat, see flatSchema), with the
 // key/value metadata pqarrow.NewFileWriter writes.
 func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*flatWriter, error) {
+	if props.PageIndexEnabled() || props.BloomFilterEnabled() || props.FileEncryptionProperties() != nil {
+		return nil, fmt.Errorf("flatWriter writes no page index, bloom filter or encryption")
+	}
 	pqSchema, err := pqarrow.ToParquet(schema, props, arrowProps)
 	if err != nil {
 		return nil, err
@@ -96,33 +139,75 @@ func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPrope
 	// the properties from parquetProperties, so it fails if they stop
 	// storing it.
 	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, props.Allocator())))
-	wr, err := file.NewParquetWriterWithError(w, pqSchema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
-	if err != nil {
-		return nil, err
-	}
 	fw := &flatWriter{
-		wr:      wr,
+		sink:    &tellWriter{w: w},
+		meta:    metadata.NewFileMetadataBuilder(pqSchema, props, meta),
+		props:   props,
 		schema:  schema,
 		ctx:     pqarrow.NewArrowWriteContext(context.Background(), &arrowProps),
 		maxRows: props.MaxRowGroupLength(),
 		levels:  make([][]int16, schema.NumFields()),
+		scratch: make([]*bytesScratch, schema.NumFields()),
+	}
+	if _, err := fw.sink.Write([]byte(parquetMagic)); err != nil {
+		return nil, err
 	}
 	return fw, nil
 }
 
+// parquetMagic starts and ends a Parquet file.
+const parquetMagic = "PAR1"
+
 // NewBufferedRowGroupChecked closes the current row group and starts another.
 func (fw *flatWriter) NewBufferedRowGroupChecked() error {
-	if fw.rgw != nil {
-		if err := fw.rgw.Close(); err != nil {
+	if err := fw.closeRowGroup(); err != nil {
+		return err
+	}
+	rg := &flatRowGroup{meta: fw.meta.AppendRowGroup()}
+	n := fw.schema.NumFields()
+	rg.arrow = make([]file.ColumnChunkWriter, n)
+	rg.own = make([]*bytesColumn, n)
+	for i := range n {
+		colMeta := rg.meta.NextColumnChunk()
+		path := colMeta.Descr().Path()
+		pager, err := file.NewPageWriter(fw.sink, fw.props.CompressionFor(path), fw.props.CompressionLevelFor(path), colMeta,
+			int16(fw.groups), int16(i), fw.props.Allocator(), true, nil, nil)
+		if err != nil {
+			return err
+		}
+		if ownsColumn(colMeta.Descr(), fw.schema.Field(i), fw.props) {
+			rg.own[i] = newBytesColumn(colMeta, pager, fw.props, fw.props.Allocator(), fw.scratch[i])
+			fw.scratch[i] = rg.own[i].bytesScratch
+		} else {
+			rg.arrow[i] = file.NewColumnChunkWriter(colMeta, pager, fw.props)
+		}
+	}
+	fw.rg = rg
+	fw.groups++
+	return nil
+}
+
+// closeRowGroup writes the current row group's columns, in order, and its
+// metadata.
+func (fw *flatWriter) closeRowGroup() error {
+	rg := fw.rg
+	if rg == nil {
+		return nil
+	}
+	fw.rg = nil
+	for i := range rg.own {
+		var err error
+		if rg.own[i] != nil {
+			err = rg.own[i].close()
+		} else {
+			err = rg.arrow[i].Close()
+		}
+		if err != nil {
 			return err
 		}
 	}
-	rgw, err := fw.wr.AppendBufferedRowGroupChecked()
-	if err != nil {
-		return err
-	}
-	fw.rgw = rgw
-	return nil
+	rg.meta.SetNumRows(rg.rows)
+	return rg.meta.Finish(0, int16(fw.groups-1))
 }
 
 // WriteBuffered appends rec to the current row group, starting new ones at
@@ -134,17 +219,13 @@ func (fw *flatWriter) WriteBuffered(rec arrow.RecordBatch) error {
 	if !rec.Schema().Equal(fw.schema) {
 		return fmt.Errorf("record schema does not match writer's. \nrecord: %s\nwriter: %s", rec.Schema(), fw.schema)
 	}
-	var cur int
-	if fw.rgw != nil {
-		var err error
-		if cur, err = fw.rgw.NumRows(); err != nil {
+	if fw.rg == nil {
+		if err := fw.NewBufferedRowGroupChecked(); err != nil {
 			return err
 		}
-	} else if err := fw.NewBufferedRowGroupChecked(); err != nil {
-		return err
 	}
 	n := rec.NumRows()
-	for offset, size := int64(0), min(n, fw.maxRows-int64(cur)); ; {
+	for offset, size := int64(0), min(n, fw.maxRows-int64(fw.rg.rows)); ; {
 		if err := fw.writeRange(rec, offset, size); err != nil {
 			return err
 		}
@@ -165,16 +246,17 @@ func (fw *flatWriter) writeRange(rec arrow.RecordBatch, offset, size int64) erro
 		return nil
 	}
 	for i, col := range rec.Columns() {
-		cw, err := fw.rgw.Column(i)
-		if err != nil {
-			return err
-		}
 		arr := col
 		if offset != 0 || size != int64(col.Len()) {
 			arr = array.NewSlice(col, offset, offset+size)
 		}
-		def, nullable := fw.defLevels(i, arr)
-		err = pqarrow.WriteArrowToColumn(fw.ctx, cw, arr, def, nil, nullable)
+		var err error
+		if own := fw.rg.own[i]; own != nil {
+			err = own.write(arr)
+		} else {
+			def, nullable := fw.defLevels(i, arr)
+			err = pqarrow.WriteArrowToColumn(fw.ctx, fw.rg.arrow[i], arr, def, nil, nullable)
+		}
 		if arr != col {
 			arr.Release()
 		}
@@ -182,6 +264,7 @@ func (fw *flatWriter) writeRange(rec arrow.RecordBatch, offset, size int64) erro
 			return err
 		}
 	}
+	fw.rg.rows += int(size)
 	return nil
 }
 
@@ -249,22 +332,39 @@ func validLevel(bitmap []byte, i int) int16 {
 // RowGroupTotalCompressedBytes is the compressed size of the current row
 // group so far.
 func (fw *flatWriter) RowGroupTotalCompressedBytes() int64 {
-	if fw.rgw != nil {
-		return fw.rgw.TotalCompressedBytes()
+	if fw.rg == nil {
+		return 0
 	}
-	return 0
+	var total int64
+	for i := range fw.rg.own {
+		if fw.rg.own[i] != nil {
+			total += fw.rg.own[i].totalCompressedBytes()
+		} else {
+			total += fw.rg.arrow[i].TotalCompressedBytes()
+		}
+	}
+	return total
 }
 
-// Close writes the last row group and the footer; later calls do nothing.
+// Close writes the last row group and the footer (the file's metadata,
+// its length and the magic number); later calls do nothing.
 func (fw *flatWriter) Close() error {
 	if fw.closed {
 		return nil
 	}
 	fw.closed = true
-	if fw.rgw != nil {
-		if err := fw.rgw.Close(); err != nil {
-			return err
-		}
+	if err := fw.closeRowGroup(); err != nil {
+		return err
 	}
-	return fw.wr.Close()
+	fileMeta, err := fw.meta.Finish()
+	if err != nil {
+		return err
+	}
+	n, err := fileMeta.WriteTo(fw.sink, nil)
+	if err != nil {
+		return err
+	}
+	footer := binary.LittleEndian.AppendUint32(nil, uint32(n))
+	_, err = fw.sink.Write(append(footer, parquetMagic...))
+	return err
 }
