@@ -69,17 +69,9 @@ func parseYAML(path string, data []byte) (*yaml.Node, *Error) {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		syntax = "JSON"
 	}
-	if !utf8.Valid(data) {
-		i := 0
-		for i < len(data) {
-			r, n := utf8.DecodeRune(data[i:])
-			if r == utf8.RuneError && n <= 1 {
-				break
-			}
-			i += n
-		}
+	if i, msg := unreadable(data); msg != "" {
 		line, col := lineCol(data, i+1)
-		return nil, &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: fmt.Sprintf("byte 0x%02x is not UTF-8: a catalog is UTF-8 text", data[i])}
+		return nil, &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: msg}
 	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	var root yaml.Node
@@ -113,6 +105,37 @@ func parseYAML(path string, data []byte) (*yaml.Node, *Error) {
 			Msg: "want a mapping at the top (connections, lakes, workflows, ...) or a Glue catalog {\"WorkflowList\": [...]}, got " + describe(top)}
 	}
 	return top, nil
+}
+
+// unreadable returns the offset of the first byte that yaml.v3's reader
+// refuses and why, or "" when it takes them all. yaml.v3 names no place for
+// these (it fails before it scans), so they are found here: bytes that are
+// not UTF-8, and characters outside YAML's printable set (control
+// characters such as DEL or U+0085..U+009F, U+FFFE, U+FFFF) that JSON
+// allows raw inside a string.
+func unreadable(data []byte) (int, string) {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			return i, fmt.Sprintf("byte 0x%02x is not UTF-8: a catalog is UTF-8 text", data[i])
+		case !yamlPrintable(r):
+			return i, fmt.Sprintf("character U+%04X is not allowed raw in a catalog: write it as the escape \\u%04X inside a double-quoted string", r, r)
+		}
+		i += n
+	}
+	return 0, ""
+}
+
+// yamlPrintable is YAML 1.2's c-printable set, which yaml.v3 enforces.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t', r == '\n', r == '\r', r == 0x85:
+		return true
+	case r >= 0x20 && r <= 0x7E, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
 }
 
 // syntaxError turns a yaml.v3 syntax error into an Error at the right line.
