@@ -2,7 +2,9 @@ package lake
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -12,12 +14,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 )
 
-// bytesColumn writes what arrow-go's column writer writes for text and
+// ownColumn writes what arrow-go's column writer writes for text and
 // binary columns without a dictionary, in each of its three encodings,
 // with and without compression and statistics, in pages of a few values
 // and of many: the same values, statistics (values longer than the
@@ -110,75 +113,115 @@ func TestBytesColumnMatchesArrowGo(t *testing.T) {
 					parquet.WithCompression(v.codec),
 					parquet.WithStats(v.stats),
 				)
-				arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
-				pqSchema, err := pqarrow.ToParquet(schema, props, arrowProps)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := 1; i < schema.NumFields(); i++ {
-					if !ownsColumn(pqSchema.Column(i), schema.Field(i), props) {
-						t.Fatalf("column %s not written by bytesColumn", schema.Field(i).Name)
-					}
-				}
-				write := func(flat bool) []byte {
-					var buf bytes.Buffer
-					var w parquetWriter
-					if flat {
-						w, err = newFlatWriter(schema, &buf, props, arrowProps)
-					} else {
-						w, err = pqarrow.NewFileWriter(schema, &buf, props, arrowProps)
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, rec := range recs {
-						if err := w.WriteBuffered(rec); err != nil {
-							t.Fatal(err)
-						}
-					}
-					if err := w.Close(); err != nil {
-						t.Fatal(err)
-					}
-					return buf.Bytes()
-				}
 				// Pages of 2 KiB cut where arrow-go's do not: a few more page
 				// headers and zstd frames.
-				sameParquet(t, write(true), write(false), 0.05)
+				flat, want := writeBothWays(t, schema, recs, props, 1)
+				sameParquet(t, flat, want, 0.05)
 			})
 		}
 	}
 }
 
-// The columns bytesColumn takes: text and binary without a dictionary.
-func TestOwnsColumn(t *testing.T) {
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "large", Type: arrow.BinaryTypes.LargeString, Nullable: true},
-		{Name: "n", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "b", Type: arrow.BinaryTypes.Binary},
-	}, nil)
-	props := parquet.NewWriterProperties(parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("d", true))
+// The columns ownColumn takes: text and binary without a dictionary,
+// and signed integers of the kinds pqarrow writes as they are or widened,
+// DELTA_BINARY_PACKED.
+func TestOwnedColumns(t *testing.T) {
+	fields := []struct {
+		f   arrow.Field
+		own bool
+	}{
+		{arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}, true},
+		{arrow.Field{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true}, false}, // dictionary
+		{arrow.Field{Name: "large", Type: arrow.BinaryTypes.LargeString, Nullable: true}, false},
+		{arrow.Field{Name: "plain_int", Type: arrow.PrimitiveTypes.Int64}, false},
+		{arrow.Field{Name: "b", Type: arrow.BinaryTypes.Binary}, true},
+		{arrow.Field{Name: "i8", Type: arrow.PrimitiveTypes.Int8}, true},
+		{arrow.Field{Name: "i64", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, true},
+		{arrow.Field{Name: "u32", Type: arrow.PrimitiveTypes.Uint32}, false}, // sorts unsigned
+		{arrow.Field{Name: "u64", Type: arrow.PrimitiveTypes.Uint64}, false},
+		{arrow.Field{Name: "ts_s", Type: &arrow.TimestampType{Unit: arrow.Second}}, false}, // coerced to ms
+		{arrow.Field{Name: "ts_us", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}}, true},
+		{arrow.Field{Name: "day", Type: arrow.FixedWidthTypes.Date32}, true},
+		{arrow.Field{Name: "dec12", Type: &arrow.Decimal128Type{Precision: 12, Scale: 2}}, true},
+		{arrow.Field{Name: "dec20", Type: &arrow.Decimal128Type{Precision: 20, Scale: 2}}, false}, // FIXED_LEN_BYTE_ARRAY
+		{arrow.Field{Name: "f", Type: arrow.PrimitiveTypes.Float64}, false},
+	}
+	var fs []arrow.Field
+	for _, f := range fields {
+		fs = append(fs, f.f)
+	}
+	schema := arrow.NewSchema(fs, nil)
+	opts := []parquet.WriterProperty{parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("d", true), parquet.WithStoreDecimalAsInteger(true)}
+	for _, f := range fs {
+		if f.Type.ID() != arrow.STRING && f.Type.ID() != arrow.BINARY && f.Type.ID() != arrow.LARGE_STRING && f.Name != "plain_int" {
+			opts = append(opts, parquet.WithEncodingFor(f.Name, parquet.Encodings.DeltaBinaryPacked))
+		}
+	}
+	props := parquet.NewWriterProperties(opts...)
 	pqSchema, err := pqarrow.ToParquet(schema, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []bool{true, false, false, false, true}
-	for i, w := range want {
-		if got := ownsColumn(pqSchema.Column(i), schema.Field(i), props); got != w {
-			t.Errorf("%s: owned %v, want %v", schema.Field(i).Name, got, w)
+	for i, f := range fields {
+		if got := newColumnValues(pqSchema.Column(i), f.f, props) != nil; got != f.own {
+			t.Errorf("%s: owned %v, want %v", f.f.Name, got, f.own)
 		}
 	}
-	v2 := parquet.NewWriterProperties(parquet.WithDictionaryDefault(false), parquet.WithDataPageVersion(parquet.DataPageV2))
-	if ownsColumn(pqSchema.Column(0), schema.Field(0), v2) {
+	v2 := parquet.NewWriterProperties(append(opts, parquet.WithDataPageVersion(parquet.DataPageV2))...)
+	if newColumnValues(pqSchema.Column(0), fs[0], v2) != nil {
 		t.Error("owned with data page v2")
 	}
 }
 
-// appendDeltaPacked against hand-worked bytes of the Parquet spec's
-// layout: header, then per block the minimum delta, four widths and the
+// writeBothWays writes recs with flatWriter and with pqarrow's writer,
+// after checking that ownColumn writes every column from index from on.
+func writeBothWays(t *testing.T, schema *arrow.Schema, recs []arrow.RecordBatch, props *parquet.WriterProperties, from int) (flat, arrowGo []byte) {
+	t.Helper()
+	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
+	pqSchema, err := pqarrow.ToParquet(schema, props, arrowProps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := from; i < schema.NumFields(); i++ {
+		if newColumnValues(pqSchema.Column(i), schema.Field(i), props) == nil {
+			t.Fatalf("column %s not written by ownColumn", schema.Field(i).Name)
+		}
+	}
+	write := func(flat bool) []byte {
+		var buf bytes.Buffer
+		var w parquetWriter
+		if flat {
+			w, err = newFlatWriter(schema, &buf, props, arrowProps)
+		} else {
+			w, err = pqarrow.NewFileWriter(schema, &buf, props, arrowProps)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			if err := w.WriteBuffered(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	return write(true), write(false)
+}
+
+// deltaPacked returns vals DELTA_BINARY_PACKED by a deltaPacker.
+func deltaPacked[T int32 | int64](vals []T) []byte {
+	var p deltaPacker[T]
+	p.addAll(vals)
+	return p.appendTo(nil)
+}
+
+// deltaPacker against hand-worked bytes of the Parquet spec's layout:
+// header, then per block the minimum delta, four widths and the
 // miniblocks in use.
-func TestAppendDeltaPacked(t *testing.T) {
+func TestDeltaPacker(t *testing.T) {
 	for _, c := range []struct {
 		vals []int32
 		want []byte
@@ -193,9 +236,17 @@ func TestAppendDeltaPacked(t *testing.T) {
 		// bits: bytes 0x00, 0x0b, then 14 zero bytes to 16 (4 × width).
 		{[]int32{7, 5, 3, 12}, append([]byte{0x80, 0x01, 4, 4, 14, 3, 4, 0, 0, 0, 0x00, 0x0b}, make([]byte, 14)...)},
 	} {
-		if got := appendDeltaPacked(nil, c.vals); !bytes.Equal(got, c.want) {
+		if got := deltaPacked(c.vals); !bytes.Equal(got, c.want) {
 			t.Errorf("%v: % x, want % x", c.vals, got, c.want)
 		}
+	}
+	// Deltas wrap at the values' width: MinInt32 after MaxInt32 is +1 at
+	// 32 bits (width 0), at 64 bits the delta MinInt64 - MaxInt64 = +1 too.
+	if got, want := deltaPacked([]int32{math.MaxInt32, math.MinInt32}), []byte{0x80, 0x01, 4, 2, 0xfe, 0xff, 0xff, 0xff, 0x0f, 2, 0, 0, 0, 0}; !bytes.Equal(got, want) {
+		t.Errorf("int32 wrap: % x, want % x", got, want)
+	}
+	if got, want := deltaPacked([]int64{math.MaxInt64, math.MinInt64}), append([]byte{0x80, 0x01, 4, 2}, append(binary.AppendVarint(nil, math.MaxInt64), 2, 0, 0, 0, 0)...); !bytes.Equal(got, want) {
+		t.Errorf("int64 wrap: % x, want % x", got, want)
 	}
 }
 
@@ -216,5 +267,79 @@ func TestCommonPrefix(t *testing.T) {
 		if got := commonPrefix([]byte(c.a), []byte(c.b)); got != c.want {
 			t.Errorf("commonPrefix(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// Definition levels as the RLE/bit-packed hybrid: runs of 64 or more
+// equal levels from a byte boundary as RLE runs (the last partial byte
+// joins a run it continues), the rest bit-packed.
+func TestAppendDefLevels(t *testing.T) {
+	ff := func(n int) []byte { return bytes.Repeat([]byte{0xff}, n) }
+	for _, c := range []struct {
+		name   string
+		levels []byte
+		n      int
+		want   []byte
+	}{
+		{"none", nil, 0, nil},
+		{"100 values", append(ff(12), 0x0f), 100, []byte{0xc8, 0x01, 1}},
+		{"100 NULLs", make([]byte, 13), 100, []byte{0xc8, 0x01, 0}},
+		{"20 values: too few for a run", []byte{0xff, 0xff, 0x0f}, 20, []byte{7, 0xff, 0xff, 0x0f}},
+		{"a run, then mixed", append(ff(8), 0x55, 0x05), 75, []byte{0x80, 0x01, 1, 5, 0x55, 0x05}},
+		{"mixed, a run of NULLs, mixed", append(append([]byte{0x55}, make([]byte, 9)...), 0xaa), 88, []byte{3, 0x55, 0x90, 0x01, 0, 3, 0xaa}},
+		{"a run the partial byte does not continue", append(ff(8), 0x01), 67, []byte{0x80, 0x01, 1, 3, 0x01}},
+	} {
+		if got := appendDefLevels(nil, c.levels, c.n); !bytes.Equal(got, c.want) {
+			t.Errorf("%s: % x, want % x", c.name, got, c.want)
+		}
+	}
+}
+
+// A DELTA_BYTE_ARRAY page's last value is compared with the next record's
+// first: it must outlive its record, whose buffers wharf's allocator
+// recycles once written.
+func TestPrevValueOutlivesRecord(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil)
+	props := parquet.NewWriterProperties(parquet.WithDictionaryDefault(false), parquet.WithEncoding(parquet.Encodings.DeltaByteArray))
+	record := func(vals ...string) arrow.RecordBatch {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		defer b.Release()
+		b.AppendValues(vals, nil)
+		arr := b.NewArray()
+		defer arr.Release()
+		return array.NewRecordBatch(schema, []arrow.Array{arr}, int64(len(vals)))
+	}
+	var buf bytes.Buffer
+	w, err := newFlatWriter(schema, &buf, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := record("customer 0001", "customer 0002"), record("customer 0003")
+	defer r1.Release()
+	defer r2.Release()
+	if err := w.WriteBuffered(r1); err != nil {
+		t.Fatal(err)
+	}
+	copy(r1.Column(0).Data().Buffers()[2].Bytes()[13:], "customer 0003") // as if recycled
+	if err := w.WriteBuffered(r2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := fr.RowGroup(0).Column(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]parquet.ByteArray, 3)
+	if _, _, err := cr.(*file.ByteArrayColumnChunkReader).ReadBatch(3, vals, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if string(vals[2]) != "customer 0003" {
+		t.Errorf("third value %q, want customer 0003", vals[2])
 	}
 }

@@ -26,11 +26,12 @@ type parquetWriter interface {
 	Close() error
 }
 
-// newParquetWriter returns a flatWriter for a schema of flat columns only,
+// newParquetWriter returns a flatWriter for a schema of flat columns only
+// without page index, bloom filter or encryption (see flatWriterFits),
 // else a pqarrow.FileWriter.
 func newParquetWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (parquetWriter, error) {
 	// No typed nil in the interface when a constructor fails.
-	if flatSchema(schema) {
+	if flatWriterFits(schema, props) {
 		fw, err := newFlatWriter(schema, w, props, arrowProps)
 		if err != nil {
 			return nil, err
@@ -44,11 +45,19 @@ func newParquetWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPr
 	return fw, nil
 }
 
-// flatSchema is true when every column of schema is one Parquet leaf at
-// the top level: no list, struct, map, union or dictionary (an extension
-// type counts as its storage).
-func flatSchema(schema *arrow.Schema) bool {
+// flatWriterFits is true when every column of schema is one Parquet leaf
+// at the top level (no list, struct, map, union or dictionary; an
+// extension type counts as its storage) and the properties ask for
+// nothing flatWriter does not write: no page index, bloom filter or
+// encryption, for the file or any column.
+func flatWriterFits(schema *arrow.Schema, props *parquet.WriterProperties) bool {
+	if props.FileEncryptionProperties() != nil {
+		return false
+	}
 	for _, f := range schema.Fields() {
+		if props.PageIndexEnabledFor(f.Name) || props.BloomFilterEnabledFor(f.Name) {
+			return false
+		}
 		t := f.Type
 		if ext, ok := t.(arrow.ExtensionType); ok {
 			t = ext.StorageType()
@@ -64,8 +73,9 @@ func flatSchema(schema *arrow.Schema) bool {
 // pqarrow.FileWriter.WriteBuffered does, with arrow-go's file metadata,
 // page writers and column writers, but it assembles the row groups itself
 // so that each column can be written by one of two writers:
-//   - bytesColumn (wharf's) for text and binary columns without a
-//     dictionary (see ownsColumn), straight from the Arrow offsets;
+//   - ownColumn (wharf's) for text, binary and integer columns without
+//     a dictionary (see newColumnValues), straight from the Arrow
+//     buffers;
 //   - arrow-go's column writer for every other column, through
 //     pqarrow.WriteArrowToColumn with definition levels of its own instead
 //     of pqarrow's level builder: a flat column's levels are its validity,
@@ -83,20 +93,20 @@ type flatWriter struct {
 	schema  *arrow.Schema
 	ctx     context.Context
 	maxRows int64
-	rg      *flatRowGroup   // nil before the first row group
-	groups  int             // row groups started
-	levels  [][]int16       // per nullable column, reused
-	scratch []*bytesScratch // per bytesColumn column, reused
-	ones    []int16         // all 1: the levels of a column without nulls
+	rg      *flatRowGroup // nil before the first row group
+	groups  int           // row groups started
+	levels  [][]int16     // per nullable column, reused
+	scratch []*ownScratch // per ownColumn column, reused
+	ones    []int16       // all 1: the levels of a column without nulls
 	closed  bool
 }
 
 // flatRowGroup is the row group being written: per column either
-// arrow-go's column writer or a bytesColumn.
+// arrow-go's column writer or an ownColumn.
 type flatRowGroup struct {
 	meta  *metadata.RowGroupMetaDataBuilder
 	arrow []file.ColumnChunkWriter // nil where own is not
-	own   []*bytesColumn
+	own   []*ownColumn
 	rows  int
 }
 
@@ -118,11 +128,11 @@ func (t *tellWriter) Write(p []byte) (int, error) {
 
 func (t *tellWriter) Tell() int64 { return t.n }
 
-// newFlatWriter starts a file of schema (flat, see flatSchema), with the
+// newFlatWriter starts a file of schema (see flatWriterFits), with the
 // key/value metadata pqarrow.NewFileWriter writes.
 func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*flatWriter, error) {
-	if props.PageIndexEnabled() || props.BloomFilterEnabled() || props.FileEncryptionProperties() != nil {
-		return nil, fmt.Errorf("flatWriter writes no page index, bloom filter or encryption")
+	if !flatWriterFits(schema, props) {
+		return nil, fmt.Errorf("flatWriter writes flat columns without page index, bloom filter or encryption")
 	}
 	pqSchema, err := pqarrow.ToParquet(schema, props, arrowProps)
 	if err != nil {
@@ -147,7 +157,7 @@ func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPrope
 		ctx:     pqarrow.NewArrowWriteContext(context.Background(), &arrowProps),
 		maxRows: props.MaxRowGroupLength(),
 		levels:  make([][]int16, schema.NumFields()),
-		scratch: make([]*bytesScratch, schema.NumFields()),
+		scratch: make([]*ownScratch, schema.NumFields()),
 	}
 	if _, err := fw.sink.Write([]byte(parquetMagic)); err != nil {
 		return nil, err
@@ -166,7 +176,7 @@ func (fw *flatWriter) NewBufferedRowGroupChecked() error {
 	rg := &flatRowGroup{meta: fw.meta.AppendRowGroup()}
 	n := fw.schema.NumFields()
 	rg.arrow = make([]file.ColumnChunkWriter, n)
-	rg.own = make([]*bytesColumn, n)
+	rg.own = make([]*ownColumn, n)
 	for i := range n {
 		colMeta := rg.meta.NextColumnChunk()
 		path := colMeta.Descr().Path()
@@ -175,9 +185,13 @@ func (fw *flatWriter) NewBufferedRowGroupChecked() error {
 		if err != nil {
 			return err
 		}
-		if ownsColumn(colMeta.Descr(), fw.schema.Field(i), fw.props) {
-			rg.own[i] = newBytesColumn(colMeta, pager, fw.props, fw.props.Allocator(), fw.scratch[i])
-			fw.scratch[i] = rg.own[i].bytesScratch
+		if fw.scratch[i] == nil {
+			if vals := newColumnValues(colMeta.Descr(), fw.schema.Field(i), fw.props); vals != nil {
+				fw.scratch[i] = &ownScratch{vals: vals}
+			}
+		}
+		if fw.scratch[i] != nil {
+			rg.own[i] = newOwnColumn(colMeta, pager, fw.props, fw.props.Allocator(), fw.scratch[i])
 		} else {
 			rg.arrow[i] = file.NewColumnChunkWriter(colMeta, pager, fw.props)
 		}
@@ -195,6 +209,9 @@ func (fw *flatWriter) closeRowGroup() error {
 		return nil
 	}
 	fw.rg = nil
+	// Every column is closed, whatever fails, so that none keeps its
+	// pooled buffers; the first error is the one returned.
+	var first error
 	for i := range rg.own {
 		var err error
 		if rg.own[i] != nil {
@@ -202,9 +219,12 @@ func (fw *flatWriter) closeRowGroup() error {
 		} else {
 			err = rg.arrow[i].Close()
 		}
-		if err != nil {
-			return err
+		if first == nil {
+			first = err
 		}
+	}
+	if first != nil {
+		return first
 	}
 	rg.meta.SetNumRows(rg.rows)
 	return rg.meta.Finish(0, int16(fw.groups-1))

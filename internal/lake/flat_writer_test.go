@@ -3,6 +3,7 @@ package lake
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,8 +14,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/wharf-data/wharf/internal/coltype"
 )
@@ -47,7 +51,7 @@ func TestFlatWriterMatchesPqarrow(t *testing.T) {
 		{Name: "local", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
 		{Name: "wide", Type: &arrow.Decimal128Type{Precision: 38, Scale: 10}, Nullable: true},
 	}, &md)
-	if !flatSchema(schema) {
+	if !flatWriterFits(schema, parquet.NewWriterProperties()) {
 		t.Fatal("schema not flat")
 	}
 	build := func(seed uint64, n int) arrow.RecordBatch {
@@ -162,7 +166,7 @@ func TestFlatWriterMatchesPqarrow(t *testing.T) {
 // (pqarrow's) hold the same schema, key/value metadata, row groups, values
 // and, per column chunk, the same codec, encodings, value count and
 // statistics, and are within tolerance (a fraction) of each other's size. (They are not the
-// same bytes: bytesColumn cuts pages and encodes definition levels in its
+// same bytes: ownColumn cuts pages and encodes definition levels in its
 // own way.)
 func sameParquet(t *testing.T, got, want []byte, tolerance float64) {
 	t.Helper()
@@ -249,10 +253,129 @@ func sameParquet(t *testing.T, got, want []byte, tolerance float64) {
 	if d := math.Abs(float64(len(got)-len(want))) / float64(len(want)); d > tolerance {
 		t.Errorf("file of %d bytes, pqarrow's %d: %.1f%% apart", len(got), len(want), 100*d)
 	}
+	checkPages(t, got)
 	t.Logf("%d bytes, pqarrow %d, same content", len(got), len(want))
 }
 
-func TestFlatSchema(t *testing.T) {
+// checkPages checks every data page of the text, binary and signed
+// integer columns in file b against the values it holds: its value count,
+// and the null count and least and greatest value its statistics give
+// (none for a value over the statistics limit). Chunk statistics merge
+// pages' and so hide a page whose own are wrong.
+func checkPages(t *testing.T, b []byte) {
+	t.Helper()
+	r, err := file.NewParquetReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g := 0; g < r.NumRowGroups(); g++ {
+		rg := r.RowGroup(g)
+		for c := 0; c < rg.NumColumns(); c++ {
+			descr := rg.MetaData().Schema.Column(c)
+			switch descr.PhysicalType() {
+			case parquet.Types.ByteArray, parquet.Types.Int32, parquet.Types.Int64:
+			default:
+				continue
+			}
+			pr, err := rg.GetColumnPageReader(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type page struct {
+				n     int
+				stats metadata.EncodedStatistics
+			}
+			var pages []page
+			for pr.Next() {
+				if dp, ok := pr.Page().(file.DataPage); ok {
+					st := dp.Statistics()
+					st.Min, st.Max = bytes.Clone(st.Min), bytes.Clone(st.Max)
+					pages = append(pages, page{int(dp.NumValues()), st})
+				}
+			}
+			if pr.Err() != nil {
+				t.Fatal(pr.Err())
+			}
+			cr, err := rg.Column(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range pages {
+				where := fmt.Sprintf("row group %d column %s page %d", g, descr.Path(), i)
+				defs := make([]int16, p.n)
+				// The page's values, plain-encoded as statistics hold them,
+				// and the order they sort in.
+				var vals [][]byte
+				var less func(a, b []byte) bool
+				var total int64
+				switch cr := cr.(type) {
+				case *file.ByteArrayColumnChunkReader:
+					vs := make([]parquet.ByteArray, p.n)
+					var nv int
+					total, nv, err = cr.ReadBatch(int64(p.n), vs, defs, nil)
+					for _, v := range vs[:nv] {
+						vals = append(vals, v)
+					}
+					less = func(a, b []byte) bool { return bytes.Compare(a, b) < 0 }
+				case *file.Int32ColumnChunkReader:
+					vs := make([]int32, p.n)
+					var nv int
+					total, nv, err = cr.ReadBatch(int64(p.n), vs, defs, nil)
+					for _, v := range vs[:nv] {
+						vals = append(vals, binary.LittleEndian.AppendUint32(nil, uint32(v)))
+					}
+					less = func(a, b []byte) bool {
+						return int32(binary.LittleEndian.Uint32(a)) < int32(binary.LittleEndian.Uint32(b))
+					}
+				case *file.Int64ColumnChunkReader:
+					vs := make([]int64, p.n)
+					var nv int
+					total, nv, err = cr.ReadBatch(int64(p.n), vs, defs, nil)
+					for _, v := range vs[:nv] {
+						vals = append(vals, binary.LittleEndian.AppendUint64(nil, uint64(v)))
+					}
+					less = func(a, b []byte) bool {
+						return int64(binary.LittleEndian.Uint64(a)) < int64(binary.LittleEndian.Uint64(b))
+					}
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if int(total) != p.n {
+					t.Fatalf("%s: read %d values, want the %d its header gives", where, total, p.n)
+				}
+				if descr.PhysicalType() != parquet.Types.ByteArray && descr.SortOrder() != schema.SortSIGNED {
+					continue
+				}
+				if !p.stats.HasNullCount && !p.stats.HasMin {
+					continue // no statistics
+				}
+				if nulls := int64(p.n - len(vals)); p.stats.NullCount != nulls {
+					t.Errorf("%s: null count %d, want %d", where, p.stats.NullCount, nulls)
+				}
+				var lo, hi []byte
+				for k, v := range vals {
+					if k == 0 || less(v, lo) {
+						lo = v
+					}
+					if k == 0 || less(hi, v) {
+						hi = v
+					}
+				}
+				hasMin := len(vals) > 0 && int64(len(lo)) <= parquet.DefaultMaxStatsSize
+				if p.stats.HasMin != hasMin || hasMin && !bytes.Equal(p.stats.Min, lo) {
+					t.Errorf("%s: min %v %x, want %v %x", where, p.stats.HasMin, p.stats.Min, hasMin, lo)
+				}
+				hasMax := len(vals) > 0 && int64(len(hi)) <= parquet.DefaultMaxStatsSize
+				if p.stats.HasMax != hasMax || hasMax && !bytes.Equal(p.stats.Max, hi) {
+					t.Errorf("%s: max %v %x, want %v %x", where, p.stats.HasMax, p.stats.Max, hasMax, hi)
+				}
+			}
+		}
+	}
+}
+
+func TestFlatWriterFits(t *testing.T) {
 	for _, c := range []struct {
 		t    arrow.DataType
 		flat bool
@@ -265,8 +388,20 @@ func TestFlatSchema(t *testing.T) {
 		{&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, false},
 	} {
 		s := arrow.NewSchema([]arrow.Field{{Name: "x", Type: c.t, Nullable: true}}, nil)
-		if got := flatSchema(s); got != c.flat {
+		if got := flatWriterFits(s, parquet.NewWriterProperties()); got != c.flat {
 			t.Errorf("%s: flat %v, want %v", c.t, got, c.flat)
+		}
+	}
+	// What flatWriter does not write goes to pqarrow: a page index or a
+	// bloom filter on any column, encryption.
+	s := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int64}, {Name: "b", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	for name, props := range map[string]*parquet.WriterProperties{
+		"page index on b":   parquet.NewWriterProperties(parquet.WithPageIndexEnabledFor("b", true)),
+		"bloom filter on b": parquet.NewWriterProperties(parquet.WithBloomFilterEnabledFor("b", true)),
+		"page index":        parquet.NewWriterProperties(parquet.WithPageIndexEnabled(true)),
+	} {
+		if flatWriterFits(s, props) {
+			t.Errorf("%s: flatWriter fits", name)
 		}
 	}
 }

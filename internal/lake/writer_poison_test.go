@@ -146,17 +146,12 @@ func TestDefaultAllocatorRecyclesSafely(t *testing.T) {
 	want := write(memory.NewGoAllocator(), false)
 	sameFiles(t, write(recycler, true), want, "with recycled poisoned buffers", "written with Go's heap")
 	sameFiles(t, write(parquettest.FreePoisoned(), false), want, "with buffers poisoned once given back", "written with Go's heap")
-
-	// The poison reaches the encoders: unzeroed, it changes the files
-	// (DELTA_BINARY_PACKED's last miniblocks). Should arrow-go stop
-	// relying on zeroes, the default could recycle unzeroed.
-	got := write(new(arrowmem.Recycler), true)
-	for i := range want {
-		if i < len(got) && !bytes.Equal(got[i], want[i]) {
-			return
-		}
-	}
-	t.Error("recycled unzeroed poisoned buffers in memory.DefaultAllocator wrote the same files as Go's heap: the test's poison no longer reaches the encoders, or they no longer need zeroed memory")
+	// Unzeroed, arrow-go's DELTA_BINARY_PACKED encoder leaves the width
+	// bytes of a last block's unused miniblocks as it found them (readers
+	// must take any value there, but the file is then not the same bytes
+	// twice); this test caught that in the flat file until wharf's own
+	// column writer took over every column wharf delta-packs (see
+	// own_column.go). The zeroing stays for the arrow-go paths left.
 }
 
 // poisonFreed gives mem, a recycler, poisoned buffers of every size class
