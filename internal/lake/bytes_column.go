@@ -29,9 +29,7 @@ type bytesValues struct {
 	prev      []byte             // DELTA_BYTE: the page's last value
 	prevOwned []byte             // a copy of it past the array it came from
 	stats     bool               // whether to keep min and max
-	hasMin    bool
-	min       []byte // the page's least and greatest value, owned
-	max       []byte
+	bounds    byteBounds
 }
 
 // bytesValuesFor returns the values of a BYTE_ARRAY column of Arrow
@@ -44,9 +42,7 @@ func bytesValuesFor(descr *schema.Column, t arrow.DataType, enc parquet.Encoding
 	}
 	switch enc {
 	case parquet.Encodings.Plain, parquet.Encodings.DeltaLengthByteArray, parquet.Encodings.DeltaByteArray:
-		// min and max never nil: arrow-go's statistics take a nil bound
-		// for none, and an empty string can be a column's least value.
-		return &bytesValues{enc: enc, stats: stats, min: []byte{}, max: []byte{}}
+		return &bytesValues{enc: enc, stats: stats}
 	}
 	return nil
 }
@@ -96,7 +92,7 @@ func (b *bytesValues) add(bitmap []byte, off, i, j int) {
 			b.prev = v
 		}
 		if b.stats {
-			b.widen(v)
+			b.bounds.widen(v)
 		}
 	}
 }
@@ -118,8 +114,8 @@ func (b *bytesValues) appendTo(dst []byte) []byte {
 }
 
 func (b *bytesValues) bound(stats metadata.TypedStatistics) {
-	if b.hasMin {
-		stats.(*metadata.ByteArrayStatistics).SetMinMax(b.min, b.max)
+	if b.bounds.has {
+		stats.(*metadata.ByteArrayStatistics).SetMinMax(b.bounds.min, b.bounds.max)
 	}
 }
 
@@ -131,22 +127,34 @@ func (b *bytesValues) reset(keep int) {
 		b.data = nil
 	}
 	b.prev = b.prev[:0] // DELTA_BYTE_ARRAY starts over in every page
-	b.hasMin = false
+	b.bounds.has = false
 }
 
-// widen widens the page's [min, max] to v, in the byte order Parquet sorts
-// BYTE_ARRAY by (unsigned, as bytes.Compare).
-func (b *bytesValues) widen(v []byte) {
+// byteBounds are the least and greatest of a page's values, in the byte
+// order Parquet sorts BYTE_ARRAY and FIXED_LEN_BYTE_ARRAY by (unsigned, as
+// bytes.Compare), copied.
+type byteBounds struct {
+	has      bool
+	min, max []byte
+}
+
+// widen widens the bounds to v.
+func (b *byteBounds) widen(v []byte) {
 	// Most values of a page lie strictly between its bounds by their first
 	// byte already.
-	if b.hasMin && len(v) > 0 && len(b.min) > 0 && len(b.max) > 0 && v[0] > b.min[0] && v[0] < b.max[0] {
+	if b.has && len(v) > 0 && len(b.min) > 0 && len(b.max) > 0 && v[0] > b.min[0] && v[0] < b.max[0] {
 		return
 	}
 	switch {
-	case !b.hasMin:
+	case !b.has:
+		// Never nil: arrow-go's statistics take a nil bound for none, and
+		// an empty string can be a column's least value.
+		if b.min == nil {
+			b.min, b.max = []byte{}, []byte{}
+		}
 		b.min = append(b.min[:0], v...)
 		b.max = append(b.max[:0], v...)
-		b.hasMin = true
+		b.has = true
 	case bytes.Compare(v, b.min) < 0:
 		b.min = append(b.min[:0], v...)
 	case bytes.Compare(v, b.max) > 0:

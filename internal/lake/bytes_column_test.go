@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -145,15 +146,23 @@ func TestOwnedColumns(t *testing.T) {
 		{arrow.Field{Name: "dec12", Type: &arrow.Decimal128Type{Precision: 12, Scale: 2}}, true},
 		{arrow.Field{Name: "dec20", Type: &arrow.Decimal128Type{Precision: 20, Scale: 2}}, false}, // FIXED_LEN_BYTE_ARRAY
 		{arrow.Field{Name: "f", Type: arrow.PrimitiveTypes.Float64}, false},
+		{arrow.Field{Name: "u", Type: extensions.NewUUIDType()}, true},
+		{arrow.Field{Name: "fixed", Type: &arrow.FixedSizeBinaryType{ByteWidth: 3}, Nullable: true}, true},
+		{arrow.Field{Name: "du", Type: extensions.NewUUIDType()}, false}, // dictionary
 	}
 	var fs []arrow.Field
 	for _, f := range fields {
 		fs = append(fs, f.f)
 	}
 	schema := arrow.NewSchema(fs, nil)
-	opts := []parquet.WriterProperty{parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("d", true), parquet.WithStoreDecimalAsInteger(true)}
+	opts := []parquet.WriterProperty{parquet.WithDictionaryDefault(false), parquet.WithDictionaryFor("d", true),
+		parquet.WithDictionaryFor("du", true), parquet.WithStoreDecimalAsInteger(true)}
 	for _, f := range fs {
-		if f.Type.ID() != arrow.STRING && f.Type.ID() != arrow.BINARY && f.Type.ID() != arrow.LARGE_STRING && f.Name != "plain_int" {
+		switch f.Type.ID() {
+		case arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.FIXED_SIZE_BINARY, arrow.EXTENSION:
+			continue
+		}
+		if f.Name != "plain_int" {
 			opts = append(opts, parquet.WithEncodingFor(f.Name, parquet.Encodings.DeltaBinaryPacked))
 		}
 	}

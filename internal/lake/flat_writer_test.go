@@ -257,8 +257,8 @@ func sameParquet(t *testing.T, got, want []byte, tolerance float64) {
 	t.Logf("%d bytes, pqarrow %d, same content", len(got), len(want))
 }
 
-// checkPages checks every data page of the text, binary and signed
-// integer columns in file b against the values it holds: its value count,
+// checkPages checks every data page of the text, binary, fixed-size
+// binary and signed integer columns in file b against the values it holds: its value count,
 // and the null count and least and greatest value its statistics give
 // (none for a value over the statistics limit). Chunk statistics merge
 // pages' and so hide a page whose own are wrong.
@@ -273,7 +273,7 @@ func checkPages(t *testing.T, b []byte) {
 		for c := 0; c < rg.NumColumns(); c++ {
 			descr := rg.MetaData().Schema.Column(c)
 			switch descr.PhysicalType() {
-			case parquet.Types.ByteArray, parquet.Types.Int32, parquet.Types.Int64:
+			case parquet.Types.ByteArray, parquet.Types.FixedLenByteArray, parquet.Types.Int32, parquet.Types.Int64:
 			default:
 				continue
 			}
@@ -317,6 +317,14 @@ func checkPages(t *testing.T, b []byte) {
 						vals = append(vals, v)
 					}
 					less = func(a, b []byte) bool { return bytes.Compare(a, b) < 0 }
+				case *file.FixedLenByteArrayColumnChunkReader:
+					vs := make([]parquet.FixedLenByteArray, p.n)
+					var nv int
+					total, nv, err = cr.ReadBatch(int64(p.n), vs, defs, nil)
+					for _, v := range vs[:nv] {
+						vals = append(vals, v)
+					}
+					less = func(a, b []byte) bool { return bytes.Compare(a, b) < 0 }
 				case *file.Int32ColumnChunkReader:
 					vs := make([]int32, p.n)
 					var nv int
@@ -344,7 +352,10 @@ func checkPages(t *testing.T, b []byte) {
 				if int(total) != p.n {
 					t.Fatalf("%s: read %d values, want the %d its header gives", where, total, p.n)
 				}
-				if descr.PhysicalType() != parquet.Types.ByteArray && descr.SortOrder() != schema.SortSIGNED {
+				// Bytes sort unsigned but for a decimal, integers signed but
+				// for an unsigned one.
+				bytesLike := descr.PhysicalType() == parquet.Types.ByteArray || descr.PhysicalType() == parquet.Types.FixedLenByteArray
+				if bytesLike != (descr.SortOrder() == schema.SortUNSIGNED) {
 					continue
 				}
 				if !p.stats.HasNullCount && !p.stats.HasMin {

@@ -10,10 +10,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/google/uuid"
 )
 
 // intValues write what arrow-go's column writer writes for integer,
@@ -43,6 +45,9 @@ func TestIntColumnMatchesArrowGo(t *testing.T) {
 		{Name: "price", Type: dec12, Nullable: true},
 		{Name: "small", Type: dec5},
 		{Name: "none", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		// Not an integer: fixed-size binary (fixedValues), PLAIN, here for
+		// its pages without NULLs.
+		{Name: "u", Type: extensions.NewUUIDType()},
 	}, nil)
 	build := func(seed uint64, n int) arrow.RecordBatch {
 		rng := rand.New(rand.NewPCG(seed, 11))
@@ -102,6 +107,17 @@ func TestIntColumnMatchesArrowGo(t *testing.T) {
 			}
 			rb.Field(12).(*array.Decimal128Builder).Append(decimal128.FromI64(int64(rng.IntN(199999) - 99999)))
 			rb.Field(13).AppendNull()
+			var u uuid.UUID
+			switch {
+			case r%37 == 0: // the first of a write batch: the least
+			case r%37 == 1:
+				u = uuid.Max
+			default:
+				for k := range u {
+					u[k] = byte(rng.IntN(256))
+				}
+			}
+			rb.Field(14).(*extensions.UUIDBuilder).Append(u)
 		}
 		return rb.NewRecordBatch()
 	}
@@ -135,6 +151,7 @@ func TestIntColumnMatchesArrowGo(t *testing.T) {
 				parquet.WithDictionaryDefault(false),
 				parquet.WithEncoding(parquet.Encodings.DeltaBinaryPacked),
 				parquet.WithEncodingFor("name", parquet.Encodings.Plain),
+				parquet.WithEncodingFor("u", parquet.Encodings.Plain),
 				parquet.WithStoreDecimalAsInteger(true),
 				parquet.WithDataPageSize(v.page),
 				parquet.WithBatchSize(v.batch),

@@ -27,6 +27,7 @@ import (
 // columnValues, one per kind of column, encode the values:
 //   - bytesValues: text and binary (also JSON) in PLAIN,
 //     DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY;
+//   - fixedValues: fixed-size binary (UUIDs) in PLAIN;
 //   - intValues: integers, dates, times, timestamps and decimals stored
 //     as INT32 or INT64, in DELTA_BINARY_PACKED.
 type ownColumn struct {
@@ -84,8 +85,8 @@ type columnValues interface {
 // newColumnValues returns the values of a column ownColumn writes, or
 // nil for a column arrow-go's column writer writes: ownColumn takes flat
 // leaves (required or optional) without a dictionary, in version 1 data
-// pages, of the kinds of values it has (see bytesValuesFor and
-// intValuesFor). (flatWriter, its only user, writes no page index, bloom
+// pages, of the kinds of values it has (see bytesValuesFor,
+// fixedValuesFor and intValuesFor). (flatWriter, its only user, writes no page index, bloom
 // filter or encryption: see flatWriterFits.)
 func newColumnValues(descr *schema.Column, field arrow.Field, props *parquet.WriterProperties) columnValues {
 	path := descr.Path()
@@ -101,6 +102,9 @@ func newColumnValues(descr *schema.Column, field arrow.Field, props *parquet.Wri
 	}
 	stats := statsKept(descr, props)
 	if v := bytesValuesFor(descr, t, props.EncodingFor(path), stats); v != nil {
+		return v
+	}
+	if v := fixedValuesFor(descr, t, props.EncodingFor(path), stats); v != nil {
 		return v
 	}
 	if props.EncodingFor(path) == parquet.Encodings.DeltaBinaryPacked {
