@@ -136,13 +136,16 @@ func (b *bytesValues) reset(keep int) {
 type byteBounds struct {
 	has      bool
 	min, max []byte
+	shared   int // bytes min and max begin with alike
 }
 
 // widen widens the bounds to v.
 func (b *byteBounds) widen(v []byte) {
-	// Most values of a page lie strictly between its bounds by their first
-	// byte already.
-	if b.has && len(v) > 0 && len(b.min) > 0 && len(b.max) > 0 && v[0] > b.min[0] && v[0] < b.max[0] {
+	// Most values of a page lie strictly between its bounds by the first
+	// byte after the prefix the bounds share (the first byte of random
+	// values, the digits after "customer "), which v must share too.
+	if n := b.shared; b.has && len(v) > n && len(b.min) > n && len(b.max) > n &&
+		v[n] > b.min[n] && v[n] < b.max[n] && bytes.Equal(v[:n], b.min[:n]) {
 		return
 	}
 	switch {
@@ -159,7 +162,10 @@ func (b *byteBounds) widen(v []byte) {
 		b.min = append(b.min[:0], v...)
 	case bytes.Compare(v, b.max) > 0:
 		b.max = append(b.max[:0], v...)
+	default:
+		return
 	}
+	b.shared = commonPrefix(b.min, b.max)
 }
 
 // commonPrefix is the number of leading bytes a and b share, compared
