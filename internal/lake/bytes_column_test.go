@@ -90,30 +90,9 @@ func TestBytesColumnMatchesArrowGo(t *testing.T) {
 	}
 
 	for _, enc := range []parquet.Encoding{parquet.Encodings.Plain, parquet.Encodings.DeltaLengthByteArray, parquet.Encodings.DeltaByteArray} {
-		for _, v := range []struct {
-			name     string
-			page     int64
-			batch    int64
-			codec    compress.Compression
-			stats    bool
-			rowGroup int64
-		}{
-			{"small pages, zstd", 2 << 10, 37, compress.Codecs.Zstd, true, 1500},
-			{"large pages, no compression", 1 << 20, 1024, compress.Codecs.Uncompressed, true, 1 << 20},
-			{"snappy, no statistics", 16 << 10, 100, compress.Codecs.Snappy, false, 1000},
-		} {
+		for _, v := range pageVariants {
 			t.Run(fmt.Sprintf("%s/%s", enc, v.name), func(t *testing.T) {
-				props := parquet.NewWriterProperties(
-					parquet.WithAllocator(memory.DefaultAllocator),
-					parquet.WithDictionaryDefault(false),
-					parquet.WithEncoding(enc),
-					parquet.WithEncodingFor("id", parquet.Encodings.Plain),
-					parquet.WithDataPageSize(v.page),
-					parquet.WithBatchSize(v.batch),
-					parquet.WithMaxRowGroupLength(v.rowGroup),
-					parquet.WithCompression(v.codec),
-					parquet.WithStats(v.stats),
-				)
+				props := v.props(parquet.WithEncoding(enc), parquet.WithEncodingFor("id", parquet.Encodings.Plain))
 				// Pages of 2 KiB cut where arrow-go's do not: a few more page
 				// headers and zstd frames.
 				flat, want := writeBothWays(t, schema, recs, props, 1)
@@ -121,6 +100,38 @@ func TestBytesColumnMatchesArrowGo(t *testing.T) {
 			})
 		}
 	}
+}
+
+// pageVariant is a setting the column writers are compared under.
+type pageVariant struct {
+	name     string
+	page     int64 // data page size
+	batch    int64 // write batch size
+	codec    compress.Compression
+	stats    bool
+	rowGroup int64 // rows
+}
+
+// pageVariants: pages of a few values (cut mid-batch and mid-record) and
+// of many, with and without compression and statistics, row groups cut
+// inside records.
+var pageVariants = []pageVariant{
+	{"small pages, zstd", 2 << 10, 37, compress.Codecs.Zstd, true, 1500},
+	{"large pages, no compression", 1 << 20, 1024, compress.Codecs.Uncompressed, true, 1 << 20},
+	{"snappy, no statistics", 16 << 10, 100, compress.Codecs.Snappy, false, 1000},
+}
+
+// props are v's writer properties, without a dictionary, then opts.
+func (v pageVariant) props(opts ...parquet.WriterProperty) *parquet.WriterProperties {
+	return parquet.NewWriterProperties(append([]parquet.WriterProperty{
+		parquet.WithAllocator(memory.DefaultAllocator),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDataPageSize(v.page),
+		parquet.WithBatchSize(v.batch),
+		parquet.WithMaxRowGroupLength(v.rowGroup),
+		parquet.WithCompression(v.codec),
+		parquet.WithStats(v.stats),
+	}, opts...)...)
 }
 
 // The columns ownColumn takes: text and binary without a dictionary,
@@ -209,7 +220,7 @@ func writeBothWays(t *testing.T, schema *arrow.Schema, recs []arrow.RecordBatch,
 		}
 		for _, rec := range recs {
 			if err := w.WriteBuffered(rec); err != nil {
-				t.Fatal(err)
+				t.Fatalf("flat writer %v: %v", flat, err)
 			}
 		}
 		if err := w.Close(); err != nil {

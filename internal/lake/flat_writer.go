@@ -87,7 +87,7 @@ func flatWriterFits(schema *arrow.Schema, props *parquet.WriterProperties) bool 
 // The file has the schema and key/value metadata pqarrow writes, and the
 // same values, statistics and encodings (TestFlatWriterMatchesPqarrow).
 type flatWriter struct {
-	sink    *tellWriter
+	sink    *countingWriter // where the file is: arrow-go's page writers ask (Tell)
 	meta    *metadata.FileMetaDataBuilder
 	props   *parquet.WriterProperties
 	schema  *arrow.Schema
@@ -109,24 +109,6 @@ type flatRowGroup struct {
 	own   []*ownColumn
 	rows  int
 }
-
-// tellWriter counts the bytes written to w: arrow-go's page writers ask
-// where the file is (utils.WriterTell).
-type tellWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (t *tellWriter) Write(p []byte) (int, error) {
-	n, err := t.w.Write(p)
-	t.n += int64(n)
-	if err == nil && n != len(p) {
-		err = io.ErrShortWrite
-	}
-	return n, err
-}
-
-func (t *tellWriter) Tell() int64 { return t.n }
 
 // newFlatWriter starts a file of schema (see flatWriterFits), with the
 // key/value metadata pqarrow.NewFileWriter writes.
@@ -150,7 +132,7 @@ func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPrope
 	// storing it.
 	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, props.Allocator())))
 	fw := &flatWriter{
-		sink:    &tellWriter{w: w},
+		sink:    &countingWriter{w: w},
 		meta:    metadata.NewFileMetadataBuilder(pqSchema, props, meta),
 		props:   props,
 		schema:  schema,

@@ -65,7 +65,9 @@ type partFile struct {
 	newRowGroup bool
 }
 
-// countingWriter counts the bytes handed on to the object.
+// countingWriter counts the bytes handed on to w: those of a part file's
+// object, and where a flatWriter's file is (arrow-go's page writers ask,
+// utils.WriterTell).
 type countingWriter struct {
 	w io.Writer
 	n int64
@@ -74,8 +76,13 @@ type countingWriter struct {
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if err == nil && n != len(p) {
+		err = io.ErrShortWrite
+	}
 	return n, err
 }
+
+func (c *countingWriter) Tell() int64 { return c.n }
 
 // partCounter passes bytes to the object writer and calls the UploadPart
 // crash point each time the upload is half-way through filling another
