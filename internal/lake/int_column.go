@@ -2,6 +2,7 @@ package lake
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -32,22 +33,19 @@ type intValues[T int32 | int64] struct {
 
 // intValuesFor returns the values of an INT32 or INT64 column of Arrow
 // arrays whose values pqarrow writes as they are or widened (int8 to
-// int64, date32, time32/64, timestamps other than of seconds, which
-// pqarrow coerces to milliseconds) or as a decimal's integer (decimal128
-// of up to 18 digits, stored as an integer), else nil. Unsigned integers
-// stay with arrow-go: they sort unsigned.
+// int64, date32, times and timestamps in the unit the column declares) or
+// as a decimal's integer (decimal128 of up to 18 digits, stored as an
+// integer), else nil. A time or timestamp whose unit pqarrow converts
+// (seconds to milliseconds always; nanoseconds to microseconds for older
+// format versions or when asked to coerce) stays with arrow-go, as do
+// unsigned integers.
 func intValuesFor(descr *schema.Column, t arrow.DataType, stats bool) columnValues {
 	var physical parquet.Type
 	var precision int32
 	switch t.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.DATE32, arrow.TIME32:
 		physical = parquet.Types.Int32
-	case arrow.INT64, arrow.TIME64:
-		physical = parquet.Types.Int64
-	case arrow.TIMESTAMP:
-		if t.(*arrow.TimestampType).Unit == arrow.Second {
-			return nil
-		}
+	case arrow.INT64, arrow.TIME64, arrow.TIMESTAMP:
 		physical = parquet.Types.Int64
 	case arrow.DECIMAL128:
 		precision = t.(*arrow.Decimal128Type).Precision
@@ -62,13 +60,42 @@ func intValuesFor(descr *schema.Column, t arrow.DataType, stats bool) columnValu
 	default:
 		return nil
 	}
-	if descr.PhysicalType() != physical || descr.SortOrder() != schema.SortSIGNED {
+	if descr.PhysicalType() != physical || !sameTimeUnit(descr, t) {
 		return nil
 	}
 	if physical == parquet.Types.Int32 {
 		return &intValues[int32]{kind: t.ID(), precision: precision, stats: stats}
 	}
 	return &intValues[int64]{kind: t.ID(), precision: precision, stats: stats}
+}
+
+// sameTimeUnit is true unless t is a time or timestamp whose unit is not
+// the one the Parquet column declares: then pqarrow converts the values.
+func sameTimeUnit(descr *schema.Column, t arrow.DataType) bool {
+	var unit arrow.TimeUnit
+	switch t := t.(type) {
+	case *arrow.Time32Type:
+		unit = t.Unit
+	case *arrow.Time64Type:
+		unit = t.Unit
+	case *arrow.TimestampType:
+		unit = t.Unit
+	default:
+		return true
+	}
+	lt, ok := descr.LogicalType().(interface{ TimeUnit() schema.TimeUnitType })
+	if !ok {
+		return false
+	}
+	switch lt.TimeUnit() {
+	case schema.TimeUnitMillis:
+		return unit == arrow.Millisecond
+	case schema.TimeUnitMicros:
+		return unit == arrow.Microsecond
+	case schema.TimeUnitNanos:
+		return unit == arrow.Nanosecond
+	}
+	return false
 }
 
 func (v *intValues[T]) load(arr arrow.Array) error {
@@ -181,7 +208,10 @@ func (v *intValues[T]) bound(stats metadata.TypedStatistics) {
 	}
 }
 
-func (v *intValues[T]) reset(int) {
+func (v *intValues[T]) reset(keep int) {
+	if cap(v.conv)*int(unsafe.Sizeof(v.min)) > keep {
+		v.conv = nil
+	}
 	v.packer.reset()
 	v.hasMin = false
 }

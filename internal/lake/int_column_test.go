@@ -151,29 +151,78 @@ func TestIntColumnMatchesArrowGo(t *testing.T) {
 	}
 }
 
-// A decimal that does not fit its column's precision is refused, naming
-// the column and row, as pqarrow refuses it.
+// A decimal that does not fit its column's precision, or the integer it
+// is stored as, is refused, naming the column and row, as pqarrow refuses
+// it; a NULL's slot is not looked at.
 func TestIntColumnRefusesWideDecimal(t *testing.T) {
-	dec := &arrow.Decimal128Type{Precision: 4, Scale: 1}
-	schema := arrow.NewSchema([]arrow.Field{{Name: "amount", Type: dec, Nullable: true}}, nil)
-	b := array.NewDecimal128Builder(memory.DefaultAllocator, dec)
-	defer b.Release()
-	b.Append(decimal128.FromI64(9999))
-	b.AppendNull()
-	b.Append(decimal128.FromI64(-10000))
-	arr := b.NewArray()
-	defer arr.Release()
-	rec := array.NewRecordBatch(schema, []arrow.Array{arr}, 3)
-	defer rec.Release()
-	props := parquet.NewWriterProperties(parquet.WithDictionaryDefault(false),
-		parquet.WithEncoding(parquet.Encodings.DeltaBinaryPacked), parquet.WithStoreDecimalAsInteger(true))
-	var sb strings.Builder
-	w, err := newFlatWriter(schema, &sb, props, pqarrow.NewArrowWriterProperties())
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		typ  *arrow.Decimal128Type
+		bad  decimal128.Num
+		want string
+	}{
+		{&arrow.Decimal128Type{Precision: 4, Scale: 1}, decimal128.FromI64(-10000), "column amount: row 2: -1000.0 does not fit decimal(4, 1)"},
+		{&arrow.Decimal128Type{Precision: 18, Scale: 0}, decimal128.New(1, 5), "column amount: row 2: 18446744073709551621 does not fit decimal(18, 0)"},
+	} {
+		schema := arrow.NewSchema([]arrow.Field{{Name: "amount", Type: c.typ, Nullable: true}}, nil)
+		b := array.NewDecimal128Builder(memory.DefaultAllocator, c.typ)
+		b.Append(decimal128.FromI64(9999))
+		b.AppendNull()
+		b.Append(c.bad)
+		arr := b.NewArray()
+		b.Release()
+		// A NULL's slot holding what does not fit.
+		arr.Data().Buffers()[1].Bytes()[16+15] = 0x7f
+		rec := array.NewRecordBatch(schema, []arrow.Array{arr}, 3)
+		arr.Release()
+		props := parquet.NewWriterProperties(parquet.WithDictionaryDefault(false),
+			parquet.WithEncoding(parquet.Encodings.DeltaBinaryPacked), parquet.WithStoreDecimalAsInteger(true))
+		var sb strings.Builder
+		w, err := newFlatWriter(schema, &sb, props, pqarrow.NewArrowWriterProperties())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = w.WriteBuffered(rec)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want %q", err, c.want)
+		}
+		rec.Release()
 	}
-	err = w.WriteBuffered(rec)
-	if err == nil || !strings.Contains(err.Error(), "column amount: row 2: -1000.0 does not fit decimal(4, 1)") {
-		t.Fatalf("error %v, want the column, row and value", err)
+}
+
+// Times and timestamps whose unit pqarrow converts (time32 of seconds to
+// milliseconds; timestamps of nanoseconds to microseconds in format 2.4)
+// stay with arrow-go: the files hold what pqarrow's hold.
+func TestIntColumnLeavesConvertedUnits(t *testing.T) {
+	secs := array.NewTime32Builder(memory.DefaultAllocator, &arrow.Time32Type{Unit: arrow.Second})
+	defer secs.Release()
+	nanos := array.NewTimestampBuilder(memory.DefaultAllocator, &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"})
+	defer nanos.Release()
+	for i := range 500 {
+		secs.Append(arrow.Time32(i * 7 % 86400))
+		nanos.Append(arrow.Timestamp(1.7e18 + int64(i)*1_000_000))
+	}
+	for _, c := range []struct {
+		arr  arrow.Array
+		opts []parquet.WriterProperty
+	}{
+		{secs.NewArray(), nil},
+		{nanos.NewArray(), []parquet.WriterProperty{parquet.WithVersion(parquet.V2_4)}},
+	} {
+		defer c.arr.Release()
+		schema := arrow.NewSchema([]arrow.Field{{Name: "t", Type: c.arr.DataType()}}, nil)
+		rec := array.NewRecordBatch(schema, []arrow.Array{c.arr}, int64(c.arr.Len()))
+		defer rec.Release()
+		t.Run(c.arr.DataType().String(), func(t *testing.T) {
+			props := pageVariants[0].props(append(c.opts, parquet.WithEncoding(parquet.Encodings.DeltaBinaryPacked))...)
+			pqSchema, err := pqarrow.ToParquet(schema, props, pqarrow.NewArrowWriterProperties())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if newColumnValues(pqSchema.Column(0), schema.Field(0), props) != nil {
+				t.Error("written by ownColumn")
+			}
+			flat, want := writeBothWays(t, schema, []arrow.RecordBatch{rec}, props, 1)
+			sameParquet(t, flat, want, 0.02)
+		})
 	}
 }
