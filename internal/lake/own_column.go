@@ -86,8 +86,8 @@ type columnValues interface {
 // nil for a column arrow-go's column writer writes: ownColumn takes flat
 // leaves (required or optional) without a dictionary, in version 1 data
 // pages, of the kinds of values it has (see bytesValuesFor,
-// fixedValuesFor and intValuesFor). (flatWriter, its only user, writes no page index, bloom
-// filter or encryption: see flatWriterFits.)
+// fixedValuesFor and intValuesFor). flatWriter, its only user, writes no
+// page index, bloom filter or encryption (see flatWriterFits).
 func newColumnValues(descr *schema.Column, field arrow.Field, props *parquet.WriterProperties) columnValues {
 	path := descr.Path()
 	switch {
