@@ -40,33 +40,46 @@ type intValues[T int32 | int64] struct {
 // format versions or when asked to coerce) stays with arrow-go, as do
 // unsigned integers.
 func intValuesFor(descr *schema.Column, t arrow.DataType, stats bool) columnValues {
-	var physical parquet.Type
-	var precision int32
-	switch t.ID() {
-	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.DATE32, arrow.TIME32:
-		physical = parquet.Types.Int32
-	case arrow.INT64, arrow.TIME64, arrow.TIMESTAMP:
-		physical = parquet.Types.Int64
-	case arrow.DECIMAL128:
-		precision = t.(*arrow.Decimal128Type).Precision
-		switch {
-		case precision <= 9:
-			physical = parquet.Types.Int32
-		case precision <= 18:
-			physical = parquet.Types.Int64
-		default:
-			return nil
-		}
-	default:
-		return nil
-	}
-	if descr.PhysicalType() != physical || !sameTimeUnit(descr, t) {
+	physical, ok := integerStorage(t)
+	if !ok || descr.PhysicalType() != physical || !sameTimeUnit(descr, t) {
 		return nil
 	}
 	if physical == parquet.Types.Int32 {
-		return &intValues[int32]{kind: t.ID(), precision: precision, stats: stats}
+		return newIntValues[int32](t, stats)
 	}
-	return &intValues[int64]{kind: t.ID(), precision: precision, stats: stats}
+	return newIntValues[int64](t, stats)
+}
+
+// integerStorage returns the Parquet integer type pqarrow stores values
+// of Arrow type t in (with storeDecimalAsInteger), if it stores them in
+// one: INT32 for int8/16/32, date32, time32 and decimals of up to 9
+// digits, INT64 for int64, time64, timestamps and decimals of 10 to 18.
+// (Unsigned integers are left out: they sort unsigned.)
+func integerStorage(t arrow.DataType) (parquet.Type, bool) {
+	switch t.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.DATE32, arrow.TIME32:
+		return parquet.Types.Int32, true
+	case arrow.INT64, arrow.TIME64, arrow.TIMESTAMP:
+		return parquet.Types.Int64, true
+	case arrow.DECIMAL128:
+		switch p := t.(*arrow.Decimal128Type).Precision; {
+		case p <= 9:
+			return parquet.Types.Int32, true
+		case p <= 18:
+			return parquet.Types.Int64, true
+		}
+	}
+	return 0, false
+}
+
+// newIntValues returns the values of type t (stored as T, see
+// integerStorage).
+func newIntValues[T int32 | int64](t arrow.DataType, stats bool) *intValues[T] {
+	v := &intValues[T]{kind: t.ID(), stats: stats}
+	if d, ok := t.(*arrow.Decimal128Type); ok {
+		v.precision = d.Precision
+	}
+	return v
 }
 
 // sameTimeUnit is true unless t is a time or timestamp whose unit is not

@@ -264,14 +264,8 @@ var storageProperties = []parquet.WriterProperty{
 // of random amounts packed to 26 bits a value: 16% smaller than the 6-byte
 // FIXED_LEN_BYTE_ARRAY it replaced, after zstd.
 func deltaEncoded(t arrow.DataType) bool {
-	switch t.ID() {
-	case arrow.INT64, arrow.TIMESTAMP, arrow.TIME64:
-		return true
-	case arrow.DECIMAL128:
-		p := t.(*arrow.Decimal128Type).Precision
-		return p > 9 && p <= 18 // INT64 with WithStoreDecimalAsInteger
-	}
-	return false
+	physical, ok := integerStorage(t)
+	return ok && physical == parquet.Types.Int64
 }
 
 // deltaBeatsDictionary is true for a column stored as 32-bit integers
@@ -338,32 +332,20 @@ func deltaBits(vals []int32) float64 {
 }
 
 // int32Sample returns up to n non-null values of col as Parquet stores them
-// in an INT32 column, or nil for a column of another physical type.
+// in an INT32 column (integerStorage), or nil for a column of another
+// physical type or a decimal that does not fit its precision.
 func int32Sample(col arrow.Array, n int) []int32 {
-	var value func(int) int32
-	switch c := col.(type) {
-	case *array.Int8:
-		value = func(i int) int32 { return int32(c.Value(i)) }
-	case *array.Int16:
-		value = func(i int) int32 { return int32(c.Value(i)) }
-	case *array.Int32:
-		value = c.Value
-	case *array.Date32:
-		value = func(i int) int32 { return int32(c.Value(i)) }
-	case *array.Time32:
-		value = func(i int) int32 { return int32(c.Value(i)) }
-	case *array.Decimal128:
-		if c.DataType().(*arrow.Decimal128Type).Precision > 9 {
-			return nil
-		}
-		value = func(i int) int32 { return int32(c.Value(i).LowBits()) }
-	default:
+	if physical, ok := integerStorage(col.DataType()); !ok || physical != parquet.Types.Int32 {
+		return nil
+	}
+	v := newIntValues[int32](col.DataType(), false)
+	if err := v.load(col); err != nil {
 		return nil
 	}
 	vals := make([]int32, 0, min(n, col.Len()))
 	for i := 0; i < col.Len() && len(vals) < n; i++ {
 		if col.IsValid(i) {
-			vals = append(vals, value(i))
+			vals = append(vals, v.src[i])
 		}
 	}
 	return vals
