@@ -33,21 +33,9 @@ type deltaPacker[T int32 | int64] struct {
 }
 
 // add appends v.
-func (p *deltaPacker[T]) add(v T) {
-	if p.n == 0 {
-		p.first = v
-	} else {
-		p.deltas[p.nd] = v - p.last
-		p.nd++
-		if p.nd == deltaBlock {
-			p.blocks = p.appendBlock(p.blocks)
-		}
-	}
-	p.last = v
-	p.n++
-}
+func (p *deltaPacker[T]) add(v T) { p.addAll([]T{v}) }
 
-// addAll appends vs, as add does value by value.
+// addAll appends vs.
 func (p *deltaPacker[T]) addAll(vs []T) {
 	if len(vs) == 0 {
 		return

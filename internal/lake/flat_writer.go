@@ -96,7 +96,7 @@ type flatWriter struct {
 	rg      *flatRowGroup // nil before the first row group
 	groups  int           // row groups started
 	levels  [][]int16     // per nullable column, reused
-	scratch []*ownScratch // per ownColumn column, reused
+	scratch []*ownScratch // per column: nil for arrow-go's, reused across row groups
 	ones    []int16       // all 1: the levels of a column without nulls
 	closed  bool
 }
@@ -141,6 +141,12 @@ func newFlatWriter(schema *arrow.Schema, w io.Writer, props *parquet.WriterPrope
 		levels:  make([][]int16, schema.NumFields()),
 		scratch: make([]*ownScratch, schema.NumFields()),
 	}
+	// Which writer writes a column is decided once for the file.
+	for i := range schema.NumFields() {
+		if vals := newColumnValues(pqSchema.Column(i), schema.Field(i), props); vals != nil {
+			fw.scratch[i] = &ownScratch{vals: vals}
+		}
+	}
 	if _, err := fw.sink.Write([]byte(parquetMagic)); err != nil {
 		return nil, err
 	}
@@ -166,11 +172,6 @@ func (fw *flatWriter) NewBufferedRowGroupChecked() error {
 			int16(fw.groups), int16(i), fw.props.Allocator(), true, nil, nil)
 		if err != nil {
 			return err
-		}
-		if fw.scratch[i] == nil {
-			if vals := newColumnValues(colMeta.Descr(), fw.schema.Field(i), fw.props); vals != nil {
-				fw.scratch[i] = &ownScratch{vals: vals}
-			}
 		}
 		if fw.scratch[i] != nil {
 			rg.own[i] = newOwnColumn(colMeta, pager, fw.props, fw.props.Allocator(), fw.scratch[i])
