@@ -5,6 +5,10 @@
 #   S3     versitygw v1.8.0 (Go module, posix backend)  :7070  TEST_S3_ENDPOINT
 #   GCS    fake-gcs-server v1.56.1 (Go module)           :4443  TEST_GCS_EMULATOR
 #   Azure  Azurite 3.37.0 (npm, needs Node >= 18)        :10000 TEST_AZURE_ENDPOINT
+# and two Parquet readers that share no code with arrow-go or DuckDB, which
+# the lake tests read wharf's files back with (internal/testdb/jsread):
+# hyparquet and nodejs-polars from npm, pinned, under
+# $WHARF_TEST_CACHE/parquet-readers.
 # Tests create their own bucket per test (internal/testdb/objectstore.go);
 # the defaults below are the ones the tests assume when the variables are
 # unset, and the servers listen where the variables point (TEST_S3_ENDPOINT
@@ -82,16 +86,19 @@ ensure_fake_gcs() {
   wait_port "$addr" fake-gcs-server "$CACHE/fake-gcs-server.log"
 }
 
+ensure_npm() {
+  command -v npm >/dev/null && return
+  log "installing Node.js and npm from Debian packages"
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
+}
+
 ensure_azurite() {
   local addr="$AZURE_ADDR"
   if port_open "$addr"; then log "Azurite is up on $addr"; return; fi
   local bin="$CACHE/azurite/node_modules/.bin/azurite-blob"
   if [ ! -x "$bin" ]; then
-    if ! command -v npm >/dev/null; then
-      log "installing Node.js and npm from Debian packages"
-      apt-get update -qq
-      apt-get install -y -qq nodejs npm >/dev/null
-    fi
+    ensure_npm
     log "installing Azurite 3.37.0 from the npm registry"
     mkdir -p "$CACHE/azurite"
     (cd "$CACHE/azurite" && npm install --no-audit --no-fund --silent azurite@3.37.0)
@@ -102,6 +109,27 @@ ensure_azurite() {
   wait_port "$addr" Azurite "$CACHE/azurite.log"
 }
 
+ensure_parquet_readers() {
+  local dir="$CACHE/parquet-readers" platform
+  case "$(uname -m)" in
+    x86_64) platform=linux-x64-gnu ;;
+    aarch64) platform=linux-arm64-gnu ;;
+    *) log "no nodejs-polars build for $(uname -m)"; exit 1 ;;
+  esac
+  local want="hyparquet@1.31.5 hyparquet-compressors@1.1.2 nodejs-polars@0.26.1 nodejs-polars-$platform@0.26.1"
+  if [ "$(cat "$dir/installed" 2>/dev/null)" = "$want" ]; then
+    log "Parquet readers are installed ($want)"
+    return
+  fi
+  ensure_npm
+  log "installing $want from the npm registry"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086 # one word per package
+  (cd "$dir" && npm install --no-audit --no-fund --silent --save-exact $want)
+  echo "$want" >"$dir/installed"
+}
+
 ensure_versitygw
 ensure_fake_gcs
 ensure_azurite
+ensure_parquet_readers

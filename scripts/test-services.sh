@@ -3,8 +3,8 @@
 # (trust auth, user postgres) and MariaDB on 127.0.0.1:3306 (root, empty
 # password). Installs each from Debian's packages when missing, starts it when
 # stopped (never restarts a running one), and fails loudly when neither works.
-# Then the object stores (scripts/test-objectstores.sh), and the JavaScript
-# Parquet readers the lake tests read wharf's files with (installed by npm).
+# Then the object stores and the JavaScript Parquet readers the lake tests
+# need (scripts/test-objectstores.sh).
 set -euo pipefail
 
 log() { printf 'test-services: %s\n' "$*" >&2; }
@@ -94,33 +94,7 @@ ensure_chromium
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"
 
-# S3 (versitygw), GCS (fake-gcs-server) and Azure (Azurite) for the lake tests.
+# S3 (versitygw), GCS (fake-gcs-server) and Azure (Azurite) for the lake
+# tests, and the Parquet readers they read wharf's files back with.
 bash "$(dirname "$0")/test-objectstores.sh"
 
-# Two Parquet readers that share no code with arrow-go or DuckDB, for the
-# tests that read wharf's pages back (internal/testdb/jsread): hyparquet and
-# nodejs-polars, pinned, under $WHARF_TEST_CACHE/parquet-readers.
-ensure_parquet_readers() {
-  local dir="${WHARF_TEST_CACHE:-$HOME/.cache/wharf-test}/parquet-readers" platform
-  case "$(uname -m)" in
-    x86_64) platform=linux-x64-gnu ;;
-    aarch64) platform=linux-arm64-gnu ;;
-    *) log "no nodejs-polars build for $(uname -m)"; exit 1 ;;
-  esac
-  local want="hyparquet@1.31.5 hyparquet-compressors@1.1.2 nodejs-polars@0.26.1 nodejs-polars-$platform@0.26.1"
-  if [ "$(cat "$dir/installed" 2>/dev/null)" = "$want" ]; then
-    log "Parquet readers are installed ($want)"
-    return
-  fi
-  if ! command -v npm >/dev/null; then
-    log "installing Node.js and npm from Debian packages"
-    apt-get update -qq
-    apt-get install -y -qq nodejs npm >/dev/null
-  fi
-  log "installing $want from the npm registry"
-  mkdir -p "$dir"
-  # shellcheck disable=SC2086 # one word per package
-  (cd "$dir" && npm install --no-audit --no-fund --silent --save-exact $want)
-  echo "$want" >"$dir/installed"
-}
-ensure_parquet_readers
