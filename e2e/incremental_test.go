@@ -147,3 +147,67 @@ func newFiles(before, after []string) []string {
 	}
 	return out
 }
+
+// TestCursorChangeNeedsAllowReset: a run whose cursor column is not the one
+// its watermark was committed with would land the whole table again, so
+// wharf run refuses it (nothing lands, the watermark stays) until
+// --allow-reset; a deployed workflow's cursor changes through deploy
+// first, even with --allow-reset, so that its schedule agrees.
+func TestCursorChangeNeedsAllowReset(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	sqlExec(t, conn, `CREATE TABLE events (id integer PRIMARY KEY, seq bigint NOT NULL, at timestamptz NOT NULL)`)
+	sqlExec(t, conn, `INSERT INTO events SELECT g, g, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(1, 50) g`)
+	dir := t.TempDir()
+	// catalog writes a catalog of the workflows named, each landing the
+	// table by cursor into a lake of its own.
+	catalog := func(file, cursor string, workflows ...string) string {
+		cat := "connections:\n  app:\n    engine: postgres\n    secret: env:APP_DB_URL\nlakes:\n"
+		for _, wf := range workflows {
+			cat += fmt.Sprintf("  %s:\n    url: file://%s\n", wf, filepath.Join(dir, "lake", wf))
+		}
+		cat += "workflows:\n"
+		for _, wf := range workflows {
+			cat += fmt.Sprintf("  - {name: %s, table: %s.events, cursor: %s, lake: %s}\n", wf, schema, cursor, wf)
+		}
+		path := filepath.Join(dir, file)
+		if err := os.WriteFile(path, []byte(cat), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	byAt := catalog("at.yaml", "at", "events", "scheduled")
+	bySeq := catalog("seq.yaml", "seq", "events", "scheduled")
+	env := []string{"APP_DB_URL=" + testdb.PostgresURL(), "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+
+	mustWharf(t, dir, env, "deploy", "-c", catalog("deploy-at.yaml", "at", "scheduled"))
+	mustWharf(t, dir, env, "run", "-c", byAt, "--all")
+	landed := parquetFiles(t, dir)
+
+	r := wharf(t, dir, env, "run", "-c", bySeq, "events")
+	if r.code != 1 || !strings.Contains(r.stderr, "the watermark was committed with cursor at, and the workflow's cursor is now seq") ||
+		!strings.Contains(r.stderr, "--allow-reset") {
+		t.Fatalf("a changed cursor should be refused, naming both columns and --allow-reset:\n%s", r)
+	}
+	r = wharf(t, dir, env, "run", "-c", bySeq, "--allow-reset", "scheduled")
+	if r.code != 1 || !strings.Contains(r.stderr, "workflow scheduled is deployed with table "+schema+".events, cursor at, and the catalog says table "+schema+".events, cursor seq") ||
+		!strings.Contains(r.stderr, "wharf deploy --allow-reset") {
+		t.Fatalf("a deployed workflow's changed cursor should be refused until deployed:\n%s", r)
+	}
+	if now := parquetFiles(t, dir); len(now) != len(landed) {
+		t.Fatalf("refused runs landed files: %v, before %v", now, landed)
+	}
+	// The watermark is still the one committed with at.
+	if r := mustWharf(t, dir, env, "run", "-c", byAt, "events"); !strings.Contains(r.stdout, "incremental") {
+		t.Fatalf("the refused run changed the watermark:\n%s", r)
+	}
+
+	r = mustWharf(t, dir, env, "run", "-c", bySeq, "--allow-reset", "events")
+	if !strings.Contains(r.stdout, "full") || !strings.Contains(r.stdout, "50") || !strings.Contains(r.stderr, "cursor changed from at to seq: full load") {
+		t.Fatalf("--allow-reset should run a full load by seq:\n%s", r)
+	}
+	mustWharf(t, dir, env, "deploy", "-c", catalog("deploy-seq.yaml", "seq", "scheduled"), "--allow-reset")
+	if r := mustWharf(t, dir, env, "run", "-c", bySeq, "scheduled"); !strings.Contains(r.stdout, "full") {
+		t.Fatalf("after deploy --allow-reset the deployed workflow should run a full load by seq:\n%s", r)
+	}
+}

@@ -115,6 +115,13 @@ type Lander struct {
 	// whether the chunk's run ended (cancelled, failed), to stop reading
 	// it (0 = DefaultRunWatch).
 	RunWatch time.Duration
+	// AllowReset lets a run whose workflow's cursor column is not the one
+	// its watermark was committed with forget the watermark and load the
+	// whole table again (a parquet lake then holds every row twice). false
+	// (wharf run without --allow-reset): such a run fails with a
+	// *CursorChangedError. The engine sets it: it runs deployed specs, and
+	// deploy already asks --allow-reset for a changed cursor.
+	AllowReset bool
 
 	lakes    lakeCache
 	catalogs catalogCache
@@ -253,6 +260,8 @@ func (ld *landing) execute(ctx context.Context) error {
 		colKind := described.Column(cursor).Kind
 		switch {
 		case wm == nil:
+		case wmCursor != cursor && !l.AllowReset:
+			return &CursorChangedError{Table: ref.String(), Was: wmCursor, Now: cursor}
 		case wmCursor != cursor:
 			res.Notes = append(res.Notes, fmt.Sprintf("cursor changed from %s to %s: full load", wmCursor, cursor))
 		case !sameCursorFamily(wm.Kind, colKind):
@@ -597,6 +606,22 @@ func (e *SchemaDriftError) Error() string {
 // Permanent reports true: the same run fails the same way until the table
 // or the workflow's on_schema_change changes.
 func (e *SchemaDriftError) Permanent() bool { return true }
+
+// CursorChangedError is a run refused because its cursor column is not the
+// one the workflow's watermark was committed with (Lander.AllowReset).
+type CursorChangedError struct {
+	Table    string
+	Was, Now string // the watermark's cursor column, the workflow's
+}
+
+func (e *CursorChangedError) Error() string {
+	return fmt.Sprintf("table %s: the watermark was committed with cursor %s, and the workflow's cursor is now %s: "+
+		"running would forget the watermark and load the whole table again (on a parquet lake every row would then be there twice); "+
+		"put cursor: %s back, or run with --allow-reset to start over from a full load", e.Table, e.Was, e.Now, e.Was)
+}
+
+// Permanent: the same catalog gets the same answer on every attempt.
+func (e *CursorChangedError) Permanent() bool { return true }
 
 // readStreams reads the window in this process into writers, one stream
 // per writer (the source's own parallel read when there are several), and

@@ -44,7 +44,7 @@ DIR/.wharf/state.db. Run it again: it lands nothing new and says so.`,
 			if err != nil {
 				return err
 			}
-			results, err := a.land(cmd.Context(), jobs, 4, 0)
+			results, err := a.land(cmd.Context(), jobs, 4, 0, false)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,13 +23,19 @@ func (a *app) runCommand() *cobra.Command {
 	var all bool
 	var parallel int
 	var runTimeout time.Duration
+	var allowReset bool
 	cmd := &cobra.Command{
 		Use:   "run [-c FILE] [--state URL] (WORKFLOW... | --all)",
 		Short: "Land workflows now, in the foreground, with progress",
 		Long: `run lands the named workflows (or every workflow with --all) now. It shows progress on
 a terminal (plain log lines otherwise), prints a summary, and exits non-zero if any workflow failed,
 after finishing the others. Table patterns are expanded against their sources first, so their
-workflows (NAME_<table>) can be named or run with --all.`,
+workflows (NAME_<table>) can be named or run with --all.
+
+A workflow whose cursor column is not the one its watermark was committed with is refused:
+running it would load the whole table again. --allow-reset runs it as a full load. A deployed
+workflow whose cursor or table differs from the catalog's is refused either way: deploy the change
+(wharf deploy --allow-reset) first, so that its schedule and this run agree.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
 				return &exitError{code: ExitUsage, err: errors.New("name one or more workflows, or pass --all")}
@@ -51,7 +58,7 @@ workflows (NAME_<table>) can be named or run with --all.`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			results, err := a.land(cmd.Context(), jobs, parallel, runTimeout)
+			results, err := a.land(cmd.Context(), jobs, parallel, runTimeout, allowReset)
 			if err != nil {
 				return err
 			}
@@ -72,6 +79,7 @@ workflows (NAME_<table>) can be named or run with --all.`,
 	cmd.Flags().BoolVar(&all, "all", false, "run every workflow in the catalog")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "workflows to land at once (the catalog's parallel: is the streams reading one workflow)")
 	cmd.Flags().DurationVar(&runTimeout, "run-timeout", time.Hour, "stop and fail a workflow's run that takes longer (0 = no limit)")
+	cmd.Flags().BoolVar(&allowReset, "allow-reset", false, "run workflows whose cursor column changed since their watermark as full loads")
 	return cmd
 }
 
@@ -149,7 +157,7 @@ func abbreviate(s []string, n int) string {
 
 // land runs the workflows with at most parallel at once, showing progress.
 // Every workflow runs even when others fail; results come back in input order.
-func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, runTimeout time.Duration) ([]*blueprint.Result, error) {
+func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, runTimeout time.Duration, allowReset bool) ([]*blueprint.Result, error) {
 	log, err := a.logger()
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
@@ -159,6 +167,9 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 		return nil, err
 	}
 	defer st.Close()
+	if err := refuseDeployedResets(ctx, st, jobs); err != nil {
+		return nil, err
+	}
 
 	workerID, stopHeartbeat := heartbeat(ctx, st, log)
 	defer stopHeartbeat()
@@ -167,7 +178,7 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 	defer prog.stop()
 	slots := &connSlots{log: log}
 	lander := &blueprint.Lander{State: st, Secrets: a.secrets, Logger: log, OnProgress: prog.update, WorkerID: workerID,
-		StreamSlots: slots.more}
+		StreamSlots: slots.more, AllowReset: allowReset}
 	defer lander.Close()
 
 	results := make([]*blueprint.Result, len(jobs))
@@ -206,6 +217,38 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 	}
 	wg.Wait()
 	return results, nil
+}
+
+// refuseDeployedResets fails when a job's catalog entry changes the cursor
+// column or table of its deployed workflow (deploy.ResetsWatermark): the
+// run would reset the watermark while the schedule keeps the deployed
+// settings, whose next run would reset it again. deploy asks --allow-reset
+// for that change; the run follows it.
+func refuseDeployedResets(ctx context.Context, st state.Store, jobs []*catalog.Resolved) error {
+	var msgs []string
+	for _, job := range jobs {
+		d, err := st.DeployedWorkflow(ctx, job.Workflow.Name)
+		if errors.Is(err, state.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return failed(err)
+		}
+		dw, err := deploy.Decode(*d)
+		if err != nil {
+			return failed(err)
+		}
+		if deploy.ResetsWatermark(dw.Spec, *job) {
+			was, now := &dw.Spec.Workflow, &job.Workflow
+			msgs = append(msgs, fmt.Sprintf("workflow %s is deployed with table %s, cursor %s, and the catalog says table %s, cursor %s",
+				now.Name, was.Table, cmp.Or(was.Cursor, "none"), now.Table, cmp.Or(now.Cursor, "none")))
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return failed(fmt.Errorf("%s: running would reset the watermark (a full load) while the schedule keeps the deployed settings; "+
+		"deploy the catalog first (wharf deploy --allow-reset), then run", strings.Join(msgs, "; ")))
 }
 
 // heartbeat records this foreground process in the state store's process

@@ -77,7 +77,9 @@ func New(ctx context.Context, store state.Store, cfg Config, opts ...Option) (*E
 		o(e)
 	}
 	if e.lander == nil {
-		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger, WorkerID: e.self.ID}
+		// AllowReset: a deployed spec's cursor changed only through
+		// deploy --allow-reset.
+		e.lander = &blueprint.Lander{State: store, Secrets: cfg.Secrets, Logger: cfg.Logger, WorkerID: e.self.ID, AllowReset: true}
 	}
 	// The chunks of a run read in parallel are River jobs, which any
 	// process of the fleet reads.
