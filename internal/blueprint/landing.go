@@ -280,7 +280,7 @@ func (ld *landing) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prefix := lakePrefix(src.Database(), ref)
+	prefix := LakePrefix(src.Database(), ref)
 	ld.lake, ld.prefix = lakeH, prefix
 	// Where the run writes is recorded before it writes anything, so that
 	// its files can be removed if it dies, without its source.
@@ -903,11 +903,11 @@ func (s *stampColumn) release() {
 	}
 }
 
-// lakePrefix is where a table lands in the lake: <database>/<schema>.<table>,
+// LakePrefix is where a table lands in the lake: <database>/<schema>.<table>,
 // or <database>/<table> when the catalog names no schema. Each name is
 // escaped like a Hive path name, dots included, so any table name (quotes,
 // slashes, dots) is one safe path segment, and plain names stay as written.
-func lakePrefix(database string, ref catalog.TableRef) string {
+func LakePrefix(database string, ref catalog.TableRef) string {
 	esc := func(name string) string { return strings.ReplaceAll(lake.EscapePathName(name), ".", "%2E") }
 	if ref.Schema == "" {
 		return database + "/" + esc(ref.Name)

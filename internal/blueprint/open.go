@@ -132,3 +132,14 @@ func (c *lakeCache) close() error {
 	c.lakes = nil
 	return first
 }
+
+// SourceTable is ref as src resolves it: on MySQL/MariaDB a table named
+// without its database is the connection's database's (orders is
+// shop.orders when the connection's database is shop), so that two
+// spellings of one table are one table.
+func SourceTable(src source.Source, ref catalog.TableRef) catalog.TableRef {
+	if _, mysql := src.(*sourcemysql.Source); mysql && ref.Schema == "" {
+		ref.Schema = src.Database()
+	}
+	return ref
+}

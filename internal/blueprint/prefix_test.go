@@ -24,8 +24,8 @@ func TestLakePrefix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := lakePrefix("hr", ref); got != want {
-			t.Errorf("lakePrefix(%s) = %s, want %s", table, got, want)
+		if got := LakePrefix("hr", ref); got != want {
+			t.Errorf("LakePrefix(%s) = %s, want %s", table, got, want)
 		}
 	}
 }

@@ -173,7 +173,7 @@ func (l *Lander) legacyPrefix(ctx context.Context, job *catalog.Resolved) (strin
 	if err != nil {
 		return "", err
 	}
-	return lakePrefix(src.Database(), ref), nil
+	return LakePrefix(src.Database(), ref), nil
 }
 
 // openSource opens conn's source (Lander.OpenSource; by default from the

@@ -89,7 +89,7 @@ func (a *app) planAgainst(ctx context.Context, st state.Deployments, cat *catalo
 	for _, n := range e.Notes {
 		a.note("%s", n)
 	}
-	if err := l.checkColumns(ctx, e.Workflows, nil); err != nil {
+	if err := errors.Join(l.checkColumns(ctx, e.Workflows, nil), l.checkLandings(ctx, e.Workflows, nil)); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -110,6 +110,58 @@ func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Res
 		_, _, err = source.Choose(t, blueprint.Choices(&r.Workflow))
 		return errors.Join(err, blueprint.CheckAddedColumn(&r.Workflow, t))
 	})
+}
+
+// checkLandings refuses what the catalog's own check (which opens no
+// source) cannot see: two workflows landing into one folder of one lake
+// (two connections whose databases share a name, each with a table of the
+// same name: their rows would mix in one table with nothing to tell them
+// apart), and two workflows landing one MySQL/MariaDB table of one
+// connection into one lake, one naming it with its database and one
+// without (every row would land twice, in two folders). Sources as for
+// checkColumns; it only asks an open source its database's name.
+//
+// Only workflows that share a lake and a table name with another are
+// read, so a catalog without such pairs opens no source here.
+func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Resolved, unreachable func(conn string, err error)) error {
+	byName := map[string][]string{} // lake URL and table name → workflows
+	for i := range workflows {
+		r := &workflows[i]
+		if ref, err := catalog.ParseTableRef(r.Workflow.Table); err == nil {
+			k := r.Lake.URL + "\x00" + ref.Name
+			byName[k] = append(byName[k], r.Workflow.Name)
+		}
+	}
+	shared := map[string]bool{}
+	for _, names := range byName {
+		if len(names) > 1 {
+			for _, n := range names {
+				shared[n] = true
+			}
+		}
+	}
+	folders := map[string]*catalog.Resolved{}
+	tables := map[string]*catalog.Resolved{}
+	return l.eachTable(ctx, workflows, func(w *catalog.Workflow) bool { return shared[w.Name] }, unreachable,
+		func(r *catalog.Resolved, ref source.TableRef, src source.Source) error {
+			folder := blueprint.LakePrefix(src.Database(), ref)
+			if first := folders[r.Lake.URL+"\x00"+folder]; first != nil && first.Connection.Name != r.Connection.Name {
+				return fmt.Errorf("lands into %s/%s, as workflow %s does from connection %s (both databases are named %s): "+
+					"the two tables' rows would mix in one folder; give one of the workflows a lake of its own (another URL)",
+					r.Lake.Name, folder, first.Workflow.Name, first.Connection.Name, src.Database())
+			} else if first == nil {
+				folders[r.Lake.URL+"\x00"+folder] = r
+			}
+			table := blueprint.SourceTable(src, ref).String()
+			key := r.Connection.Name + "\x00" + r.Lake.URL + "\x00" + table
+			if first := tables[key]; first != nil && first.Workflow.Table != r.Workflow.Table {
+				return fmt.Errorf("table %s is the table workflow %s (table: %s) lands from connection %s into lake %s: its rows would land twice; keep one workflow",
+					r.Workflow.Table, first.Workflow.Name, first.Workflow.Table, r.Connection.Name, r.Lake.Name)
+			} else if first == nil {
+				tables[key] = r
+			}
+			return nil
+		})
 }
 
 // checksColumns reports whether checkColumns reads w's table: w has column

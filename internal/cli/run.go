@@ -54,6 +54,9 @@ workflow whose cursor or table differs from the catalog's is refused either way:
 			if err != nil {
 				return err
 			}
+			if err := checkLandings(cmd.Context(), a.secrets, jobs); err != nil {
+				return err
+			}
 			jobs, err = selectWorkflows(cat.Path, jobs, args, all)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
@@ -104,6 +107,24 @@ func (a *app) expand(ctx context.Context, cat *catalog.Catalog) ([]*catalog.Reso
 		jobs[i] = &e.Workflows[i]
 	}
 	return jobs, nil
+}
+
+// checkLandings refuses a catalog two of whose workflows land into one
+// folder of one lake, or land one table twice, in ways only their sources
+// tell (sourceLister.checkLandings): every workflow of the catalog is
+// checked, not only those run. A source that cannot be opened (within
+// sourceCheckTimeout) is left to its workflows' runs, which report it.
+func checkLandings(ctx context.Context, secrets string, jobs []*catalog.Resolved) error {
+	workflows := make([]catalog.Resolved, len(jobs))
+	for i, j := range jobs {
+		workflows[i] = *j
+	}
+	l := &sourceLister{secrets: secrets, openTimeout: sourceCheckTimeout}
+	defer l.close()
+	if err := l.checkLandings(ctx, workflows, func(string, error) {}); err != nil {
+		return failed(err)
+	}
+	return nil
 }
 
 // selectWorkflows returns the named workflows in catalog order, or all.

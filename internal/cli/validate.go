@@ -110,8 +110,9 @@ func (a *app) checkHere(ctx context.Context, cat *catalog.Catalog) (problems []s
 }
 
 // checkSources checks the column names of the workflows' column choices
-// against their sources, as plan does (checkColumns), and that every other
-// workflow's table exists (checkTables). A source that cannot
+// against their sources, as plan does (checkColumns), that every other
+// workflow's table exists (checkTables), and that no two workflows land
+// into one folder or land one table twice (checkLandings). A source that cannot
 // be reached is a note, not an error: validate also runs where the
 // databases are not reachable.
 func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns map[string]bool) []string {
@@ -131,7 +132,8 @@ func (a *app) checkSources(ctx context.Context, cat *catalog.Catalog, badConns m
 			a.note("source %s not checked: %s", conn, secret.RedactString(msg))
 		}
 	}
-	err := errors.Join(l.checkColumns(ctx, workflows, unreachable), l.checkTables(ctx, workflows, unreachable))
+	err := errors.Join(l.checkColumns(ctx, workflows, unreachable), l.checkTables(ctx, workflows, unreachable),
+		l.checkLandings(ctx, workflows, unreachable))
 	a.noteUnbounded(ctx, l, workflows)
 	if err == nil {
 		return nil
