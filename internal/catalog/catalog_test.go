@@ -143,10 +143,12 @@ testdata/secrets.bad.yaml:19:10: lakes.raw.url: URL s3://AKIAEXAMPLE:xxxxx@bucke
 testdata/secrets.bad.yaml:21:10: lakes.keyid.url: URL carries a user name before @ (value not shown): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:23:10: lakes.query.url: URL s3://bucket/raw?access_key_id=xxxxx&region=eu-west-1&secret_access_key=xxxxx carries credentials in its query (access_key_id, secret_access_key): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:25:10: lakes.sas.url: URL azblob://container?sig=xxxxx&sv=2024-01-01 carries credentials in its query (sig): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials`,
-	"syntax.bad.json":  `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
-	"syntax.bad.yaml":  `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
-	"control.bad.json": `testdata/control.bad.json:2:15: character U+007F is not allowed raw in a catalog: write it as the escape \u007F inside a double-quoted string`,
-	"utf8.bad.yaml":    `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
+	"syntax.bad.json": `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
+	// YAML takes a trailing comma; a Glue catalog must stay JSON.
+	"trailing_comma.bad.json": `testdata/trailing_comma.bad.json:3:77: JSON syntax error: invalid character '}' looking for beginning of object key string`,
+	"syntax.bad.yaml":         `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
+	"control.bad.json":        `testdata/control.bad.json:2:15: character U+007F is not allowed raw in a catalog: write it as the escape \u007F inside a double-quoted string`,
+	"utf8.bad.yaml":           `testdata/utf8.bad.yaml:2:40: byte 0xff is not UTF-8: a catalog is UTF-8 text`,
 	"max_parallel.bad.yaml": `testdata/max_parallel.bad.yaml:2:54: connections.a.max_parallel: "0" is not a whole number from 1 to 64 (streams reading from this connection at once)
 testdata/max_parallel.bad.yaml:3:51: connections.b.max_parallel: "65" is not a whole number from 1 to 64 (streams reading from this connection at once)
 testdata/max_parallel.bad.yaml:4:54: connections.c.max_parallel: "two" is not a whole number from 1 to 64 (streams reading from this connection at once)`,

@@ -73,6 +73,14 @@ func parseYAML(path string, data []byte) (*yaml.Node, *Error) {
 		line, col := lineCol(data, i+1)
 		return nil, &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: msg}
 	}
+	// YAML takes what JSON does not (a trailing comma, single quotes,
+	// comments): a JSON file, a Glue catalog above all, must stay JSON for
+	// the other tools that read it.
+	if looksJSON(path, data) {
+		if err := jsonSyntax(path, data); err != nil {
+			return nil, err
+		}
+	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
@@ -152,15 +160,9 @@ func syntaxError(path, syntax string, data []byte, err error) *Error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	trimmed := bytes.TrimSpace(data)
-	ext := strings.ToLower(filepath.Ext(path))
-	looksJSON := ext == ".json" || (ext != ".yaml" && ext != ".yml" && len(trimmed) > 0 && trimmed[0] == '{')
-	if looksJSON {
-		var v any
-		var se *json.SyntaxError
-		if jerr := json.Unmarshal(data, &v); errors.As(jerr, &se) {
-			line, col := lineCol(data, int(se.Offset))
-			return &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: "JSON syntax error: " + se.Error()}
+	if looksJSON(path, data) {
+		if jerr := jsonSyntax(path, data); jerr != nil {
+			return jerr
 		}
 	} else if line := firstFailingLine(data, msg); line > 0 {
 		pos.Line = line
@@ -171,6 +173,26 @@ func syntaxError(path, syntax string, data []byte, err error) *Error {
 		pos.Line = bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
 	}
 	return &Error{Pos: pos, Msg: syntax + " syntax error: " + msg}
+}
+
+// looksJSON reports whether the catalog at path is JSON: its name ends in
+// .json, or it starts with '{' and its name does not end in .yaml or .yml.
+func looksJSON(path string, data []byte) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	trimmed := bytes.TrimSpace(data)
+	return ext == ".json" || (ext != ".yaml" && ext != ".yml" && len(trimmed) > 0 && trimmed[0] == '{')
+}
+
+// jsonSyntax returns encoding/json's syntax error for data at its exact
+// line and column, or nil.
+func jsonSyntax(path string, data []byte) *Error {
+	var v json.RawMessage
+	var se *json.SyntaxError
+	if err := json.Unmarshal(data, &v); errors.As(err, &se) {
+		line, col := lineCol(data, int(se.Offset))
+		return &Error{Pos: Pos{File: path, Line: line, Column: col}, Msg: "JSON syntax error: " + se.Error()}
+	}
+	return nil
 }
 
 // maxRelocateLines bounds the prefix search of firstFailingLine.
