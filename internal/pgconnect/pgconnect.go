@@ -42,14 +42,14 @@ func Explain(err error) error {
 			break
 		}
 	}
-	msg := attempts[lead].Error()
+	msg := oneLine(attempts[lead].Error())
 	var pe *pgconn.PgError
 	if errors.As(attempts[lead], &pe) {
 		msg = fmt.Sprintf("%s (SQLSTATE %s)", pe.Message, pe.Code)
 	}
 	var others []string
 	for i, a := range attempts {
-		if t := a.Error(); i != lead && t != attempts[lead].Error() && !slices.Contains(others, t) {
+		if t := oneLine(a.Error()); i != lead && t != oneLine(attempts[lead].Error()) && !slices.Contains(others, t) {
 			others = append(others, t)
 		}
 	}
@@ -67,3 +67,21 @@ type explained struct {
 
 func (e *explained) Error() string { return e.msg }
 func (e *explained) Unwrap() error { return e.err }
+
+// oneLine is an attempt's message on one line: pgx joins the failures of
+// one attempt (a host name's lookups: "hostname resolving error: lookup
+// x: no such host\nlookup x: no such host") with newlines, which would
+// break a log line and repeat the cause. Lines are joined with "; ",
+// each once.
+func oneLine(msg string) string {
+	if !strings.Contains(msg, "\n") {
+		return msg
+	}
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !slices.ContainsFunc(lines, func(seen string) bool { return strings.HasSuffix(seen, l) }) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; ")
+}

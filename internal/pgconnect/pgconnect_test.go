@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -85,5 +87,21 @@ func TestExplainLeavesOtherErrors(t *testing.T) {
 	e := errors.New("boom")
 	if Explain(e) != e {
 		t.Error("changed an error that is not a connect error")
+	}
+}
+
+// A host name that does not resolve: pgx joins each lookup's failure with
+// a newline under "hostname resolving error"; Explain says it once, on one
+// line.
+func TestExplainUnresolvableHostOnOneLine(t *testing.T) {
+	_, err := pgconn.Connect(context.Background(), "postgres://u@nosuchhost.invalid:5432/x?connect_timeout=5")
+	if err == nil {
+		t.Fatal("connected to nosuchhost.invalid")
+	}
+	msg := Explain(err).Error()
+	parts := strings.Split(msg, "; ")
+	slices.Sort(parts)
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "lookup nosuchhost.invalid") || len(slices.Compact(parts)) != len(strings.Split(msg, "; ")) {
+		t.Errorf("Explain = %q, want each lookup failure once, on one line (pgx: %q)", msg, err.Error())
 	}
 }
