@@ -11,6 +11,7 @@ import (
 	neturl "net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wharf-data/wharf/internal/pgconnect"
@@ -50,7 +51,12 @@ func OpenPool(ctx context.Context, url string, conns int, opts ...state.Option) 
 	}
 	if err != nil {
 		pool.Close()
-		return nil, &openError{url: secret.RedactURL(url), msg: secret.ScrubURL(err.Error(), url), err: err}
+		msg := secret.ScrubURL(err.Error(), url)
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
+			msg += "; wharf creates and migrates its own tables: the state URL's role needs CREATE on the schema they go in " +
+				"(GRANT CREATE ON SCHEMA public TO the role), or name a schema the role owns with search_path=SCHEMA in the URL (docs/state.md)"
+		}
+		return nil, &openError{url: secret.RedactURL(url), msg: msg, err: err}
 	}
 	return s, nil
 }
