@@ -37,6 +37,10 @@ columns, exclude_columns, cast and mask, as plan does. A source it cannot reach 
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat, err := a.loadCatalog()
 			if err != nil {
+				if ee := (*exitError)(nil); !offline && errors.As(err, &ee) && ee.code == ExitFailed { // the file's errors
+					// The count below is of the file's errors only.
+					a.note("no source was checked: validate checks tables and columns once the catalog has no errors")
+				}
 				return err
 			}
 			a.catalogNotes(cat)
