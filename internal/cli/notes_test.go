@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/quickstart"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
@@ -174,5 +175,25 @@ func TestHealthcheck(t *testing.T) {
 	if code, _, stderr := runCLI(t, "healthcheck", "--state", url, "--role", "web"); code != ExitUsage ||
 		stderr != "error: --role \"web\": want serve, worker or any\n" {
 		t.Errorf("--role web: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestSummaryNotesOncePerText: a note several runs share (a source role's
+// missing privilege) is printed once, naming them all; others per run.
+func TestSummaryNotesOncePerText(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb}
+	shared := "rows committed late may be skipped: GRANT PROCESS ON *.* TO 'shop'@'%'"
+	results := []*blueprint.Result{
+		{Workflow: "orders", Status: state.StatusSucceeded, Notes: []string{shared}},
+		{Workflow: "people", Status: state.StatusSucceeded, Notes: []string{"no updated_at column: full load", shared}},
+		{Workflow: "items", Status: state.StatusSucceeded, Notes: []string{shared}},
+	}
+	if err := summarize(a, results); err != nil {
+		t.Fatal(err)
+	}
+	want := "note: orders, people, items: " + shared + "\nnote: people: no updated_at column: full load\n"
+	if errb.String() != want {
+		t.Errorf("notes:\n%s\nwant:\n%s", errb.String(), want)
 	}
 }

@@ -37,10 +37,20 @@ func summarize(a *app, results []*blueprint.Result) error {
 		files += len(r.Files)
 	}
 	flush()
+	// A note several runs share (a source role's missing privilege) once,
+	// naming them all, in the order of their first note.
+	var notes []string
+	byNote := map[string][]string{}
 	for _, r := range results {
 		for _, n := range r.Notes {
-			a.note("%s: %s", r.Workflow, n)
+			if byNote[n] == nil {
+				notes = append(notes, n)
+			}
+			byNote[n] = append(byNote[n], r.Workflow)
 		}
+	}
+	for _, n := range notes {
+		a.note("%s: %s", strings.Join(byNote[n], ", "), n)
 	}
 	for _, r := range results {
 		if r.Err != nil {
