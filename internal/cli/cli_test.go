@@ -103,6 +103,28 @@ workflows:
 	}
 }
 
+// TestRunRefusesALakeItCannotOpen: a lake URL that cannot be opened here
+// (an s3:// query parameter gocloud.dev does not know) fails the command
+// before any run starts, as validate does, and records no run.
+func TestRunRefusesALakeItCannotOpen(t *testing.T) {
+	cat := writeFile(t, "c.yaml", `connections:
+  db: {engine: postgres, secret: env:DB_URL}
+lakes:
+  raw: {url: "s3://bucket/p?region=us-east-1&bogus=1"}
+workflows:
+  - {name: orders, table: public.orders}
+`)
+	state := "sqlite:" + filepath.Join(t.TempDir(), "state.db")
+	code, _, stderr := runCLI(t, "run", "-c", cat, "--state", state, "--all")
+	want := "error: " + cat + ": lake raw: lake URL s3://bucket/p?region=us-east-1&bogus=1: unknown query parameter \"bogus\"\n"
+	if code != ExitFailed || stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit 1, %q", code, stderr, want)
+	}
+	if code, stdout, _ := runCLI(t, "runs", "--state", state, "orders"); code != ExitOK || strings.Contains(stdout, "failed") {
+		t.Errorf("a run was recorded (exit %d):\n%s", code, stdout)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/wharf-data/wharf", Version: "v0.3.0"},
 		Deps:     []*debug.Module{{Path: "github.com/riverqueue/river", Version: "v0.51.2"}, {Path: "github.com/apache/arrow-go/v18", Version: "v18.8.0"}},

@@ -16,6 +16,7 @@ import (
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/deploy"
+	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/state"
 )
 
@@ -60,6 +61,9 @@ workflow whose cursor or table differs from the catalog's is refused either way:
 			jobs, err = selectWorkflows(cat.Path, jobs, args, all)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
+			}
+			if err := checkLakesHere(cmd.Context(), cat.Path, jobs); err != nil {
+				return err
 			}
 			results, err := a.land(cmd.Context(), jobs, parallel, runTimeout, allowReset)
 			if err != nil {
@@ -123,6 +127,27 @@ func checkLandings(ctx context.Context, secrets string, jobs []*catalog.Resolved
 	defer l.close()
 	if err := l.checkLandings(ctx, workflows, func(string, error) {}); err != nil {
 		return failed(err)
+	}
+	return nil
+}
+
+// checkLakesHere refuses, before any run starts, a lake of the jobs that
+// cannot be opened on this machine (lake.Check: an s3:// URL's query
+// parameters and region), as validate does, instead of one failed run per
+// workflow.
+func checkLakesHere(ctx context.Context, catPath string, jobs []*catalog.Resolved) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		if l := &j.Lake; !seen[l.Name] {
+			seen[l.Name] = true
+			if err := lake.Check(ctx, l.URL); err != nil {
+				errs = append(errs, fmt.Errorf("%s: lake %s: %w", catPath, l.Name, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return failed(errors.Join(errs...))
 	}
 	return nil
 }
