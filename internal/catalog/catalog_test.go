@@ -67,7 +67,7 @@ testdata/glue.bad.json:14:5: WorkflowList[1].SecretName: required: the name of t
 testdata/glue.bad.json:15:23: WorkflowList[1].WorkflowName: duplicate workflow name "rds_to_s3_public_regions" (first at line 4)
 testdata/glue.bad.json:17:32: WorkflowList[1].DestinationBucketName: "Data_Lake" is neither an S3 bucket name (3-63 of a-z 0-9 . -) nor a URL (s3://..., gs://..., azblob://..., file:///...)
 testdata/glue.bad.json:19:30: WorkflowList[1].ScheduleCronPattern: "10 21 * * *": want an AWS cron pattern of 6 fields (minutes hours day-of-month month day-of-week year), e.g. "10 21 * * ? *"
-testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfAttempts, WharfIngestionColumn, WharfLookback, WharfSettle, WorkflowName)
+testdata/glue.bad.json:20:7: WorkflowList[1]: unknown key "Schedule" (known keys: DeltaColumnName, DestinationBucketName, DestinationFileCount, DestinationFileFormat, GlueExecutionRole, JobScheduleType, NetworkConnectionName, NumberOfWorkers, S3PartitionColumnName, ScheduleCronPattern, SecretName, SourceTable, TransactionTimestampColumnName, WharfAttempts, WharfCast, WharfColumns, WharfExcludeColumns, WharfIngestionColumn, WharfLookback, WharfOnSchemaChange, WharfSettle, WorkflowName)
 testdata/glue.bad.json:22:5: WorkflowList[2].DestinationBucketName: required: an S3 bucket name or a lake URL (s3://, gs://, azblob://, file:///)
 testdata/glue.bad.json:28:31: WorkflowList[2].DestinationFileCount: "1.5" is not a whole number of at least 1
 testdata/glue.bad.json:29:7: WorkflowList[2]: unknown key "workflowName" (did you mean "WorkflowName"?)
@@ -144,6 +144,9 @@ testdata/secrets.bad.yaml:21:10: lakes.keyid.url: URL carries a user name before
 testdata/secrets.bad.yaml:23:10: lakes.query.url: URL s3://bucket/raw?access_key_id=xxxxx&region=eu-west-1&secret_access_key=xxxxx carries credentials in its query (access_key_id, secret_access_key): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials
 testdata/secrets.bad.yaml:25:10: lakes.sas.url: URL azblob://container?sig=xxxxx&sv=2024-01-01 carries credentials in its query (sig): credentials never go in the catalog; name a secret on the lake (secret: env:VAR) or use the store's standard credentials`,
 	"syntax.bad.json": `testdata/syntax.bad.json:3:46: JSON syntax error: invalid character '}' looking for beginning of object key string`,
+	"glue_choices.bad.json": `testdata/glue_choices.bad.json:3:18: WorkflowList[0].WharfCast.total: column "total" is not in columns: it does not land
+testdata/glue_choices.bad.json:3:27: WorkflowList[0].WharfCast.total: "int" is not a cast: want string, json, float64 or decimal(P,S)
+testdata/glue_choices.bad.json:3:80: WorkflowList[0].WharfOnSchemaChange: "never" is not a policy: want evolve, freeze or ignore_new`,
 	// YAML takes a trailing comma; a Glue catalog must stay JSON.
 	"trailing_comma.bad.json": `testdata/trailing_comma.bad.json:3:77: JSON syntax error: invalid character '}' looking for beginning of object key string`,
 	"syntax.bad.yaml":         `testdata/syntax.bad.yaml:4: YAML syntax error: did not find expected key`,
@@ -351,7 +354,8 @@ func TestGlueVariants(t *testing.T) {
 		{Name: "hr_job_history", Connection: "prod/hr/postgres", Table: "public.job_history", Lake: "lake-raw",
 			Blueprint: "landing", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 25, 5}},
 		{Name: "sales_orders", Connection: "sales-mysql", Table: "shop.orders", Lake: "lake-raw",
-			Blueprint: "landing", Cursor: "updated", IngestionColumn: "wharf_ingested_at", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 34, 5}},
+			Blueprint: "landing", Cursor: "updated", IngestionColumn: "wharf_ingested_at", Format: "parquet", Schedule: Schedule{Kind: OnDemand, Expr: "on_demand"}, Pos: Pos{path, 34, 5},
+			Choices: ColumnChoices{ExcludeColumns: []string{"card_number"}, Cast: map[string]string{"total": "string"}, OnSchemaChange: "freeze"}},
 	}
 	if !reflect.DeepEqual(cat.Workflows, want) {
 		t.Errorf("got\n%s\nwant\n%s", dump(cat.Workflows), dump(want))

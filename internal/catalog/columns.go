@@ -79,9 +79,15 @@ var choiceKeys = []string{"columns", "exclude_columns", "cast", "mask", "on_sche
 
 // choice decodes key into c when it is a column-choice key.
 func (d *decoder) choice(c *rawChoices, path, key string, keyNode, value *yaml.Node) bool {
+	return d.choiceAs(c, path, key, key, keyNode, value)
+}
+
+// choiceAs decodes the column-choice key choiceKey, written key in the file
+// (a Glue extension key, WharfCast for cast), into c.
+func (d *decoder) choiceAs(c *rawChoices, path, key, choiceKey string, keyNode, value *yaml.Node) bool {
 	p := path + "." + key
 	kf := field{Path: p, Pos: d.pos(keyNode), Set: true}
-	switch key {
+	switch choiceKey {
 	case "columns":
 		c.columnsKey, c.columns = kf, d.stringList(value, p, "a list of column names")
 	case "exclude_columns":

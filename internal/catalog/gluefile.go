@@ -20,6 +20,17 @@ var glueKeys = []string{
 	"GlueExecutionRole", "NetworkConnectionName", "NumberOfWorkers",
 	// wharf's extensions of the format (docs/catalog.md).
 	"WharfLookback", "WharfSettle", "WharfIngestionColumn", "WharfAttempts",
+	"WharfColumns", "WharfExcludeColumns", "WharfCast", "WharfOnSchemaChange",
+}
+
+// glueChoices are the Glue extension keys of column choices, with the key
+// of wharf's format each stands for. mask is not among them: its sha256
+// needs a connection's mask_salt, which a Glue catalog has no place for.
+var glueChoices = map[string]string{
+	"WharfColumns":        "columns",
+	"WharfExcludeColumns": "exclude_columns",
+	"WharfCast":           "cast",
+	"WharfOnSchemaChange": "on_schema_change",
 }
 
 // glueIgnored are Glue keys wharf accepts but does not need, with the
@@ -98,9 +109,14 @@ func (d *decoder) glueEntry(g *glueState, i int, n *yaml.Node) {
 	for _, k := range glueKeys {
 		f[k] = unset(path+"."+k, pos)
 	}
+	var choices rawChoices
 	for _, p := range pairs {
 		if msg, ignored := glueIgnored[p.key]; ignored {
 			g.notice(p.key, msg)
+			continue
+		}
+		if key, ok := glueChoices[p.key]; ok {
+			d.choiceAs(&choices, path, p.key, key, p.keyNode, p.value)
 			continue
 		}
 		f[p.key] = d.scalar(p.value, path+"."+p.key)
@@ -119,6 +135,7 @@ func (d *decoder) glueEntry(g *glueState, i int, n *yaml.Node) {
 		ingestionColumn: f["WharfIngestionColumn"],
 		timezone:        unset(path+".timezone", pos),
 		blueprint:       unset(path+".blueprint", pos),
+		choices:         choices,
 	}
 	if w.fileCount.Set && !w.fileCount.Bad {
 		g.notice("DestinationFileCount", "DestinationFileCount is kept as a hint only: wharf rolls files by size (lake file_size, default 256MiB)")

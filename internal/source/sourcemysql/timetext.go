@@ -13,7 +13,7 @@ import (
 // no day, so they fail the run instead of landing as an invented date or a
 // silent NULL.
 var errZeroDate = errors.New("is a MySQL zero date, which names no day: wharf lands no invented dates. " +
-	"Set such values to NULL in the source (UPDATE ... SET col = NULL WHERE col = '0000-00-00'), or leave the column out of the workflow")
+	"Set such values to NULL in the source (UPDATE ... SET col = NULL WHERE col = '0000-00-00'), or leave the column out of the workflow (exclude_columns; Glue: WharfExcludeColumns)")
 
 // num reads b[i:j] as a non-negative decimal number.
 func num(b []byte, i, j int) (int, bool) {

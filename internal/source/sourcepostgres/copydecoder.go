@@ -179,7 +179,7 @@ func (d *copyDecoder) parse(buf []byte) (int, error) {
 			}
 			err = fmt.Errorf("table %s column %q %s: %w", d.table, name, d.rowKey(buf), err)
 			if hint := (castHint{}); errors.As(err, &hint) {
-				err = fmt.Errorf("%w; to land it, set cast: {%s: %s} on the workflow", err, name, hint.cast)
+				err = fmt.Errorf("%w; to land it, set cast: {%s: %s} on the workflow (Glue: WharfCast)", err, name, hint.cast)
 			}
 			return pos, err
 		}

@@ -123,8 +123,8 @@ func TestArrayDimensionsMustMatch(t *testing.T) {
 	mustExec(t, db, "INSERT INTO loose VALUES ('{{1}}'), ('{5}')")
 	ctx := context.Background()
 	for table, want := range map[string]string{
-		"grid":  `table grid column "cells" at key id=42: array value has 2 dimensions but the column declares 1; to land it, set cast: {cells: json} on the workflow`,
-		"loose": `table loose column "cells" at row 2: array value has 1 dimensions but the column declares 2; to land it, set cast: {cells: json} on the workflow`,
+		"grid":  `table grid column "cells" at key id=42: array value has 2 dimensions but the column declares 1; to land it, set cast: {cells: json} on the workflow (Glue: WharfCast)`,
+		"loose": `table loose column "cells" at row 2: array value has 1 dimensions but the column declares 2; to land it, set cast: {cells: json} on the workflow (Glue: WharfCast)`,
 	} {
 		tbl, err := src.Describe(ctx, source.TableRef{Name: table})
 		if err != nil {
