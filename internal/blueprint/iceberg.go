@@ -49,7 +49,7 @@ func (l *Lander) prepareIceberg(ctx context.Context, lk *catalog.Lake, lakeH *la
 	}()
 	cat, err := l.catalogs.open(ctx, lk, l.Secrets, l.State)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lake %s: %w", lk.Name, err)
+		return nil, nil, lakeError(lk, err)
 	}
 	ref, err := catalog.ParseTableRef(wf.Table)
 	if err != nil {

@@ -71,7 +71,7 @@ func OpenLake(ctx context.Context, lk *catalog.Lake, secrets string) (*lake.Lake
 	if lk.Secret != "" {
 		content, err := secret.Lookup(ctx, lk.Secret, secrets)
 		if err != nil {
-			return nil, fmt.Errorf("lake %s: %w", lk.Name, err)
+			return nil, lakeError(lk, err)
 		}
 		scheme, _, _ := strings.Cut(lk.URL, "://")
 		creds, err := lake.ParseCredentials(scheme, []byte(content.Reveal()))
@@ -83,9 +83,19 @@ func OpenLake(ctx context.Context, lk *catalog.Lake, secrets string) (*lake.Lake
 	}
 	l, err := lake.OpenWith(ctx, lk.URL, opts)
 	if err != nil {
-		return nil, fmt.Errorf("lake %s: %w", lk.Name, err)
+		return nil, lakeError(lk, err)
 	}
 	return l, nil
+}
+
+// lakeError names lk in err, unless err names it already: a lake named by
+// its URL (a Glue catalog's DestinationBucketName) and the store's errors,
+// which start "lake URL: ", would say the URL twice.
+func lakeError(lk *catalog.Lake, err error) error {
+	if strings.HasPrefix(err.Error(), "lake "+lk.Name+":") || strings.HasPrefix(err.Error(), "lake "+lk.Name+" ") {
+		return err
+	}
+	return fmt.Errorf("lake %s: %w", lk.Name, err)
 }
 
 // lakeCache keeps one open Lake per lake (URL and secret).
@@ -111,7 +121,7 @@ func (c *lakeCache) open(ctx context.Context, lk *catalog.Lake, secrets string) 
 	// missing or the credentials are wrong.
 	if err := l.Check(ctx); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("lake %s: %w", lk.Name, err)
+		return nil, lakeError(lk, err)
 	}
 	if c.lakes == nil {
 		c.lakes = map[string]*lake.Lake{}

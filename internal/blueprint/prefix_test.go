@@ -1,6 +1,7 @@
 package blueprint
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/wharf-data/wharf/internal/catalog"
@@ -27,5 +28,20 @@ func TestLakePrefix(t *testing.T) {
 		if got := LakePrefix("hr", ref); got != want {
 			t.Errorf("LakePrefix(%s) = %s, want %s", table, got, want)
 		}
+	}
+}
+
+// TestLakeErrorNamesTheLakeOnce: a lake named by its URL (Glue's
+// DestinationBucketName) is not named twice when the store's error starts
+// with the URL already; a lake with a name of its own is.
+func TestLakeErrorNamesTheLakeOnce(t *testing.T) {
+	inner := errors.New("lake s3://b?region=us-east-1: list: the bucket does not exist")
+	byURL := &catalog.Lake{Name: "s3://b?region=us-east-1", URL: "s3://b?region=us-east-1"}
+	if got := lakeError(byURL, inner); got != inner {
+		t.Errorf("lake named by its URL: %q", got)
+	}
+	named := &catalog.Lake{Name: "raw", URL: "s3://b?region=us-east-1"}
+	if got := lakeError(named, inner).Error(); got != "lake raw: "+inner.Error() {
+		t.Errorf("named lake: %q", got)
 	}
 }
