@@ -21,7 +21,7 @@ type field struct {
 // "connection" or "lake").
 var fields = []field{
 	{"connection", func(a, b *catalog.Resolved) bool { return a.Workflow.Connection != b.Workflow.Connection }},
-	{"table", func(a, b *catalog.Resolved) bool { return a.Workflow.Table != b.Workflow.Table }},
+	{"table", func(a, b *catalog.Resolved) bool { return !sameTable(a.Workflow.Table, b.Workflow.Table) }},
 	{"cursor", func(a, b *catalog.Resolved) bool { return a.Workflow.Cursor != b.Workflow.Cursor }},
 	{"defaults.cursor", func(a, b *catalog.Resolved) bool {
 		// Whether the cursor came from defaults (used only where the table
@@ -112,8 +112,13 @@ func Changes(old, new catalog.Resolved) []string {
 // watermark: the cursor column or the source table changed, so the
 // committed watermark no longer bounds the same rows.
 func ResetsWatermark(old, new catalog.Resolved) bool {
-	return old.Workflow.Cursor != new.Workflow.Cursor || old.Workflow.Table != new.Workflow.Table
+	return old.Workflow.Cursor != new.Workflow.Cursor || !sameTable(old.Workflow.Table, new.Workflow.Table)
 }
+
+// sameTable reports whether two catalog table values name one table as
+// written: public.orders and "public"."orders" do; orders and public.orders
+// are compared as written (which schema a bare name means is the source's).
+func sameTable(a, b string) bool { return canonicalTable(a) == canonicalTable(b) }
 
 // lakeFormat is the lake's format, "" (a spec written before lakes had a
 // format, or a lake built in code) being parquet.

@@ -80,6 +80,13 @@ func TestChangesNamesEveryField(t *testing.T) {
 	if got := strings.Join(Changes(old, new), ","); got != "table,timezone,lake.url" {
 		t.Errorf("Changes = %s", got)
 	}
+	// One table written another way (quoted) is no change of table and
+	// resets nothing.
+	old, new = resolved("w"), resolved("w")
+	new.Workflow.Table = `"public"."w"`
+	if got := Changes(old, new); len(got) != 0 || ResetsWatermark(old, new) {
+		t.Errorf("public.w quoted: Changes = %v, ResetsWatermark = %v", got, ResetsWatermark(old, new))
+	}
 }
 
 func TestPlanEveryKind(t *testing.T) {
