@@ -211,3 +211,46 @@ func TestCursorChangeNeedsAllowReset(t *testing.T) {
 		t.Fatalf("after deploy --allow-reset the deployed workflow should run a full load by seq:\n%s", r)
 	}
 }
+
+// TestMovedWorkflowLandsOn: a workflow moved to another lake lands on
+// incrementally there (the watermark is the source's), and a workflow
+// whose table changed is refused until --allow-reset, as a changed cursor
+// is: the watermark bounds the old table's rows.
+func TestMovedWorkflowLandsOn(t *testing.T) {
+	t.Parallel()
+	conn, schema, _ := pgSource(t)
+	for _, table := range []string{"a", "b"} {
+		sqlExec(t, conn, fmt.Sprintf(`CREATE TABLE %s (id integer PRIMARY KEY, seq bigint NOT NULL)`, table))
+		sqlExec(t, conn, fmt.Sprintf(`INSERT INTO %s SELECT g, g FROM generate_series(1, 20) g`, table))
+	}
+	dir := t.TempDir()
+	catalog := func(file, lakeDir, table string) string {
+		path := filepath.Join(dir, file)
+		writeText(t, path, fmt.Sprintf(`connections:
+  app: {engine: postgres, secret: env:APP_DB_URL}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+  - {name: w, table: %s.%s, cursor: seq}
+`, filepath.Join(dir, lakeDir), schema, table))
+		return path
+	}
+	env := []string{"APP_DB_URL=" + testdb.PostgresURL(), "WHARF_STATE=sqlite:" + filepath.Join(dir, "state.db")}
+	mustWharf(t, dir, env, "run", "-c", catalog("first.yaml", "lake1", "a"), "w")
+
+	sqlExec(t, conn, `INSERT INTO a SELECT g, g FROM generate_series(21, 25) g`)
+	r := mustWharf(t, dir, env, "run", "-c", catalog("moved.yaml", "lake2", "a"), "w")
+	if !strings.Contains(r.stdout, "incremental") || !strings.Contains(r.stdout, " 5 ") {
+		t.Fatalf("the moved workflow should land the 5 new rows incrementally:\n%s", r)
+	}
+
+	other := catalog("other.yaml", "lake2", "b")
+	r = wharf(t, dir, env, "run", "-c", other, "w")
+	if r.code != 1 || !strings.Contains(r.stderr, "the workflow's table or its database changed") || !strings.Contains(r.stderr, "--allow-reset") {
+		t.Fatalf("a changed table should be refused:\n%s", r)
+	}
+	r = mustWharf(t, dir, env, "run", "-c", other, "--allow-reset", "w")
+	if !strings.Contains(r.stdout, "full") || !strings.Contains(r.stdout, " 20 ") || !strings.Contains(r.stderr, "table changed") {
+		t.Fatalf("--allow-reset should land table b whole:\n%s", r)
+	}
+}

@@ -116,11 +116,12 @@ type Lander struct {
 	// it (0 = DefaultRunWatch).
 	RunWatch time.Duration
 	// AllowReset lets a run whose workflow's cursor column is not the one
-	// its watermark was committed with forget the watermark and load the
-	// whole table again (a parquet lake then holds every row twice). false
+	// its watermark was committed with, or whose table is not the one the
+	// run that committed it landed, forget the watermark and load the whole
+	// table again (a parquet lake then holds every row twice). false
 	// (wharf run without --allow-reset): such a run fails with a
-	// *CursorChangedError. The engine sets it: it runs deployed specs, and
-	// deploy already asks --allow-reset for a changed cursor.
+	// *ResetRefusedError. The engine sets it: it runs deployed specs, and
+	// deploy already asks --allow-reset for a changed cursor or table.
 	AllowReset bool
 
 	lakes    lakeCache
@@ -251,19 +252,38 @@ func (ld *landing) execute(ctx context.Context) error {
 	}
 	res.Cursor = cursor
 
+	prefix := LakePrefix(src.Database(), ref)
 	var after *coltype.Watermark
 	if cursor != "" {
 		wm, wmCursor, err := l.State.Watermark(ctx, wf.Name)
 		if err != nil {
 			return fmt.Errorf("read watermark: %w", err)
 		}
+		var landedAt string // where the run that committed the watermark landed
+		if wm != nil && wmCursor == cursor {
+			if landedAt, err = l.lastLanded(ctx, wf.Name); err != nil {
+				return err
+			}
+		}
 		colKind := described.Column(cursor).Kind
 		switch {
 		case wm == nil:
-		case wmCursor != cursor && !l.AllowReset:
-			return &CursorChangedError{Table: ref.String(), Was: wmCursor, Now: cursor}
 		case wmCursor != cursor:
+			if !l.AllowReset {
+				return &ResetRefusedError{fmt.Sprintf("table %s: the watermark was committed with cursor %s, and the workflow's cursor is now %s: "+
+					"running would forget the watermark and load the whole table again (on a parquet lake every row would then be there twice); "+
+					"put cursor: %s back, or run with --allow-reset to start over from a full load", ref, wmCursor, cursor, wmCursor)}
+			}
 			res.Notes = append(res.Notes, fmt.Sprintf("cursor changed from %s to %s: full load", wmCursor, cursor))
+		case landedAt != "" && !strings.HasSuffix(landedAt, "/"+prefix):
+			// The table (or its database) changed since: the watermark
+			// bounds another table's rows.
+			if !l.AllowReset {
+				return &ResetRefusedError{fmt.Sprintf("table %s: the watermark was committed by a run that landed %s, and this run lands %s "+
+					"(the workflow's table or its database changed): reading this table from that watermark would skip its older rows; "+
+					"put table: back, or run with --allow-reset to start over from a full load", ref, landedAt, prefix)}
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("table changed (the watermark's run landed %s): full load", landedAt))
 		case !sameCursorFamily(wm.Kind, colKind):
 			res.Notes = append(res.Notes, fmt.Sprintf("cursor %s changed type from %s to %s: full load", cursor, wm.Kind, colKind))
 		default:
@@ -280,7 +300,6 @@ func (ld *landing) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prefix := LakePrefix(src.Database(), ref)
 	ld.lake, ld.prefix = lakeH, prefix
 	// Where the run writes is recorded before it writes anything, so that
 	// its files can be removed if it dies, without its source.
@@ -607,21 +626,29 @@ func (e *SchemaDriftError) Error() string {
 // or the workflow's on_schema_change changes.
 func (e *SchemaDriftError) Permanent() bool { return true }
 
-// CursorChangedError is a run refused because its cursor column is not the
-// one the workflow's watermark was committed with (Lander.AllowReset).
-type CursorChangedError struct {
-	Table    string
-	Was, Now string // the watermark's cursor column, the workflow's
-}
+// ResetRefusedError is a run refused because the workflow's watermark was
+// committed with another cursor column or by a run of another table
+// (Lander.AllowReset): running would forget it.
+type ResetRefusedError struct{ msg string }
 
-func (e *CursorChangedError) Error() string {
-	return fmt.Sprintf("table %s: the watermark was committed with cursor %s, and the workflow's cursor is now %s: "+
-		"running would forget the watermark and load the whole table again (on a parquet lake every row would then be there twice); "+
-		"put cursor: %s back, or run with --allow-reset to start over from a full load", e.Table, e.Was, e.Now, e.Was)
-}
+func (e *ResetRefusedError) Error() string { return e.msg }
 
 // Permanent: the same catalog gets the same answer on every attempt.
-func (e *CursorChangedError) Permanent() bool { return true }
+func (e *ResetRefusedError) Permanent() bool { return true }
+
+// lastLanded is where the newest succeeded run of workflow landed (its
+// recorded lake location, the lake's URL and the table's folder; "" when
+// none recorded one).
+func (l *Lander) lastLanded(ctx context.Context, workflow string) (string, error) {
+	runs, err := l.State.Runs(ctx, state.RunFilter{Workflow: workflow, Status: state.StatusSucceeded, Limit: 1})
+	if err != nil {
+		return "", fmt.Errorf("read the last succeeded run: %w", err)
+	}
+	if len(runs) == 0 {
+		return "", nil
+	}
+	return runs[0].LakePrefix, nil
+}
 
 // readStreams reads the window in this process into writers, one stream
 // per writer (the source's own parallel read when there are several), and

@@ -69,8 +69,14 @@ func (l *Lander) repairManifests(ctx context.Context, lk *lake.Lake, prefix stri
 		return 0, fmt.Errorf("list recent runs: %w", err)
 	}
 	n := 0
+	here := lakeLocation(lk, prefix)
 	for _, r := range runs {
 		if r.Status != state.StatusSucceeded || r.Files == 0 {
+			continue
+		}
+		if r.LakePrefix != "" && r.LakePrefix != here {
+			// It landed elsewhere (the workflow's lake or table changed
+			// since): its manifest is there, and its files are not here.
 			continue
 		}
 		_, err := lk.ReadManifest(ctx, prefix, r.ID)

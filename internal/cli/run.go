@@ -33,8 +33,8 @@ a terminal (plain log lines otherwise), prints a summary, and exits non-zero if 
 after finishing the others. Table patterns are expanded against their sources first, so their
 workflows (NAME_<table>) can be named or run with --all.
 
-A workflow whose cursor column is not the one its watermark was committed with is refused:
-running it would load the whole table again. --allow-reset runs it as a full load. A deployed
+A workflow whose cursor column is not the one its watermark was committed with, or whose table
+is not the one the run that committed it landed, is refused: --allow-reset runs it as a full load. A deployed
 workflow whose cursor or table differs from the catalog's is refused either way: deploy the change
 (wharf deploy --allow-reset) first, so that its schedule and this run agree.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -86,7 +86,7 @@ workflow whose cursor or table differs from the catalog's is refused either way:
 	cmd.Flags().BoolVar(&all, "all", false, "run every workflow in the catalog")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "workflows to land at once (the catalog's parallel: is the streams reading one workflow)")
 	cmd.Flags().DurationVar(&runTimeout, "run-timeout", time.Hour, "stop and fail a workflow's run that takes longer (0 = no limit)")
-	cmd.Flags().BoolVar(&allowReset, "allow-reset", false, "run workflows whose cursor column changed since their watermark as full loads")
+	cmd.Flags().BoolVar(&allowReset, "allow-reset", false, "run workflows whose cursor column or table changed since their watermark as full loads")
 	return cmd
 }
 
