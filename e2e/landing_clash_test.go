@@ -52,11 +52,25 @@ workflows:
   - {name: bare, table: customers}
 `, filepath.Join(dir, "lake"), tdb.Name))
 
+	// The same folder through two spellings of one lake directory.
+	spelled := filepath.Join(dir, "spelled.yaml")
+	writeText(t, spelled, fmt.Sprintf(`connections:
+  shard_a: {engine: postgres, secret: env:A_URL}
+  shard_b: {engine: postgres, secret: env:B_URL}
+lakes:
+  raw: {url: "file://%s"}
+  raw2: {url: "file://localhost%s/./"}
+workflows:
+  - {name: a_accounts, connection: shard_a, table: %s.accounts, lake: raw}
+  - {name: b_accounts, connection: shard_b, table: %s.accounts, lake: raw2}
+`, filepath.Join(dir, "lake"), filepath.Join(dir, "lake"), schema, schema))
+
 	db := strings.TrimPrefix(u.Path, "/")
 	for _, c := range []struct {
 		file, one, want string // one: a workflow run alone, the clash being with another
 	}{
 		{mixed, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw/%s/%s.accounts, as workflow a_accounts does from connection shard_a (both databases are named %s)", db, schema, db)},
+		{spelled, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw2/%s/%s.accounts, as workflow a_accounts does from connection shard_a (both databases are named %s)", db, schema, db)},
 		{twice, "qualified", fmt.Sprintf("workflow bare: table customers is the table workflow qualified (table: %s.customers) lands from connection shop into lake raw: its rows would land twice", tdb.Name)},
 	} {
 		for _, cmd := range [][]string{{"validate"}, {"plan"}, {"run", "--all"}, {"run", c.one}} {

@@ -296,7 +296,7 @@ func (v *validator) lakeURL(f field) {
 		return
 	}
 	if u.Scheme == "file" {
-		if u.Opaque != "" || (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") {
+		if u.Opaque != "" || (u.Host != "" && u.Host != "localhost") || !strings.HasPrefix(u.Path, "/") || !strings.Contains(f.Value, "://") {
 			v.errorf(f, "%q: a file URL needs an absolute path, as in file:///data/lake", f.Value)
 		}
 		return

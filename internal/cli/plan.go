@@ -16,6 +16,7 @@ import (
 	"github.com/wharf-data/wharf/internal/blueprint"
 	"github.com/wharf-data/wharf/internal/catalog"
 	"github.com/wharf-data/wharf/internal/deploy"
+	"github.com/wharf-data/wharf/internal/lake"
 	"github.com/wharf-data/wharf/internal/source"
 	"github.com/wharf-data/wharf/internal/state"
 	"github.com/wharf-data/wharf/internal/state/stateurl"
@@ -128,7 +129,7 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 	for i := range workflows {
 		r := &workflows[i]
 		if ref, err := catalog.ParseTableRef(r.Workflow.Table); err == nil {
-			k := r.Lake.URL + "\x00" + ref.Name
+			k := lake.Identity(r.Lake.URL) + "\x00" + ref.Name
 			byName[k] = append(byName[k], r.Workflow.Name)
 		}
 	}
@@ -145,16 +146,16 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 	return l.eachTable(ctx, workflows, func(w *catalog.Workflow) bool { return shared[w.Name] }, unreachable,
 		func(r *catalog.Resolved, ref source.TableRef, src source.Source) error {
 			folder := blueprint.LakePrefix(src.Database(), ref)
-			if first := folders[r.Lake.URL+"\x00"+folder]; first != nil && first.Connection.Name != r.Connection.Name {
+			if first := folders[lake.Identity(r.Lake.URL)+"\x00"+folder]; first != nil && first.Connection.Name != r.Connection.Name {
 				return fmt.Errorf("lands into %s/%s, as workflow %s does from connection %s (both databases are named %s): "+
 					"the two tables' rows would mix in one folder; give one of the workflows a lake of its own (another URL)",
 					r.Lake.Name, folder, first.Workflow.Name, first.Connection.Name, src.Database())
 			} else if first == nil {
-				folders[r.Lake.URL+"\x00"+folder] = r
+				folders[lake.Identity(r.Lake.URL)+"\x00"+folder] = r
 			}
 			table := blueprint.SourceTable(src, ref).String()
-			key := r.Connection.Name + "\x00" + r.Lake.URL + "\x00" + table
-			if first := tables[key]; first != nil && first.Workflow.Table != r.Workflow.Table {
+			key := r.Connection.Name + "\x00" + lake.Identity(r.Lake.URL) + "\x00" + table
+			if first := tables[key]; first != nil {
 				return fmt.Errorf("table %s is the table workflow %s (table: %s) lands from connection %s into lake %s: its rows would land twice; keep one workflow",
 					r.Workflow.Table, first.Workflow.Name, first.Workflow.Table, r.Connection.Name, r.Lake.Name)
 			} else if first == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -93,6 +94,9 @@ func openBucket(ctx context.Context, raw string, opts Options) (*store, error) {
 		return nil, fmt.Errorf("lake URL is empty")
 	}
 	if !strings.Contains(raw, "://") {
+		if fileWithoutSlashes(raw) {
+			return nil, fmt.Errorf("lake URL %s: want file:///absolute/path (three slashes), or a plain path", raw)
+		}
 		// A plain path, absolute or relative: a directory on this machine.
 		if opts.Credentials != nil {
 			return nil, fmt.Errorf("lake %s: a local directory takes no secret", raw)
@@ -107,17 +111,8 @@ func openBucket(ctx context.Context, raw string, opts Options) (*store, error) {
 	printable := secret.RedactURL(raw)
 	scheme := strings.ToLower(u.Scheme)
 	if scheme == "file" {
-		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("lake URL %s: file URLs take no host (want file:///absolute/path)", printable)
-		}
-		if u.User != nil {
-			return nil, fmt.Errorf("lake URL %s: file URLs take no user", printable)
-		}
-		if len(u.Query()) > 0 {
-			return nil, fmt.Errorf("lake URL %s: file URLs take no query parameters (got %s)", printable, strings.Join(sortedKeys(u.Query()), ", "))
-		}
-		if u.Path == "" {
-			return nil, fmt.Errorf("lake URL %s: no directory (want file:///absolute/path)", printable)
+		if err := checkFileURL(u, printable); err != nil {
+			return nil, err
 		}
 		if opts.Credentials != nil {
 			return nil, fmt.Errorf("lake %s: a local directory takes no secret", printable)
@@ -172,13 +167,23 @@ const (
 )
 
 // Check reports, without reaching the store, what opening the lake at raw
-// would refuse that depends on this machine: an s3:// lake whose region
-// neither the URL (?region=) nor the AWS configuration (AWS_REGION, the
-// shared config's profile) gives, or an s3:// query parameter that is not
-// known. The URL's form is the catalog's to check.
+// would refuse that the catalog's check of the URL's form does not: an
+// s3:// lake whose region neither the URL (?region=) nor the AWS
+// configuration (AWS_REGION, the shared config's profile) gives, an s3://
+// query parameter that is not known, a file:// URL with a host, user or
+// query, and file: without its slashes.
 func Check(ctx context.Context, raw string) error {
+	if fileWithoutSlashes(raw) {
+		return fmt.Errorf("lake URL %s: want file:///absolute/path (three slashes), or a plain path", raw)
+	}
 	u, err := url.Parse(raw)
-	if err != nil || !strings.EqualFold(u.Scheme, "s3") {
+	if err != nil {
+		return nil
+	}
+	if strings.EqualFold(u.Scheme, "file") {
+		return checkFileURL(u, secret.RedactURL(raw))
+	}
+	if !strings.EqualFold(u.Scheme, "s3") {
 		return nil
 	}
 	if _, err := s3Config(ctx, u, Options{}.withDefaults()); err != nil {
@@ -386,6 +391,60 @@ func openFileBucket(dir string) (*store, error) {
 		return nil, fmt.Errorf("lake %s: open directory: %w", printable, err)
 	}
 	return &store{bucket: b, url: printable, root: strings.TrimSuffix(printable, "/")}, nil
+}
+
+// checkFileURL refuses what a file:// lake URL may not hold.
+func checkFileURL(u *url.URL, printable string) error {
+	if u.Host != "" && u.Host != "localhost" {
+		return fmt.Errorf("lake URL %s: file URLs take no host (want file:///absolute/path)", printable)
+	}
+	if u.User != nil {
+		return fmt.Errorf("lake URL %s: file URLs take no user", printable)
+	}
+	if len(u.Query()) > 0 {
+		return fmt.Errorf("lake URL %s: file URLs take no query parameters (got %s)", printable, strings.Join(sortedKeys(u.Query()), ", "))
+	}
+	if u.Path == "" {
+		return fmt.Errorf("lake URL %s: no directory (want file:///absolute/path)", printable)
+	}
+	return nil
+}
+
+// fileWithoutSlashes reports a file: URL written without "//" (file:/data),
+// which would otherwise be taken for a relative path named "file:...".
+func fileWithoutSlashes(raw string) bool {
+	return len(raw) >= 5 && strings.EqualFold(raw[:5], "file:") && !strings.Contains(raw, "://")
+}
+
+// Identity is the place a lake URL names, for telling whether two URLs
+// name one place: a file URL (or a plain path) as its cleaned absolute
+// directory (file:///data/lake for file://localhost/data/./lake/), an
+// object store URL as scheme://BUCKET/PREFIX without a trailing slash,
+// with its query parameters sorted (an endpoint names another server).
+// A URL that does not parse is itself.
+func Identity(raw string) string {
+	if !strings.Contains(raw, "://") {
+		if abs, err := filepath.Abs(raw); err == nil {
+			return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+		}
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "file" {
+		return (&url.URL{Scheme: "file", Path: path.Clean("/" + u.Path)}).String()
+	}
+	id := scheme + "://" + strings.ToLower(u.Host)
+	if p := strings.Trim(path.Clean("/"+u.Path), "/"); p != "" {
+		id += "/" + p
+	}
+	if q := u.Query().Encode(); q != "" {
+		id += "?" + q
+	}
+	return id
 }
 
 func sortedKeys(q url.Values) []string {
