@@ -202,9 +202,11 @@ func TestCursorChangeNeedsAllowReset(t *testing.T) {
 		t.Fatalf("the refused run changed the watermark:\n%s", r)
 	}
 
-	r = mustWharf(t, dir, env, "run", "-c", bySeq, "--allow-reset", "events")
-	if !strings.Contains(r.stdout, "full") || !strings.Contains(r.stdout, "50") || !strings.Contains(r.stderr, "cursor changed from at to seq: full load") {
-		t.Fatalf("--allow-reset should run a full load by seq:\n%s", r)
+	// --all: the deployed workflow is refused, the other one runs.
+	r = wharf(t, dir, env, "run", "-c", bySeq, "--allow-reset", "--all")
+	if r.code != 1 || !strings.Contains(r.stderr, "workflow scheduled is deployed with table") ||
+		!strings.Contains(r.stdout, "full") || !strings.Contains(r.stdout, "50") || !strings.Contains(r.stderr, "cursor changed from at to seq: full load") {
+		t.Fatalf("--allow-reset should run a full load of events by seq, and refuse scheduled:\n%s", r)
 	}
 	mustWharf(t, dir, env, "deploy", "-c", catalog("deploy-seq.yaml", "seq", "scheduled"), "--allow-reset")
 	if r := mustWharf(t, dir, env, "run", "-c", bySeq, "scheduled"); !strings.Contains(r.stdout, "full") {

@@ -213,7 +213,8 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 		return nil, err
 	}
 	defer st.Close()
-	if err := refuseDeployedResets(ctx, st, jobs); err != nil {
+	refused, err := deployedResets(ctx, st, jobs)
+	if err != nil {
 		return nil, err
 	}
 
@@ -231,6 +232,11 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, job := range jobs {
+		if err := refused[job.Workflow.Name]; err != nil {
+			results[i] = &blueprint.Result{Workflow: job.Workflow.Name, Status: state.StatusFailed, Err: err}
+			prog.done(results[i])
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -265,36 +271,34 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 	return results, nil
 }
 
-// refuseDeployedResets fails when a job's catalog entry changes the cursor
-// column or table of its deployed workflow (deploy.ResetsWatermark): the
-// run would reset the watermark while the schedule keeps the deployed
-// settings, whose next run would reset it again. deploy asks --allow-reset
-// for that change; the run follows it.
-func refuseDeployedResets(ctx context.Context, st state.Store, jobs []*catalog.Resolved) error {
-	var msgs []string
+// deployedResets returns, by workflow, why a job may not run: its catalog
+// entry changes the cursor column or table of its deployed workflow
+// (deploy.ResetsWatermark), so the run would reset the watermark while the
+// schedule keeps the deployed settings, whose next run would reset it
+// again. deploy asks --allow-reset for that change; the run follows it.
+func deployedResets(ctx context.Context, st state.Store, jobs []*catalog.Resolved) (map[string]error, error) {
+	refused := map[string]error{}
 	for _, job := range jobs {
 		d, err := st.DeployedWorkflow(ctx, job.Workflow.Name)
 		if errors.Is(err, state.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return failed(err)
+			return nil, failed(err)
 		}
 		dw, err := deploy.Decode(*d)
 		if err != nil {
-			return failed(err)
+			return nil, failed(err)
 		}
 		if deploy.ResetsWatermark(dw.Spec, *job) {
 			was, now := &dw.Spec.Workflow, &job.Workflow
-			msgs = append(msgs, fmt.Sprintf("workflow %s is deployed with table %s, cursor %s, and the catalog says table %s, cursor %s",
-				now.Name, was.Table, cmp.Or(was.Cursor, "none"), now.Table, cmp.Or(now.Cursor, "none")))
+			refused[now.Name] = fmt.Errorf("workflow %s is deployed with table %s, cursor %s, and the catalog says table %s, cursor %s: "+
+				"running would reset the watermark (a full load) while the schedule keeps the deployed settings; "+
+				"deploy the catalog first (wharf deploy --allow-reset), then run",
+				now.Name, was.Table, cmp.Or(was.Cursor, "none"), now.Table, cmp.Or(now.Cursor, "none"))
 		}
 	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return failed(fmt.Errorf("%s: running would reset the watermark (a full load) while the schedule keeps the deployed settings; "+
-		"deploy the catalog first (wharf deploy --allow-reset), then run", strings.Join(msgs, "; ")))
+	return refused, nil
 }
 
 // heartbeat records this foreground process in the state store's process
