@@ -8,7 +8,9 @@ package statepg
 import (
 	"context"
 	"errors"
+	"fmt"
 	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,14 +53,33 @@ func OpenPool(ctx context.Context, url string, conns int, opts ...state.Option) 
 	}
 	if err != nil {
 		pool.Close()
-		msg := secret.ScrubURL(err.Error(), url)
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
-			msg += "; wharf creates and migrates its own tables: the state URL's role needs CREATE on the schema they go in " +
-				"(GRANT CREATE ON SCHEMA public TO the role), or name a schema the role owns with search_path=SCHEMA in the URL (docs/state.md)"
-		}
+		msg := secret.ScrubURL(err.Error(), url) + schemaHint(url, err)
 		return nil, &openError{url: secret.RedactURL(url), msg: msg, err: err}
 	}
 	return s, nil
+}
+
+// schemaHint says what to do when err is PostgreSQL refusing to create
+// wharf's tables: the role may not create in the schema (42501), or the
+// URL's search_path names no schema that exists (3F000); else "".
+func schemaHint(url string, err error) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || (pe.Code != "42501" && pe.Code != "3F000") {
+		return ""
+	}
+	schema, named := "public", false
+	if u, perr := neturl.Parse(url); perr == nil {
+		if sp := u.Query().Get("search_path"); sp != "" {
+			schema, _, _ = strings.Cut(sp, ",")
+			schema, named = strings.TrimSpace(schema), true
+		}
+	}
+	if pe.Code == "3F000" && named {
+		return fmt.Sprintf("; the state URL's search_path names schema %s, which does not exist: create it for the role "+
+			"(CREATE SCHEMA %s AUTHORIZATION the role) (docs/state.md)", schema, schema)
+	}
+	return fmt.Sprintf("; wharf creates and migrates its own tables: the state URL's role needs CREATE on schema %s "+
+		"(GRANT CREATE ON SCHEMA %s TO the role), or name a schema the role owns with search_path=SCHEMA in the URL (docs/state.md)", schema, schema)
 }
 
 func newStore(pool *pgxpool.Pool, opts []state.Option) (*Store, error) {
