@@ -107,7 +107,7 @@ func TestDeployQuickstart(t *testing.T) {
 	writeText(t, cat, strings.Replace(body, "    table: countries\n", "    table: countries_v2\n", 1)+
 		"  - name: hr_more\n    table: jobs\n")
 	r = wharf(t, dir, env, "deploy")
-	if r.code != 1 || !strings.Contains(r.stderr, "error: workflow hr_countries: the cursor column or source table changed, which resets the watermark (the next run is a full load); deploy with --allow-reset to apply\n") ||
+	if r.code != 1 || !strings.Contains(r.stderr, "error: workflow hr_countries: the cursor column or source table changed, which resets the watermark (the next run is a full load); deploy with --allow-reset to apply (nothing was deployed)\n") ||
 		!strings.Contains(r.stdout, "update     hr_countries: table (resets the watermark: the next run is a full load; needs --allow-reset)\n") {
 		t.Fatalf("deploy of a moved table:\n%s", r)
 	}

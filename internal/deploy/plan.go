@@ -191,7 +191,7 @@ type ResetError struct{ Workflows []string }
 
 func (e *ResetError) Error() string {
 	return fmt.Sprintf("%s: the cursor column or source table changed, which resets the watermark "+
-		"(the next run is a full load); deploy with --allow-reset to apply", plural(e.Workflows, "workflow"))
+		"(the next run is a full load); deploy with --allow-reset to apply (nothing was deployed)", plural(e.Workflows, "workflow"))
 }
 
 func plural(names []string, what string) string {

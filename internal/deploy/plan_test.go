@@ -143,7 +143,7 @@ func TestPlanEveryKind(t *testing.T) {
 	// Changes: resets need allowReset.
 	_, err = p.Changes(false)
 	var re *ResetError
-	if !errors.As(err, &re) || err.Error() != "workflow c_reset: the cursor column or source table changed, which resets the watermark (the next run is a full load); deploy with --allow-reset to apply" {
+	if !errors.As(err, &re) || err.Error() != "workflow c_reset: the cursor column or source table changed, which resets the watermark (the next run is a full load); deploy with --allow-reset to apply (nothing was deployed)" {
 		t.Errorf("Changes(false) error = %v", err)
 	}
 	c, err := p.Changes(true)
