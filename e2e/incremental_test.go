@@ -245,10 +245,14 @@ workflows:
 	if !strings.Contains(r.stdout, "incremental") || !strings.Contains(r.stdout, " 5 ") {
 		t.Fatalf("the moved workflow should land the 5 new rows incrementally:\n%s", r)
 	}
+	if r := mustWharf(t, dir, env, "lake", "verify", "-c", filepath.Join(dir, "moved.yaml"), "w"); !strings.Contains(r.stdout, "w: 1 committed run(s) landed in another lake") ||
+		!strings.Contains(r.stdout, "w: OK — 1 committed run(s)") {
+		t.Errorf("lake verify of the new lake should check its own run and pass over the old one:\n%s", r)
+	}
 
 	other := catalog("other.yaml", "lake2", "b")
 	r = wharf(t, dir, env, "run", "-c", other, "w")
-	if r.code != 1 || !strings.Contains(r.stderr, "the workflow's table or its database changed") || !strings.Contains(r.stderr, "--allow-reset") {
+	if r.code != 1 || !strings.Contains(r.stderr, "the workflow's table, its database or the way the table is written changed") || !strings.Contains(r.stderr, "--allow-reset") {
 		t.Fatalf("a changed table should be refused:\n%s", r)
 	}
 	r = mustWharf(t, dir, env, "run", "-c", other, "--allow-reset", "w")

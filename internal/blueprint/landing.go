@@ -280,7 +280,8 @@ func (ld *landing) execute(ctx context.Context) error {
 			// bounds another table's rows.
 			if !l.AllowReset {
 				return &ResetRefusedError{fmt.Sprintf("table %s: the watermark was committed by a run that landed %s, and this run lands %s "+
-					"(the workflow's table or its database changed): reading this table from that watermark would skip its older rows; "+
+					"(the workflow's table, its database or the way the table is written changed): this folder does not hold the rows "+
+					"below that watermark, and another table's watermark would skip this one's older rows; "+
 					"put table: back, or run with --allow-reset to start over from a full load", ref, landedAt, prefix)}
 			}
 			res.Notes = append(res.Notes, fmt.Sprintf("table changed (the watermark's run landed %s): full load", landedAt))

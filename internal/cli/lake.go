@@ -254,9 +254,15 @@ func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.R
 	}
 	committed := map[string][]state.File{}
 	prefix := ""
+	elsewhere := 0 // committed runs recorded in another lake
 	for _, r := range runs {
 		if r.Status != state.StatusSucceeded || r.Files == 0 {
 			continue // a run that landed nothing has no manifest
+		}
+		if r.LakePrefix != "" && !strings.HasPrefix(r.LakePrefix, lk.URL()+"/") {
+			// The workflow's lake changed since: this run is in the other.
+			elsewhere++
+			continue
 		}
 		files, err := st.Files(ctx, r.ID)
 		if err != nil {
@@ -348,6 +354,9 @@ func (a *app) verifyWorkflow(ctx context.Context, st state.Store, job *catalog.R
 	verdict := "OK"
 	if len(problems) > 0 {
 		verdict = fmt.Sprintf("%d problem(s)", len(problems))
+	}
+	if elsewhere > 0 {
+		fmt.Fprintf(a.stdout, "%s: %d committed run(s) landed in another lake (the workflow's lake changed since): not checked here\n", wf.Name, elsewhere)
 	}
 	fmt.Fprintf(a.stdout, "%s: %s — %d committed run(s), %d manifest(s), %d file(s), %d rows checked in %s; %d leftover file(s)\n",
 		wf.Name, verdict, len(committed), len(manifests), files, rows, lk.URL(), leftovers)

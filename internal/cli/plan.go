@@ -157,7 +157,7 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 			key := r.Connection.Name + "\x00" + lake.Identity(r.Lake.URL) + "\x00" + table
 			if first := tables[key]; first != nil {
 				return fmt.Errorf("table %s is the table workflow %s (table: %s) lands from connection %s into lake %s: its rows would land twice; keep one workflow",
-					r.Workflow.Table, first.Workflow.Name, first.Workflow.Table, r.Connection.Name, r.Lake.Name)
+					r.Workflow.Table, first.Workflow.Name, first.Workflow.Table, r.Connection.Name, first.Lake.Name)
 			} else if first == nil {
 				tables[key] = r
 			}

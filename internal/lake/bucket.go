@@ -418,14 +418,16 @@ func fileWithoutSlashes(raw string) bool {
 
 // Identity is the place a lake URL names, for telling whether two URLs
 // name one place: a file URL (or a plain path) as its cleaned absolute
-// directory (file:///data/lake for file://localhost/data/./lake/), an
-// object store URL as scheme://BUCKET/PREFIX without a trailing slash,
-// with its query parameters sorted (an endpoint names another server).
+// directory, symbolic links followed (file:///data/lake for
+// file://localhost/data/./lake/), an object store URL as
+// scheme://BUCKET/PREFIX without a trailing slash, with its query
+// parameters sorted (an endpoint names another server; its case and
+// trailing slash do not).
 // A URL that does not parse is itself.
 func Identity(raw string) string {
 	if !strings.Contains(raw, "://") {
 		if abs, err := filepath.Abs(raw); err == nil {
-			return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+			return fileIdentity(abs)
 		}
 		return raw
 	}
@@ -435,16 +437,33 @@ func Identity(raw string) string {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme == "file" {
-		return (&url.URL{Scheme: "file", Path: path.Clean("/" + u.Path)}).String()
+		return fileIdentity(filepath.FromSlash(path.Clean("/" + u.Path)))
 	}
 	id := scheme + "://" + strings.ToLower(u.Host)
 	if p := strings.Trim(path.Clean("/"+u.Path), "/"); p != "" {
 		id += "/" + p
 	}
-	if q := u.Query().Encode(); q != "" {
-		id += "?" + q
+	q := u.Query()
+	for k, vs := range q {
+		for i, v := range vs {
+			if strings.EqualFold(k, "endpoint") {
+				vs[i] = strings.TrimRight(strings.ToLower(v), "/")
+			}
+		}
+	}
+	if enc := q.Encode(); enc != "" {
+		id += "?" + enc
 	}
 	return id
+}
+
+// fileIdentity is a local directory's identity: its path with symbolic
+// links followed as far as it exists, as a file URL.
+func fileIdentity(dir string) string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
 }
 
 func sortedKeys(q url.Values) []string {

@@ -2,6 +2,8 @@ package lake
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,7 +13,7 @@ func TestIdentity(t *testing.T) {
 	same := [][]string{
 		{"file:///data/lake", "file:///data/lake/", "file:///data/./lake", "file:////data/lake", "file://localhost/data/lake", "/data/lake", "/data//lake/"},
 		{"s3://bucket/raw?region=eu-west-1", "s3://bucket/raw/?region=eu-west-1", "s3://bucket//raw?region=eu-west-1", "S3://Bucket/raw?region=eu-west-1"},
-		{"s3://bucket?region=us-east-1&endpoint=http://h:7070", "s3://bucket/?endpoint=http://h:7070&region=us-east-1"},
+		{"s3://bucket?region=us-east-1&endpoint=http://h:7070", "s3://bucket/?endpoint=http://h:7070/&region=us-east-1", "s3://bucket?endpoint=HTTP://H:7070&region=us-east-1"},
 		{"gs://b/p", "gs://b/p/"},
 	}
 	seen := map[string]string{}
@@ -35,6 +37,23 @@ func TestIdentity(t *testing.T) {
 		if Identity(pair[0]) == Identity(pair[1]) {
 			t.Errorf("%s and %s: one identity %s", pair[0], pair[1], Identity(pair[0]))
 		}
+	}
+}
+
+// TestIdentityFollowsSymlinks: a lake directory reached through a symbolic
+// link is the directory it points to.
+func TestIdentityFollowsSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := Identity("file://"+real), Identity("file://"+link+"/"); a != b {
+		t.Errorf("Identity of a directory %s and of a link to it %s", a, b)
 	}
 }
 
