@@ -65,12 +65,29 @@ workflows:
   - {name: b_accounts, connection: shard_b, table: %s.accounts, lake: raw2}
 `, filepath.Join(dir, "lake"), filepath.Join(dir, "lake"), schema, schema))
 
+	// A bare name is in the connection's search_path schema, not public.
+	searched := filepath.Join(dir, "searched.yaml")
+	writeText(t, searched, fmt.Sprintf(`connections:
+  app: {engine: postgres, secret: env:S_URL}
+lakes:
+  raw: {url: "file://%s"}
+workflows:
+  - {name: qualified, table: %s.accounts}
+  - {name: bare, table: accounts}
+`, filepath.Join(dir, "lake"), schema))
+	q := u.Query()
+	q.Set("search_path", schema)
+	withPath := *u
+	withPath.RawQuery = q.Encode()
+	env = append(env, "S_URL="+withPath.String())
+
 	db := strings.TrimPrefix(u.Path, "/")
 	for _, c := range []struct {
 		file, one, want string // one: a workflow run alone, the clash being with another
 	}{
 		{mixed, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw/%s/%s.accounts, as workflow a_accounts does from connection shard_a (both databases are named %s)", db, schema, db)},
 		{spelled, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw2/%s/%s.accounts, as workflow a_accounts does from connection shard_a (both databases are named %s)", db, schema, db)},
+		{searched, "qualified", fmt.Sprintf("workflow bare: table accounts is the table workflow qualified (table: %s.accounts) lands from connection app into lake raw: its rows would land twice", schema)},
 		{twice, "qualified", fmt.Sprintf("workflow bare: table customers is the table workflow qualified (table: %s.customers) lands from connection shop into lake raw: its rows would land twice", tdb.Name)},
 	} {
 		for _, cmd := range [][]string{{"validate"}, {"plan"}, {"run", "--all"}, {"run", c.one}} {

@@ -153,7 +153,11 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 			} else if first == nil {
 				folders[lake.Identity(r.Lake.URL)+"\x00"+folder] = r
 			}
-			table := blueprint.SourceTable(src, ref).String()
+			qualified, err := blueprint.SourceTable(ctx, src, ref)
+			if err != nil {
+				return err
+			}
+			table := qualified.String()
 			key := r.Connection.Name + "\x00" + lake.Identity(r.Lake.URL) + "\x00" + table
 			if first := tables[key]; first != nil {
 				return fmt.Errorf("table %s is the table workflow %s (table: %s) lands from connection %s into lake %s: its rows would land twice; keep one workflow",

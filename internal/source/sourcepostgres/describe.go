@@ -307,3 +307,23 @@ func resolveDomain(ctx context.Context, q querier, t pgType, typmod int32) (pgTy
 	}
 	return t, typmod, nil
 }
+
+// CurrentSchema is the schema a table named without one is read from
+// (Describe's rule): the session's current_schema(), the first schema of
+// its search_path that exists.
+func (s *Source) CurrentSchema(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conn, err := s.connection(ctx)
+	if err != nil {
+		return "", err
+	}
+	var schema *string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return "", s.red.wrap(err)
+	}
+	if schema == nil {
+		return "", nil // no schema of the search_path exists
+	}
+	return *schema, nil
+}
