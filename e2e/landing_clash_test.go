@@ -85,8 +85,8 @@ workflows:
 	for _, c := range []struct {
 		file, one, want string // one: a workflow run alone, the clash being with another
 	}{
-		{mixed, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw/%s/%s.accounts, as workflow a_accounts does from connection shard_a (both databases are named %s)", db, schema, db)},
-		{spelled, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw2/%s/%s.accounts, as workflow a_accounts does from connection shard_a (both databases are named %s)", db, schema, db)},
+		{mixed, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw/%s/%s.accounts, as workflow a_accounts does from connection shard_a (the database of both connections is named %s)", db, schema, db)},
+		{spelled, "a_accounts", fmt.Sprintf("workflow b_accounts: lands into raw2/%s/%s.accounts, as workflow a_accounts does from connection shard_a (the database of both connections is named %s)", db, schema, db)},
 		{searched, "qualified", fmt.Sprintf("workflow bare: table accounts is the table workflow qualified (table: %s.accounts) lands from connection app into lake raw: its rows would land twice", schema)},
 		{twice, "qualified", fmt.Sprintf("workflow bare: table customers is the table workflow qualified (table: %s.customers) lands from connection shop into lake raw: its rows would land twice", tdb.Name)},
 	} {

@@ -147,9 +147,13 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 		func(r *catalog.Resolved, ref source.TableRef, src source.Source) error {
 			folder := blueprint.LakePrefix(src.Database(), ref)
 			if first := folders[lake.Identity(r.Lake.URL)+"\x00"+folder]; first != nil && first.Connection.Name != r.Connection.Name {
-				return fmt.Errorf("lands into %s/%s, as workflow %s does from connection %s (both databases are named %s): "+
-					"the two tables' rows would mix in one folder; give one of the workflows a lake of its own (another URL)",
-					r.Lake.Name, folder, first.Workflow.Name, first.Connection.Name, src.Database())
+				fix := "give one of the workflows a lake of its own (another URL)"
+				if ref.Schema == "" {
+					fix = "name the tables with their schemas (schema.table) where they differ, or " + fix
+				}
+				return fmt.Errorf("lands into %s/%s, as workflow %s does from connection %s (the database of both connections is named %s): "+
+					"the two tables' rows would mix in one folder; %s",
+					r.Lake.Name, folder, first.Workflow.Name, first.Connection.Name, src.Database(), fix)
 			} else if first == nil {
 				folders[lake.Identity(r.Lake.URL)+"\x00"+folder] = r
 			}
