@@ -142,26 +142,3 @@ func (c *lakeCache) close() error {
 	c.lakes = nil
 	return first
 }
-
-// SourceTable is ref as src resolves it, so that two spellings of one
-// table are one table: on MySQL/MariaDB a table named without its database
-// is the connection's database's (orders is shop.orders when the
-// connection's database is shop); on PostgreSQL one named without its
-// schema is in the session's current schema (public, or the first of the
-// connection's search_path that exists).
-func SourceTable(ctx context.Context, src source.Source, ref catalog.TableRef) (catalog.TableRef, error) {
-	if ref.Schema != "" {
-		return ref, nil
-	}
-	switch s := src.(type) {
-	case *sourcemysql.Source:
-		ref.Schema = s.Database()
-	case *sourcepostgres.Source:
-		schema, err := s.CurrentSchema(ctx)
-		if err != nil {
-			return ref, err
-		}
-		ref.Schema = schema
-	}
-	return ref, nil
-}

@@ -117,19 +117,23 @@ func (l *sourceLister) checkColumns(ctx context.Context, workflows []catalog.Res
 // source) cannot see: two workflows landing into one folder of one lake
 // (two connections whose databases share a name, each with a table of the
 // same name: their rows would mix in one table with nothing to tell them
-// apart), and two workflows landing one MySQL/MariaDB table of one
-// connection into one lake, one naming it with its database and one
-// without (every row would land twice, in two folders). Sources as for
-// checkColumns; it only asks an open source its database's name.
+// apart), and two workflows landing one table of one connection into one
+// place, named two ways (db.orders and orders on MySQL/MariaDB, a schema
+// and the connection's search_path on PostgreSQL) or through two lake
+// names of one place: every row would land twice. Sources as for
+// checkColumns; it asks an open source only its database's name and the
+// schema of a table named without one (source.Qualifier).
 //
 // Only workflows that share a lake and a table name with another are
 // read, so a catalog without such pairs opens no source here.
 func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Resolved, unreachable func(conn string, err error)) error {
-	byName := map[string][]string{} // lake URL and table name → workflows
+	place := map[string]string{}    // workflow → lake.Identity of its lake
+	byName := map[string][]string{} // place and table name → workflows
 	for i := range workflows {
 		r := &workflows[i]
+		place[r.Workflow.Name] = lake.Identity(r.Lake.URL)
 		if ref, err := catalog.ParseTableRef(r.Workflow.Table); err == nil {
-			k := lake.Identity(r.Lake.URL) + "\x00" + ref.Name
+			k := place[r.Workflow.Name] + "\x00" + ref.Name
 			byName[k] = append(byName[k], r.Workflow.Name)
 		}
 	}
@@ -146,7 +150,8 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 	return l.eachTable(ctx, workflows, func(w *catalog.Workflow) bool { return shared[w.Name] }, unreachable,
 		func(r *catalog.Resolved, ref source.TableRef, src source.Source) error {
 			folder := blueprint.LakePrefix(src.Database(), ref)
-			if first := folders[lake.Identity(r.Lake.URL)+"\x00"+folder]; first != nil && first.Connection.Name != r.Connection.Name {
+			fkey := place[r.Workflow.Name] + "\x00" + folder
+			if first := folders[fkey]; first != nil && first.Connection.Name != r.Connection.Name {
 				fix := "give one of the workflows a lake of its own (another URL)"
 				if ref.Schema == "" {
 					fix = "name the tables with their schemas (schema.table) where they differ, or " + fix
@@ -155,20 +160,18 @@ func (l *sourceLister) checkLandings(ctx context.Context, workflows []catalog.Re
 					"the two tables' rows would mix in one folder; %s",
 					r.Lake.Name, folder, first.Workflow.Name, first.Connection.Name, src.Database(), fix)
 			} else if first == nil {
-				folders[lake.Identity(r.Lake.URL)+"\x00"+folder] = r
+				folders[fkey] = r
 			}
-			qualified, err := blueprint.SourceTable(ctx, src, ref)
+			qualified, err := source.Qualify(ctx, src, ref)
 			if err != nil {
 				return err
 			}
-			table := qualified.String()
-			key := r.Connection.Name + "\x00" + lake.Identity(r.Lake.URL) + "\x00" + table
-			if first := tables[key]; first != nil {
+			tkey := r.Connection.Name + "\x00" + place[r.Workflow.Name] + "\x00" + qualified.String()
+			if first := tables[tkey]; first != nil {
 				return fmt.Errorf("table %s is the table workflow %s (table: %s) lands from connection %s into lake %s: its rows would land twice; keep one workflow",
 					r.Workflow.Table, first.Workflow.Name, first.Workflow.Table, r.Connection.Name, first.Lake.Name)
-			} else if first == nil {
-				tables[key] = r
 			}
+			tables[tkey] = r
 			return nil
 		})
 }

@@ -105,6 +105,28 @@ type Source interface {
 	Close() error
 }
 
+// Qualifier is implemented by sources where a table named without a
+// schema is in one the connection decides (Describe's own rule), so that
+// two spellings of one table can be told to be one.
+type Qualifier interface {
+	// DefaultSchema is the schema of a table named without one: MySQL's
+	// connection database, PostgreSQL's current_schema() (public, or the
+	// first schema of the connection's search_path that exists).
+	DefaultSchema(ctx context.Context) (string, error)
+}
+
+// Qualify returns ref with the schema src reads it from when ref names
+// none and src is a Qualifier; else ref.
+func Qualify(ctx context.Context, src Source, ref TableRef) (TableRef, error) {
+	q, ok := src.(Qualifier)
+	if !ok || ref.Schema != "" {
+		return ref, nil
+	}
+	schema, err := q.DefaultSchema(ctx)
+	ref.Schema = schema
+	return ref, err
+}
+
 // Parallel is implemented by sources that can read one window in several
 // streams at once.
 type Parallel interface {

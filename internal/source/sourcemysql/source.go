@@ -182,6 +182,10 @@ func (s *Source) Database() string {
 	return host
 }
 
+// DefaultSchema implements source.Qualifier: a table named without its
+// database is the connection's database's.
+func (s *Source) DefaultSchema(context.Context) (string, error) { return s.Database(), nil }
+
 // Close closes every connection.
 func (s *Source) Close() error { return s.db.Close() }
 

@@ -308,10 +308,10 @@ func resolveDomain(ctx context.Context, q querier, t pgType, typmod int32) (pgTy
 	return t, typmod, nil
 }
 
-// CurrentSchema is the schema a table named without one is read from
-// (Describe's rule): the session's current_schema(), the first schema of
-// its search_path that exists.
-func (s *Source) CurrentSchema(ctx context.Context) (string, error) {
+// DefaultSchema implements source.Qualifier: the schema a table named
+// without one is read from (Describe's rule), the session's
+// current_schema(), the first schema of its search_path that exists.
+func (s *Source) DefaultSchema(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conn, err := s.connection(ctx)
