@@ -148,9 +148,9 @@ func yamlPrintable(r rune) bool {
 
 // syntaxError turns a yaml.v3 syntax error into an Error at the right line.
 // yaml.v3 reports the line where the enclosing block starts, not where the
-// problem is, so the position is found again: for JSON with encoding/json,
-// which gives the exact offset; for YAML as the first line at which a
-// prefix of the file fails with the same message.
+// problem is, so for YAML the position is found again as the first line at
+// which a prefix of the file fails with the same message. (A JSON file's
+// syntax errors are placed by jsonSyntax before yaml.v3 reads it.)
 func syntaxError(path, syntax string, data []byte, err error) *Error {
 	msg := err.Error()
 	pos := Pos{File: path}
@@ -160,12 +160,10 @@ func syntaxError(path, syntax string, data []byte, err error) *Error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	if looksJSON(path, data) {
-		if jerr := jsonSyntax(path, data); jerr != nil {
-			return jerr
+	if !looksJSON(path, data) {
+		if line := firstFailingLine(data, msg); line > 0 {
+			pos.Line = line
 		}
-	} else if line := firstFailingLine(data, msg); line > 0 {
-		pos.Line = line
 	}
 	if pos.Line == 0 {
 		// yaml.v3 gives no line for what it finds at the end of the input
