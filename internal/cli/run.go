@@ -277,14 +277,19 @@ func (a *app) land(ctx context.Context, jobs []*catalog.Resolved, parallel int, 
 // schedule keeps the deployed settings, whose next run would reset it
 // again. deploy asks --allow-reset for that change; the run follows it.
 func deployedResets(ctx context.Context, st state.Store, jobs []*catalog.Resolved) (map[string]error, error) {
+	deployed, err := st.DeployedWorkflows(ctx) // one query, not one a workflow
+	if err != nil {
+		return nil, failed(err)
+	}
+	byName := make(map[string]*state.Deployed, len(deployed))
+	for i := range deployed {
+		byName[deployed[i].Name] = &deployed[i]
+	}
 	refused := map[string]error{}
 	for _, job := range jobs {
-		d, err := st.DeployedWorkflow(ctx, job.Workflow.Name)
-		if errors.Is(err, state.ErrNotFound) {
+		d := byName[job.Workflow.Name]
+		if d == nil {
 			continue
-		}
-		if err != nil {
-			return nil, failed(err)
 		}
 		dw, err := deploy.Decode(*d)
 		if err != nil {
