@@ -94,8 +94,8 @@ func openBucket(ctx context.Context, raw string, opts Options) (*store, error) {
 		return nil, fmt.Errorf("lake URL is empty")
 	}
 	if !strings.Contains(raw, "://") {
-		if fileWithoutSlashes(raw) {
-			return nil, fmt.Errorf("lake URL %s: want file:///absolute/path (three slashes), or a plain path", raw)
+		if err := fileWithoutSlashes(raw); err != nil {
+			return nil, err
 		}
 		// A plain path, absolute or relative: a directory on this machine.
 		if opts.Credentials != nil {
@@ -173,8 +173,8 @@ const (
 // query parameter that is not known, a file:// URL with a host, user or
 // query, and file: without its slashes.
 func Check(ctx context.Context, raw string) error {
-	if fileWithoutSlashes(raw) {
-		return fmt.Errorf("lake URL %s: want file:///absolute/path (three slashes), or a plain path", raw)
+	if err := fileWithoutSlashes(raw); err != nil {
+		return err
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -410,10 +410,13 @@ func checkFileURL(u *url.URL, printable string) error {
 	return nil
 }
 
-// fileWithoutSlashes reports a file: URL written without "//" (file:/data),
+// fileWithoutSlashes refuses a file: URL written without "//" (file:/data),
 // which would otherwise be taken for a relative path named "file:...".
-func fileWithoutSlashes(raw string) bool {
-	return len(raw) >= 5 && strings.EqualFold(raw[:5], "file:") && !strings.Contains(raw, "://")
+func fileWithoutSlashes(raw string) error {
+	if len(raw) >= 5 && strings.EqualFold(raw[:5], "file:") && !strings.Contains(raw, "://") {
+		return fmt.Errorf("lake URL %s: want file:///absolute/path (three slashes), or a plain path", secret.RedactURL(raw))
+	}
+	return nil
 }
 
 // Identity is the place a lake URL names, for telling whether two URLs
